@@ -1,0 +1,153 @@
+"""The application factory: the one place that states the order of set-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import typing as t
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, Flask, redirect, url_for
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from sqlalchemy.engine import Engine
+
+from dashboard import caching, i18n, registry
+from dashboard import audit, auth, security, unavailable
+from dashboard.database import make_engine
+from dashboard.home import HomeView
+from dashboard.paths import bundled_dir
+from dashboard.reflection import SchemaInfo, reflect_schema
+from dashboard.settings import ConfigError, load_settings
+
+if t.TYPE_CHECKING:
+    from dashboard.views import TableView
+
+
+@dataclass
+class DashboardState:
+    """What one app serves, kept in ``app.extensions["dashboard"]`` (never a module global)."""
+
+    engine: Engine
+    schema: SchemaInfo
+    admin: Admin
+    views: dict[str, TableView] = field(default_factory=dict)
+    #: ``authorize(table_info, action) -> bool`` for the current request; ``None`` denies all.
+    authorize: t.Callable[[t.Any, str], bool] | None = None
+
+
+def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file: str | None = None) -> Flask:
+    """Build a dashboard app.
+
+    :param test_config: settings that win over every other layer (tests, the CLI).
+    :param config_file: an operator's TOML settings file.
+    :raises dashboard.database.DatabaseUnavailable: when the database cannot be used.
+    :raises ConfigError: when a setting is invalid.
+    """
+    app = Flask("dashboard", template_folder=str(bundled_dir("templates")))
+    load_settings(app, config_file, test_config)
+    app.instance_path = str(Path(app.config["INSTANCE_PATH"] or Path.cwd() / "instance").resolve())
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _instance_secret(app.instance_path)
+    _check_settings(app)
+
+    i18n.init_app(app)
+    _cache_settings(app)
+    caching.init_app(app)
+    app.register_blueprint(Blueprint("dashboard_static", __name__, static_folder="static",
+                                     static_url_path="/dashboard-static"))
+    engine = make_engine(
+        app.config["DATABASE_URL"] or _demo_database_url(app.instance_path),
+        read_only=bool(app.config["READ_ONLY"]),
+        statement_timeout_ms=int(app.config["STATEMENT_TIMEOUT_MS"]),
+    )
+    schema = reflect_schema(engine, list(app.config["SCHEMAS"]))
+    admin = Admin(
+        app,
+        name="dashboard",
+        url="/admin",
+        theme=Bootstrap4Theme(base_template="dashboard/base.html", fluid=True),
+        index_view=HomeView(schema),
+        csp_nonce_generator=security.csp_nonce,
+    )
+    state = DashboardState(engine=engine, schema=schema, admin=admin)
+    app.extensions["dashboard"] = state
+    registry.register_table_views(app, state)
+    # Security: login required on every request (own state database), roles, then CSRF and headers.
+    auth.init_app(app)
+    state.authorize = auth.make_authorizer(app)
+    security.init_app(app)
+    audit.init_app(app)
+    # A database lost during a request is a 503 "nothing was saved" page, never a 500.
+    unavailable.init_app(app)
+
+    @app.get("/")
+    def root() -> t.Any:
+        return redirect(url_for("admin.index"))
+
+    @app.get("/favicon.ico")
+    def favicon() -> tuple[str, int]:
+        return "", 204
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int]:
+        from dashboard.database import DatabaseUnavailable, check_connection
+
+        try:
+            check_connection(engine)
+        except DatabaseUnavailable:
+            return "database unreachable\n", 503
+        return "ok\n", 200
+
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """The secret key kept in the instance folder, created once with 0600 permissions."""
+    path = Path(instance_path) / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _demo_database_url(instance_path: str) -> str:
+    """The demo database in the instance folder, written on first use."""
+    path = Path(instance_path) / "demo.db"
+    if not path.exists():
+        from dashboard.demo import write_demo_database
+
+        # Built under a private name and renamed into place, so a failed build never
+        # leaves a half-written demo and two starting workers never share one.
+        partial = path.with_name(f".demo-{os.getpid()}.db")
+        try:
+            write_demo_database(f"sqlite:///{partial}", rows=10_000)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _cache_settings(app: Flask) -> None:
+    """Fill the Flask-Caching settings that depend on the instance folder, drop empty ones."""
+    if app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem") and not app.config["CACHE_DIR"]:
+        app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
+    for name in ("CACHE_DIR", "CACHE_REDIS_URL"):
+        if not app.config[name]:
+            del app.config[name]
+
+
+def _check_settings(app: Flask) -> None:
+    sizes = app.config["PAGE_SIZES"]
+    if not isinstance(sizes, list) or not all(isinstance(s, int) and 0 < s <= 1000 for s in sizes):
+        raise ConfigError("PAGE_SIZES must be a list of whole numbers between 1 and 1000")
+    if app.config["PAGE_SIZE"] not in sizes:
+        raise ConfigError("PAGE_SIZE must be one of PAGE_SIZES")
+    if not isinstance(app.config["TABLES"], dict):
+        raise ConfigError("TABLES must be a table of per-table settings")
+    if isinstance(app.config["SCHEMAS"], str):
+        app.config["SCHEMAS"] = [s for s in app.config["SCHEMAS"].split(",") if s]

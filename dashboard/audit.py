@@ -1,0 +1,312 @@
+"""What was changed, by whom: the audit log of every write made through the dashboard.
+
+Each create, edit, delete and bulk delete made through a table view, whether it was saved
+or refused (a database error, a conflicting edit, a role without the right, a lost
+connection), becomes one row of ``audit_log`` in the dashboard's own state database
+(:mod:`dashboard.state`), never in the database being administered. The entry is written
+in a transaction of its own on the state database: after the write committed when it
+succeeded, and whatever happened to the write's transaction when it failed, so a rolled
+back write is still on record.
+
+``changes`` holds, per column, ``{"old": text, "new": text}`` (``null`` for no value) in
+the text each column's codec shows operators: every value set for ``create``, every value
+removed for ``delete``, only the columns that changed for ``edit``, and that per row key
+for ``bulk_delete``. Columns whose names look secret (``SENSITIVE_COLUMN_PATTERNS``) are
+recorded as ``"(changed)"``, without values.
+
+Plugins record their own writes with :func:`record_write` and the action ``"plugin"``.
+Administrators read the log at ``/admin/audit/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_request_context, request
+from flask_admin import BaseView, expose
+from flask_admin.babel import lazy_gettext
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import state
+
+if t.TYPE_CHECKING:
+    from dashboard.records import Record
+    from dashboard.views import TableView
+
+log = logging.getLogger(__name__)
+
+#: Actions an entry may record; plugins use ``"plugin"``.
+ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "plugin")
+OUTCOMES: tuple[str, ...] = ("ok", "failed")
+#: What a secret-looking column's values are recorded as.
+REDACTED = "(changed)"
+#: The authorizer's action name for reading the log: a table role never grants it, so
+#: only ``admin`` (who may do whatever is asked) has it.
+READ_ACTION = "audit"
+
+# Bounds on what one entry keeps: a huge text value or a forged request must not bloat
+# the state database.
+_MAX_VALUE_CHARS = 2000
+_MAX_KEY_CHARS = 10_000
+_MAX_MESSAGE_CHARS = 1000
+_MAX_NAME_CHARS = 150
+#: Most rows whose values a bulk delete reads first, to record them.
+_MAX_AUDITED_ROWS = 1000
+PAGE_SIZE = 50
+#: Flask-Admin's write endpoints of a table view -> the right each needs.
+WRITE_VIEWS: dict[str, str] = {"create_view": "create", "edit_view": "edit", "delete_view": "delete",
+                               "action_view": "delete"}
+
+Changes = dict[str, t.Any]
+
+
+def changes_between(before: t.Mapping[str, str | None] | None,
+                    after: t.Mapping[str, str | None] | None) -> Changes:
+    """``{column: {"old": ..., "new": ...}}`` for the columns whose text differs.
+
+    :param before: the row's values as text by column name (``None`` for NULL); empty or
+        ``None`` when the row is being created.
+    :param after: the values written, likewise; empty or ``None`` when it is being deleted.
+    """
+    before, after = before or {}, after or {}
+    changes: Changes = {}
+    for name in [*before, *(n for n in after if n not in before)]:
+        old, new = before.get(name), after.get(name)
+        if name in before and name in after and old == new:
+            continue
+        changes[name] = {"old": old, "new": new}
+    return changes
+
+
+def record_write(action: str, table_id: str | None, *, row_key: str | None = None,
+                 changes: t.Mapping[str, t.Any] | None = None, outcome: str = "ok",
+                 message: str = "", username: str | None = None, role: str | None = None) -> bool:
+    """Add one entry to the audit log, committed at once in a transaction of its own.
+
+    Call it after a write has committed (``outcome="ok"``), or when one was refused
+    (``outcome="failed"``, ``message`` saying why, in words safe to show). Values of
+    columns whose names look secret are replaced by ``"(changed)"`` here, whoever calls.
+
+    :param action: one of :data:`ACTIONS`; plugins use ``"plugin"``.
+    :param table_id: the table written to (``TableInfo.id``), or ``None``.
+    :param row_key: the row's key as it appears in URLs.
+    :param changes: ``{column: {"old": text, "new": text}}`` (see :func:`changes_between`);
+        for ``bulk_delete``, that per row key.
+    :param username: who, when not the logged-in operator of the current request.
+    :param role: their role, likewise.
+    :returns: whether the entry was written; when the state database refuses it the
+        entry is logged as an error instead, and the request carries on.
+    :raises ValueError: for an unknown ``action`` or ``outcome``.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; actions are {', '.join(ACTIONS)}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown audit outcome {outcome!r}; outcomes are {', '.join(OUTCOMES)}")
+    who, their_role = _operator()
+    patterns = [str(p).lower() for p in current_app.config.get("SENSITIVE_COLUMN_PATTERNS", ())]
+    entry: dict[str, t.Any] = {
+        "at": dt.datetime.now(dt.UTC),
+        "username": (username or who)[:_MAX_NAME_CHARS],
+        "role": (role or their_role)[:32],
+        "action": action,
+        "table_id": table_id[:255] if table_id is not None else None,
+        "row_key": _text(row_key, _MAX_KEY_CHARS),
+        "changes": _bounded(changes, patterns, per_row=action == "bulk_delete") if changes is not None else None,
+        "outcome": outcome,
+        "message": str(message)[:_MAX_MESSAGE_CHARS],
+    }
+    try:
+        state.get_store(current_app).add_audit_entry(entry)
+    except SQLAlchemyError as exc:
+        # The write itself has committed or failed already; refusing the response would
+        # not undo it. The entry goes to the log instead, where it is not lost.
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        log.error("audit entry could not be written to the state database (%s): %s",
+                  reason, json.dumps({**entry, "at": entry["at"].isoformat()}, default=str))
+        return False
+    return True
+
+
+def _operator() -> tuple[str, str]:
+    """The current request's operator name and role, or a placeholder outside a request."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return "(system)", ""
+    return str(current_user.username), str(getattr(current_user, "role", ""))
+
+
+def _bounded(changes: t.Mapping[str, t.Any], patterns: t.Sequence[str], *, per_row: bool) -> Changes:
+    if per_row:
+        return {str(_text(key, _MAX_KEY_CHARS)): _bounded(row or {}, patterns, per_row=False)
+                for key, row in changes.items()}
+    bounded: Changes = {}
+    for name, change in changes.items():
+        lowered = str(name).lower()
+        if any(p in lowered for p in patterns):
+            bounded[str(name)] = REDACTED
+        elif isinstance(change, t.Mapping):
+            bounded[str(name)] = {side: _text(change.get(side)) for side in ("old", "new")}
+        else:
+            bounded[str(name)] = _text(change)
+    return bounded
+
+
+def _text(value: t.Any, limit: int = _MAX_VALUE_CHARS) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# -- what a table view's writes change ------------------------------------------------------
+
+
+def row_texts(view: TableView, values: t.Mapping[str, t.Any]) -> dict[str, str | None]:
+    """Values by column key -> their text (the column's codec) by column name."""
+    return {view.info.column_by_key(key).name: None if value is None else view._codec(key).to_text(value)
+            for key, value in values.items()}
+
+
+def created(view: TableView, values: t.Mapping[str, t.Any]) -> Changes:
+    """The changes of a create: every value given."""
+    return changes_between(None, {k: v for k, v in row_texts(view, values).items() if v is not None})
+
+
+def edited(view: TableView, model: Record, changes: t.Mapping[str, t.Any]) -> Changes:
+    """The changes of an edit of ``model``: the columns whose text changes, old -> new."""
+    return changes_between(row_texts(view, {key: getattr(model, key) for key in changes}),
+                           row_texts(view, changes))
+
+
+def deleted(view: TableView, model: Record) -> Changes:
+    """The changes of a delete: every value of the row."""
+    return changes_between(row_texts(view, model._values), None)
+
+
+def rows_to_delete(view: TableView, keys: t.Sequence[tuple[t.Any, ...]]) -> dict[str, Changes] | None:
+    """The values of the rows a bulk delete is about to remove, by row key (``None``: not read)."""
+    if len(keys) > _MAX_AUDITED_ROWS:
+        return None
+    found: dict[str, Changes] = {}
+    try:
+        for start in range(0, len(keys), 50):
+            condition = sa.or_(*(view.store.key_condition(key) for key in keys[start:start + 50]))
+            for record in view.store.select(where=[condition], limit=None):
+                found[view.get_pk_value(record)] = deleted(view, record)
+    except SQLAlchemyError as exc:
+        # The delete that follows finds out whether the database is there; the entry then
+        # keeps the keys without their values.
+        log.warning("could not read the rows to delete from %s for the audit log: %s", view.info.id, exc)
+        return None
+    return found
+
+
+def record_refused_post(view: TableView, endpoint: str) -> None:
+    """Record a write POST to ``endpoint`` that the view turns away for lack of a right.
+
+    :param endpoint: a key of :data:`WRITE_VIEWS`.
+    """
+    right = WRITE_VIEWS[endpoint]
+    if endpoint == "action_view" and request.form.get("action") != "delete":
+        return
+    if view.is_accessible() and getattr(view, f"can_{right}"):
+        return
+    permitted = view.is_accessible() and view.allowed(right)
+    row_key = {"edit_view": request.args.get("id"), "delete_view": request.form.get("id"),
+               "action_view": json.dumps(request.form.getlist("rowid"), ensure_ascii=False)}.get(endpoint)
+    record_write("bulk_delete" if endpoint == "action_view" else right, view.info.id, row_key=row_key,
+                 outcome="failed", message="This table is read-only." if permitted else "Permission denied.")
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def change_lines(action: str, changes: t.Any) -> list[tuple[str, str]]:
+    """An entry's changes as ``(column, what)`` lines for the page (plain text, escaped there).
+
+    A create shows the values set, a delete the values removed, anything else old -> new.
+    """
+    if not isinstance(changes, t.Mapping):
+        return []
+    if action == "bulk_delete":
+        lines: list[tuple[str, str]] = []
+        for key, row in changes.items():
+            shown = [(f"{key}: {name}", what) for name, what in change_lines("delete", row)]
+            lines.extend(shown or [(str(key), "")])
+        return lines
+    lines = []
+    for name, change in changes.items():
+        if not isinstance(change, t.Mapping):
+            lines.append((str(name), _shown(change)))
+        elif action == "create":
+            lines.append((str(name), _shown(change.get("new"))))
+        elif action == "delete":
+            lines.append((str(name), _shown(change.get("old"))))
+        else:
+            lines.append((str(name), f"{_shown(change.get('old'))} → {_shown(change.get('new'))}"))
+    return lines
+
+
+def _shown(value: t.Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _utc(value: t.Any) -> str:
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class AuditView(BaseView):
+    """``/admin/audit/``: the audit log, newest first, for administrators only.
+
+    Query arguments ``table``, ``user``, ``action`` and ``outcome`` keep the entries with
+    exactly that value; ``page`` counts from 0.
+    """
+
+    def is_accessible(self) -> bool:
+        authorize = current_app.extensions["dashboard"].authorize
+        return authorize is not None and bool(authorize(None, READ_ACTION))
+
+    @expose("/")
+    def index(self) -> str:
+        filters = {name: value.strip()[:255] for name in state.AUDIT_FILTERS
+                   if (value := request.args.get(name, "")).strip()}
+        store = state.get_store(current_app)
+        total = store.count_audit_entries(filters)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(_page_number(request.args.get("page")), pages - 1)
+        entries = [
+            {**entry, "at": _utc(entry["at"]), "lines": change_lines(entry["action"], entry["changes"])}
+            for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        ]
+        choices = {
+            "table": store.audit_values("table"),
+            "user": store.audit_values("user"),
+            "action": list(ACTIONS),
+            "outcome": list(OUTCOMES),
+        }
+        for name, value in filters.items():
+            if value not in choices[name]:
+                choices[name] = [value, *choices[name]]
+        return self.render("dashboard/audit.html", entries=entries, filters=filters, choices=choices,
+                           page=page, pages=pages, total=total)
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(0, min(int(raw or 0), 1_000_000))
+    except ValueError:
+        return 0
+
+
+def init_app(app: Flask) -> None:
+    """Add the audit log page to the app's ``Admin`` (in the menu of administrators only)."""
+    admin = app.extensions["dashboard"].admin
+    admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint="audit", url="/admin/audit"))

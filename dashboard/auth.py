@@ -1,0 +1,408 @@
+"""Who may use the dashboard, and what each operator may do.
+
+Every request needs a logged-in operator except the login page, static files and
+``/healthz``. Operators and their roles live in the state database (:mod:`dashboard.state`);
+``dashboard users`` manages them. A role grants table actions, and the ``TABLES`` setting
+can change that per table::
+
+    [tables.payments]
+    roles = { editor = ["view", "export"], viewer = [] }
+
+A role listed there gets exactly the listed actions on that table (``[]``: the table is
+hidden from it); roles not listed keep their defaults. Actions are ``view``, ``create``,
+``edit``, ``delete`` and ``export``.
+
+Sessions are Flask's signed cookies, so what makes them revocable is the user's
+``session_version``: copied into the session at login and compared on every request;
+logging out, a password change or removing the user bumps it, and every cookie issued
+before stops working.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+import time
+import typing as t
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_admin.babel import gettext
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from dashboard import state
+from dashboard.settings import ConfigError
+
+EXTENSION_KEY = "dashboard_auth"
+
+#: Actions a table view asks about, and what each role may do by default. ``admin`` may
+#: also do whatever else is asked (pages added later ask for their own action names).
+TABLE_ACTIONS: tuple[str, ...] = ("view", "create", "edit", "delete", "export")
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"view", "export"}),
+    "editor": frozenset(TABLE_ACTIONS),
+    "admin": frozenset(TABLE_ACTIONS),
+}
+ROLES: tuple[str, ...] = tuple(ROLE_ACTIONS)
+
+#: Throttling: this many failed logins within the window answer 429 for that user name,
+#: or for everyone from that address. Other names and addresses are not affected.
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+THROTTLE_WINDOW_S = 15 * 60
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+
+# Session keys (Flask-Login keeps its own ``_user_id``, ``_fresh`` and ``_id``).
+_VERSION = "dashboard_session_version"
+_LOGIN_AT = "dashboard_login_at"
+_SEEN_AT = "dashboard_seen_at"
+_KEPT_ACROSS_LOGIN = ("locale",)
+
+# Endpoints served to anonymous requests; any ``*.static`` endpoint is too.
+_PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout", "healthz", "favicon"})
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """What :func:`init_app` resolved from the settings, in ``app.extensions["dashboard_auth"]``."""
+
+    idle_s: float
+    lifetime_s: float
+    user_header: str
+    table_roles: dict[str, dict[str, frozenset[str]]]
+
+
+class User(UserMixin):
+    """The logged-in operator, loaded from the state database on every request."""
+
+    def __init__(self, record: state.UserRecord, *, via_header: bool = False) -> None:
+        self.id = record.id
+        self.username = record.username
+        self.role = record.role
+        self.session_version = record.session_version
+        #: Logged in by the trusted proxy header: there is no session to log out of.
+        self.via_header = via_header
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class LoginForm(FlaskForm):
+    """User name and password; Flask-WTF adds ``csrf_token``."""
+
+    username = StringField("User name", validators=[DataRequired(), Length(max=150)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+# -- passwords ----------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of ``password`` (Werkzeug's default method)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is too weak to accept, or ``None``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user name is unknown: one scrypt run either way.
+
+    A constant of the process (it hashes no secret), computed once.
+    """
+    return hash_password(secrets.token_hex(16))
+
+
+def username_problem(username: str) -> str | None:
+    """Why ``username`` cannot be a user name, or ``None``."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        return ("a user name is 1 to 64 letters, digits and . _ @ -, "
+                "starting with a letter or digit")
+    return None
+
+
+# -- redirects ----------------------------------------------------------------------------
+
+
+def safe_next(target: t.Any) -> str | None:
+    """``target`` when it is a path on this site, else ``None``.
+
+    Browsers read ``//host``, ``/\\host`` and paths with tabs or newlines inside (``%09//host``)
+    as other sites, so anything but a plain absolute path is refused.
+    """
+    if not isinstance(target, str) or not target or len(target) > 2048:
+        return None
+    if "\\" in target or any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _login_url_for_current_request() -> str:
+    nxt = safe_next(request.script_root + request.full_path.rstrip("?"))
+    return url_for("auth.login", next=nxt) if nxt else url_for("auth.login")
+
+
+# -- permissions --------------------------------------------------------------------------
+
+
+def parse_table_roles(tables: t.Mapping[str, t.Any]) -> dict[str, dict[str, frozenset[str]]]:
+    """The ``roles`` of each ``TABLES`` entry, checked.
+
+    :raises ConfigError: for an unknown role or action, or a value of the wrong shape.
+    """
+    parsed: dict[str, dict[str, frozenset[str]]] = {}
+    for table, options in tables.items():
+        raw = (options or {}).get("roles") if isinstance(options, t.Mapping) else None
+        if raw is None:
+            continue
+        if not isinstance(raw, t.Mapping):
+            raise ConfigError(f"TABLES.{table}.roles must be a table like {{ viewer = [\"view\"] }}")
+        per_role: dict[str, frozenset[str]] = {}
+        for role, actions in raw.items():
+            if role not in ROLE_ACTIONS:
+                raise ConfigError(f"TABLES.{table}.roles: unknown role {role!r}; roles are {', '.join(ROLES)}")
+            if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+                raise ConfigError(f"TABLES.{table}.roles.{role} must be a list of actions")
+            unknown = sorted(set(actions) - set(TABLE_ACTIONS))
+            if unknown:
+                raise ConfigError(f"TABLES.{table}.roles.{role}: unknown action(s) {', '.join(unknown)}; "
+                                  f"actions are {', '.join(TABLE_ACTIONS)}")
+            per_role[role] = frozenset(actions)
+        parsed[str(table)] = per_role
+    return parsed
+
+
+def make_authorizer(app: Flask) -> t.Callable[[t.Any, str], bool]:
+    """``authorize(table_info, action)`` for the current operator; denies by default.
+
+    ``table_info`` may be ``None`` for pages that are not a table: then only the role's
+    own actions count (``admin`` has them all).
+    """
+    table_roles = _settings(app).table_roles
+
+    def authorize(table_info: t.Any, action: str) -> bool:
+        user = current_user
+        if not getattr(user, "is_authenticated", False):
+            return False
+        role = getattr(user, "role", None)
+        if role not in ROLE_ACTIONS:
+            return False
+        if table_info is not None:
+            override = table_roles.get(table_info.endpoint)
+            if override is None:
+                override = table_roles.get(table_info.id)
+            if override is not None and role in override:
+                return action in override[role]
+        return role == "admin" or action in ROLE_ACTIONS[role]
+
+    return authorize
+
+
+# -- logging in and out -------------------------------------------------------------------
+
+
+def _settings(app: Flask | None = None) -> AuthSettings:
+    return t.cast(AuthSettings, (app or current_app).extensions[EXTENSION_KEY])
+
+
+def _client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _throttle_key(username: str) -> str:
+    return username.strip().lower()[:150]
+
+
+def _is_throttled(store: state.StateStore, username: str, address: str) -> bool:
+    by_name, by_address = store.failures(_throttle_key(username), address, window_s=THROTTLE_WINDOW_S)
+    return by_name >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS
+
+
+def authenticate(store: state.StateStore, username: str, password: str) -> state.UserRecord | None:
+    """The user if ``password`` is theirs, else ``None``, in the same time either way."""
+    record = store.user_by_name(username.strip()) if username_problem(username.strip()) is None else None
+    # Always one scrypt check: an unknown name must not answer faster than a wrong password.
+    matches = check_password_hash(record.password_hash if record else _dummy_hash(), password)
+    if record is None or not matches or record.role not in ROLE_ACTIONS:
+        return None
+    return record
+
+
+def _start_session(record: state.UserRecord) -> None:
+    # A fresh session: nothing an attacker planted in the cookie before login survives.
+    kept = {key: session[key] for key in _KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+    session.permanent = True
+    login_user(User(record))
+    now = time.time()
+    session[_VERSION] = record.session_version
+    session[_LOGIN_AT] = now
+    session[_SEEN_AT] = now
+
+
+def login_view() -> t.Any:
+    """``GET/POST /login``."""
+    store = state.get_store(current_app)
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(next_url or url_for("admin.index"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        username = str(form.username.data or "")
+        address = _client_address()
+        if _is_throttled(store, username, address):
+            error = gettext("Too many failed logins. Wait 15 minutes, then try again.")
+            status = 429
+        else:
+            record = authenticate(store, username, str(form.password.data or ""))
+            if record is None:
+                store.record_failure(_throttle_key(username), address, window_s=THROTTLE_WINDOW_S)
+                error = gettext("Wrong user name or password.")
+            else:
+                store.clear_failures(_throttle_key(username))
+                _start_session(record)
+                return redirect(next_url or url_for("admin.index"))
+    elif request.method == "POST":
+        error = gettext("Enter your user name and password.")
+        status = 400
+    form.password.data = ""
+    body = render_template("dashboard/login.html", form=form, next_url=next_url, error=error,
+                           no_users=store.count_users() == 0)
+    return body, status
+
+
+def logout_view() -> t.Any:
+    """``POST /logout``: ends every session of this operator, on every device."""
+    if current_user.is_authenticated and not getattr(current_user, "via_header", False):
+        state.get_store(current_app).bump_session_version(int(current_user.id))
+    logout_user()
+    session.clear()
+    flash(gettext("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+# -- loading the operator of each request -------------------------------------------------
+
+
+def _load_from_session(user_id: str) -> User | None:
+    settings = _settings()
+    if settings.user_header and request.headers.get(settings.user_header):
+        return None  # the proxy's word wins over a cookie
+    try:
+        record = state.get_store(current_app).user_by_id(int(user_id))
+    except (TypeError, ValueError):
+        return None
+    if record is None or session.get(_VERSION) != record.session_version:
+        return None
+    now = time.time()
+    login_at, seen_at = session.get(_LOGIN_AT), session.get(_SEEN_AT)
+    if not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float)):
+        return None
+    if now - login_at > settings.lifetime_s or now - seen_at > settings.idle_s:
+        g.dashboard_session_expired = True
+        return None
+    return User(record)
+
+
+def _load_from_header(req: t.Any) -> User | None:
+    header = _settings().user_header
+    name = (req.headers.get(header, "") if header else "").strip()
+    if not name:
+        return None
+    record = state.get_store(current_app).user_by_name(name)
+    return User(record, via_header=True) if record is not None else None
+
+
+def _require_login() -> t.Any:
+    endpoint = request.endpoint or ""
+    if endpoint in _PUBLIC_ENDPOINTS or endpoint == "static" or endpoint.endswith(".static"):
+        return None
+    if current_user.is_authenticated:
+        if not current_user.via_header:
+            session[_SEEN_AT] = time.time()
+        return None
+    if "_user_id" in session:
+        # A cookie that was good once: expired, revoked at logout, or its user removed.
+        expired = g.get("dashboard_session_expired", False)
+        session.clear()
+        flash(gettext("Your session has expired. Log in again.") if expired
+              else gettext("Log in again."), "info")
+    if request.method in ("GET", "HEAD"):
+        return redirect(_login_url_for_current_request())
+    abort(401)
+
+
+def init_app(app: Flask) -> None:
+    """Login pages, session rules and the login requirement for every request.
+
+    Opens the state database (:func:`dashboard.state.init_app`) when that is not done yet.
+    Call before :func:`dashboard.security.init_app`, so an anonymous POST is refused as
+    such before its CSRF token is looked at.
+
+    :raises ConfigError: when ``TABLES`` roles or the session settings are invalid.
+    """
+    if state.EXTENSION_KEY not in app.extensions:
+        state.init_app(app)
+    idle_min = app.config["SESSION_IDLE_MINUTES"]
+    lifetime_h = app.config["SESSION_LIFETIME_HOURS"]
+    if not isinstance(idle_min, (int, float)) or idle_min <= 0:
+        raise ConfigError("SESSION_IDLE_MINUTES must be a positive number")
+    if not isinstance(lifetime_h, (int, float)) or lifetime_h <= 0:
+        raise ConfigError("SESSION_LIFETIME_HOURS must be a positive number")
+    app.extensions[EXTENSION_KEY] = AuthSettings(
+        idle_s=float(idle_min) * 60,
+        lifetime_s=float(lifetime_h) * 3600,
+        user_header=str(app.config["TRUSTED_USER_HEADER"] or "").strip(),
+        table_roles=parse_table_roles(app.config["TABLES"]),
+    )
+    _dummy_hash()  # computed now, so the first unknown name is not slower than the others
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(lifetime_h))
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["HTTPS"])
+
+    manager = LoginManager()
+    manager.init_app(app)
+    manager.login_view = "auth.login"
+    manager.user_loader(_load_from_session)
+    manager.request_loader(_load_from_header)
+
+    blueprint = Blueprint("auth", __name__)
+    blueprint.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
+    blueprint.add_url_rule("/logout", "logout", logout_view, methods=["POST"])
+    app.register_blueprint(blueprint)
+    app.before_request(_require_login)

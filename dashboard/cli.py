@@ -1,0 +1,137 @@
+"""The ``dashboard`` command: serve, demo, inspect (and the groups plugins add)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing as t
+
+import click
+
+from dashboard.database import DatabaseUnavailable, is_empty, make_engine
+from dashboard.settings import ConfigError
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> t.NoReturn:
+    """Print one clear line on stderr and exit with status 2, without a traceback."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group()
+@click.version_option(package_name="dashboard")
+def main() -> None:
+    """Point dashboard at a SQL database and get an admin site for every table."""
+
+
+def _app_settings(database_url: str | None, schemas: tuple[str, ...], read_only: bool,
+                  plugins: str | None) -> dict[str, t.Any]:
+    settings: dict[str, t.Any] = {}
+    if database_url:
+        settings["DATABASE_URL"] = database_url
+    if schemas:
+        settings["SCHEMAS"] = list(schemas)
+    if read_only:
+        settings["READ_ONLY"] = True
+    if plugins:
+        settings["PLUGINS_DIR"] = plugins
+    return settings
+
+
+def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
+    """Create the app, turning every set-up failure into :func:`fail`."""
+    from dashboard.app import create_app
+
+    try:
+        app = create_app(settings, config_file=config_file)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    except ConfigError as exc:
+        fail(str(exc))
+    if not app.extensions["dashboard"].schema.tables:
+        fail("the database has no tables or views to serve. Check the URL names the right "
+             "database, or pass --schema NAME for tables outside the default schema.")
+    return app
+
+
+@main.command()
+@click.argument("database_url", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")
+@click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
+@click.option("--schema", "schemas", multiple=True, help="Also serve this schema ('*' for all). Repeatable.")
+@click.option("--read-only", is_flag=True, help="Serve every table read-only.")
+@click.option("--reload", "dev_server", is_flag=True, help="Development server with reload and debugger (never in production).")
+def serve(database_url: str | None, host: str, port: int, workers: int, config_file: str | None,
+          plugins: str | None, schemas: tuple[str, ...], read_only: bool, dev_server: bool) -> None:
+    """Serve the admin site for DATABASE_URL (default: a demo database)."""
+    settings = _app_settings(database_url, schemas, read_only, plugins)
+    app = build_app(settings, config_file)
+    state = app.extensions["dashboard"]
+    editable = sum(1 for v in state.views.values() if v.writable)
+    click.echo(f"Serving {len(state.views)} tables and views ({editable} editable) from "
+               f"{state.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Open http://{host}:{port}/admin/")
+    from dashboard.users_cli import announce_first_admin  # first start: an admin with a one-time password
+
+    announce_first_admin(app, f"http://{host}:{port}/login")
+    if dev_server:
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    if workers > 1 and app.config["CACHE_TYPE"] in ("SimpleCache", "simple"):
+        # An in-process cache is per worker: a write on one would leave the others' listings
+        # stale until they expire. Several workers on one machine share a folder instead.
+        from dashboard import caching
+
+        app.config["CACHE_TYPE"] = "FileSystemCache"
+        app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
+        caching.init_app(app)
+        click.echo(f"{workers} workers share the listing cache in {app.config['CACHE_DIR']} "
+                   "(set CACHE_TYPE=RedisCache to share it across machines).")
+    from dashboard.server import run_gunicorn
+
+    run_gunicorn(app, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.argument("database_url")
+@click.option("--schema", "schemas", multiple=True, help="Also inspect this schema ('*' for all).")
+def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
+    """Print every table and view, its key, and whether it will be editable (and why not)."""
+    from dashboard.reflection import reflect_schema
+
+    try:
+        engine = make_engine(database_url)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    if is_empty(engine, [None, *[s for s in schemas if s != "*"]]) and "*" not in schemas:
+        fail("the database has no tables or views. Check the URL names the right database.")
+    info = reflect_schema(engine, list(schemas))
+    for table in sorted(info.tables, key=lambda t: (t.schema or "", t.name)):
+        key = ", ".join(table.row_key) if table.row_key else "-"
+        source = {"primary_key": "primary key", "unique": "unique key", "rowid": "rowid"}.get(table.row_key_source, "none")
+        status = "editable" if table.editable else "read-only"
+        click.echo(f"{table.kind:5} {table.id!r:40} key={key!r} ({source}) {status} -> /admin/{table.url_path}/")
+        for note in filter(None, [table.read_only_reason, *table.notes]):
+            click.echo(f"      {note}")
+    engine.dispose()
+
+
+def _register_optional_commands() -> None:
+    from dashboard.demo import demo_command
+
+    main.add_command(demo_command, "demo")
+
+    from dashboard.users_cli import users_command
+
+    main.add_command(users_command, "users")
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

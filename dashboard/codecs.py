@@ -1,0 +1,331 @@
+"""Column types -> how their values are shown, typed in, sorted, searched and filtered.
+
+Every reflected type gets a :class:`Codec`, found through a converter table keyed by
+SQLAlchemy type class names (``@converts("Integer", "YEAR")``), walking the type's class
+hierarchy so dialect subclasses (``BIGINT``, ``JSONB``, ``DOUBLE_PRECISION``) find their
+family. Values travel through forms as text: ``to_text`` renders a stored value exactly
+(microseconds, time zones, decimal scale) and ``from_text`` parses what an operator typed,
+raising :class:`ValueError` with a message fit for the form. Because the text of an
+unchanged field equals the text it was loaded with, unchanged columns are never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import ipaddress
+import json
+import typing as t
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+_CONVERTERS: dict[str, t.Callable[[t.Any], Codec]] = {}
+
+
+def converts(*type_names: str) -> t.Callable[[t.Callable[[t.Any], Codec]], t.Callable[[t.Any], Codec]]:
+    """Register a function building a codec for the SQLAlchemy types named ``type_names``."""
+
+    def register(builder: t.Callable[[t.Any], Codec]) -> t.Callable[[t.Any], Codec]:
+        for name in type_names:
+            _CONVERTERS[name] = builder
+        return builder
+
+    return register
+
+
+def codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
+    """The codec for ``column_type``; unknown types become read-only text, never an error."""
+    for cls in type(column_type).__mro__:
+        builder = _CONVERTERS.get(cls.__name__)
+        if builder is not None:
+            return builder(column_type)
+    return Codec(kind="unknown", editable=False, sortable=False,
+                 read_only_reason="type not supported for editing")
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How one column type is rendered, parsed and compared."""
+
+    kind: str
+    editable: bool = True
+    sortable: bool = True
+    searchable: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    input_type: str = "text"
+    multiline: bool = False
+    timezone: bool = False
+    read_only_reason: str | None = None
+    placeholder: str = ""
+
+    def to_text(self, value: t.Any) -> str:
+        """Render a stored value as the text an operator sees and edits."""
+        if value is None:
+            return ""
+        renderer = _RENDERERS.get(self.kind)
+        return renderer(value) if renderer else str(value)
+
+    def from_text(self, text: str) -> t.Any:
+        """Parse operator input; raises ``ValueError`` with a readable message."""
+        parser = _PARSERS.get(self.kind)
+        if parser is None:
+            return text
+        return parser(self, text)
+
+
+def _render_bool(value: t.Any) -> str:
+    return "true" if value else "false"
+
+
+def _render_datetime(value: t.Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _render_json(value: t.Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+def _render_binary(value: t.Any) -> str:
+    return f"<{len(value):,} bytes>"
+
+
+def _render_float(value: t.Any) -> str:
+    return repr(float(value))
+
+
+def _render_set(value: t.Any) -> str:
+    return ",".join(sorted(value)) if isinstance(value, (set, frozenset)) else str(value)
+
+
+_RENDERERS: dict[str, t.Callable[[t.Any], str]] = {
+    "boolean": _render_bool,
+    "datetime": _render_datetime,
+    "date": lambda v: v.isoformat(),
+    "time": lambda v: v.isoformat(),
+    "json": _render_json,
+    "array": _render_json,
+    "binary": _render_binary,
+    "float": _render_float,
+    "set": _render_set,
+}
+
+
+def _parse_integer(codec: Codec, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError("Enter a whole number.") from None
+
+
+def _parse_decimal(codec: Codec, text: str) -> decimal.Decimal:
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise ValueError("Enter a number.") from None
+    if not value.is_finite():
+        raise ValueError("Enter a finite number.")
+    return value
+
+
+def _parse_float(codec: Codec, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError("Enter a number.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("Enter a finite number.")
+    return value
+
+
+def _parse_boolean(codec: Codec, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("Choose yes or no.")
+
+
+def _parse_datetime(codec: Codec, text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("Enter a date and time as YYYY-MM-DD HH:MM[:SS[.ffffff]][+HH:MM].") from None
+
+
+def _parse_date(codec: Codec, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+
+
+def _parse_time(codec: Codec, text: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("Enter a time as HH:MM[:SS[.ffffff]].") from None
+
+
+def _parse_string(codec: Codec, text: str) -> str:
+    if codec.max_length is not None and len(text) > codec.max_length:
+        raise ValueError(f"At most {codec.max_length} characters (you typed {len(text)}).")
+    return text
+
+
+def _parse_enum(codec: Codec, text: str) -> str:
+    if text not in codec.choices:
+        raise ValueError("Choose one of: " + ", ".join(codec.choices) + ".")
+    return text
+
+
+def _parse_json(codec: Codec, text: str) -> t.Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+
+
+def _parse_array(codec: Codec, text: str) -> list[t.Any]:
+    value = _parse_json(codec, text)
+    if not isinstance(value, list):
+        raise ValueError("Enter a JSON list, e.g. [1, 2, 3].")
+    return value
+
+
+def _parse_uuid(codec: Codec, text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise ValueError("Enter a UUID such as 123e4567-e89b-12d3-a456-426614174000.") from None
+
+
+def _parse_inet(codec: Codec, text: str) -> str:
+    try:
+        return str(ipaddress.ip_interface(text.strip()))
+    except ValueError:
+        raise ValueError("Enter an IP address, e.g. 192.0.2.1 or 2001:db8::1/64.") from None
+
+
+def _parse_set(codec: Codec, text: str) -> set[str]:
+    parts = {p.strip() for p in text.split(",") if p.strip()}
+    unknown = parts - set(codec.choices)
+    if unknown:
+        raise ValueError("Unknown choices: " + ", ".join(sorted(unknown)) + ".")
+    return parts
+
+
+_PARSERS: dict[str, t.Callable[[Codec, str], t.Any]] = {
+    "integer": _parse_integer,
+    "decimal": _parse_decimal,
+    "float": _parse_float,
+    "boolean": _parse_boolean,
+    "datetime": _parse_datetime,
+    "date": _parse_date,
+    "time": _parse_time,
+    "string": _parse_string,
+    "text": _parse_string,
+    "enum": _parse_enum,
+    "json": _parse_json,
+    "array": _parse_array,
+    "uuid": _parse_uuid,
+    "inet": _parse_inet,
+    "set": _parse_set,
+}
+
+
+@converts("Boolean", "BOOLEAN", "BIT")
+def _boolean(column_type: t.Any) -> Codec:
+    return Codec(kind="boolean", choices=("true", "false"))
+
+
+# MySQL spells BOOLEAN as TINYINT(1), but such a column holds any small integer: shown as
+# a yes/no choice, a stored 2 would come back as 1. It stays an integer.
+@converts("Integer", "YEAR")
+def _integer(column_type: t.Any) -> Codec:
+    return Codec(kind="integer", input_type="text", placeholder="123")
+
+
+@converts("Float", "REAL", "DOUBLE", "DOUBLE_PRECISION")
+def _float(column_type: t.Any) -> Codec:
+    return Codec(kind="float", placeholder="1.5")
+
+
+@converts("Numeric")
+def _numeric(column_type: t.Any) -> Codec:
+    return Codec(kind="decimal", placeholder="12.50")
+
+
+@converts("DateTime", "TIMESTAMP")
+def _datetime(column_type: t.Any) -> Codec:
+    return Codec(kind="datetime", timezone=bool(getattr(column_type, "timezone", False)),
+                 placeholder="YYYY-MM-DD HH:MM:SS")
+
+
+@converts("Date")
+def _date(column_type: t.Any) -> Codec:
+    return Codec(kind="date", placeholder="YYYY-MM-DD")
+
+
+@converts("Time")
+def _time(column_type: t.Any) -> Codec:
+    return Codec(kind="time", placeholder="HH:MM:SS")
+
+
+@converts("Interval", "INTERVAL")
+def _interval(column_type: t.Any) -> Codec:
+    return Codec(kind="interval", editable=False, read_only_reason="intervals are shown, not edited")
+
+
+@converts("Enum")
+def _enum(column_type: t.Any) -> Codec:
+    return Codec(kind="enum", choices=tuple(column_type.enums), searchable=False)
+
+
+@converts("SET")
+def _set(column_type: t.Any) -> Codec:
+    return Codec(kind="set", choices=tuple(getattr(column_type, "values", ())), sortable=True,
+                 placeholder="a,b")
+
+
+@converts("JSON")
+def _json(column_type: t.Any) -> Codec:
+    return Codec(kind="json", sortable=False, multiline=True)
+
+
+@converts("ARRAY")
+def _array(column_type: t.Any) -> Codec:
+    return Codec(kind="array", sortable=False, placeholder="[1, 2, 3]")
+
+
+@converts("Uuid", "UUID")
+def _uuid(column_type: t.Any) -> Codec:
+    return Codec(kind="uuid")
+
+
+@converts("INET", "CIDR")
+def _inet(column_type: t.Any) -> Codec:
+    return Codec(kind="inet")
+
+
+@converts("_Binary", "LargeBinary", "BLOB", "BYTEA")
+def _binary(column_type: t.Any) -> Codec:
+    return Codec(kind="binary", editable=False, sortable=False,
+                 read_only_reason="binary values are downloaded, not edited")
+
+
+@converts("Text", "CLOB", "TEXT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT")
+def _text(column_type: t.Any) -> Codec:
+    return Codec(kind="text", searchable=True, multiline=True,
+                 max_length=getattr(column_type, "length", None))
+
+
+@converts("String")
+def _string(column_type: t.Any) -> Codec:
+    length = getattr(column_type, "length", None)
+    return Codec(kind="string", searchable=True, max_length=length, multiline=bool(length and length > 255) or length is None)

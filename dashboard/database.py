@@ -1,0 +1,214 @@
+"""Connecting to the operator's database safely.
+
+Every engine the dashboard opens checks connections before use (``pool_pre_ping``), makes
+SQLite enforce foreign keys and MySQL/MariaDB reject bad values (strict ``sql_mode``), and
+turns the usual ways of getting a URL wrong into one clear sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import typing as t
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
+
+# Driver modules each dialect needs, and the extra that installs them.
+_DRIVER_HINTS = {
+    "postgresql": "pip install 'dashboard[postgresql]' (psycopg), and use postgresql+psycopg://",
+    "mysql": "pip install 'dashboard[mysql]' (PyMySQL), and use mysql+pymysql://",
+    "mariadb": "pip install 'dashboard[mysql]' (PyMySQL), and use mariadb+pymysql://",
+}
+
+
+class DatabaseUnavailable(Exception):
+    """The database URL cannot be used; the message says why and what to try."""
+
+
+def _driverless_default(url: t.Any) -> t.Any:
+    # A bare postgresql:// or mysql:// URL means psycopg2/mysqlclient to SQLAlchemy; we
+    # install psycopg 3 and PyMySQL, so pick those unless the operator named a driver.
+    if url.drivername == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if url.drivername in ("mysql", "mariadb"):
+        return url.set(drivername=f"{url.drivername}+pymysql")
+    return url
+
+
+def make_engine(database_url: str, *, read_only: bool = False, statement_timeout_ms: int = 0) -> Engine:
+    """Create an engine for ``database_url`` and check that it answers.
+
+    :param database_url: an SQLAlchemy URL.
+    :param read_only: open connections read-only where the dialect allows it.
+    :param statement_timeout_ms: cancel statements running longer than this (0: never).
+    :raises DatabaseUnavailable: with a message naming the problem and what to try.
+    """
+    try:
+        url = _driverless_default(make_url(database_url))
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"'{database_url}' is not a database URL; expected e.g. sqlite:///shop.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from None
+    connect_args: dict[str, t.Any] = {}
+    backend = url.get_backend_name()
+    if backend == "sqlite" and url.database and url.database != ":memory:" and not url.query.get("uri"):
+        # sqlite3 creates a missing file on connect; a typo must not leave an empty database behind.
+        if not os.path.isfile(url.database):
+            raise DatabaseUnavailable(f"no SQLite database file at {url.database}; check the path.")
+    if backend == "sqlite" and url.database and url.database != ":memory:" and read_only:
+        url = url.set(database=f"file:{url.database}?mode=ro", query={**url.query, "uri": "true"})
+    if backend == "postgresql":
+        options = []
+        if statement_timeout_ms:
+            options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        if options:
+            connect_args["options"] = " ".join(options)
+        connect_args.setdefault("connect_timeout", 10)
+    if backend in ("mysql", "mariadb"):
+        connect_args.setdefault("connect_timeout", 10)
+        connect_args.setdefault("charset", "utf8mb4")
+    try:
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseUnavailable(
+            f"unknown database driver '{url.drivername}'; use sqlite://, "
+            "postgresql+psycopg:// or mysql+pymysql://"
+        ) from None
+    except ModuleNotFoundError as exc:
+        hint = _DRIVER_HINTS.get(backend, "install the driver package for this database")
+        raise DatabaseUnavailable(f"the driver for {backend} is not installed ({exc.name}); {hint}") from None
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise DatabaseUnavailable(f"the database URL is malformed: {exc}") from None
+    _install_session_rules(engine, read_only=read_only, statement_timeout_ms=statement_timeout_ms)
+    check_connection(engine)
+    return engine
+
+
+def _install_session_rules(engine: Engine, *, read_only: bool, statement_timeout_ms: int) -> None:
+    backend = engine.dialect.name
+
+    if backend == "sqlite" and statement_timeout_ms:
+        _sqlite_statement_timeout(engine, statement_timeout_ms)
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: t.Any, _record: t.Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if backend == "sqlite":
+                # SQLite ignores foreign keys unless asked, per connection.
+                cursor.execute("PRAGMA foreign_keys=ON")
+                if read_only:
+                    cursor.execute("PRAGMA query_only=ON")
+            elif backend in ("mysql", "mariadb"):
+                # Non-strict modes truncate over-long strings and accept bad dates silently.
+                cursor.execute(
+                    "SET SESSION sql_mode = CONCAT_WS(',', @@SESSION.sql_mode, "
+                    "'STRICT_ALL_TABLES', 'NO_ZERO_DATE', 'NO_ZERO_IN_DATE', 'ERROR_FOR_DIVISION_BY_ZERO')"
+                )
+                if statement_timeout_ms:
+                    cursor.execute(f"SET SESSION max_statement_time = {statement_timeout_ms / 1000:.3f}")
+                if read_only:
+                    cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        finally:
+            cursor.close()
+
+
+def _sqlite_statement_timeout(engine: Engine, timeout_ms: int) -> None:
+    """Cancel SQLite statements that run longer than ``timeout_ms`` (SQLite has no setting for it).
+
+    A progress handler, called every few thousand virtual-machine steps, interrupts the
+    statement once its deadline has passed; sqlite3 then raises "interrupted".
+    """
+    deadline: dict[int, float] = {}
+
+    @event.listens_for(engine, "connect")
+    def install(dbapi_connection: t.Any, _record: t.Any) -> None:
+        key = id(dbapi_connection)
+        dbapi_connection.set_progress_handler(lambda: int(time.monotonic() > deadline.get(key, float("inf"))), 10_000)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def start(connection: t.Any, _cursor: t.Any, _statement: t.Any, _parameters: t.Any,
+              context: t.Any, _executemany: t.Any) -> None:
+        # The deadline covers execution and fetching; a streamed export, which reads for as
+        # long as the table is big, asks to be exempt.
+        exempt = context is not None and context.execution_options.get(NO_STATEMENT_TIMEOUT)
+        limit = float("inf") if exempt else time.monotonic() + timeout_ms / 1000
+        deadline[id(connection.connection.dbapi_connection)] = limit
+
+
+#: Execution option that lifts the SQLite statement timeout (streamed exports).
+NO_STATEMENT_TIMEOUT = "dashboard_no_statement_timeout"
+
+
+def check_connection(engine: Engine) -> None:
+    """Run a trivial query, turning failures into :class:`DatabaseUnavailable`."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"cannot connect to {where}: {reason}. Check that the server runs, the host, "
+            "port, user and password are right, and the database exists."
+        ) from None
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(f"the database refused a first query: {exc}") from None
+
+
+# PostgreSQL SQLSTATEs of a lost server: class 08 (connection exception), and the server
+# shutting down or terminating the session (pg_terminate_backend sends 57P01).
+_PG_GONE_STATES = ("57P01", "57P02", "57P03")
+# MySQL/MariaDB client and server error codes of a lost or unreachable server: 2002/2003
+# cannot connect, 2005 unknown host, 2006 gone away, 2013 lost during a query, 2055 lost
+# at a system call, 1053 server shutting down, 1927 connection killed (KILL), 4031
+# disconnected by the server for inactivity.
+_MYSQL_GONE_CODES = frozenset({1053, 1927, 2002, 2003, 2005, 2006, 2013, 2055, 4031})
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database went away or cannot be reached, as opposed to a
+    statement the database refused.
+
+    SQLAlchemy marks a connection lost in the middle of its use (``connection_invalidated``);
+    a connection that could not even be opened is recognised by the driver's own codes.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)
+        # Errors raised by libpq itself (connection refused, server closed the connection)
+        # carry no SQLSTATE; every statement the server refuses carries one.
+        if state is None:
+            return isinstance(exc, OperationalError)
+        return state.startswith("08") or state in _PG_GONE_STATES
+    if module.startswith(("pymysql", "MySQLdb")):
+        args: tuple[t.Any, ...] = tuple(getattr(orig, "args", ()))
+        return bool(args) and args[0] in _MYSQL_GONE_CODES
+    if module == "sqlite3":
+        return isinstance(exc, OperationalError) and "unable to open database file" in str(orig)
+    return False
+
+
+def is_empty(engine: Engine, schemas: t.Sequence[str | None] = (None,)) -> bool:
+    """Whether the database has no table and no view in ``schemas``."""
+    inspector = inspect(engine)
+    for schema in schemas:
+        if inspector.get_table_names(schema=schema) or inspector.get_view_names(schema=schema):
+            return False
+    return True

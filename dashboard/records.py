@@ -1,0 +1,286 @@
+"""Reading and writing the rows of one reflected relation with SQLAlchemy Core.
+
+No ORM: reflected relations may lack a primary key, carry hostile names or hold
+identical rows, none of which an identity map copes with. Rows come back as
+:class:`Record` objects (plain values keyed by each column's safe key), which the
+views render and the cache can store as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+
+from dashboard.codecs import Codec, codec_for
+from dashboard.database import NO_STATEMENT_TIMEOUT
+from dashboard.reflection import TableInfo
+
+log = logging.getLogger(__name__)
+
+ROWID = "rowid"
+
+
+class Record:
+    """One row: its values by column key, and the values of its row key."""
+
+    __slots__ = ("_values", "_key")
+
+    def __init__(self, values: dict[str, t.Any], key: tuple[t.Any, ...]) -> None:
+        self._values = values
+        self._key = key
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getstate__(self) -> tuple[dict[str, t.Any], tuple[t.Any, ...]]:
+        return self._values, self._key
+
+    def __setstate__(self, state: tuple[dict[str, t.Any], tuple[t.Any, ...]]) -> None:
+        self._values, self._key = state
+
+
+class WriteError(Exception):
+    """A write the database refused; ``message`` is safe to show, details are logged."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unavailable = unavailable
+
+
+class Conflict(Exception):
+    """The row changed since the operator loaded it."""
+
+    def __init__(self, current: Record | None) -> None:
+        super().__init__("the row changed since it was loaded")
+        self.current = current
+
+
+class RecordStore:
+    """Queries for one relation.
+
+    :param engine: the target database.
+    :param info: the reflected relation.
+    """
+
+    def __init__(self, engine: Engine, info: TableInfo) -> None:
+        self.engine = engine
+        self.info = info
+        self.table = info.table
+        self.codecs: dict[str, Codec] = {
+            c.key: Codec(kind="enum", choices=c.choices, searchable=True) if c.choices and c.is_text else codec_for(c.type)
+            for c in info.columns
+        }
+        self.key_codecs: list[Codec] = (
+            [codec_for(sa.Integer())] if info.row_key_source == ROWID
+            else [codec_for(info.column(name).type) for name in info.row_key]
+        )
+
+    # -- expressions ------------------------------------------------------------
+    def column(self, key: str) -> sa.ColumnElement[t.Any]:
+        """The SQL column for a column key."""
+        return self.table.c[self.info.column_by_key(key).name]
+
+    def key_columns(self) -> list[sa.ColumnElement[t.Any]]:
+        """The SQL expressions that address one row."""
+        if self.info.row_key_source == ROWID:
+            return [sa.literal_column(ROWID, sa.Integer())]
+        return [self.table.c[name] for name in self.info.row_key]
+
+    def key_condition(self, key: t.Sequence[t.Any]) -> sa.ColumnElement[bool]:
+        """``WHERE`` clause selecting exactly the row with ``key``."""
+        return sa.and_(*(column == value for column, value in zip(self.key_columns(), key, strict=True)))
+
+    def default_order(self) -> list[sa.ColumnElement[t.Any]]:
+        """A stable order: the row key, or every sortable column when there is none."""
+        if self.info.row_key:
+            return list(self.key_columns())
+        return [self.column(c.key) for c in self.info.columns if self.codecs[c.key].sortable]
+
+    def base_select(self) -> sa.Select[t.Any]:
+        """``SELECT`` of every column (labelled by key) and the row key."""
+        columns = [self.table.c[c.name].label(c.key) for c in self.info.columns]
+        key_labels = [expr.label(f"__key{i}") for i, expr in enumerate(self.key_columns())]
+        return sa.select(*columns, *key_labels).select_from(self.table)
+
+    def ordered_select(self, where: t.Sequence[sa.ColumnElement[bool]],
+                       order: t.Sequence[tuple[str, bool]]) -> sa.Select[t.Any]:
+        """Matching rows in the asked order, the row key breaking ties so pages are stable."""
+        clauses = [self.column(key).desc() if desc else self.column(key).asc() for key, desc in order]
+        return self.base_select().where(*where).order_by(*clauses, *self.default_order())
+
+    def _to_record(self, row: sa.Row[t.Any]) -> Record:
+        mapping = row._mapping
+        values = {c.key: mapping[c.key] for c in self.info.columns}
+        key = tuple(mapping[f"__key{i}"] for i in range(len(self.info.row_key)))
+        return Record(values, key)
+
+    # -- reading ------------------------------------------------------------------
+    def select(
+        self,
+        *,
+        where: t.Sequence[sa.ColumnElement[bool]] = (),
+        order: t.Sequence[tuple[str, bool]] = (),
+        offset: int = 0,
+        limit: int | None = 20,
+    ) -> list[Record]:
+        """One page of rows.
+
+        :param where: conditions, ANDed.
+        :param order: ``(column key, descending)`` pairs; the row key breaks ties.
+        """
+        statement = self.ordered_select(where, order).offset(offset or None).limit(limit)
+        with self.engine.connect() as connection:
+            return [self._to_record(row) for row in connection.execute(statement)]
+
+    def stream(self, keys: t.Sequence[str], *, where: t.Sequence[sa.ColumnElement[bool]] = (),
+               order: t.Sequence[tuple[str, bool]] = (), limit: int | None = None,
+               batch: int = 2000) -> t.Iterator[tuple[t.Any, ...]]:
+        """Values of columns ``keys`` of every matching row, as plain tuples, from a server-side
+        cursor read in batches: memory stays constant however big the table is."""
+        columns = [self.table.c[self.info.column_by_key(key).name] for key in keys]
+        clauses = [self.column(key).desc() if desc else self.column(key).asc() for key, desc in order]
+        statement = sa.select(*columns).where(*where).order_by(*clauses, *self.default_order()).limit(limit)
+        with self.engine.connect() as connection:
+            options = {"stream_results": True, "yield_per": batch, NO_STATEMENT_TIMEOUT: True}
+            result = connection.execution_options(**options).execute(statement)
+            for partition in result.partitions():
+                yield from partition
+
+    def count(self, where: t.Sequence[sa.ColumnElement[bool]] = ()) -> int:
+        """How many rows match ``where``."""
+        statement = sa.select(sa.func.count()).select_from(self.table).where(*where)
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def count_capped(self, where: t.Sequence[sa.ColumnElement[bool]], cap: int) -> int:
+        """How many rows match, counting no further than ``cap + 1`` (a bounded scan)."""
+        inner = sa.select(sa.literal(1)).select_from(self.table).where(*where).limit(cap + 1).subquery()
+        statement = sa.select(sa.func.count()).select_from(inner)
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def get(self, key: t.Sequence[t.Any]) -> Record | None:
+        """The row with ``key``, or ``None``."""
+        statement = self.base_select().where(self.key_condition(key))
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return self._to_record(row) if row is not None else None
+
+    def fingerprint(self, record: Record) -> str:
+        """A digest of every value of ``record``, to notice edits made by someone else."""
+        digest = hashlib.sha256()
+        for column in self.info.columns:
+            digest.update(repr(record._values[column.key]).encode("utf-8", "backslashreplace"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+    # -- writing ----------------------------------------------------------------
+    def insert(self, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
+        """Insert a row from ``values`` (by column key) and return its row key."""
+        data = {self.info.column_by_key(k).name: v for k, v in values.items()}
+        with self._writing() as connection:
+            result = connection.execute(sa.insert(self.table).values(_by_param(data, self.table)))
+            inserted = result.inserted_primary_key
+        if self.info.row_key_source == "primary_key" and inserted is not None and None not in tuple(inserted):
+            return tuple(inserted)
+        return tuple(data.get(name) for name in self.info.row_key)
+
+    def update(self, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str | None) -> None:
+        """Write ``changes`` (by column key) to the row with ``key``.
+
+        :raises Conflict: when the row's fingerprint is no longer ``expected_fingerprint``.
+        """
+        with self._writing() as connection:
+            locking = self.base_select().where(self.key_condition(key))
+            if self.engine.dialect.name != "sqlite":
+                locking = locking.with_for_update()
+            row = connection.execute(locking).first()
+            current = self._to_record(row) if row is not None else None
+            if current is None or (expected_fingerprint and self.fingerprint(current) != expected_fingerprint):
+                raise Conflict(current)
+            if not changes:
+                return
+            data = {self.info.column_by_key(k).name: v for k, v in changes.items()}
+            statement = sa.update(self.table).where(self.key_condition(key)).values(_by_param(data, self.table))
+            connection.execute(statement)
+
+    def delete(self, keys: t.Sequence[t.Sequence[t.Any]]) -> int:
+        """Delete every row in ``keys`` in one transaction: all of them or none."""
+        deleted = 0
+        with self._writing() as connection:
+            for key in keys:
+                result = connection.execute(sa.delete(self.table).where(self.key_condition(key)))
+                deleted += result.rowcount
+        return deleted
+
+    def _writing(self) -> t.ContextManager[sa.Connection]:
+        return _guarded_transaction(self.engine, self.info)
+
+
+def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
+    # values(**kwargs) needs identifiers; a dict keyed by Column objects accepts any name.
+    return {table.c[name]: value for name, value in data.items()}  # type: ignore[misc]
+
+
+class _guarded_transaction:
+    """A transaction whose database errors become :class:`WriteError` with a safe message."""
+
+    def __init__(self, engine: Engine, info: TableInfo) -> None:
+        self.engine = engine
+        self.info = info
+        self.context: t.Any = None
+
+    def __enter__(self) -> sa.Connection:
+        try:
+            self.context = self.engine.begin()
+            return t.cast(sa.Connection, self.context.__enter__())
+        except OperationalError as exc:
+            log.warning("database unavailable: %s", exc)
+            raise WriteError("The database is not reachable. Nothing was saved; try again.", unavailable=True) from exc
+
+    def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> bool:
+        try:
+            self.context.__exit__(exc_type, exc, tb)
+        except SQLAlchemyError as commit_error:
+            exc = commit_error
+        if exc is None or not isinstance(exc, SQLAlchemyError):
+            return False
+        log.warning("write to %s refused: %s", self.info.id, exc)
+        raise describe_write_error(exc) from exc
+
+
+def describe_write_error(exc: SQLAlchemyError) -> WriteError:
+    """A message an operator can act on, without raw SQL or parameters."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, IntegrityError):
+        if "unique" in text or "duplicate" in text:
+            return WriteError("Not saved: another row already has this value where values must be unique.")
+        if "foreign key" in text or "violates foreign" in text:
+            return WriteError("Not saved: the row is referenced by, or refers to, a row that does not allow it (foreign key).")
+        if "not null" in text or "cannot be null" in text or "null value" in text:
+            return WriteError("Not saved: a required value is missing (NOT NULL).")
+        if "check" in text:
+            return WriteError("Not saved: a value is not allowed by a CHECK constraint.")
+        return WriteError("Not saved: the database refused the values (constraint violated).")
+    if isinstance(exc, OperationalError) and exc.connection_invalidated or _is_disconnect(exc):
+        return WriteError("The database connection was lost. Nothing was saved; try again.", unavailable=True)
+    if isinstance(exc, DBAPIError):
+        if "too long" in text or "data too long" in text or "value too long" in text or "out of range" in text:
+            return WriteError("Not saved: a value is too long or out of range for its column.")
+        if "read-only" in text or "readonly" in text or "read only" in text:
+            return WriteError("Not saved: the database connection is read-only.")
+        return WriteError("Not saved: the database refused the values. Check the types and lengths of the fields.")
+    return WriteError("Not saved: the database reported an error.")
+
+
+def _is_disconnect(exc: SQLAlchemyError) -> bool:
+    return bool(getattr(exc, "connection_invalidated", False))

@@ -1,0 +1,96 @@
+"""Every setting of the dashboard, declared once with its default and help text.
+
+Settings are read in layers, later ones winning: the declared defaults, the bundled
+``config/default.toml``, a ``--config`` TOML file, then ``DASHBOARD_*`` environment
+variables (``DASHBOARD_DATABASE_URL`` sets ``DATABASE_URL``). TOML keys may be written in
+lower case; they are stored upper-cased as Flask expects.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard.paths import bundled_dir
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: its name, default and what it does."""
+
+    name: str
+    default: t.Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "", "SQLAlchemy URL of the database to administer; empty serves the demo database in the instance folder."),
+    Setting("SCHEMAS", [], "Extra schemas to serve besides the default one; [\"*\"] serves every schema."),
+    Setting("READ_ONLY", False, "Serve every table read-only, whatever the database allows."),
+    Setting("SECRET_KEY", "", "Key that signs sessions and CSRF tokens; generated into the instance folder when empty."),
+    Setting("INSTANCE_PATH", "", "Folder for the dashboard's own files (state database, secret key, demo database)."),
+    Setting("STATE_DATABASE_URL", "", "Database for the dashboard's own state (users, audit log); SQLite in the instance folder when empty."),
+    Setting("PLUGINS_DIR", "", "Folder of plugin packages; the bundled plugins/ folder when empty."),
+    Setting("PAGE_SIZE", 20, "Rows per list page."),
+    Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
+    Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one CSV export writes."),
+    Setting("STATEMENT_TIMEOUT_MS", 10_000, "Longest a listing, search or export query may run before it is cancelled."),
+    Setting("SENSITIVE_COLUMN_PATTERNS", ["password", "passwd", "token", "secret", "hash", "api_key"], "Column names containing one of these are hidden from lists, details and exports unless a table override shows them."),
+    Setting("TABLES", {}, "Per-table overrides keyed by endpoint: hidden, label, columns (hidden, label, read_only, searchable, filterable), column_order, display_column, roles ({role = [actions]}: that role gets exactly these of view, create, edit, delete, export on the table)."),
+    Setting("HTTPS", False, "The site is reached over HTTPS (directly or through a TLS proxy): session cookies get the Secure flag and responses send Strict-Transport-Security. Set it in production."),
+    Setting("SESSION_IDLE_MINUTES", 30, "An operator idle this long must log in again."),
+    Setting("SESSION_LIFETIME_HOURS", 12, "An operator must log in again this long after logging in, however active."),
+    Setting("TRUSTED_USER_HEADER", "", "Request header naming the logged-in user, set by a trusted authenticating reverse proxy (e.g. X-Forwarded-User); the user must exist in the state database. Empty: off. Only when clients cannot reach the dashboard except through that proxy."),
+    Setting("CACHE_TYPE", "SimpleCache", "Flask-Caching backend for listings: SimpleCache (one process), FileSystemCache, or RedisCache for several workers or instances."),
+    Setting("CACHE_REDIS_URL", "", "Redis URL when CACHE_TYPE is RedisCache, e.g. redis://127.0.0.1:6379/0."),
+    Setting("CACHE_DIR", "", "Folder for FileSystemCache; the instance folder's cache/ when empty."),
+    Setting("LISTING_TTL_SECONDS", 30, "How long a cached listing is served: the bound on how stale writes made by other programs can look."),
+    Setting("COUNT_ESTIMATE_ABOVE", 100_000, "Tables whose estimated size is above this show the database's row estimate instead of counting every row."),
+    Setting("COUNT_CAP", 10_000, "Filtered and searched listings count at most this many rows ('more than 10,000')."),
+    Setting("BABEL_DEFAULT_LOCALE", "en", "Language used when neither the operator nor the browser picks one."),
+)
+
+DEFAULTS: dict[str, t.Any] = {s.name: s.default for s in SETTINGS}
+
+
+def read_toml(path: str | Path) -> dict[str, t.Any]:
+    """Read a TOML settings file and upper-case its top-level keys.
+
+    :param path: the file to read.
+    :raises ConfigError: when the file is missing or is not valid TOML.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return {key.upper(): value for key, value in data.items()}
+
+
+class ConfigError(Exception):
+    """A setting or settings file the dashboard cannot use."""
+
+
+def load_settings(app: Flask, config_file: str | None = None, overrides: t.Mapping[str, t.Any] | None = None) -> None:
+    """Fill ``app.config`` from every layer, in order.
+
+    :param app: the application being built.
+    :param config_file: an operator's TOML file (``--config``), or ``None``.
+    :param overrides: values given in code or on the command line; they win over all.
+    """
+    app.config.from_mapping(DEFAULTS)
+    default_file = bundled_dir("config") / "default.toml"
+    if default_file.is_file():
+        app.config.from_mapping(read_toml(default_file))
+    if config_file:
+        app.config.from_mapping(read_toml(config_file))
+    app.config.from_prefixed_env("DASHBOARD")
+    if overrides:
+        app.config.from_mapping({k.upper(): v for k, v in overrides.items()})

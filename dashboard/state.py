@@ -1,0 +1,284 @@
+"""The dashboard's own state database: its operators, their failed logins and the audit log.
+
+This is never the database being administered. It is found from the setting
+``STATE_DATABASE_URL``, else ``sqlite:///<instance folder>/state.db``, and its tables are
+created on first use with ``metadata.create_all`` on that engine alone. Several gunicorn
+workers share it, so whatever must hold across workers (sessions revoked at logout, login
+throttling) is kept here and not in process memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+
+from dashboard.settings import ConfigError
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+EXTENSION_KEY = "dashboard_state"
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Stored in the session at login and compared on every request: bumping it (logout,
+    # password change, removal) makes every cookie issued before unusable.
+    sa.Column("session_version", sa.Integer, nullable=False, default=0),
+)
+
+# Failed logins only, pruned past the throttling window so the table stays small.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(150), nullable=False, index=True),
+    sa.Column("address", sa.String(64), nullable=False, index=True),
+    sa.Column("attempted_at", sa.Float, nullable=False, index=True),
+)
+
+# Every write made through the dashboard, and every one refused, written in a transaction
+# of its own so it outlives the rollback of the write it describes (dashboard.audit).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("username", sa.String(150), nullable=False, index=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False, index=True),
+    sa.Column("table_id", sa.String(255), nullable=True, index=True),
+    sa.Column("row_key", sa.Text, nullable=True),
+    #: ``{column: {"old": text, "new": text}}``; for ``bulk_delete``, that per row key.
+    sa.Column("changes", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False, index=True),
+    sa.Column("message", sa.Text, nullable=False, default=""),
+)
+
+#: The ``audit_log`` columns an audit listing may be filtered on, by exact value.
+AUDIT_FILTERS: dict[str, sa.Column[t.Any]] = {
+    "table": audit_log.c.table_id,
+    "user": audit_log.c.username,
+    "action": audit_log.c.action,
+    "outcome": audit_log.c.outcome,
+}
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One row of ``users``."""
+
+    id: int
+    username: str
+    password_hash: str
+    role: str
+    created_at: dt.datetime
+    session_version: int
+
+
+class StateStore:
+    """Reads and writes of the state database; one per app (``app.extensions``) or CLI run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_tables(self) -> None:
+        """Create the state tables that do not exist yet (on this engine only)."""
+        metadata.create_all(self.engine)
+
+    # -- users ------------------------------------------------------------------------
+    def user_by_name(self, username: str) -> UserRecord | None:
+        """The user called exactly ``username``, or ``None``."""
+        return self._one(sa.select(users).where(users.c.username == username))
+
+    def user_by_id(self, user_id: int) -> UserRecord | None:
+        """The user with id ``user_id``, or ``None``."""
+        return self._one(sa.select(users).where(users.c.id == user_id))
+
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        with self.engine.connect() as connection:
+            return [UserRecord(**row._mapping) for row in connection.execute(sa.select(users).order_by(users.c.username))]
+
+    def count_users(self) -> int:
+        """How many users exist."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.count()).select_from(users)).scalar_one())
+
+    def add_user(self, username: str, password_hash: str, role: str) -> UserRecord:
+        """Insert a user.
+
+        :raises sqlalchemy.exc.IntegrityError: when the name is taken.
+        """
+        with self.engine.begin() as connection:
+            connection.execute(users.insert().values(
+                username=username, password_hash=password_hash, role=role,
+                created_at=dt.datetime.now(dt.UTC), session_version=0))
+        record = self.user_by_name(username)
+        if record is None:
+            raise LookupError(f"user {username!r} was removed as soon as it was added")
+        return record
+
+    def remove_user(self, username: str) -> bool:
+        """Delete a user; whether one was deleted."""
+        with self.engine.begin() as connection:
+            return bool(connection.execute(users.delete().where(users.c.username == username)).rowcount)
+
+    def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace a user's password and revoke their sessions; whether the user exists."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                users.update().where(users.c.username == username)
+                .values(password_hash=password_hash, session_version=users.c.session_version + 1))
+            return bool(result.rowcount)
+
+    def bump_session_version(self, user_id: int) -> None:
+        """Make every session issued to ``user_id`` so far invalid."""
+        with self.engine.begin() as connection:
+            connection.execute(users.update().where(users.c.id == user_id)
+                               .values(session_version=users.c.session_version + 1))
+
+    # -- failed logins --------------------------------------------------------------------
+    def record_failure(self, username: str, address: str, *, window_s: float, now: float | None = None) -> None:
+        """Remember one failed login, and forget those older than ``window_s``."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as connection:
+            connection.execute(login_attempts.delete().where(login_attempts.c.attempted_at < now - window_s))
+            connection.execute(login_attempts.insert().values(
+                username=username[:150], address=address[:64], attempted_at=now))
+
+    def failures(self, username: str, address: str, *, window_s: float,
+                 now: float | None = None) -> tuple[int, int]:
+        """Failed logins within ``window_s``: (for ``username``, from ``address``)."""
+        since = (time.time() if now is None else now) - window_s
+        recent = login_attempts.c.attempted_at >= since
+        count = sa.select(sa.func.count()).select_from(login_attempts)
+        with self.engine.connect() as connection:
+            by_name = connection.execute(count.where(recent, login_attempts.c.username == username[:150])).scalar_one()
+            by_address = connection.execute(count.where(recent, login_attempts.c.address == address[:64])).scalar_one()
+        return int(by_name), int(by_address)
+
+    def clear_failures(self, username: str) -> None:
+        """Forget the failed logins for ``username`` (after a successful login)."""
+        with self.engine.begin() as connection:
+            connection.execute(login_attempts.delete().where(login_attempts.c.username == username[:150]))
+
+    # -- audit log ----------------------------------------------------------------------------
+    def add_audit_entry(self, values: t.Mapping[str, t.Any]) -> None:
+        """Insert one ``audit_log`` row, committed at once in a transaction of its own."""
+        with self.engine.begin() as connection:
+            connection.execute(audit_log.insert().values(**values))
+
+    def audit_entries(self, filters: t.Mapping[str, str], *, offset: int = 0,
+                      limit: int = 50) -> list[dict[str, t.Any]]:
+        """Audit entries matching ``filters`` (keys of :data:`AUDIT_FILTERS`), newest first."""
+        statement = (sa.select(audit_log).where(*self._audit_conditions(filters))
+                     .order_by(audit_log.c.id.desc()).offset(offset).limit(limit))
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def count_audit_entries(self, filters: t.Mapping[str, str]) -> int:
+        """How many audit entries match ``filters``."""
+        statement = sa.select(sa.func.count()).select_from(audit_log).where(*self._audit_conditions(filters))
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def audit_values(self, name: str) -> list[str]:
+        """The distinct values of filter ``name`` found in the audit log, sorted."""
+        column = AUDIT_FILTERS[name]
+        statement = sa.select(column).where(column.is_not(None)).distinct().order_by(column).limit(1000)
+        with self.engine.connect() as connection:
+            return [str(value) for value in connection.execute(statement).scalars()]
+
+    @staticmethod
+    def _audit_conditions(filters: t.Mapping[str, str]) -> list[sa.ColumnElement[bool]]:
+        return [AUDIT_FILTERS[name] == value for name, value in filters.items() if name in AUDIT_FILTERS]
+
+    def _one(self, statement: sa.Select[t.Any]) -> UserRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return UserRecord(**row._mapping) if row is not None else None
+
+
+def instance_path_for(config: t.Mapping[str, t.Any]) -> Path:
+    """The instance folder the settings name (the same rule as :func:`dashboard.app.create_app`)."""
+    return Path(config.get("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def state_database_url(config: t.Mapping[str, t.Any], instance_path: str | Path) -> str:
+    """``STATE_DATABASE_URL``, else an SQLite file ``state.db`` in the instance folder."""
+    return str(config.get("STATE_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'state.db'}")
+
+
+def make_state_store(url: str) -> StateStore:
+    """Open the state database at ``url`` and create its tables.
+
+    SQLite files get a busy timeout and write-ahead logging, so several workers can log
+    operators in at once without "database is locked" errors.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # NullPool: a file opened per use, so no connection outlives the app (or a test's
+        # temporary folder) and no ResourceWarning is left behind.
+        engine = sa.create_engine(parsed, connect_args={"timeout": 15}, poolclass=NullPool)
+        if parsed.database and parsed.database != ":memory:":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = sa.create_engine(parsed, pool_pre_ping=True)
+    store = StateStore(engine)
+    store.create_tables()
+    return store
+
+
+def _same_database(first: str, second: str) -> bool:
+    try:
+        a, b = make_url(first), make_url(second)
+    except ArgumentError:
+        return first == second
+    if a.get_backend_name() == b.get_backend_name() == "sqlite":
+        return bool(a.database) and a.database != ":memory:" and \
+            Path(a.database).resolve() == Path(b.database or "").resolve()
+    return (a.get_backend_name(), a.host, a.port, a.database) == (b.get_backend_name(), b.host, b.port, b.database)
+
+
+def _sqlite_pragmas(dbapi_connection: t.Any, _record: t.Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> StateStore:
+    """Open the app's state database and keep it in ``app.extensions["dashboard_state"]``.
+
+    :raises ConfigError: when it would be the database being administered, whose tables
+        are all served: the users table with its password hashes would be one of them.
+    """
+    url = state_database_url(app.config, app.instance_path)
+    if app.config.get("DATABASE_URL") and _same_database(url, str(app.config["DATABASE_URL"])):
+        raise ConfigError("STATE_DATABASE_URL must not be the database being administered (DATABASE_URL)")
+    store = make_state_store(url)
+    app.extensions[EXTENSION_KEY] = store
+    return store
+
+
+def get_store(app: Flask) -> StateStore:
+    """The state store of ``app`` (opened by :func:`init_app`)."""
+    return t.cast(StateStore, app.extensions[EXTENSION_KEY])

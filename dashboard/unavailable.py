@@ -1,0 +1,71 @@
+"""The answer when the database goes away during a request: a 503 page, never a 500.
+
+A server restarted, a connection killed (``pg_terminate_backend``, MariaDB ``KILL``) or a
+network gone while a request runs ends in a driver error. Reads let it propagate; writes
+turn it into :class:`DatabaseUnreachable` after their transaction was rolled back (or
+died with the connection, which rolls it back on the server). Either way the operator
+gets the same page: "The database is not reachable. Nothing was saved; try again." The
+engine checks connections before use (``pool_pre_ping``), so the next request works as
+soon as the database answers again, without restarting anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from flask import Flask, current_app, make_response, request
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import ServiceUnavailable
+
+from dashboard.auth import safe_next
+from dashboard.database import is_unreachable
+
+log = logging.getLogger(__name__)
+
+MESSAGE = "The database is not reachable. Nothing was saved; try again."
+#: Seconds a client is asked to wait before retrying.
+RETRY_AFTER_S = 5
+
+
+class DatabaseUnreachable(ServiceUnavailable):
+    """Raised by a view whose write could not reach the database; answered with the 503 page."""
+
+    description = MESSAGE
+
+
+def unavailable_response() -> t.Any:
+    """The 503 page, in the site's frame when that can be drawn, else a plain page."""
+    retry_url = safe_next(request.full_path.rstrip("?")) if request.method in ("GET", "HEAD") else None
+    try:
+        admin = current_app.extensions["dashboard"].admin
+        body = admin.index_view.render("dashboard/unavailable.html", retry_url=retry_url)
+    except Exception:
+        # The frame needs the operator (state database) and the menu: whatever stops it,
+        # the error page must not fail in turn.
+        log.debug("unavailable page drawn without the site frame", exc_info=True)
+        body = ("<!doctype html><title>Database not reachable</title>"
+                f"<h1>The database is not reachable.</h1><p>{escape(MESSAGE)}</p>"
+                '<p><a href="/admin/">Home</a></p>')
+    response = make_response(body, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def _unreachable(_error: DatabaseUnreachable) -> t.Any:
+    return unavailable_response()
+
+
+def _database_error(error: DBAPIError) -> t.Any:
+    if not is_unreachable(error):
+        raise error  # any other database error stays a server error, logged as such
+    reason = (str(error.orig).strip().splitlines() or [""])[0]
+    log.warning("database not reachable during %s %s: %s", request.method, request.path, reason)
+    return unavailable_response()
+
+
+def init_app(app: Flask) -> None:
+    """Answer lost and unreachable databases with the 503 page."""
+    app.register_error_handler(DatabaseUnreachable, _unreachable)
+    app.register_error_handler(DBAPIError, _database_error)

@@ -1,0 +1,164 @@
+"""``dashboard users``: the operators who may log in, kept in the state database.
+
+These commands read the same settings as ``dashboard serve`` (``--config FILE``, then
+``DASHBOARD_*`` environment variables) to find the state database, and never connect to
+the database being administered.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import typing as t
+
+import click
+from flask import Flask
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from dashboard import auth
+from dashboard.settings import ConfigError, load_settings
+from dashboard.state import (
+    StateStore,
+    get_store,
+    instance_path_for,
+    make_state_store,
+    state_database_url,
+)
+
+FIRST_ADMIN = "admin"
+
+
+def _fail(message: str) -> t.NoReturn:
+    from dashboard.cli import fail
+
+    fail(message)
+
+
+def open_store(config_file: str | None) -> StateStore:
+    """The state database the settings name (created with its tables when missing)."""
+    settings_holder = Flask("dashboard")
+    try:
+        load_settings(settings_holder, config_file)
+    except ConfigError as exc:
+        _fail(str(exc))
+    config = settings_holder.config
+    url = state_database_url(config, instance_path_for(config))
+    try:
+        return make_state_store(url)
+    except (SQLAlchemyError, OSError) as exc:
+        _fail(f"cannot open the state database: {exc}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat password")
+    problem = auth.password_problem(password)
+    if problem:
+        _fail(problem)
+    return password
+
+
+_config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                              help="TOML settings file (the one given to serve).")
+_stdin_option = click.option("--password-stdin", "password_stdin", is_flag=True,
+                             help="Read the password from the first line of standard input.")
+
+
+@click.group("users")
+def users_command() -> None:
+    """Add, list and remove the operators who may log in."""
+
+
+@users_command.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(auth.ROLES), required=True,
+              help="viewer: view and export; editor: also create, edit, delete; admin: everything.")
+@_stdin_option
+@_config_option
+def add_user(name: str, role: str, password_stdin: bool, config_file: str | None) -> None:
+    """Add user NAME; asks for the password twice unless --password-stdin."""
+    problem = auth.username_problem(name)
+    if problem:
+        _fail(problem)
+    store = open_store(config_file)
+    if store.user_by_name(name) is not None:
+        _fail(f"user {name!r} exists already; use set-password to change the password")
+    password = _read_password(password_stdin)
+    try:
+        store.add_user(name, auth.hash_password(password), role)
+    except IntegrityError:
+        _fail(f"user {name!r} exists already")
+    click.echo(f"Added {name} ({role}).")
+
+
+@users_command.command("list")
+@_config_option
+def list_users(config_file: str | None) -> None:
+    """Every user with role and creation time."""
+    users = open_store(config_file).list_users()
+    if not users:
+        click.echo("No users. Add one with: dashboard users add NAME --role admin")
+        return
+    for user in users:
+        click.echo(f"{user.username:30} {user.role:8} created {user.created_at:%Y-%m-%d %H:%M}")
+
+
+@users_command.command("remove")
+@click.argument("name")
+@_config_option
+def remove_user(name: str, config_file: str | None) -> None:
+    """Remove user NAME; their sessions end at their next request."""
+    store = open_store(config_file)
+    user = store.user_by_name(name)
+    if user is None:
+        _fail(f"no user {name!r}")
+    admins = [u for u in store.list_users() if u.role == "admin"]
+    if user.role == "admin" and len(admins) == 1:
+        _fail(f"{name!r} is the last admin; add another admin first")
+    store.remove_user(name)
+    click.echo(f"Removed {name}.")
+
+
+@users_command.command("set-password")
+@click.argument("name")
+@_stdin_option
+@_config_option
+def set_password(name: str, password_stdin: bool, config_file: str | None) -> None:
+    """Set the password of NAME and end their current sessions."""
+    store = open_store(config_file)
+    if store.user_by_name(name) is None:
+        _fail(f"no user {name!r}")
+    password = _read_password(password_stdin)
+    store.set_password_hash(name, auth.hash_password(password))
+    click.echo(f"Password of {name} changed; their sessions have ended.")
+
+
+def create_first_admin(store: StateStore) -> str | None:
+    """When no user exists, add ``admin`` with a random password and return it; else ``None``."""
+    if store.count_users():
+        return None
+    password = secrets.token_urlsafe(18)
+    try:
+        store.add_user(FIRST_ADMIN, auth.hash_password(password), "admin")
+    except IntegrityError:  # another process was first
+        return None
+    return password
+
+
+def announce_first_admin(app: Flask, login_url: str) -> None:
+    """For ``serve``: create the first admin if there is no user, and print its password once."""
+    password = create_first_admin(get_store(app))
+    if password is None:
+        return
+    click.echo(
+        "\n"
+        "  No users existed, so one was created:\n"
+        f"    user name: {FIRST_ADMIN}\n"
+        f"    password:  {password}\n"
+        "  This password is shown only this once and is not stored in clear anywhere.\n"
+        f"  Log in at {login_url}, then choose your own password with\n"
+        f"    dashboard users set-password {FIRST_ADMIN}   (with the same --config as serve, if any)\n"
+        "  and add the other operators with: dashboard users add NAME --role viewer|editor|admin\n"
+    )

@@ -1,0 +1,703 @@
+"""Reflected relations -> Flask-Admin views.
+
+:class:`TableView` is a Flask-Admin ``BaseModelView`` backed by :class:`RecordStore`
+(SQLAlchemy Core) instead of the ORM, so relations without a primary key, views,
+composite and text keys, and hostile names are all served. Options come from the
+reflection and the ``TABLES`` settings, in Flask-Admin's own vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing as t
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, g, request, stream_with_context, url_for
+from flask_admin.actions import action
+from flask_admin.base import expose
+from flask_admin.babel import gettext, lazy_gettext, ngettext
+from flask_admin.helpers import get_redirect_target
+from flask_admin.model import BaseModelView
+from flask_admin.model.ajax import AjaxModelLoader
+from markupsafe import Markup, escape
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from dashboard import audit, export
+from dashboard.codecs import Codec
+from dashboard.filters import ColumnFilter, EqualFilter, filters_for
+from dashboard.forms import DashboardForm, build_form_class, field_for
+from dashboard.caching import listing_cache
+from dashboard.database import is_unreachable
+from dashboard.keys import BadKey, decode_key, encode_key
+from dashboard.listing import ListingQuery
+from dashboard.records import Conflict, Record, RecordStore, WriteError
+from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
+from dashboard.search import search_condition
+from dashboard.unavailable import DatabaseUnreachable
+
+log = logging.getLogger(__name__)
+
+LIST_TEXT_LIMIT = 120
+MAX_LIST_COLUMNS = 15
+
+
+def is_sensitive(column_name: str, patterns: t.Sequence[str]) -> bool:
+    """Whether a column looks like it holds a secret (password hashes, tokens)."""
+    lowered = column_name.lower()
+    return any(p in lowered for p in patterns)
+
+
+class TableOptions:
+    """The operator's overrides for one table from the ``TABLES`` setting, with defaults."""
+
+    def __init__(self, raw: t.Mapping[str, t.Any] | None) -> None:
+        raw = raw or {}
+        self.hidden = bool(raw.get("hidden", False))
+        self.label: str | None = raw.get("label")
+        self.read_only = bool(raw.get("read_only", False))
+        self.display_column: str | None = raw.get("display_column")
+        self.column_order: list[str] = list(raw.get("column_order", []))
+        self.columns: dict[str, dict[str, t.Any]] = dict(raw.get("columns", {}))
+
+    def column(self, name: str) -> dict[str, t.Any]:
+        """Overrides for column ``name``."""
+        return dict(self.columns.get(name, {}))
+
+
+class ForeignKeyLoader(AjaxModelLoader):
+    """Answers the search-as-you-type lookups of a foreign-key field from the referenced table."""
+
+    def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None) -> None:
+        super().__init__(name, {})
+        self.target = target
+        self.target_column = target.info.column(target_column)
+        self.display = target.info.column(display) if display else None
+        self.codec = target.codecs[self.target_column.key]
+
+    def format(self, model: Record | None) -> tuple[str, str] | None:
+        if model is None:
+            return None
+        value = getattr(model, self.target_column.key)
+        text = self.codec.to_text(value)
+        if self.display is None:
+            return text, text
+        return text, f"{getattr(model, self.display.key)} ({text})"
+
+    def get_one(self, pk: t.Any) -> Record | None:
+        try:
+            value = self.codec.from_text(str(pk))
+        except ValueError:
+            return None
+        rows = self.target.select(where=[self.target.column(self.target_column.key) == value], limit=1)
+        return rows[0] if rows else None
+
+    def get_list(self, query: str, offset: int = 0, limit: int = 10) -> list[Record]:
+        limit = max(1, min(int(limit or 10), 50))
+        offset = max(0, int(offset or 0))
+        where: list[sa.ColumnElement[bool]] = []
+        columns = [self.target.column(self.display.key)] if self.display else []
+        if self.target_column.is_text:
+            columns.append(self.target.column(self.target_column.key))
+        condition = search_condition(columns, query or "") if columns else None
+        if condition is not None:
+            where.append(condition)
+        elif query and not columns:
+            try:
+                where.append(self.target.column(self.target_column.key) == self.codec.from_text(query))
+            except ValueError:
+                return []
+        order = [(self.display.key, False)] if self.display else []
+        return self.target.select(where=where, order=order, offset=offset, limit=limit)
+
+    def label_for(self, text: str) -> str:
+        """The label shown for the current value of the field."""
+        record = self.get_one(text)
+        formatted = self.format(record)
+        return formatted[1] if formatted else text
+
+
+class TableView(BaseModelView):
+    """List, search, filter, details, create, edit, delete and export for one relation."""
+
+    list_template = "dashboard/list.html"
+    details_template = "dashboard/details.html"
+    edit_template = "dashboard/edit.html"
+    create_template = "dashboard/create.html"
+    form_base_class = DashboardForm
+    export_types = ["csv"]
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+
+    def __init__(self, store: RecordStore, schema: SchemaInfo, stores: dict[str, RecordStore], *,
+                 options: TableOptions, read_only_site: bool, sensitive_patterns: t.Sequence[str],
+                 page_size: int, page_sizes: t.Sequence[int], export_max_rows: int,
+                 category: str | None) -> None:
+        self.store = store
+        self.info: TableInfo = store.info
+        self.schema = schema
+        self.stores = stores
+        self.options = options
+        self.read_only_site = read_only_site
+        self.page_size = page_size
+        self.page_size_options = tuple(page_sizes)
+        self.export_max_rows = export_max_rows
+        self.visible = [c for c in self.info.columns if self._is_visible(c, sensitive_patterns)]
+        self.hidden_sensitive = [c.name for c in self.info.columns
+                                 if is_sensitive(c.name, sensitive_patterns) and not self.options.column(c.name).get("visible")]
+        self.writable = self.info.editable and not read_only_site and not options.read_only
+        self.fk_by_column = {fk.columns[0]: fk for fk in self.info.foreign_keys
+                             if len(fk.columns) == 1 and fk.target_id in stores}
+        self.column_labels = {c.key: self._label(c) for c in self.info.columns}
+        self.column_list = self._list_keys()
+        self.column_details_list = [c.key for c in self.visible]
+        self.column_export_list = [c.key for c in self.visible]
+        self.column_formatters = {c.key: self._formatter(c, detail=False) for c in self.visible}
+        self.column_formatters_detail = {c.key: self._formatter(c, detail=True) for c in self.visible}
+        self.column_type_formatters = {}
+        self.column_descriptions = {c.key: c.comment for c in self.visible if c.comment}
+        name = options.label or self.info.name
+        self._scaffolding = True
+        super().__init__(model=self.info, name=name, category=category,
+                         endpoint=self.info.endpoint, url=f"/admin/{self.info.url_path}")
+        self._scaffolding = False
+
+    # -- permissions ------------------------------------------------------------
+    # What the relation allows (``writable``, a row identity) combined with what the
+    # current operator may do, asked of the app's authorizer on every request, so a
+    # hidden button is never the only thing standing between a role and a write.
+    def allowed(self, action: str) -> bool:
+        """Whether the current operator may ``action`` ("view", "create", "edit", "delete", "export")."""
+        if self._scaffolding:
+            # Flask-Admin builds forms, detail and export columns once, at start-up, and
+            # only for the capabilities it sees then: every one the relation supports.
+            return True
+        if not _has_app():
+            return False
+        authorize = current_app.extensions["dashboard"].authorize
+        return authorize is not None and bool(authorize(self.info, action))
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.writable and self.allowed("create")
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.writable and self.allowed("edit")
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self.writable and self.allowed("delete")
+
+    @property
+    def can_export(self) -> bool:  # type: ignore[override]
+        return self.allowed("export")
+
+    @property
+    def can_view_details(self) -> bool:  # type: ignore[override]
+        return self.info.has_row_identity and self.allowed("view")
+
+    def is_accessible(self) -> bool:
+        return self.allowed("view")
+
+    # -- configuration ------------------------------------------------------------
+    def _is_visible(self, column: ColumnInfo, patterns: t.Sequence[str]) -> bool:
+        override = self.options.column(column.name)
+        if override.get("hidden"):
+            return False
+        if is_sensitive(column.name, patterns):
+            return bool(override.get("visible"))
+        return True
+
+    def _label(self, column: ColumnInfo) -> str:
+        return str(self.options.column(column.name).get("label") or column.name)
+
+    def _list_keys(self) -> list[str]:
+        order = self.options.column_order
+        visible = {c.name: c for c in self.visible}
+        ordered = [visible[name] for name in order if name in visible]
+        ordered += [c for c in self.visible if c not in ordered]
+        if not order:
+            # Long free text and blobs crowd a list; they stay on the details page.
+            compact = [c for c in ordered if self.store.codecs[c.key].kind not in ("binary",)]
+            ordered = compact[:MAX_LIST_COLUMNS]
+        return [c.key for c in ordered]
+
+    def _codec(self, key: str) -> Codec:
+        return self.store.codecs[key]
+
+    def get_pk_value(self, model: Record) -> str:
+        return encode_key(model._key, self.store.key_codecs)
+
+    def scaffold_list_columns(self) -> list[str]:
+        return [c.key for c in self.visible]
+
+    def scaffold_sortable_columns(self) -> dict[str, str]:
+        return {c.key: c.key for c in self.visible if self._codec(c.key).sortable}
+
+    def init_search(self) -> bool:
+        self._search_columns = [
+            c for c in self.visible
+            if self._codec(c.key).searchable and self.options.column(c.name).get("searchable", True)
+        ]
+        return bool(self._search_columns)
+
+    def search_placeholder(self) -> str | None:
+        names = ", ".join(self._label(c) for c in self._search_columns[:4])
+        return gettext("Search: %(columns)s", columns=names) if names else None
+
+    def scaffold_filters(self, name: t.Any) -> list[ColumnFilter] | None:
+        column = self.info.column_by_key(name)
+        if not self.options.column(column.name).get("filterable", True):
+            return None
+        return filters_for(self.store.column(name), self._label(column), self._codec(name), column.nullable)
+
+    def get_filters(self) -> list[t.Any] | None:
+        collected: list[t.Any] = []
+        for column in self.visible:
+            collected.extend(self.scaffold_filters(column.key) or [])
+        return collected or None
+
+    def scaffold_form(self) -> type[DashboardForm]:
+        return self._form_class(creating=False)
+
+    def get_create_form(self) -> type[DashboardForm]:
+        return self._form_class(creating=True)
+
+    def get_edit_form(self) -> type[DashboardForm]:
+        return self._form_class(creating=False)
+
+    def _form_class(self, *, creating: bool) -> type[DashboardForm]:
+        fields = {}
+        for column in self.visible:
+            override = self.options.column(column.name)
+            read_only = bool(override.get("read_only")) or (column.primary_key and not creating)
+            lookup = None
+            fk = self.fk_by_column.get(column.name)
+            if fk is not None:
+                loader = self._form_ajax_refs.get(column.key) if hasattr(self, "_form_ajax_refs") else None
+                if loader is not None:
+                    lookup = (column.key, loader.label_for)
+            field = field_for(column, self._codec(column.key), creating=creating, label=self._label(column),
+                              lookup=lookup, read_only=read_only)
+            if field is not None:
+                fields[column.key] = field
+        return build_form_class(fields, with_fingerprint=not creating)
+
+    def _process_ajax_references(self) -> dict[str, AjaxModelLoader]:
+        loaders: dict[str, AjaxModelLoader] = {}
+        for column in self.visible:
+            fk = self.fk_by_column.get(column.name)
+            if fk is None:
+                continue
+            target = self.stores[fk.target_id]
+            display = self._display_column(target.info)
+            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display)
+        return loaders
+
+    def _display_column(self, info: TableInfo) -> str | None:
+        configured = (current_app.config.get("TABLES", {}).get(info.endpoint, {}) or {}).get("display_column") \
+            if _has_app() else None
+        if configured and any(c.name == configured for c in info.columns):
+            return str(configured)
+        return info.display_column
+
+    # -- reading ------------------------------------------------------------------
+    def _conditions(self, search: str | None, filters: t.Sequence[t.Any] | None) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if search:
+            condition = search_condition([self.store.column(c.key) for c in self._search_columns], search)
+            if condition is not None:
+                where.append(condition)
+        for index, _name, value in filters or ():
+            if not 0 <= index < len(self._filters or ()):
+                continue
+            flt = self._filters[index]  # type: ignore[index]
+            try:
+                where = flt.apply(where, flt.clean(value))
+            except ValueError:
+                continue
+        return where
+
+    def get_list(self, page: int | None, sort_field: t.Any, sort_desc: bool, search: str | None,
+                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> tuple[int | None, list[Record]]:
+        where = self._conditions(search, filters)
+        order = self._order(sort_field, sort_desc)
+        size = page_size or self.page_size
+        number = max(0, page or 0)
+        args = {"order": order, "search": search or "", "size": size,
+                "filters": [(index, value) for index, _name, value in filters or ()]}
+        query = ListingQuery(self.store, listing_cache(), self._cache_scope(), where, order, args)
+        fresh = request.args.get("refresh") == "1"
+        try:
+            result = query.page(number, size, self._load_fk_labels, fresh=fresh)
+            count = query.count(exact=request.args.get("exact_count") == "1",
+                                estimate_above=int(current_app.config["COUNT_ESTIMATE_ABOVE"]),
+                                cap=int(current_app.config["COUNT_CAP"]))
+        except OperationalError as exc:
+            if not _is_timeout(exc):
+                raise
+            log.info("listing of %s timed out: %s", self.info.id, exc)
+            flash(gettext("The query took too long and was cancelled. Narrow it with a filter or a "
+                          "shorter search, or sort by an indexed column."), "error")
+            return 0, []
+        g.dashboard_fk_labels = result.extras
+        g.dashboard_listing = {"count": count, "read_at": result.read_at, "cached": result.cached}
+        # An estimate or a capped count is still a number for the pager; the page says which it is.
+        return count.rows, result.records
+
+    def _cache_scope(self) -> list[t.Any]:
+        """Who is asking, as far as it could change a listing: the role and its rights on this table."""
+        from flask_login import current_user
+
+        actions = [a for a in ("view", "create", "edit", "delete", "export") if self.allowed(a)]
+        return [getattr(current_user, "role", None), actions]
+
+    def listing_url(self, **changes: str) -> str:
+        """The current listing's URL with ``changes`` to its arguments."""
+        args = request.args.to_dict(flat=False)
+        args.update({name: [value] for name, value in changes.items()})
+        return url_for(f"{self.endpoint}.index_view", **args)
+
+    def listing_info(self) -> dict[str, t.Any] | None:
+        """How the current listing was read: its count kind and when its rows were read."""
+        return g.get("dashboard_listing")
+
+    def _order(self, sort_field: t.Any, sort_desc: bool) -> list[tuple[str, bool]]:
+        if sort_field and sort_field in self._sortable_columns:
+            return [(str(sort_field), bool(sort_desc))]
+        return []
+
+    def get_one(self, id: t.Any) -> Record | None:
+        if not self.info.has_row_identity or not isinstance(id, str):
+            return None
+        try:
+            key = decode_key(id, self.store.key_codecs)
+        except BadKey:
+            return None
+        try:
+            record = self.store.get(key)
+        except (SQLAlchemyError, OverflowError) as exc:
+            if is_unreachable(exc):
+                raise
+            log.info("lookup of %r in %s failed: %s", id, self.info.id, exc)
+            return None
+        if record is not None:
+            g.dashboard_fk_labels = self._load_fk_labels([record])
+        return record
+
+    def _load_fk_labels(self, records: t.Sequence[Record]) -> dict[tuple[str, t.Any], str]:
+        """Labels of the rows the page's foreign keys point at: one query per foreign key."""
+        labels: dict[tuple[str, t.Any], str] = {}
+        for column_name, fk in self.fk_by_column.items():
+            column = self.info.column(column_name)
+            if column.key not in self.column_list and len(records) > 1:
+                continue
+            target = self.stores[fk.target_id]
+            display = self._display_column(target.info)
+            if display is None:
+                continue
+            values = {getattr(r, column.key) for r in records} - {None}
+            if not values:
+                continue
+            target_column = target.info.column(fk.target_columns[0])
+            statement = sa.select(target.table.c[target_column.name], target.table.c[display]).where(
+                target.table.c[target_column.name].in_(list(values)[:500]))
+            try:
+                with target.engine.connect() as connection:
+                    for value, label in connection.execute(statement):
+                        labels[(column.key, value)] = "" if label is None else str(label)
+            except SQLAlchemyError as exc:
+                log.warning("could not load labels from %s: %s", target.info.id, exc)
+        return labels
+
+    # -- rendering ------------------------------------------------------------------
+    def _formatter(self, column: ColumnInfo, *, detail: bool) -> t.Callable[..., t.Any]:
+        """Render a value: foreign keys as labelled links, blobs as downloads (details), the rest escaped."""
+        codec = self._codec(column.key)
+        fk = self.fk_by_column.get(column.name)
+
+        def formatter(view: TableView, context: t.Any, model: Record, name: str) -> t.Any:
+            value = getattr(model, column.key)
+            if fk is not None and value is not None:
+                return self._fk_link(column, fk, value)
+            if detail and codec.kind == "binary" and value is not None:
+                url = self.get_url(".download_view", id=self.get_pk_value(model), column=column.key)
+                return Markup('<a href="{}" download>{}</a>').format(url, codec.to_text(value))
+            return render_value(codec, value, limit=None if detail else LIST_TEXT_LIMIT)
+
+        return formatter
+
+    def _fk_link(self, column: ColumnInfo, fk: t.Any, value: t.Any) -> Markup:
+        target = self.stores[fk.target_id]
+        text = self._codec(column.key).to_text(value)
+        label = g.get("dashboard_fk_labels", {}).get((column.key, value))
+        shown = f"{label} ({text})" if label else text
+        if target.info.has_row_identity and tuple(target.info.row_key) == tuple(fk.target_columns):
+            url = self.get_url(f"{target.info.endpoint}.details_view", id=text)
+            return Markup('<a href="{}">{}</a>').format(url, shown)
+        return Markup("{}").format(shown)
+
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        kwargs.setdefault("table_info", self.info)
+        kwargs.setdefault("table_notice", self._notice())
+        kwargs.setdefault("related_links", self._related_links(kwargs.get("model")))
+        return super().render(template, **kwargs)
+
+    def _notice(self) -> list[str]:
+        notes = list(self.info.notes)
+        if self.info.read_only_reason:
+            notes.insert(0, self.info.read_only_reason)
+        elif self.read_only_site:
+            notes.insert(0, gettext("The dashboard runs in read-only mode."))
+        elif self.options.read_only:
+            notes.insert(0, gettext("This table is configured read-only."))
+        if self.hidden_sensitive:
+            notes.append(gettext("Hidden because they look secret: %(columns)s.", columns=", ".join(self.hidden_sensitive)))
+        return notes
+
+    def _related_links(self, model: Record | None) -> list[tuple[str, str]]:
+        """Links from a row's details to the rows of other tables that refer to it."""
+        if model is None or not isinstance(model, Record):
+            return []
+        links = []
+        for child_id, fk in self.info.referenced_by:
+            child_view = current_app.extensions["dashboard"].views.get(child_id)
+            if child_view is None or len(fk.columns) != 1:
+                continue
+            target_column = self.info.column(fk.target_columns[0])
+            value = getattr(model, target_column.key)
+            url = child_view.filtered_url(fk.columns[0], self._codec(target_column.key).to_text(value))
+            if url:
+                links.append((f"{child_view.name} ({fk.columns[0]})", url))
+        return links
+
+    def filtered_url(self, column_name: str, value_text: str) -> str | None:
+        """The list URL showing rows whose ``column_name`` equals ``value_text``."""
+        for index, flt in enumerate(self._filters or ()):
+            if isinstance(flt, EqualFilter) and flt.column.name == column_name:
+                arg = self.get_filter_arg(index, flt)
+                return url_for(f"{self.endpoint}.index_view", **{f"flt0_{arg}": value_text})
+        return None
+
+    # -- writing ----------------------------------------------------------------
+    def _typed_values(self, form: t.Any, *, only_changed_from: dict[str, str] | None) -> dict[str, t.Any]:
+        values: dict[str, t.Any] = {}
+        for field in form:
+            if field.name in ("csrf_token", "fingerprint"):
+                continue
+            column = self.info.column_by_key(field.name)
+            codec = self._codec(field.name)
+            text = field.data if isinstance(field.data, str) else ""
+            if only_changed_from is not None and text == only_changed_from.get(field.name, ""):
+                continue
+            if text == "" and column.nullable:
+                values[field.name] = None
+            elif text == "" and only_changed_from is None and (column.has_server_default or column.autoincrement):
+                continue
+            else:
+                values[field.name] = codec.from_text(text)
+        return values
+
+    def create_model(self, form: t.Any) -> Record | bool:
+        values: dict[str, t.Any] = {}
+        try:
+            values = self._typed_values(form, only_changed_from=None)
+            key = self.store.insert(values)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return False
+        except WriteError as exc:
+            self._write_failed("create", None, audit.created(self, values), exc.message, exc.unavailable)
+            flash(exc.message, "error")
+            return False
+        self._after_write()
+        complete = all(part is not None for part in key)
+        audit.record_write("create", self.info.id, changes=audit.created(self, values),
+                           row_key=encode_key(key, self.store.key_codecs) if complete else None)
+        return Record(values, key) if complete else True
+
+    def update_model(self, form: t.Any, model: Record) -> bool:
+        loaded = {c.key: self._codec(c.key).to_text(getattr(model, c.key)) for c in self.info.columns}
+        changes: dict[str, t.Any] = {}
+        try:
+            changes = self._typed_values(form, only_changed_from=loaded)
+            self.store.update(model._key, changes, form.fingerprint.data or None)
+        except Conflict as conflict:
+            self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes),
+                               "Not saved: the row was changed or deleted by someone else after it was opened.")
+            # Kept for this request only: the view object is shared by every operator.
+            g.dashboard_conflict = self._differences(form, conflict.current)
+            flash(gettext("This row was changed by someone else after you opened it. Nothing was saved: "
+                          "compare the values below, then save again to overwrite."), "error")
+            if conflict.current is not None:
+                form.fingerprint.data = self.store.fingerprint(conflict.current)
+            return False
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return False
+        except WriteError as exc:
+            self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes), exc.message,
+                               exc.unavailable)
+            flash(exc.message, "error")
+            return False
+        self._after_write()
+        audit.record_write("edit", self.info.id, row_key=self.get_pk_value(model),
+                           changes=audit.edited(self, model, changes))
+        return True
+
+    def conflict(self) -> list[tuple[str, str, str]] | None:
+        """``(column, your value, value now)`` where this request's save met a changed row."""
+        return g.get("dashboard_conflict")
+
+    def _differences(self, form: t.Any, current: Record | None) -> list[tuple[str, str, str]]:
+        if current is None:
+            return []
+        found = []
+        for field in form:
+            if field.name in ("csrf_token", "fingerprint"):
+                continue
+            now = self._codec(field.name).to_text(getattr(current, field.name))
+            yours = field.data if isinstance(field.data, str) else ""
+            if yours != now:
+                found.append((self._label(self.info.column_by_key(field.name)), yours, now))
+        return found
+
+    def delete_model(self, model: Record) -> bool:
+        key, removed = self.get_pk_value(model), audit.deleted(self, model)
+        try:
+            self.store.delete([model._key])
+        except WriteError as exc:
+            self._write_failed("delete", key, removed, exc.message, exc.unavailable)
+            flash(exc.message, "error")
+            return False
+        self._after_write()
+        audit.record_write("delete", self.info.id, row_key=key, changes=removed)
+        return True
+
+    def _after_write(self) -> None:
+        """Every listing of this table, on every worker, must now be read afresh."""
+        cache = listing_cache()
+        if cache is not None:
+            cache.bump(self.info.id)
+
+    def edit_form(self, obj: Record | None = None) -> t.Any:
+        form = super().edit_form(obj=None)
+        if obj is not None and request.method == "GET":
+            for field in form:
+                if field.name in ("csrf_token", "fingerprint"):
+                    continue
+                field.data = self._codec(field.name).to_text(getattr(obj, field.name))
+            form.fingerprint.data = self.store.fingerprint(obj)
+        return form
+
+    @action("delete", lazy_gettext("Delete"), lazy_gettext("Delete the selected records? All of them are deleted, or none."))
+    def action_delete(self, ids: list[str]) -> None:
+        if not self.can_delete:
+            flash(gettext("Permission denied."), "error")
+            return
+        listed = json.dumps(ids, ensure_ascii=False)
+        try:
+            keys = [decode_key(i, self.store.key_codecs) for i in ids]
+        except BadKey:
+            self._write_failed("bulk_delete", listed, None, "Some of the selected rows do not exist.")
+            flash(gettext("Some of the selected rows do not exist."), "error")
+            return
+        removed = audit.rows_to_delete(self, keys)
+        try:
+            deleted = self.store.delete(keys)
+        except WriteError as exc:
+            self._write_failed("bulk_delete", listed, None, exc.message, exc.unavailable)
+            flash(gettext("Nothing was deleted. %(reason)s", reason=exc.message), "error")
+            return
+        self._after_write()
+        audit.record_write("bulk_delete", self.info.id, row_key=listed, changes=removed)
+        flash(ngettext("Record was successfully deleted.", "%(count)s records were successfully deleted.",
+                       deleted, count=deleted), "success")
+
+    # -- audit ------------------------------------------------------------------------
+    # Every write is recorded by dashboard.audit in the state database: after it commits,
+    # or as "failed" with the reason when it was refused, so a rolled-back write is on
+    # record too.
+    def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:
+        if request.method == "POST" and name in audit.WRITE_VIEWS:
+            audit.record_refused_post(self, name)
+        return super()._handle_view(name, **kwargs)
+
+    def _write_failed(self, action: str, row_key: str | None, changes: t.Any, message: str,
+                      unavailable: bool = False) -> None:
+        """Record a refused write; a lost database then answers 503 instead of the form."""
+        audit.record_write(action, self.info.id, row_key=row_key, changes=changes, outcome="failed",
+                           message=message)
+        if unavailable:
+            raise DatabaseUnreachable()
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete" and not self.can_delete:
+            return False
+        return super().is_action_allowed(name)
+
+    # -- export and download ------------------------------------------------------
+    def _export_csv(self, return_url: t.Any) -> Response:
+        view_args = self._get_list_extra_args()
+        column = self._get_column_by_idx(view_args.sort)
+        order = self._order(column[0] if column else None, view_args.sort_desc)
+        where = self._conditions(view_args.search, view_args.filters)
+        keys = list(self.column_export_list)
+        rows = self.store.stream(keys, where=where, order=order, limit=self.export_max_rows)
+        body = export.csv_stream([self.column_labels.get(key, key) for key in keys], rows,
+                                 [self._codec(key) for key in keys])
+        filename = export.filename(self.info.name)
+        return Response(stream_with_context(body), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\""})
+
+    @expose("/download/")
+    def download_view(self) -> Response:
+        """A binary value as a download, never rendered inline."""
+        key = request.args.get("column", "")
+        column = next((c for c in self.visible if c.key == key and self._codec(c.key).kind == "binary"), None)
+        model = self.get_one(request.args.get("id", "")) if column else None
+        if column is None or model is None:
+            abort(404)
+        data = getattr(model, column.key) or b""
+        filename = export.filename(f"{self.info.name}-{column.name}", "bin")
+        return Response(bytes(data), mimetype="application/octet-stream",
+                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\"",
+                                 "X-Content-Type-Options": "nosniff"})
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, OperationalError):
+            return False
+        return super().handle_view_exception(exc)
+
+    def get_save_return_url(self, model: Record, is_created: bool = False) -> str:
+        return get_redirect_target() or self.get_url(".index_view")
+
+
+def render_value(codec: Codec, value: t.Any, *, limit: int | None) -> t.Any:
+    """A value as safe HTML for lists and details; text is escaped, never trusted."""
+    if value is None:
+        return Markup('<span class="text-muted">NULL</span>') if limit is None else ""
+    if codec.kind == "boolean":
+        return Markup('<span class="badge badge-{}">{}</span>').format(
+            "success" if value else "secondary", gettext("Yes") if value else gettext("No"))
+    text = codec.to_text(value)
+    if limit is not None and len(text) > limit:
+        return Markup('<span title="{}">{}…</span>').format(text[:1000], text[:limit])
+    if codec.kind in ("json", "array") and limit is None:
+        return Markup("<pre>{}</pre>").format(text)
+    return escape(text)
+
+
+def _is_timeout(exc: OperationalError) -> bool:
+    """Whether the database cancelled a statement for running too long."""
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return any(marker in text for marker in ("statement timeout", "canceling statement",
+                                             "max_statement_time", "query execution was interrupted",
+                                             "interrupted"))
+
+
+def _has_app() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()

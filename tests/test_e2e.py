@@ -1,0 +1,196 @@
+"""The operator's day in a real Chromium: the demo served by ``dashboard serve``, driven by Playwright.
+
+Every page visited must load without a console error, an uncaught script error, a failed
+request or a Content-Security-Policy violation. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tests.databases import REQUIRE_SERVICES_ENV
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "e2e password 123"
+
+pytestmark = pytest.mark.e2e
+
+
+def _require_browser() -> None:
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "Playwright for Python is not installed (pip install '.[test]')"
+    if reason is None and not os.path.exists(CHROMIUM):
+        reason = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if reason:
+        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _dashboard(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+    """``dashboard serve`` on the demo database, with an admin operator; yields the base URL."""
+    _require_browser()
+    instance = tmp_path_factory.mktemp("instance")
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
+    _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
+    _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    port = _free_port()
+    log = open(instance / "serve.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail("dashboard serve exited: " + (instance / "serve.log").read_text())
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+class Operator:
+    """A browser page that records every problem a page shows in the console or the network."""
+
+    def __init__(self, page: t.Any, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.problems: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+        self.settle()
+
+    def through(self, action: t.Callable[[], t.Any]) -> None:
+        """Do ``action`` (a click, Enter), wait for the page it leads to, and check it."""
+        with self.page.expect_navigation():
+            action()
+        self.settle()
+
+    def settle(self) -> None:
+        self.page.wait_for_load_state("networkidle")
+        assert self.problems == [], self.problems
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def operator(served: str) -> t.Iterator[Operator]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        who = Operator(page, served)
+        who.go("/admin/")
+        page.fill("input[name=username]", "operator")
+        page.fill("input[name=password]", PASSWORD)
+        who.through(lambda: page.click("form [type=submit]"))
+        yield who
+        browser.close()
+
+
+def test_home_lists_every_table_and_filters_as_you_type(operator: Operator) -> None:
+    page = operator.page
+    assert page.locator("h4", has_text="Home").is_visible()
+    assert page.locator(".dashboard-tables a", has_text="event_log").is_visible()
+    assert page.locator("text=This is a view").is_visible()
+    operator.shot("home")
+    page.fill("#dashboard-table-filter", "order")
+    assert page.locator("tr[data-name='orders']").is_visible()
+    assert not page.locator("tr[data-name='customers']").is_visible()
+
+
+def test_list_sort_search_and_follow_a_foreign_key(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/orders/")
+    operator.shot("list")
+    operator.through(lambda: page.click("th a:has-text('total')"))
+    page.fill("input[name=search]", "cancelled")
+    operator.through(lambda: page.keyboard.press("Enter"))
+    statuses = page.locator("td.col-status").all_inner_texts()
+    assert statuses and all(s.strip() == "cancelled" for s in statuses)
+    operator.through(lambda: page.locator("td.col-customer_id a").first.click())
+    assert "/admin/customers/details/" in page.url
+    operator.through(lambda: page.click("text=orders (customer_id)"))
+    assert page.locator("td.col-id").count() >= 1
+
+
+def test_create_with_lookup_edit_with_an_error_then_delete(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/orders/new/")
+    page.click(".select2-container")
+    page.keyboard.type("a")
+    page.wait_for_selector(".select2-result-label")
+    page.keyboard.press("Enter")
+    page.select_option("select[name=status]", "paid")
+    page.fill("input[name=ordered_at]", "2026-01-02 03:04:05")
+    page.fill("input[name=total]", "12.50")
+    page.fill("textarea[name=note]", "created in the browser")
+    operator.shot("create")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert page.locator(".alert-success").is_visible()
+    page.fill("input[name=search]", "browser")
+    operator.through(lambda: page.keyboard.press("Enter"))
+    operator.through(lambda: page.locator("a[title='Edit Record']").first.click())
+    page.fill("input[name=total]", "twelve")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert page.locator("text=Enter a number.").is_visible()
+    assert page.input_value("input[name=total]") == "twelve"
+    operator.shot("edit-error")
+    page.fill("input[name=total]", "13.00")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert page.locator("td.col-total", has_text="13.00").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    operator.through(lambda: page.locator("form[action$='/delete/'] button").first.click())
+    assert page.locator(".alert-success").is_visible()
+    assert not page.locator("td.col-total", has_text="13.00").is_visible()
+
+
+def test_read_only_table_says_why(operator: Operator) -> None:
+    operator.go("/admin/event_log/")
+    text = operator.page.inner_text("body")
+    assert re.search(r"no primary key", text)
+    assert operator.page.locator("a:has-text('Create')").count() == 0

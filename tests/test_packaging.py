@@ -1,0 +1,111 @@
+"""The wheel built from the sdist carries the bundled folders and installs a working CLI.
+
+An editable install reads ``templates/``, ``config/`` and ``plugins/`` from the work tree,
+so only a real build and a plain install show whether a user's ``pip install`` works.
+Building needs the package index (for the build backend and the dependencies), so these
+tests skip without it, or fail under ``DASHBOARD_TEST_REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.databases import require_service
+
+REPO = Path(__file__).resolve().parent.parent
+#: Paths the wheel must hold; a trailing ``/`` means "a folder with files in it".
+WHEEL_MUST_CONTAIN = (
+    "dashboard/_bundled/templates/",
+    "dashboard/_bundled/config/default.toml",
+    "dashboard/_bundled/plugins/README.md",
+    "dashboard/py.typed",
+)
+# Building and installing Flask & co. from the index takes well under this.
+_STEP_TIMEOUT_S = 600
+
+
+def _clean_env() -> dict[str, str]:
+    # The installed copy must not see the work tree through the test run's settings.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    return env
+
+
+def _run(command: Sequence[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``command``, failing the test with its output when it exits non-zero."""
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=_STEP_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-5000:]}\n--- stderr\n{result.stderr[-5000:]}",
+            pytrace=False,
+        )
+    return result
+
+
+def _only(folder: Path, pattern: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    assert len(found) == 1, f"expected one {pattern} in {folder}, found {found}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel that ``python -m build`` made from the sdist it built first."""
+    require_service("package index", "building the sdist and wheel needs the package index")
+    out = tmp_path_factory.mktemp("dist")
+    # No --sdist/--wheel: build's default is exactly "sdist, then the wheel from it".
+    _run([sys.executable, "-m", "build", "--outdir", out, REPO], cwd=out)
+    _only(out, "*.tar.gz")
+    return _only(out, "*.whl")
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv (no system site-packages) with the wheel installed from the index."""
+    venv = tmp_path_factory.mktemp("venv")
+    _run([sys.executable, "-m", "venv", venv], cwd=venv)
+    _run([venv / "bin" / "python", "-m", "pip", "install", wheel], cwd=venv)
+    return venv
+
+
+def test_wheel_contains_bundled_folders(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    missing = [
+        wanted
+        for wanted in WHEEL_MUST_CONTAIN
+        if not any(
+            name == wanted or (wanted.endswith("/") and name.startswith(wanted)) for name in names
+        )
+    ]
+    assert not missing, f"{wheel.name} lacks {missing}"
+
+
+def test_installed_cli_answers_help(installed: Path) -> None:
+    result = _run([installed / "bin" / "dashboard", "--help"], cwd=installed)
+    assert "Usage" in result.stdout
+
+
+def test_installed_package_reads_its_bundled_folders(installed: Path) -> None:
+    # Run from the venv folder so the work tree's dashboard/ cannot be imported instead.
+    code = "from dashboard.paths import bundled_dir; print(bundled_dir('config'))"
+    result = _run([installed / "bin" / "python", "-c", code], cwd=installed)
+    config = Path(result.stdout.strip())
+    assert config.is_relative_to(installed) and config.parts[-2:] == ("_bundled", "config")
+    assert (config / "default.toml").is_file()
