@@ -7,7 +7,8 @@ import typing as t
 from flask import Flask
 
 from dashboard.records import RecordStore
-from dashboard.views import TableOptions, TableView
+from dashboard.table_options import TableOptions
+from dashboard.views import TableView
 
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState

@@ -20,7 +20,7 @@ from flask_admin.babel import gettext, lazy_gettext, ngettext
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model import BaseModelView
 from flask_admin.model.ajax import AjaxModelLoader
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dashboard import audit, export
@@ -31,90 +31,18 @@ from dashboard.caching import listing_cache
 from dashboard.database import is_unreachable
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.listing import ListingQuery
+from dashboard.lookups import ForeignKeyLoader
 from dashboard.records import Conflict, Record, RecordStore, WriteError
 from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
+from dashboard.rendering import render_value
 from dashboard.search import search_condition
+from dashboard.table_options import TableOptions, is_sensitive
 from dashboard.unavailable import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
 LIST_TEXT_LIMIT = 120
 MAX_LIST_COLUMNS = 15
-
-
-def is_sensitive(column_name: str, patterns: t.Sequence[str]) -> bool:
-    """Whether a column looks like it holds a secret (password hashes, tokens)."""
-    lowered = column_name.lower()
-    return any(p in lowered for p in patterns)
-
-
-class TableOptions:
-    """The operator's overrides for one table from the ``TABLES`` setting, with defaults."""
-
-    def __init__(self, raw: t.Mapping[str, t.Any] | None) -> None:
-        raw = raw or {}
-        self.hidden = bool(raw.get("hidden", False))
-        self.label: str | None = raw.get("label")
-        self.read_only = bool(raw.get("read_only", False))
-        self.display_column: str | None = raw.get("display_column")
-        self.column_order: list[str] = list(raw.get("column_order", []))
-        self.columns: dict[str, dict[str, t.Any]] = dict(raw.get("columns", {}))
-
-    def column(self, name: str) -> dict[str, t.Any]:
-        """Overrides for column ``name``."""
-        return dict(self.columns.get(name, {}))
-
-
-class ForeignKeyLoader(AjaxModelLoader):
-    """Answers the search-as-you-type lookups of a foreign-key field from the referenced table."""
-
-    def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None) -> None:
-        super().__init__(name, {})
-        self.target = target
-        self.target_column = target.info.column(target_column)
-        self.display = target.info.column(display) if display else None
-        self.codec = target.codecs[self.target_column.key]
-
-    def format(self, model: Record | None) -> tuple[str, str] | None:
-        if model is None:
-            return None
-        value = getattr(model, self.target_column.key)
-        text = self.codec.to_text(value)
-        if self.display is None:
-            return text, text
-        return text, f"{getattr(model, self.display.key)} ({text})"
-
-    def get_one(self, pk: t.Any) -> Record | None:
-        try:
-            value = self.codec.from_text(str(pk))
-        except ValueError:
-            return None
-        rows = self.target.select(where=[self.target.column(self.target_column.key) == value], limit=1)
-        return rows[0] if rows else None
-
-    def get_list(self, query: str, offset: int = 0, limit: int = 10) -> list[Record]:
-        limit = max(1, min(int(limit or 10), 50))
-        offset = max(0, int(offset or 0))
-        where: list[sa.ColumnElement[bool]] = []
-        columns = [self.target.column(self.display.key)] if self.display else []
-        if self.target_column.is_text:
-            columns.append(self.target.column(self.target_column.key))
-        condition = search_condition(columns, query or "") if columns else None
-        if condition is not None:
-            where.append(condition)
-        elif query and not columns:
-            try:
-                where.append(self.target.column(self.target_column.key) == self.codec.from_text(query))
-            except ValueError:
-                return []
-        order = [(self.display.key, False)] if self.display else []
-        return self.target.select(where=where, order=order, offset=offset, limit=limit)
-
-    def label_for(self, text: str) -> str:
-        """The label shown for the current value of the field."""
-        record = self.get_one(text)
-        formatted = self.format(record)
-        return formatted[1] if formatted else text
 
 
 class TableView(BaseModelView):
@@ -672,21 +600,6 @@ class TableView(BaseModelView):
 
     def get_save_return_url(self, model: Record, is_created: bool = False) -> str:
         return get_redirect_target() or self.get_url(".index_view")
-
-
-def render_value(codec: Codec, value: t.Any, *, limit: int | None) -> t.Any:
-    """A value as safe HTML for lists and details; text is escaped, never trusted."""
-    if value is None:
-        return Markup('<span class="text-muted">NULL</span>') if limit is None else ""
-    if codec.kind == "boolean":
-        return Markup('<span class="badge badge-{}">{}</span>').format(
-            "success" if value else "secondary", gettext("Yes") if value else gettext("No"))
-    text = codec.to_text(value)
-    if limit is not None and len(text) > limit:
-        return Markup('<span title="{}">{}…</span>').format(text[:1000], text[:limit])
-    if codec.kind in ("json", "array") and limit is None:
-        return Markup("<pre>{}</pre>").format(text)
-    return escape(text)
 
 
 def _is_timeout(exc: OperationalError) -> bool:
