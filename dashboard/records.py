@@ -8,6 +8,7 @@ views render and the cache can store as they are.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import typing as t
@@ -108,8 +109,19 @@ class RecordStore:
     def base_select(self) -> sa.Select[t.Any]:
         """``SELECT`` of every column (labelled by key) and the row key."""
         columns = [self.table.c[c.name].label(c.key) for c in self.info.columns]
-        key_labels = [expr.label(f"__key{i}") for i, expr in enumerate(self.key_columns())]
-        return sa.select(*columns, *key_labels).select_from(self.table)
+        # A key column already selected is read back under its own label: selecting it a
+        # second time made PostgreSQL scans measurably slower (bench/, cache misses).
+        extra = [expr.label(label) for expr, label in zip(self.key_columns(), self._key_labels, strict=True)
+                 if label.startswith("__key")]
+        return sa.select(*columns, *extra).select_from(self.table)
+
+    @functools.cached_property
+    def _key_labels(self) -> list[str]:
+        """Under which label each part of the row key comes back from :meth:`base_select`."""
+        by_name = {c.name: c.key for c in self.info.columns}
+        if self.info.row_key_source == ROWID:
+            return ["__key0"]
+        return [by_name.get(name, f"__key{i}") for i, name in enumerate(self.info.row_key)]
 
     def ordered_select(self, where: t.Sequence[sa.ColumnElement[bool]],
                        order: t.Sequence[tuple[str, bool]]) -> sa.Select[t.Any]:
@@ -120,7 +132,7 @@ class RecordStore:
     def _to_record(self, row: sa.Row[t.Any]) -> Record:
         mapping = row._mapping
         values = {c.key: mapping[c.key] for c in self.info.columns}
-        key = tuple(mapping[f"__key{i}"] for i in range(len(self.info.row_key)))
+        key = tuple(mapping[label] for label in self._key_labels)
         return Record(values, key)
 
     # -- reading ------------------------------------------------------------------

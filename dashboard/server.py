@@ -55,5 +55,8 @@ def run_gunicorn(app: Flask, *, host: str, port: int, workers: int) -> None:
         "access_log_format": '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss pid=%(p)s',
         "timeout": 120,
         "graceful_timeout": 10,
+        # gunicorn's control socket has one path per user (~/.gunicorn/gunicorn.ctl), so
+        # two dashboards on one machine would take it from each other; nothing here uses it.
+        "control_socket_disable": True,
     }
     DashboardServer(app, options).run()
