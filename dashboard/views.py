@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import typing as t
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, request, stream_with_context, url_for
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 LIST_TEXT_LIMIT = 120
 MAX_LIST_COLUMNS = 15
+# The characters Werkzeug leaves unquoted in query strings, so URLs look as url_for makes them.
+URL_SAFE = "!$'()*,/:;?@"
 
 
 class TableView(BaseModelView):
@@ -286,6 +289,16 @@ class TableView(BaseModelView):
         args = request.args.to_dict(flat=False)
         args.update({name: [value] for name, value in changes.items()})
         return url_for(f"{self.endpoint}.index_view", **args)
+
+    def row_url(self, endpoint: str, row_id: str, return_url: str) -> str:
+        """The URL of a row's details or edit page, for the list's row buttons.
+
+        ``url_for`` runs once per page, not once per row and button: on a 20-row page those
+        60 calls were a third of the page's time (bench/).
+        """
+        bases = g.setdefault("dashboard_row_url_bases", {})
+        base = bases.get(endpoint) or bases.setdefault(endpoint, self.get_url(endpoint))
+        return f"{base}?{urlencode({'id': row_id, 'url': return_url}, safe=URL_SAFE)}"
 
     def listing_info(self) -> dict[str, t.Any] | None:
         """How the current listing was read: its count kind and when its rows were read."""
