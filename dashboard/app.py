@@ -14,7 +14,7 @@ from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
 from dashboard import caching, i18n, registry
-from dashboard import audit, auth, security, unavailable
+from dashboard import audit, auth, navigation, security, unavailable
 from dashboard.database import make_engine
 from dashboard.home import HomeView
 from dashboard.paths import bundled_dir
@@ -74,6 +74,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     state = DashboardState(engine=engine, schema=schema, admin=admin)
     app.extensions["dashboard"] = state
     registry.register_table_views(app, state)
+    navigation.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)
     state.authorize = auth.make_authorizer(app)

@@ -194,3 +194,25 @@ def test_read_only_table_says_why(operator: Operator) -> None:
     text = operator.page.inner_text("body")
     assert re.search(r"no primary key", text)
     assert operator.page.locator("a:has-text('Create')").count() == 0
+
+
+def test_find_a_table_from_the_navbar_and_see_it_among_recent_tables(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/customers/")
+    finder = page.locator("#dashboard-nav-search")
+    finder.fill("line")
+    option = page.locator("#dashboard-nav-results .dropdown-item", has_text="order_lines")
+    option.wait_for()
+    assert page.locator("#dashboard-nav-results .dropdown-item").count() == 1
+    operator.shot("navigation-search")
+    operator.through(lambda: finder.press("Enter"))
+    assert page.url.endswith("/admin/order_lines/")
+    # Back in the finder with nothing typed: the tables just used come first.
+    finder.click()
+    page.locator("#dashboard-nav-results .dropdown-header", has_text="Recently used").wait_for()
+    items = page.locator("#dashboard-nav-results .dropdown-item").all_inner_texts()
+    assert items[0].startswith("order_lines") and items[1].startswith("customers"), items[:3]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    operator.through(lambda: page.locator("#dashboard-nav-results .dropdown-item.active").click())
+    assert page.url.endswith("/admin/customers/")
