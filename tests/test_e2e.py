@@ -6,6 +6,7 @@ request or a Content-Security-Policy violation. Screenshots go to ``test-artifac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import REQUIRE_SERVICES_ENV
+from tests.databases import REQUIRE_SERVICES_ENV, make_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -52,19 +53,22 @@ def _dashboard(*args: str, env: dict[str, str], stdin: str | None = None) -> sub
                           capture_output=True, text=True, timeout=120, check=True)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
-    """``dashboard serve`` on the demo database, with an admin operator; yields the base URL."""
-    _require_browser()
-    instance = tmp_path_factory.mktemp("instance")
+@contextlib.contextmanager
+def _serve(instance: Path, database_url: str | None = None) -> t.Iterator[str]:
+    """``dashboard serve`` on ``database_url`` (default: a demo SQLite file) with an admin
+    operator; yields the base URL and stops the server afterwards."""
     env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-    _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
+    if database_url is None:
+        _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
+    else:
+        _dashboard("demo", "--rows", "2000", "--url", database_url, env=env)
     _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
     port = _free_port()
     log = open(instance / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port)],
+    # With no URL, `dashboard serve` finds the demo in its instance folder, as a new user's does.
+    target = [] if database_url is None else [database_url]
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *target, "--port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -75,11 +79,27 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
                 pytest.fail("dashboard serve exited: " + (instance / "serve.log").read_text())
             time.sleep(0.2)
     try:
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+    """The demo shop on SQLite, served; yields the base URL."""
+    _require_browser()
+    with _serve(tmp_path_factory.mktemp("instance")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def served_postgresql(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+    """The demo shop written into a fresh PostgreSQL database, served; yields the base URL."""
+    _require_browser()
+    with make_database("postgresql") as url, _serve(tmp_path_factory.mktemp("instance"), url) as base:
+        yield base
 
 
 class Operator:
@@ -113,8 +133,8 @@ class Operator:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture
-def operator(served: str) -> t.Iterator[Operator]:
+@contextlib.contextmanager
+def _logged_in(base: str) -> t.Iterator[Operator]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -122,14 +142,26 @@ def operator(served: str) -> t.Iterator[Operator]:
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        who = Operator(page, served)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        who = Operator(page, base)
         who.go("/admin/")
         page.fill("input[name=username]", "operator")
         page.fill("input[name=password]", PASSWORD)
         who.through(lambda: page.click("form [type=submit]"))
         yield who
         browser.close()
+
+
+@pytest.fixture
+def operator(served: str) -> t.Iterator[Operator]:
+    with _logged_in(served) as who:
+        yield who
+
+
+@pytest.fixture
+def postgresql_operator(served_postgresql: str) -> t.Iterator[Operator]:
+    with _logged_in(served_postgresql) as who:
+        yield who
 
 
 def test_home_lists_every_table_and_filters_as_you_type(operator: Operator) -> None:
@@ -216,3 +248,46 @@ def test_find_a_table_from_the_navbar_and_see_it_among_recent_tables(operator: O
     page.keyboard.press("ArrowDown")
     operator.through(lambda: page.locator("#dashboard-nav-results .dropdown-item.active").click())
     assert page.url.endswith("/admin/customers/")
+
+
+def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/products/")
+    with page.expect_download() as download_info:
+        page.click("a.nav-link:has-text('Export')")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    lines = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
+    total = re.search(r"([\d,]+) rows", page.inner_text(".dashboard-listing-info"))
+    assert total and len(lines) == int(total.group(1).replace(",", "")) + 1
+    assert lines[0].startswith("id,")
+
+
+def test_log_out_ends_the_session(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/orders/")
+    operator.through(lambda: page.click("button:has-text('Log out')"))
+    assert "/login" in page.url
+    operator.go("/admin/orders/")
+    assert "/login" in page.url
+
+
+def test_postgresql_list_edit_and_delete(postgresql_operator: Operator) -> None:
+    operator = postgresql_operator
+    page = operator.page
+    operator.go("/admin/orders/?sort=0&desc=1")
+    operator.shot("postgresql-list")
+    newest = page.locator("td.col-id").first.inner_text().strip()
+    operator.through(lambda: page.locator("a[title='Edit Record']").first.click())
+    page.fill("textarea[name=note]", "edited on PostgreSQL")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert page.locator(".alert-success").is_visible()
+    page.fill("input[name=search]", "edited on PostgreSQL")
+    operator.through(lambda: page.keyboard.press("Enter"))
+    assert page.locator("td.col-id").all_inner_texts() == [newest]
+    operator.go("/admin/order_lines/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    first_line = page.locator("td.col-order_id").first.inner_text()
+    operator.through(lambda: page.locator("form[action$='/delete/'] button").first.click())
+    assert page.locator(".alert-success").is_visible(), page.inner_text("body")[:500]
+    assert first_line
