@@ -14,9 +14,10 @@ from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
 from dashboard import caching, i18n, registry
-from dashboard import audit, auth, navigation, security, unavailable
+from dashboard import audit, auth, hooks, navigation, plugins, security, unavailable
 from dashboard.database import make_engine
 from dashboard.home import HomeView
+from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.reflection import SchemaInfo, reflect_schema
 from dashboard.settings import ConfigError, load_settings
@@ -73,6 +74,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     )
     state = DashboardState(engine=engine, schema=schema, admin=admin)
     app.extensions["dashboard"] = state
+    # Plugins are imported before the table views are built: their hooks shape those views.
+    plugins.init_app(app)
     registry.register_table_views(app, state)
     navigation.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
@@ -82,6 +85,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     audit.init_app(app)
     # A database lost during a request is a 503 "nothing was saved" page, never a 500.
     unavailable.init_app(app)
+    # Last, so plugins see every table view and every security rule applies to their pages.
+    hooks.init_app(app)
 
     @app.get("/")
     def root() -> t.Any:
@@ -145,10 +150,10 @@ def _cache_settings(app: Flask) -> None:
 def _check_settings(app: Flask) -> None:
     sizes = app.config["PAGE_SIZES"]
     if not isinstance(sizes, list) or not all(isinstance(s, int) and 0 < s <= 1000 for s in sizes):
-        raise ConfigError("PAGE_SIZES must be a list of whole numbers between 1 and 1000")
+        raise ConfigError(Message(N_("PAGE_SIZES must be a list of whole numbers between 1 and 1000")))
     if app.config["PAGE_SIZE"] not in sizes:
-        raise ConfigError("PAGE_SIZE must be one of PAGE_SIZES")
+        raise ConfigError(Message(N_("PAGE_SIZE must be one of PAGE_SIZES")))
     if not isinstance(app.config["TABLES"], dict):
-        raise ConfigError("TABLES must be a table of per-table settings")
+        raise ConfigError(Message(N_("TABLES must be a table of per-table settings")))
     if isinstance(app.config["SCHEMAS"], str):
         app.config["SCHEMAS"] = [s for s in app.config["SCHEMAS"].split(",") if s]

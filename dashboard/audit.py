@@ -28,11 +28,13 @@ import typing as t
 import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from flask_admin import BaseView, expose
-from flask_admin.babel import lazy_gettext
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import state
+from dashboard.formatting import format_moment
+from dashboard.i18n import gettext, lazy_gettext
+from dashboard.messages import N_
 
 if t.TYPE_CHECKING:
     from dashboard.records import Record
@@ -43,8 +45,13 @@ log = logging.getLogger(__name__)
 #: Actions an entry may record; plugins use ``"plugin"``.
 ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "plugin")
 OUTCOMES: tuple[str, ...] = ("ok", "failed")
+#: How actions and outcomes are named on the page; the log itself keeps the codes.
+SHOWN_AS: dict[str, str] = {
+    "create": N_("create"), "edit": N_("edit"), "delete": N_("delete"), "bulk_delete": N_("bulk delete"),
+    "plugin": N_("plugin"), "ok": N_("ok"), "failed": N_("failed"),
+}
 #: What a secret-looking column's values are recorded as.
-REDACTED = "(changed)"
+REDACTED = N_("(changed)")
 #: The authorizer's action name for reading the log: a table role never grants it, so
 #: only ``admin`` (who may do whatever is asked) has it.
 READ_ACTION = "audit"
@@ -219,7 +226,7 @@ def record_refused_post(view: TableView, endpoint: str) -> None:
     row_key = {"edit_view": request.args.get("id"), "delete_view": request.form.get("id"),
                "action_view": json.dumps(request.form.getlist("rowid"), ensure_ascii=False)}.get(endpoint)
     record_write("bulk_delete" if endpoint == "action_view" else right, view.info.id, row_key=row_key,
-                 outcome="failed", message="This table is read-only." if permitted else "Permission denied.")
+                 outcome="failed", message=N_("This table is read-only.") if permitted else N_("Permission denied."))
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -252,15 +259,30 @@ def change_lines(action: str, changes: t.Any) -> list[tuple[str, str]]:
 
 
 def _shown(value: t.Any) -> str:
+    if value == REDACTED:
+        return gettext(REDACTED)  # stored in English, shown in the operator's language
     return "NULL" if value is None else str(value)
 
 
-def _utc(value: t.Any) -> str:
+def _moment(value: t.Any) -> str:
     if not isinstance(value, dt.datetime):
         return str(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_moment(value)
+
+
+def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An entry as the page shows it: the time in the operator's zone and locale, the codes
+    named in their language, and a message the dashboard wrote (stored in English) translated."""
+    message = entry.get("message") or ""
+    return {
+        **entry,
+        "at": _moment(entry["at"]),
+        "lines": change_lines(entry["action"], entry["changes"]),
+        "action_shown": gettext(SHOWN_AS.get(entry["action"], entry["action"])),
+        "outcome_shown": gettext(SHOWN_AS.get(entry["outcome"], entry["outcome"])),
+        # Looked up as a message id: other text (a driver's reason) has no entry and stays.
+        "message": gettext(message) if message else message,
+    }
 
 
 class AuditView(BaseView):
@@ -283,7 +305,7 @@ class AuditView(BaseView):
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(_page_number(request.args.get("page")), pages - 1)
         entries = [
-            {**entry, "at": _utc(entry["at"]), "lines": change_lines(entry["action"], entry["changes"])}
+            _shown_entry(entry)
             for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         ]
         choices = {
@@ -295,8 +317,9 @@ class AuditView(BaseView):
         for name, value in filters.items():
             if value not in choices[name]:
                 choices[name] = [value, *choices[name]]
+        shown_as = {code: gettext(text) for code, text in SHOWN_AS.items()}
         return self.render("dashboard/audit.html", entries=entries, filters=filters, choices=choices,
-                           page=page, pages=pages, total=total)
+                           page=page, pages=pages, total=total, shown_as=shown_as)
 
 
 def _page_number(raw: str | None) -> int:

@@ -42,7 +42,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_admin.babel import gettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -50,6 +49,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard import state
+from dashboard.i18n import SESSION_KEY as _LOCALE_KEY
+from dashboard.i18n import gettext, lazy_gettext
+from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 
 EXTENSION_KEY = "dashboard_auth"
@@ -77,10 +79,10 @@ USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 _VERSION = "dashboard_session_version"
 _LOGIN_AT = "dashboard_login_at"
 _SEEN_AT = "dashboard_seen_at"
-_KEPT_ACROSS_LOGIN = ("locale",)
+_KEPT_ACROSS_LOGIN = (_LOCALE_KEY,)
 
 # Endpoints served to anonymous requests; any ``*.static`` endpoint is too.
-_PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout", "healthz", "favicon"})
+_PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout", "healthz", "favicon", "i18n.set_language"})
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,8 @@ class User(UserMixin):
 class LoginForm(FlaskForm):
     """User name and password; Flask-WTF adds ``csrf_token``."""
 
-    username = StringField("User name", validators=[DataRequired(), Length(max=150)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    username = StringField(lazy_gettext("User name"), validators=[DataRequired(), Length(max=150)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
 # -- passwords ----------------------------------------------------------------------------
@@ -126,7 +128,8 @@ def hash_password(password: str) -> str:
 def password_problem(password: str) -> str | None:
     """Why ``password`` is too weak to accept, or ``None``."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters"
+        return Message(N_("the password is too short: use at least %(length)s characters"),
+                       length=MIN_PASSWORD_LENGTH)
     return None
 
 
@@ -142,8 +145,7 @@ def _dummy_hash() -> str:
 def username_problem(username: str) -> str | None:
     """Why ``username`` cannot be a user name, or ``None``."""
     if not USERNAME_PATTERN.fullmatch(username):
-        return ("a user name is 1 to 64 letters, digits and . _ @ -, "
-                "starting with a letter or digit")
+        return Message(N_("a user name is 1 to 64 letters, digits and . _ @ -, starting with a letter or digit"))
     return None
 
 
@@ -187,17 +189,21 @@ def parse_table_roles(tables: t.Mapping[str, t.Any]) -> dict[str, dict[str, froz
         if raw is None:
             continue
         if not isinstance(raw, t.Mapping):
-            raise ConfigError(f"TABLES.{table}.roles must be a table like {{ viewer = [\"view\"] }}")
+            raise ConfigError(Message(N_('TABLES.%(table)s.roles must be a table like { viewer = ["view"] }'),
+                                      table=table))
         per_role: dict[str, frozenset[str]] = {}
         for role, actions in raw.items():
             if role not in ROLE_ACTIONS:
-                raise ConfigError(f"TABLES.{table}.roles: unknown role {role!r}; roles are {', '.join(ROLES)}")
+                raise ConfigError(Message(N_("TABLES.%(table)s.roles: unknown role %(role)s; roles are %(roles)s"),
+                                          table=table, role=repr(role), roles=", ".join(ROLES)))
             if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-                raise ConfigError(f"TABLES.{table}.roles.{role} must be a list of actions")
+                raise ConfigError(Message(N_("TABLES.%(table)s.roles.%(role)s must be a list of actions"),
+                                          table=table, role=role))
             unknown = sorted(set(actions) - set(TABLE_ACTIONS))
             if unknown:
-                raise ConfigError(f"TABLES.{table}.roles.{role}: unknown action(s) {', '.join(unknown)}; "
-                                  f"actions are {', '.join(TABLE_ACTIONS)}")
+                raise ConfigError(Message(
+                    N_("TABLES.%(table)s.roles.%(role)s: unknown action(s) %(unknown)s; actions are %(actions)s"),
+                    table=table, role=role, unknown=", ".join(unknown), actions=", ".join(TABLE_ACTIONS)))
             per_role[role] = frozenset(actions)
         parsed[str(table)] = per_role
     return parsed
@@ -259,11 +265,16 @@ def authenticate(store: state.StateStore, username: str, password: str) -> state
     return record
 
 
-def _start_session(record: state.UserRecord) -> None:
-    # A fresh session: nothing an attacker planted in the cookie before login survives.
+def _clear_session() -> None:
+    """Empty the session except the operator's preferences (their language)."""
     kept = {key: session[key] for key in _KEPT_ACROSS_LOGIN if key in session}
     session.clear()
     session.update(kept)
+
+
+def _start_session(record: state.UserRecord) -> None:
+    # A fresh session: nothing an attacker planted in the cookie before login survives.
+    _clear_session()
     session.permanent = True
     login_user(User(record))
     now = time.time()
@@ -310,7 +321,7 @@ def logout_view() -> t.Any:
     if current_user.is_authenticated and not getattr(current_user, "via_header", False):
         state.get_store(current_app).bump_session_version(int(current_user.id))
     logout_user()
-    session.clear()
+    _clear_session()
     flash(gettext("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -358,7 +369,7 @@ def _require_login() -> t.Any:
     if "_user_id" in session:
         # A cookie that was good once: expired, revoked at logout, or its user removed.
         expired = g.get("dashboard_session_expired", False)
-        session.clear()
+        _clear_session()
         flash(gettext("Your session has expired. Log in again.") if expired
               else gettext("Log in again."), "info")
     if request.method in ("GET", "HEAD"):
@@ -380,9 +391,9 @@ def init_app(app: Flask) -> None:
     idle_min = app.config["SESSION_IDLE_MINUTES"]
     lifetime_h = app.config["SESSION_LIFETIME_HOURS"]
     if not isinstance(idle_min, (int, float)) or idle_min <= 0:
-        raise ConfigError("SESSION_IDLE_MINUTES must be a positive number")
+        raise ConfigError(Message(N_("%(setting)s must be a positive number"), setting="SESSION_IDLE_MINUTES"))
     if not isinstance(lifetime_h, (int, float)) or lifetime_h <= 0:
-        raise ConfigError("SESSION_LIFETIME_HOURS must be a positive number")
+        raise ConfigError(Message(N_("%(setting)s must be a positive number"), setting="SESSION_LIFETIME_HOURS"))
     app.extensions[EXTENSION_KEY] = AuthSettings(
         idle_s=float(idle_min) * 60,
         lifetime_s=float(lifetime_h) * 3600,

@@ -74,10 +74,10 @@ class ListingCache:
             return MISSING
         return MISSING if value is None else value
 
-    def set(self, key: str, value: t.Any) -> None:
-        """Store ``value`` for :attr:`ttl` seconds."""
+    def set(self, key: str, value: t.Any, ttl: int | None = None) -> None:
+        """Store ``value`` for ``ttl`` seconds (default :attr:`ttl`; charts keep theirs longer)."""
         try:
-            self.cache.set(key, value, timeout=self.ttl)
+            self.cache.set(key, value, timeout=self.ttl if ttl is None else ttl)
         except Exception as exc:
             self._warn("write", exc)
 

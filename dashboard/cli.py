@@ -9,6 +9,8 @@ import typing as t
 import click
 
 from dashboard.database import DatabaseUnavailable, is_empty, make_engine
+from dashboard.i18n import exception_text, translate
+from dashboard.i18n import gettext as _
 from dashboard.settings import ConfigError
 
 EXIT_USAGE = 2
@@ -16,7 +18,7 @@ EXIT_USAGE = 2
 
 def fail(message: str) -> t.NoReturn:
     """Print one clear line on stderr and exit with status 2, without a traceback."""
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: %(message)s", message=message), err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -47,12 +49,12 @@ def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
     try:
         app = create_app(settings, config_file=config_file)
     except DatabaseUnavailable as exc:
-        fail(str(exc))
+        fail(exception_text(exc))
     except ConfigError as exc:
-        fail(str(exc))
+        fail(exception_text(exc))
     if not app.extensions["dashboard"].schema.tables:
-        fail("the database has no tables or views to serve. Check the URL names the right "
-             "database, or pass --schema NAME for tables outside the default schema.")
+        fail(_("the database has no tables or views to serve. Check the URL names the right "
+               "database, or pass --schema NAME for tables outside the default schema."))
     return app
 
 
@@ -73,9 +75,10 @@ def serve(database_url: str | None, host: str, port: int, workers: int, config_f
     app = build_app(settings, config_file)
     state = app.extensions["dashboard"]
     editable = sum(1 for v in state.views.values() if v.writable)
-    click.echo(f"Serving {len(state.views)} tables and views ({editable} editable) from "
-               f"{state.engine.url.render_as_string(hide_password=True)}")
-    click.echo(f"Open http://{host}:{port}/admin/")
+    click.echo(_("Serving %(count)s tables and views (%(editable)s editable) from %(url)s",
+                 count=len(state.views), editable=editable,
+                 url=state.engine.url.render_as_string(hide_password=True)))
+    click.echo(_("Open %(url)s", url=f"http://{host}:{port}/admin/"))
     from dashboard.users_cli import announce_first_admin  # first start: an admin with a one-time password
 
     announce_first_admin(app, f"http://{host}:{port}/login")
@@ -90,8 +93,9 @@ def serve(database_url: str | None, host: str, port: int, workers: int, config_f
         app.config["CACHE_TYPE"] = "FileSystemCache"
         app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
         caching.init_app(app)
-        click.echo(f"{workers} workers share the listing cache in {app.config['CACHE_DIR']} "
-                   "(set CACHE_TYPE=RedisCache to share it across machines).")
+        click.echo(_("%(workers)s workers share the listing cache in %(folder)s "
+                     "(set CACHE_TYPE=RedisCache to share it across machines).",
+                     workers=workers, folder=app.config["CACHE_DIR"]))
     from dashboard.server import run_gunicorn
 
     run_gunicorn(app, host=host, port=port, workers=workers)
@@ -107,17 +111,18 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
     try:
         engine = make_engine(database_url)
     except DatabaseUnavailable as exc:
-        fail(str(exc))
+        fail(exception_text(exc))
     if is_empty(engine, [None, *[s for s in schemas if s != "*"]]) and "*" not in schemas:
-        fail("the database has no tables or views. Check the URL names the right database.")
+        fail(_("the database has no tables or views. Check the URL names the right database."))
     info = reflect_schema(engine, list(schemas))
     for table in sorted(info.tables, key=lambda t: (t.schema or "", t.name)):
         key = ", ".join(table.row_key) if table.row_key else "-"
-        source = {"primary_key": "primary key", "unique": "unique key", "rowid": "rowid"}.get(table.row_key_source, "none")
-        status = "editable" if table.editable else "read-only"
+        source = {"primary_key": _("primary key"), "unique": _("unique key"),
+                  "rowid": "rowid"}.get(table.row_key_source, _("none"))
+        status = _("editable") if table.editable else _("read-only")
         click.echo(f"{table.kind:5} {table.id!r:40} key={key!r} ({source}) {status} -> /admin/{table.url_path}/")
         for note in filter(None, [table.read_only_reason, *table.notes]):
-            click.echo(f"      {note}")
+            click.echo(f"      {translate(note)}")
     engine.dispose()
 
 
@@ -129,6 +134,14 @@ def _register_optional_commands() -> None:
     from dashboard.users_cli import users_command
 
     main.add_command(users_command, "users")
+
+    from dashboard.plugins_cli import plugins_command
+
+    main.add_command(plugins_command, "plugins")
+
+    from dashboard.translations_cli import translations_command
+
+    main.add_command(translations_command, "translations")
 
 
 _register_optional_commands()

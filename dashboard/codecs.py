@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from dashboard.messages import N_, Message
+
 _CONVERTERS: dict[str, t.Callable[[t.Any], Codec]] = {}
 
 
@@ -35,6 +37,16 @@ def converts(*type_names: str) -> t.Callable[[t.Callable[[t.Any], Codec]], t.Cal
     return register
 
 
+def key_codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
+    """The codec that writes a row-key column into URLs and forms: like :func:`codec_for`,
+    except that binary values travel as hexadecimal (their display text, ``<16 bytes>``,
+    would give every key of the same length the same text)."""
+    codec = codec_for(column_type)
+    if codec.kind == "binary":
+        return Codec(kind="hex", editable=False, sortable=False)
+    return codec
+
+
 def codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
     """The codec for ``column_type``; unknown types become read-only text, never an error."""
     for cls in type(column_type).__mro__:
@@ -42,7 +54,7 @@ def codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
         if builder is not None:
             return builder(column_type)
     return Codec(kind="unknown", editable=False, sortable=False,
-                 read_only_reason="type not supported for editing")
+                 read_only_reason=Message(N_("type not supported for editing")))
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,15 @@ def _render_set(value: t.Any) -> str:
 _RENDERERS: dict[str, t.Callable[[t.Any], str]] = {
     "boolean": _render_bool,
     "datetime": _render_datetime,
-    "date": lambda v: v.isoformat(),
-    "time": lambda v: v.isoformat(),
+    # PyMySQL reads a MySQL zero date ('0000-00-00') as the string it is.
+    "date": lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v),
+    "time": lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v),
     "json": _render_json,
     "array": _render_json,
     "binary": _render_binary,
     "float": _render_float,
     "set": _render_set,
+    "hex": lambda v: bytes(v).hex(),
 }
 
 
@@ -119,16 +133,16 @@ def _parse_integer(codec: Codec, text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise ValueError("Enter a whole number.") from None
+        raise ValueError(Message(N_("Enter a whole number."))) from None
 
 
 def _parse_decimal(codec: Codec, text: str) -> decimal.Decimal:
     try:
         value = decimal.Decimal(text.strip())
     except decimal.InvalidOperation:
-        raise ValueError("Enter a number.") from None
+        raise ValueError(Message(N_("Enter a number."))) from None
     if not value.is_finite():
-        raise ValueError("Enter a finite number.")
+        raise ValueError(Message(N_("Enter a finite number.")))
     return value
 
 
@@ -136,9 +150,9 @@ def _parse_float(codec: Codec, text: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ValueError("Enter a number.") from None
+        raise ValueError(Message(N_("Enter a number."))) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("Enter a finite number.")
+        raise ValueError(Message(N_("Enter a finite number.")))
     return value
 
 
@@ -148,39 +162,40 @@ def _parse_boolean(codec: Codec, text: str) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise ValueError("Choose yes or no.")
+    raise ValueError(Message(N_("Choose yes or no.")))
 
 
 def _parse_datetime(codec: Codec, text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError("Enter a date and time as YYYY-MM-DD HH:MM[:SS[.ffffff]][+HH:MM].") from None
+        raise ValueError(Message(N_("Enter a date and time as YYYY-MM-DD HH:MM[:SS[.ffffff]][+HH:MM]."))) from None
 
 
 def _parse_date(codec: Codec, text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+        raise ValueError(Message(N_("Enter a date as YYYY-MM-DD."))) from None
 
 
 def _parse_time(codec: Codec, text: str) -> dt.time:
     try:
         return dt.time.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError("Enter a time as HH:MM[:SS[.ffffff]].") from None
+        raise ValueError(Message(N_("Enter a time as HH:MM[:SS[.ffffff]]."))) from None
 
 
 def _parse_string(codec: Codec, text: str) -> str:
     if codec.max_length is not None and len(text) > codec.max_length:
-        raise ValueError(f"At most {codec.max_length} characters (you typed {len(text)}).")
+        raise ValueError(Message(N_("At most %(limit)s characters (you typed %(length)s)."),
+                                 limit=codec.max_length, length=len(text)))
     return text
 
 
 def _parse_enum(codec: Codec, text: str) -> str:
     if text not in codec.choices:
-        raise ValueError("Choose one of: " + ", ".join(codec.choices) + ".")
+        raise ValueError(Message(N_("Choose one of: %(choices)s."), choices=", ".join(codec.choices)))
     return text
 
 
@@ -188,13 +203,14 @@ def _parse_json(codec: Codec, text: str) -> t.Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        raise ValueError(Message(N_("Not valid JSON: %(reason)s (line %(line)s, column %(column)s)."),
+                                 reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
 
 
 def _parse_array(codec: Codec, text: str) -> list[t.Any]:
     value = _parse_json(codec, text)
     if not isinstance(value, list):
-        raise ValueError("Enter a JSON list, e.g. [1, 2, 3].")
+        raise ValueError(Message(N_("Enter a JSON list, e.g. [1, 2, 3].")))
     return value
 
 
@@ -202,21 +218,28 @@ def _parse_uuid(codec: Codec, text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text.strip())
     except ValueError:
-        raise ValueError("Enter a UUID such as 123e4567-e89b-12d3-a456-426614174000.") from None
+        raise ValueError(Message(N_("Enter a UUID such as 123e4567-e89b-12d3-a456-426614174000."))) from None
 
 
 def _parse_inet(codec: Codec, text: str) -> str:
     try:
         return str(ipaddress.ip_interface(text.strip()))
     except ValueError:
-        raise ValueError("Enter an IP address, e.g. 192.0.2.1 or 2001:db8::1/64.") from None
+        raise ValueError(Message(N_("Enter an IP address, e.g. 192.0.2.1 or 2001:db8::1/64."))) from None
+
+
+def _parse_hex(codec: Codec, text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(Message(N_("Enter the value as hexadecimal digits."))) from None
 
 
 def _parse_set(codec: Codec, text: str) -> set[str]:
     parts = {p.strip() for p in text.split(",") if p.strip()}
     unknown = parts - set(codec.choices)
     if unknown:
-        raise ValueError("Unknown choices: " + ", ".join(sorted(unknown)) + ".")
+        raise ValueError(Message(N_("Unknown choices: %(choices)s."), choices=", ".join(sorted(unknown))))
     return parts
 
 
@@ -236,6 +259,7 @@ _PARSERS: dict[str, t.Callable[[Codec, str], t.Any]] = {
     "uuid": _parse_uuid,
     "inet": _parse_inet,
     "set": _parse_set,
+    "hex": _parse_hex,
 }
 
 
@@ -279,7 +303,7 @@ def _time(column_type: t.Any) -> Codec:
 
 @converts("Interval", "INTERVAL")
 def _interval(column_type: t.Any) -> Codec:
-    return Codec(kind="interval", editable=False, read_only_reason="intervals are shown, not edited")
+    return Codec(kind="interval", editable=False, read_only_reason=Message(N_("intervals are shown, not edited")))
 
 
 @converts("Enum")
@@ -316,7 +340,7 @@ def _inet(column_type: t.Any) -> Codec:
 @converts("_Binary", "LargeBinary", "BLOB", "BYTEA")
 def _binary(column_type: t.Any) -> Codec:
     return Codec(kind="binary", editable=False, sortable=False,
-                 read_only_reason="binary values are downloaded, not edited")
+                 read_only_reason=Message(N_("binary values are downloaded, not edited")))
 
 
 @converts("Text", "CLOB", "TEXT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT")

@@ -21,11 +21,13 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-# Driver modules each dialect needs, and the extra that installs them.
+from dashboard.messages import N_, Message
+
+# The extra that installs each dialect's driver, and the URL scheme that uses it.
 _DRIVER_HINTS = {
-    "postgresql": "pip install 'dashboard[postgresql]' (psycopg), and use postgresql+psycopg://",
-    "mysql": "pip install 'dashboard[mysql]' (PyMySQL), and use mysql+pymysql://",
-    "mariadb": "pip install 'dashboard[mysql]' (PyMySQL), and use mariadb+pymysql://",
+    "postgresql": ("'dashboard[postgresql]' (psycopg)", "postgresql+psycopg://"),
+    "mysql": ("'dashboard[mysql]' (PyMySQL)", "mysql+pymysql://"),
+    "mariadb": ("'dashboard[mysql]' (PyMySQL)", "mariadb+pymysql://"),
 }
 
 
@@ -54,16 +56,16 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
     try:
         url = _driverless_default(make_url(database_url))
     except ArgumentError:
-        raise DatabaseUnavailable(
-            f"'{database_url}' is not a database URL; expected e.g. sqlite:///shop.db or "
-            "postgresql+psycopg://user@host/dbname"
-        ) from None
+        raise DatabaseUnavailable(Message(
+            N_("'%(url)s' is not a database URL; expected e.g. sqlite:///shop.db or "
+               "postgresql+psycopg://user@host/dbname"), url=database_url)) from None
     connect_args: dict[str, t.Any] = {}
     backend = url.get_backend_name()
     if backend == "sqlite" and url.database and url.database != ":memory:" and not url.query.get("uri"):
         # sqlite3 creates a missing file on connect; a typo must not leave an empty database behind.
         if not os.path.isfile(url.database):
-            raise DatabaseUnavailable(f"no SQLite database file at {url.database}; check the path.")
+            raise DatabaseUnavailable(Message(N_("no SQLite database file at %(path)s; check the path."),
+                                              path=url.database))
     if backend == "sqlite" and url.database and url.database != ":memory:" and read_only:
         url = url.set(database=f"file:{url.database}?mode=ro", query={**url.query, "uri": "true"})
     if backend == "postgresql":
@@ -81,15 +83,20 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
     try:
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except NoSuchModuleError:
-        raise DatabaseUnavailable(
-            f"unknown database driver '{url.drivername}'; use sqlite://, "
-            "postgresql+psycopg:// or mysql+pymysql://"
-        ) from None
+        raise DatabaseUnavailable(Message(
+            N_("unknown database driver '%(driver)s'; use sqlite://, postgresql+psycopg:// or mysql+pymysql://"),
+            driver=url.drivername)) from None
     except ModuleNotFoundError as exc:
-        hint = _DRIVER_HINTS.get(backend, "install the driver package for this database")
-        raise DatabaseUnavailable(f"the driver for {backend} is not installed ({exc.name}); {hint}") from None
+        if backend not in _DRIVER_HINTS:
+            raise DatabaseUnavailable(Message(
+                N_("the driver for %(backend)s is not installed (%(module)s); install the driver package "
+                   "for this database"), backend=backend, module=exc.name)) from None
+        package, scheme = _DRIVER_HINTS[backend]
+        raise DatabaseUnavailable(Message(
+            N_("the driver for %(backend)s is not installed (%(module)s); pip install %(package)s, "
+               "and use %(scheme)s"), backend=backend, module=exc.name, package=package, scheme=scheme)) from None
     except (ArgumentError, ValueError, TypeError) as exc:
-        raise DatabaseUnavailable(f"the database URL is malformed: {exc}") from None
+        raise DatabaseUnavailable(Message(N_("the database URL is malformed: %(reason)s"), reason=str(exc))) from None
     _install_session_rules(engine, read_only=read_only, statement_timeout_ms=statement_timeout_ms)
     check_connection(engine)
     return engine
@@ -159,12 +166,12 @@ def check_connection(engine: Engine) -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseUnavailable(
-            f"cannot connect to {where}: {reason}. Check that the server runs, the host, "
-            "port, user and password are right, and the database exists."
-        ) from None
+        raise DatabaseUnavailable(Message(
+            N_("cannot connect to %(where)s: %(reason)s. Check that the server runs, the host, "
+               "port, user and password are right, and the database exists."), where=where, reason=reason)) from None
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"the database refused a first query: {exc}") from None
+        raise DatabaseUnavailable(Message(N_("the database refused a first query: %(reason)s"),
+                                          reason=str(exc))) from None
 
 
 # PostgreSQL SQLSTATEs of a lost server: class 08 (connection exception), and the server

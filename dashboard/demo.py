@@ -49,6 +49,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.schema import AddConstraint, CreateTable
 
 from dashboard.database import DatabaseUnavailable, make_engine
+from dashboard.messages import N_, Message
 
 __all__ = [
     "ORDER_STATUSES",
@@ -610,7 +611,7 @@ def _load_sqlite(engine: Engine, batches: t.Iterable[Batch]) -> None:
     try:
         connection = raw.driver_connection
         if connection is None:
-            raise DemoError("the SQLite connection closed before the demo could be written")
+            raise DemoError(Message(N_("the SQLite connection closed before the demo could be written")))
         cursor = connection.cursor()
         # Crash safety is pointless for a file we are creating from scratch; these settings
         # live on this connection only and the engine is disposed after the build.
@@ -718,13 +719,13 @@ def _create_sqlite_file(database_url: str) -> Path | None:
     if path is None or path.exists():
         return None
     if not path.parent.is_dir():
-        raise DemoError(f"the folder {path.parent} does not exist")
+        raise DemoError(Message(N_("the folder %(path)s does not exist"), path=str(path.parent)))
     try:
         path.open("xb").close()
     except FileExistsError:
         return None  # created meanwhile by someone else: theirs, not ours
     except OSError as exc:
-        raise DemoError(f"cannot create {path}: {exc.strerror}") from None
+        raise DemoError(Message(N_("cannot create %(path)s: %(reason)s"), path=str(path), reason=exc.strerror)) from None
     return path
 
 
@@ -735,7 +736,7 @@ def _open(database_url: str) -> Engine:
     except DatabaseUnavailable as exc:
         if created is not None:
             created.unlink(missing_ok=True)  # the empty file this call made, nothing else
-        raise DemoError(str(exc)) from None
+        raise DemoError(exc.args[0] if exc.args else str(exc)) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -750,7 +751,8 @@ def _existing_names(engine: Engine) -> list[str]:
         return sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
     except SQLAlchemyError as exc:
         where = engine.url.render_as_string(hide_password=True)
-        raise DemoError(f"cannot read the list of tables of {where}: {_reason(exc)}") from None
+        raise DemoError(Message(N_("cannot read the list of tables of %(where)s: %(reason)s"), where=where,
+                                reason=_reason(exc))) from None
 
 
 def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0) -> dict[str, int]:
@@ -768,23 +770,23 @@ def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0)
     :raises DemoError: if the database cannot be reached or the load fails.
     """
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-        raise DemoError(f"rows must be a positive whole number, not {rows!r}")
+        raise DemoError(Message(N_("rows must be a positive whole number, not %(rows)s"), rows=repr(rows)))
     engine = _open(database_url)
     sqlite_path = _sqlite_file(database_url)
     where = str(sqlite_path) if sqlite_path else engine.url.render_as_string(hide_password=True)
     try:
         backend = engine.dialect.name
         if backend not in _LOADERS:
-            raise DemoError(
-                f"the demo supports SQLite, PostgreSQL and MySQL/MariaDB, not {backend}"
-            )
+            raise DemoError(Message(
+                N_("the demo supports SQLite, PostgreSQL and MySQL/MariaDB, not %(backend)s"), backend=backend
+            ))
         existing = _existing_names(engine)
         if existing:
             shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-            raise DemoTargetNotEmpty(
-                f"{where} already contains {len(existing)} table(s) or view(s) ({shown}); "
-                "the demo only writes into an empty database"
-            )
+            raise DemoTargetNotEmpty(Message(
+                N_("%(where)s already contains %(count)s table(s) or view(s) (%(names)s); "
+                   "the demo only writes into an empty database"), where=where, count=len(existing), names=shown
+            ))
         metadata = build_metadata()
         shop = _Shop(dict(metadata.tables), rows, seed, datetime.now(UTC).date())
         try:
@@ -795,10 +797,11 @@ def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0)
                 _complete_tables(connection, metadata)
         except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
             # The loaders use the driver directly, so its own exceptions arrive unwrapped.
-            raise DemoError(
-                f"writing the demo into {where} failed: {_reason(exc)}. It may hold a partial "
-                "demo now; drop its tables (or delete the SQLite file) before trying again."
-            ) from None
+            raise DemoError(Message(
+                N_("writing the demo into %(where)s failed: %(reason)s. It may hold a partial "
+                   "demo now; drop its tables (or delete the SQLite file) before trying again."),
+                where=where, reason=_reason(exc)
+            )) from None
         return shop.counts
     finally:
         engine.dispose()
@@ -825,9 +828,9 @@ def _replace_sqlite_file(path: Path) -> None:
     if not path.exists() and not path.is_symlink():
         return
     if path.is_symlink() or not path.is_file():
-        raise DemoError(f"{path} is not a regular file; refusing to replace it")
+        raise DemoError(Message(N_("%(path)s is not a regular file; refusing to replace it"), path=str(path)))
     if not _is_sqlite_file(path):
-        raise DemoError(f"{path} is not a SQLite database; refusing to replace it")
+        raise DemoError(Message(N_("%(path)s is not a SQLite database; refusing to replace it"), path=str(path)))
     for suffix in _SQLITE_SIDECARS:
         sidecar = path.with_name(path.name + suffix)
         if sidecar.is_file() and not sidecar.is_symlink():
@@ -838,7 +841,7 @@ def _replace_sqlite_file(path: Path) -> None:
 def _resolve_target(output: Path | None, url: str | None, force: bool) -> tuple[str, Path | None]:
     """Return the database URL to write and, for SQLite, its file; apply ``--force``."""
     if output is not None and url is not None:
-        raise DemoError("give either --output FILE or --url URL, not both")
+        raise DemoError(Message(N_("give either --output FILE or --url URL, not both")))
     path: Path | None
     if url is None:
         path = output if output is not None else Path("demo.db")
@@ -847,14 +850,15 @@ def _resolve_target(output: Path | None, url: str | None, force: bool) -> tuple[
         database_url, path = url, _sqlite_file(url)
     if path is None:
         if force:
-            raise DemoError(
-                "--force only replaces a SQLite file; empty the database at --url yourself"
-            )
+            raise DemoError(Message(
+                N_("--force only replaces a SQLite file; empty the database at --url yourself")
+            ))
         return database_url, None
     if not path.parent.is_dir():
-        raise DemoError(f"the folder {path.parent} does not exist")
+        raise DemoError(Message(N_("the folder %(path)s does not exist"), path=str(path.parent)))
     if path.exists() and not force and path.is_file() and not _is_sqlite_file(path):
-        raise DemoError(f"{path} exists and is not a SQLite database; choose another --output")
+        raise DemoError(Message(N_("%(path)s exists and is not a SQLite database; choose another --output"),
+                                path=str(path)))
     if force:
         _replace_sqlite_file(path)
     return database_url, path
@@ -893,20 +897,25 @@ def demo_command(
     into an empty PostgreSQL or MySQL/MariaDB database. Refuses to touch a database that
     already has tables; --force replaces an existing SQLite file.
     """
+    from dashboard.i18n import exception_text, ngettext
+    from dashboard.i18n import gettext as _
+
     started = time.perf_counter()
     path: Path | None = None
     try:
         database_url, path = _resolve_target(output, url, force)
         counts = write_demo_database(database_url, rows, seed=seed)
     except DemoError as exc:
-        message = str(exc)
+        message = exception_text(exc)
         if isinstance(exc, DemoTargetNotEmpty) and path is not None:
-            message += f"; pass --force to replace {path}"
-        click.echo(f"error: {message}", err=True)
+            message = _("%(message)s; pass --force to replace %(path)s", message=message, path=path)
+        click.echo(_("error: %(message)s", message=message), err=True)
         ctx.exit(2)
     elapsed = time.perf_counter() - started
     for name, count in counts.items():
-        click.echo(f"{name:<22} {count:>12,} rows")
-    click.echo(f"{VIEW_NAME:<22} {'view':>17}")
+        rows_text = ngettext("%(count)s row", "%(count)s rows", count, count=f"{count:>12,}")
+        click.echo(f"{name:<22} {rows_text}")
+    view_text = _("view")
+    click.echo(f"{VIEW_NAME:<22} {view_text:>17}")
     target = str(path) if path is not None else make_url(database_url).render_as_string()
-    click.echo(f"wrote {target} in {elapsed:.1f} s")
+    click.echo(_("wrote %(target)s in %(seconds)s s", target=target, seconds=f"{elapsed:.1f}"))

@@ -11,10 +11,10 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from flask_admin.babel import lazy_gettext
 from flask_admin.model.filters import BaseFilter
 
 from dashboard.codecs import Codec
+from dashboard.i18n import lazy_gettext
 from dashboard.search import like_pattern
 
 Conditions = list[sa.ColumnElement[bool]]
@@ -35,7 +35,11 @@ class ColumnFilter(BaseFilter):
         """Parse the typed value; ``ValueError`` marks it invalid."""
         if len(value) > 1000 or "\x00" in value:
             raise ValueError("filter value too long or not text")
-        return self.codec.from_text(value)
+        parsed = self.codec.from_text(value)
+        if isinstance(parsed, int) and not -(2**63) <= parsed < 2**63:
+            # No column holds it, and SQLite cannot even compare with it (a 500).
+            raise ValueError("number out of range")
+        return parsed
 
     def apply(self, query: Conditions, value: t.Any) -> Conditions:
         """Return ``query`` (a list of conditions) with this filter's condition added."""

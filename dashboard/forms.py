@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import typing as t
 
-from flask_admin.babel import gettext
+from babel.numbers import get_decimal_symbol
 from flask_admin.helpers import get_url
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
+from dashboard import submissions
 from dashboard.codecs import Codec
+from dashboard.i18n import current_locale, exception_text, gettext, lazy_gettext
 from dashboard.reflection import ColumnInfo
 
 
@@ -35,14 +38,14 @@ class CodecCheck:
 
     def __call__(self, form: t.Any, field: Field) -> None:
         text = field.data if isinstance(field.data, str) else ""
-        if text == "" and self.nullable:
+        if text == getattr(field, "loaded_text", None) or (text == "" and self.nullable):
             return
         if text == "" and self.codec.kind not in ("string", "text"):
             raise ValidationError(gettext("This field is required."))
         try:
             self.codec.from_text(text)
         except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(exception_text(exc)) from None
 
 
 class RequiredText:
@@ -101,12 +104,12 @@ def field_for(column: ColumnInfo, codec: Codec, *, creating: bool, label: str,
     if creating and required_on_create and codec.kind not in ("string", "text"):
         validators.append(RequiredText())
     validators.append(CodecCheck(codec, nullable=column.nullable or (not creating and not required_on_create)))
-    description = " ".join(filter(None, [column.comment or "", codec.placeholder and f"e.g. {codec.placeholder}"]))
+    description = _description(column.comment, codec)
     render_kw = {"placeholder": codec.placeholder} if codec.placeholder else {}
     common = {"label": label, "validators": validators, "description": description, "render_kw": render_kw}
     if lookup is not None:
         name, label_for = lookup
-        common["description"] = column.comment or ""
+        common["description"] = _description(column.comment, Codec(kind="string"))
         return ForeignKeyField(lookup_name=name, label_for=label_for, allow_blank=column.nullable, **common)
     if codec.choices and codec.kind != "set":
         choices = [SelectChoice("", "—")] if column.nullable or creating else []
@@ -117,15 +120,41 @@ def field_for(column: ColumnInfo, codec: Codec, *, creating: bool, label: str,
     return StringField(**common)
 
 
-def _choice_label(codec: Codec, choice: str) -> str:
+def _description(comment: str | None, codec: Codec) -> t.Any:
+    """The help under a field: the column's comment, then how to type a value, in the operator's language.
+
+    Forms take the locale-neutral text of the codec (``1234.56``, ``2024-03-01``) whatever
+    the language, so that a form saved unchanged sends back exactly what it loaded; in
+    languages that write a decimal comma the hint says so. Lazy: fields are built once.
+    """
+    if not comment and not codec.placeholder:
+        return ""
+
+    def text() -> str:
+        parts = [comment or ""]
+        if codec.placeholder:
+            parts.append(gettext("e.g. %(example)s", example=codec.placeholder))
+        if codec.kind in ("decimal", "float") and get_decimal_symbol(current_locale()) != ".":
+            parts.append(gettext("Type a dot as the decimal separator, without thousands separators."))
+        # Flask-Admin shows descriptions unescaped (|safe): the comment comes from the database.
+        return str(escape(" ".join(p for p in parts if p)))
+
+    return LazyString(text)
+
+
+def _choice_label(codec: Codec, choice: str) -> t.Any:
+    # Lazy: choices are built once, at start-up, and shown in each operator's language.
     if codec.kind == "boolean":
-        return gettext("Yes") if choice == "true" else gettext("No")
+        return lazy_gettext("Yes") if choice == "true" else lazy_gettext("No")
     return choice
 
 
 def build_form_class(fields: dict[str, Field], *, with_fingerprint: bool) -> type[DashboardForm]:
-    """A form class with ``fields`` (keyed by column key) and, on edit forms, the row fingerprint."""
+    """A form class with ``fields`` (keyed by column key) and, on edit forms, the row fingerprint;
+    create forms get a one-time submission token instead (:mod:`dashboard.submissions`)."""
     attributes: dict[str, t.Any] = dict(fields)
     if with_fingerprint:
         attributes["fingerprint"] = HiddenField()
+    else:
+        attributes[submissions.FIELD] = HiddenField(default=submissions.new_token)
     return type("TableForm", (DashboardForm,), attributes)

@@ -8,6 +8,8 @@ from flask import current_app
 from flask_admin import AdminIndexView, expose
 
 from dashboard import counts
+from dashboard.labels import TranslatedLabel
+from dashboard.messages import N_
 from dashboard.reflection import SchemaInfo
 
 
@@ -15,7 +17,7 @@ class HomeView(AdminIndexView):
     """The ``/admin/`` page."""
 
     def __init__(self, schema: SchemaInfo) -> None:
-        super().__init__(name="Home", url="/admin", template="dashboard/home.html")
+        super().__init__(name=TranslatedLabel(N_("Home")), url="/admin", template="dashboard/home.html")
         self.schema = schema
 
     @expose("/")

@@ -18,9 +18,13 @@ from dashboard.search import search_condition
 class ForeignKeyLoader(AjaxModelLoader):
     """Answers the search-as-you-type lookups of a foreign-key field from the referenced table."""
 
-    def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None) -> None:
+    def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None,
+                 allowed: t.Callable[[], bool] = lambda: True) -> None:
         super().__init__(name, {})
         self.target = target
+        #: Whether the current operator may read the referenced table; when not, a lookup
+        #: finds a row only by its exact key and shows nothing but that key.
+        self.allowed = allowed
         self.target_column = target.info.column(target_column)
         self.display = target.info.column(display) if display else None
         self.codec = target.codecs[self.target_column.key]
@@ -30,7 +34,7 @@ class ForeignKeyLoader(AjaxModelLoader):
             return None
         value = getattr(model, self.target_column.key)
         text = self.codec.to_text(value)
-        if self.display is None:
+        if self.display is None or not self.allowed():
             return text, text
         return text, f"{getattr(model, self.display.key)} ({text})"
 
@@ -45,6 +49,9 @@ class ForeignKeyLoader(AjaxModelLoader):
     def get_list(self, query: str, offset: int = 0, limit: int = 10) -> list[Record]:
         limit = max(1, min(int(limit or 10), 50))
         offset = max(0, int(offset or 0))
+        if not self.allowed():
+            record = self.get_one(query) if query and not offset else None
+            return [record] if record is not None else []
         where: list[sa.ColumnElement[bool]] = []
         columns = [self.target.column(self.display.key)] if self.display else []
         if self.target_column.is_text:

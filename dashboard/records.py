@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
-from dashboard.codecs import Codec, codec_for
+from dashboard.codecs import Codec, codec_for, key_codec_for
 from dashboard.database import NO_STATEMENT_TIMEOUT
+from dashboard.messages import N_, Message
 from dashboard.reflection import TableInfo
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class RecordStore:
         }
         self.key_codecs: list[Codec] = (
             [codec_for(sa.Integer())] if info.row_key_source == ROWID
-            else [codec_for(info.column(name).type) for name in info.row_key]
+            else [key_codec_for(info.column(name).type) for name in info.row_key]
         )
 
     # -- expressions ------------------------------------------------------------
@@ -225,6 +226,17 @@ class RecordStore:
             statement = sa.update(self.table).where(self.key_condition(key)).values(_by_param(data, self.table))
             connection.execute(statement)
 
+    def update_rows(self, keys: t.Sequence[t.Sequence[t.Any]], changes: dict[str, t.Any]) -> int:
+        """Write the same ``changes`` (by column key) to every row in ``keys``, in one transaction."""
+        if not changes:
+            return 0
+        data = _by_param({self.info.column_by_key(k).name: v for k, v in changes.items()}, self.table)
+        updated = 0
+        with self._writing() as connection:
+            for key in keys:
+                updated += connection.execute(sa.update(self.table).where(self.key_condition(key)).values(data)).rowcount
+        return updated
+
     def delete(self, keys: t.Sequence[t.Sequence[t.Any]]) -> int:
         """Delete every row in ``keys`` in one transaction: all of them or none."""
         deleted = 0
@@ -257,7 +269,7 @@ class _guarded_transaction:
             return t.cast(sa.Connection, self.context.__enter__())
         except OperationalError as exc:
             log.warning("database unavailable: %s", exc)
-            raise WriteError("The database is not reachable. Nothing was saved; try again.", unavailable=True) from exc
+            raise WriteError(Message(N_("The database is not reachable. Nothing was saved; try again.")), unavailable=True) from exc
 
     def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> bool:
         try:
@@ -275,23 +287,38 @@ def describe_write_error(exc: SQLAlchemyError) -> WriteError:
     text = str(getattr(exc, "orig", exc)).lower()
     if isinstance(exc, IntegrityError):
         if "unique" in text or "duplicate" in text:
-            return WriteError("Not saved: another row already has this value where values must be unique.")
+            return WriteError(Message(N_("Not saved: another row already has this value where values must be unique.")))
         if "foreign key" in text or "violates foreign" in text:
-            return WriteError("Not saved: the row is referenced by, or refers to, a row that does not allow it (foreign key).")
+            return WriteError(Message(N_("Not saved: the row is referenced by, or refers to, a row that does not allow it (foreign key).")))
         if "not null" in text or "cannot be null" in text or "null value" in text:
-            return WriteError("Not saved: a required value is missing (NOT NULL).")
+            return WriteError(Message(N_("Not saved: a required value is missing (NOT NULL).")))
         if "check" in text:
-            return WriteError("Not saved: a value is not allowed by a CHECK constraint.")
-        return WriteError("Not saved: the database refused the values (constraint violated).")
+            return WriteError(Message(N_("Not saved: a value is not allowed by a CHECK constraint.")))
+        return WriteError(Message(N_("Not saved: the database refused the values (constraint violated).")))
     if isinstance(exc, OperationalError) and exc.connection_invalidated or _is_disconnect(exc):
-        return WriteError("The database connection was lost. Nothing was saved; try again.", unavailable=True)
+        return WriteError(Message(N_("The database connection was lost. Nothing was saved; try again.")), unavailable=True)
     if isinstance(exc, DBAPIError):
         if "too long" in text or "data too long" in text or "value too long" in text or "out of range" in text:
-            return WriteError("Not saved: a value is too long or out of range for its column.")
+            return WriteError(Message(N_("Not saved: a value is too long or out of range for its column.")))
         if "read-only" in text or "readonly" in text or "read only" in text:
-            return WriteError("Not saved: the database connection is read-only.")
-        return WriteError("Not saved: the database refused the values. Check the types and lengths of the fields.")
-    return WriteError("Not saved: the database reported an error.")
+            return WriteError(Message(N_("Not saved: the database connection is read-only.")))
+        if _mysql_code(exc) in _MYSQL_CHECK_FAILED:
+            return WriteError(Message(N_("Not saved: a value is not allowed by a CHECK constraint.")))
+        return WriteError(Message(N_("Not saved: the database refused the values. Check the types and lengths of the fields.")))
+    return WriteError(Message(N_("Not saved: the database reported an error.")))
+
+
+# MariaDB reports a violated CHECK constraint as error 4025, an OperationalError, not an
+# IntegrityError (MySQL: 3819).
+_MYSQL_CHECK_FAILED = frozenset({4025, 3819})
+
+
+def _mysql_code(exc: SQLAlchemyError) -> int | None:
+    orig = getattr(exc, "orig", None)
+    if not type(orig).__module__.startswith(("pymysql", "MySQLdb")):
+        return None
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _is_disconnect(exc: SQLAlchemyError) -> bool:

@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dashboard.checks import check_choices
+from dashboard.messages import N_, Message
 
 # Names that cannot be a form field or an attribute of a reflected row: WTForms' own
 # attributes (a column called ``data`` or ``errors`` would shadow them) and the fields
 # the dashboard adds to every form.
 _RESERVED_KEYS = frozenset(
     {"data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
-     "form_errors", "extra_controls", "list_form_pk", "url", "id_", "fingerprint"}
+     "form_errors", "extra_controls", "list_form_pk", "url", "id_", "fingerprint", "submission_token"}
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _URL_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -287,7 +288,7 @@ def _is_autoincrement(column: sa.Column[t.Any]) -> bool:
 def _choose_row_key(engine: Engine, info: TableInfo) -> None:
     """Decide how rows are addressed and whether the relation is editable."""
     if info.kind == "view":
-        info.read_only_reason = "This is a view: it is served read-only."
+        info.read_only_reason = Message(N_("This is a view: it is served read-only."))
         if info.primary_key:
             info.row_key, info.row_key_source = info.primary_key, "primary_key"
         return
@@ -301,23 +302,23 @@ def _choose_row_key(engine: Engine, info: TableInfo) -> None:
             # A unique, non-null column set addresses exactly one row, as a key would.
             info.row_key, info.row_key_source = unique, "unique"
             info.editable = True
-            info.notes.append(
-                "This table has no primary key; rows are addressed by its unique key ("
-                + ", ".join(unique) + ")."
-            )
+            info.notes.append(Message(
+                N_("This table has no primary key; rows are addressed by its unique key (%(columns)s)."),
+                columns=", ".join(unique),
+            ))
             return
     dialect = engine.dialect.name
     if dialect == "sqlite" and not _sqlite_without_rowid(engine, info):
         info.row_key, info.row_key_source = ("rowid",), "rowid"
-        info.read_only_reason = (
+        info.read_only_reason = Message(N_(
             "This table has no primary key or unique key, so a row cannot be addressed "
             "safely for editing. It is served read-only; rows are shown by SQLite's rowid."
-        )
+        ))
         return
-    info.read_only_reason = (
+    info.read_only_reason = Message(N_(
         "This table has no primary key or unique key, so a row cannot be addressed "
         "safely. It is served read-only for browsing, search and export."
-    )
+    ))
 
 
 def _sqlite_without_rowid(engine: Engine, info: TableInfo) -> bool:

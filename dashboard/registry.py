@@ -6,6 +6,9 @@ import typing as t
 
 from flask import Flask
 
+from dashboard import hooks
+from dashboard.labels import TranslatedLabel
+from dashboard.messages import N_
 from dashboard.records import RecordStore
 from dashboard.table_options import TableOptions
 from dashboard.views import TableView
@@ -14,10 +17,13 @@ if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
 
 
-def menu_category(info: t.Any, default_schema: str | None) -> str:
-    """Menu group of a relation: its schema, with views apart from tables."""
-    group = "Views" if info.kind == "view" else "Tables"
-    return group if info.schema is None else f"{info.schema}: {group.lower()}"
+def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
+    """Menu group of a relation: its schema, with views apart from tables, in the operator's language."""
+    if info.schema is None:
+        return TranslatedLabel(N_("Views") if info.kind == "view" else N_("Tables"))
+    if info.kind == "view":
+        return TranslatedLabel(N_("%(schema)s: views"), schema=info.schema)
+    return TranslatedLabel(N_("%(schema)s: tables"), schema=info.schema)
 
 
 def register_table_views(app: Flask, state: DashboardState) -> None:
@@ -26,7 +32,8 @@ def register_table_views(app: Flask, state: DashboardState) -> None:
     stores = {info.id: RecordStore(state.engine, info) for info in state.schema.tables}
     overrides = config["TABLES"]
     for info in sorted(state.schema.tables, key=lambda i: (i.schema or "", i.kind, i.name.lower())):
-        options = TableOptions(overrides.get(info.endpoint) or overrides.get(info.id))
+        # Plugins' options first, the operator's TABLES entry over them (dashboard.hooks).
+        options = TableOptions(hooks.table_options(app, info, overrides.get(info.endpoint) or overrides.get(info.id)))
         if options.hidden:
             continue
         view = TableView(
@@ -41,5 +48,6 @@ def register_table_views(app: Flask, state: DashboardState) -> None:
             export_max_rows=int(config["EXPORT_MAX_ROWS"]),
             category=menu_category(info, state.schema.default_schema),
         )
+        hooks.extend_view(app, view)
         state.admin.add_view(view)
         state.views[info.id] = view

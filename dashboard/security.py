@@ -20,6 +20,10 @@ import typing as t
 from flask import Flask, abort, current_app, g, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import escape
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
+from dashboard.messages import N_
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -66,6 +70,17 @@ def _refuse_cross_site_writes() -> None:
         abort(403)
 
 
+#: Table-view pages whose forms carry whole column values, and so may exceed Werkzeug's
+#: 500 kB ``MAX_FORM_MEMORY_SIZE`` (a 600 kB text would answer 413 and lose what was typed).
+_VALUE_FORMS = ("create_view", "edit_view")
+
+
+def _raise_form_limit() -> None:
+    # Before CSRFProtect, which parses the form to find its token.
+    if request.method == "POST" and (request.endpoint or "").rpartition(".")[2] in _VALUE_FORMS:
+        request.max_form_memory_size = int(current_app.config["FORM_MAX_BYTES"])
+
+
 def _set_headers(response: t.Any) -> t.Any:
     headers = response.headers
     headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
@@ -81,11 +96,36 @@ def _set_headers(response: t.Any) -> t.Any:
     return response
 
 
+#: Flask-WTF's reasons for refusing a token (English in Flask-WTF), translated by their text.
+CSRF_REASONS = (N_("The CSRF token is missing."), N_("The CSRF session token is missing."),
+                N_("The CSRF token has expired."), N_("The CSRF token is invalid."),
+                N_("The CSRF tokens do not match."))
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
+    locale = current_locale()
+    direction = "rtl" if is_right_to_left(locale) else "ltr"
+    reason = gettext("Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the "
+                     "FORM_MAX_BYTES setting).", limit=int(current_app.config["FORM_MAX_BYTES"]))
+    advice = gettext("Use your browser's Back button: the form still holds what you typed.")
+    # Not inside the f-string: babel's extractor does not look into f-strings.
+    title, heading = gettext("Too large to save"), gettext("The form was too large to save")
+    body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
+            f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
+            f"<p>{escape(reason)}</p><p>{escape(advice)}</p>")
+    return body, 413, {"Content-Type": "text/html; charset=utf-8"}
+
+
 def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
-    body = ("<!doctype html><title>Form expired</title><h1>The form could not be accepted</h1>"
-            f"<p>{escape(error.description)}</p>"
-            "<p>It was open too long, you logged out meanwhile, or it did not come from this site. "
-            "Nothing was changed. Go back, reload the page and try again.</p>")
+    locale = current_locale()
+    direction = "rtl" if is_right_to_left(locale) else "ltr"
+    reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
+    advice = gettext("It was open too long, you logged out meanwhile, or it did not come from this site. "
+                     "Nothing was changed. Go back, reload the page and try again.")
+    title, heading = gettext("Form expired"), gettext("The form could not be accepted")
+    body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
+            f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
+            f"<p>{escape(reason)}</p><p>{escape(advice)}</p>")
     return body, 400, {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -98,7 +138,9 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     app.config["WTF_CSRF_METHODS"] = sorted(_UNSAFE_METHODS)
     app.before_request(_refuse_cross_site_writes)
+    app.before_request(_raise_form_limit)
     CSRFProtect(app)
     app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

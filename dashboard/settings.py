@@ -13,6 +13,7 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 
 if t.TYPE_CHECKING:
@@ -36,12 +37,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INSTANCE_PATH", "", "Folder for the dashboard's own files (state database, secret key, demo database)."),
     Setting("STATE_DATABASE_URL", "", "Database for the dashboard's own state (users, audit log); SQLite in the instance folder when empty."),
     Setting("PLUGINS_DIR", "", "Folder of plugin packages; the bundled plugins/ folder when empty."),
+    Setting("DISABLED_PLUGINS", [], "Names of plugins not to load, whether from the plugins folder, an installed package or built in (see `dashboard plugins`)."),
+    Setting("HOME_CHARTS", 4, "Most automatic 'rows per month' charts on the home page, for the biggest tables with a date column; 0 shows none."),
+    Setting("CHART_TTL_SECONDS", 300, "How long a chart's figures are served from the cache; writes made through the dashboard refresh them at once."),
     Setting("PAGE_SIZE", 20, "Rows per list page."),
     Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
     Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one CSV export writes."),
+    Setting("FORM_MAX_BYTES", 16 * 1024 * 1024, "Largest value one field of a create or edit form may carry (large text and JSON values); every other form keeps Werkzeug's 500 kB."),
     Setting("STATEMENT_TIMEOUT_MS", 10_000, "Longest a listing, search or export query may run before it is cancelled."),
     Setting("SENSITIVE_COLUMN_PATTERNS", ["password", "passwd", "token", "secret", "hash", "api_key"], "Column names containing one of these are hidden from lists, details and exports unless a table override shows them."),
-    Setting("TABLES", {}, "Per-table overrides keyed by endpoint: hidden, label, columns (hidden, label, read_only, searchable, filterable), column_order, display_column, roles ({role = [actions]}: that role gets exactly these of view, create, edit, delete, export on the table)."),
+    Setting("TABLES", {}, "Per-table overrides keyed by endpoint: hidden, label, labels ({de = \"...\"}: the label per language), columns (hidden, label, labels, read_only, searchable, filterable), column_order, display_column, roles ({role = [actions]}: that role gets exactly these of view, create, edit, delete, export on the table)."),
     Setting("HTTPS", False, "The site is reached over HTTPS (directly or through a TLS proxy): session cookies get the Secure flag and responses send Strict-Transport-Security. Set it in production."),
     Setting("SESSION_IDLE_MINUTES", 30, "An operator idle this long must log in again."),
     Setting("SESSION_LIFETIME_HOURS", 12, "An operator must log in again this long after logging in, however active."),
@@ -52,7 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LISTING_TTL_SECONDS", 30, "How long a cached listing is served: the bound on how stale writes made by other programs can look."),
     Setting("COUNT_ESTIMATE_ABOVE", 100_000, "Tables whose estimated size is above this show the database's row estimate instead of counting every row."),
     Setting("COUNT_CAP", 10_000, "Filtered and searched listings count at most this many rows ('more than 10,000')."),
-    Setting("BABEL_DEFAULT_LOCALE", "en", "Language used when neither the operator nor the browser picks one."),
+    Setting("BABEL_DEFAULT_LOCALE", "en", "Language used when neither the operator nor the browser picks one: en, de, fr, es, pt_BR, it, nl, pl, ru, zh_Hans_CN, ja or ar."),
+    Setting("BABEL_DEFAULT_TIMEZONE", "UTC", "Time zone (IANA name, e.g. Europe/Berlin) in which datetimes that carry a zone are shown; stored values never change, and datetimes without a zone are shown as stored."),
 )
 
 DEFAULTS: dict[str, t.Any] = {s.name: s.default for s in SETTINGS}
@@ -68,9 +74,10 @@ def read_toml(path: str | Path) -> dict[str, t.Any]:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
+        raise ConfigError(Message(N_("config file not found: %(path)s"), path=str(path))) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(Message(N_("config file %(path)s is not valid TOML: %(reason)s"), path=str(path),
+                                  reason=str(exc))) from exc
     return {key.upper(): value for key, value in data.items()}
 
 

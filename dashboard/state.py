@@ -17,9 +17,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import NullPool
 
+from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 
 if t.TYPE_CHECKING:
@@ -68,6 +69,17 @@ audit_log = sa.Table(
     sa.Column("changes", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=False, index=True),
     sa.Column("message", sa.Text, nullable=False, default=""),
+)
+
+# One row per create form submitted, keyed by the one-time token the form carried
+# (dashboard.submissions): the same form posted again, by a double click or a browser
+# resending after a time-out, finds its token taken and creates nothing. Shared by every
+# worker, unlike process memory; rows older than a day are pruned.
+form_submissions = sa.Table(
+    "form_submissions",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("submitted_at", sa.Float, nullable=False, index=True),
 )
 
 #: The ``audit_log`` columns an audit listing may be filtered on, by exact value.
@@ -178,6 +190,27 @@ class StateStore:
         with self.engine.begin() as connection:
             connection.execute(login_attempts.delete().where(login_attempts.c.username == username[:150]))
 
+    # -- form submissions -------------------------------------------------------------------
+    def claim_submission(self, token: str, *, keep_s: float, now: float | None = None) -> bool:
+        """Take ``token`` for one form submission; ``False`` when it was taken before.
+
+        Two workers claiming the same token at once cannot both succeed: the token is the
+        table's primary key.
+        """
+        now = time.time() if now is None else now
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(form_submissions.delete().where(form_submissions.c.submitted_at < now - keep_s))
+                connection.execute(form_submissions.insert().values(token=token[:64], submitted_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def release_submission(self, token: str) -> None:
+        """Give ``token`` back: its submission created nothing, and may be sent again."""
+        with self.engine.begin() as connection:
+            connection.execute(form_submissions.delete().where(form_submissions.c.token == token[:64]))
+
     # -- audit log ----------------------------------------------------------------------------
     def add_audit_entry(self, values: t.Mapping[str, t.Any]) -> None:
         """Insert one ``audit_log`` row, committed at once in a transaction of its own."""
@@ -273,7 +306,7 @@ def init_app(app: Flask) -> StateStore:
     """
     url = state_database_url(app.config, app.instance_path)
     if app.config.get("DATABASE_URL") and _same_database(url, str(app.config["DATABASE_URL"])):
-        raise ConfigError("STATE_DATABASE_URL must not be the database being administered (DATABASE_URL)")
+        raise ConfigError(Message(N_("STATE_DATABASE_URL must not be the database being administered (DATABASE_URL)")))
     store = make_state_store(url)
     app.extensions[EXTENSION_KEY] = store
     return store

@@ -21,10 +21,12 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.auth import safe_next
 from dashboard.database import is_unreachable
+from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
+from dashboard.messages import N_
 
 log = logging.getLogger(__name__)
 
-MESSAGE = "The database is not reachable. Nothing was saved; try again."
+MESSAGE = N_("The database is not reachable. Nothing was saved; try again.")
 #: Seconds a client is asked to wait before retrying.
 RETRY_AFTER_S = 5
 
@@ -45,9 +47,13 @@ def unavailable_response() -> t.Any:
         # The frame needs the operator (state database) and the menu: whatever stops it,
         # the error page must not fail in turn.
         log.debug("unavailable page drawn without the site frame", exc_info=True)
-        body = ("<!doctype html><title>Database not reachable</title>"
-                f"<h1>The database is not reachable.</h1><p>{escape(MESSAGE)}</p>"
-                '<p><a href="/admin/">Home</a></p>')
+        locale = current_locale()
+        direction = "rtl" if is_right_to_left(locale) else "ltr"
+        title, heading = gettext("Database not reachable"), gettext("The database is not reachable.")
+        advice, home = gettext("Nothing was saved; try again."), gettext("Home")
+        body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
+                f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
+                f'<p>{escape(advice)}</p><p><a href="/admin/">{escape(home)}</a></p>')
     response = make_response(body, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response

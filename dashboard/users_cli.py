@@ -16,6 +16,8 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard import auth
+from dashboard.i18n import exception_text, translate
+from dashboard.i18n import gettext as _
 from dashboard.settings import ConfigError, load_settings
 from dashboard.state import (
     StateStore,
@@ -40,23 +42,23 @@ def open_store(config_file: str | None) -> StateStore:
     try:
         load_settings(settings_holder, config_file)
     except ConfigError as exc:
-        _fail(str(exc))
+        _fail(exception_text(exc))
     config = settings_holder.config
     url = state_database_url(config, instance_path_for(config))
     try:
         return make_state_store(url)
     except (SQLAlchemyError, OSError) as exc:
-        _fail(f"cannot open the state database: {exc}")
+        _fail(_("cannot open the state database: %(reason)s", reason=exc))
 
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat password")
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat password"))
     problem = auth.password_problem(password)
     if problem:
-        _fail(problem)
+        _fail(translate(problem))
     return password
 
 
@@ -81,16 +83,16 @@ def add_user(name: str, role: str, password_stdin: bool, config_file: str | None
     """Add user NAME; asks for the password twice unless --password-stdin."""
     problem = auth.username_problem(name)
     if problem:
-        _fail(problem)
+        _fail(translate(problem))
     store = open_store(config_file)
     if store.user_by_name(name) is not None:
-        _fail(f"user {name!r} exists already; use set-password to change the password")
+        _fail(_("user %(name)s exists already; use set-password to change the password", name=repr(name)))
     password = _read_password(password_stdin)
     try:
         store.add_user(name, auth.hash_password(password), role)
     except IntegrityError:
-        _fail(f"user {name!r} exists already")
-    click.echo(f"Added {name} ({role}).")
+        _fail(_("user %(name)s exists already", name=repr(name)))
+    click.echo(_("Added %(name)s (%(role)s).", name=name, role=role))
 
 
 @users_command.command("list")
@@ -99,10 +101,11 @@ def list_users(config_file: str | None) -> None:
     """Every user with role and creation time."""
     users = open_store(config_file).list_users()
     if not users:
-        click.echo("No users. Add one with: dashboard users add NAME --role admin")
+        click.echo(_("No users. Add one with: %(command)s", command="dashboard users add NAME --role admin"))
         return
     for user in users:
-        click.echo(f"{user.username:30} {user.role:8} created {user.created_at:%Y-%m-%d %H:%M}")
+        created = _("created %(when)s", when=f"{user.created_at:%Y-%m-%d %H:%M}")
+        click.echo(f"{user.username:30} {user.role:8} {created}")
 
 
 @users_command.command("remove")
@@ -113,12 +116,12 @@ def remove_user(name: str, config_file: str | None) -> None:
     store = open_store(config_file)
     user = store.user_by_name(name)
     if user is None:
-        _fail(f"no user {name!r}")
+        _fail(_("no user %(name)s", name=repr(name)))
     admins = [u for u in store.list_users() if u.role == "admin"]
     if user.role == "admin" and len(admins) == 1:
-        _fail(f"{name!r} is the last admin; add another admin first")
+        _fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
     store.remove_user(name)
-    click.echo(f"Removed {name}.")
+    click.echo(_("Removed %(name)s.", name=name))
 
 
 @users_command.command("set-password")
@@ -129,10 +132,10 @@ def set_password(name: str, password_stdin: bool, config_file: str | None) -> No
     """Set the password of NAME and end their current sessions."""
     store = open_store(config_file)
     if store.user_by_name(name) is None:
-        _fail(f"no user {name!r}")
+        _fail(_("no user %(name)s", name=repr(name)))
     password = _read_password(password_stdin)
     store.set_password_hash(name, auth.hash_password(password))
-    click.echo(f"Password of {name} changed; their sessions have ended.")
+    click.echo(_("Password of %(name)s changed; their sessions have ended.", name=name))
 
 
 def create_first_admin(store: StateStore) -> str | None:
@@ -152,13 +155,13 @@ def announce_first_admin(app: Flask, login_url: str) -> None:
     password = create_first_admin(get_store(app))
     if password is None:
         return
-    click.echo(
-        "\n"
+    click.echo("\n" + _(
         "  No users existed, so one was created:\n"
-        f"    user name: {FIRST_ADMIN}\n"
-        f"    password:  {password}\n"
+        "    user name: %(name)s\n"
+        "    password:  %(password)s\n"
         "  This password is shown only this once and is not stored in clear anywhere.\n"
-        f"  Log in at {login_url}, then choose your own password with\n"
-        f"    dashboard users set-password {FIRST_ADMIN}   (with the same --config as serve, if any)\n"
-        "  and add the other operators with: dashboard users add NAME --role viewer|editor|admin\n"
-    )
+        "  Log in at %(url)s, then choose your own password with\n"
+        "    %(set_password)s   (with the same --config as serve, if any)\n"
+        "  and add the other operators with: %(add)s\n",
+        name=FIRST_ADMIN, password=password, url=login_url, set_password=f"dashboard users set-password {FIRST_ADMIN}",
+        add="dashboard users add NAME --role viewer|editor|admin"))

@@ -8,6 +8,7 @@ reflection and the ``TABLES`` settings, in Flask-Admin's own vocabulary.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import typing as t
@@ -17,23 +18,26 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, request, stream_with_context, url_for
 from flask_admin.actions import action
 from flask_admin.base import expose
-from flask_admin.babel import gettext, lazy_gettext, ngettext
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model import BaseModelView
 from flask_admin.model.ajax import AjaxModelLoader
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from dashboard import audit, export
+from dashboard import audit, export, submissions, violations
 from dashboard.codecs import Codec
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
 from dashboard.forms import DashboardForm, build_form_class, field_for
+from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, translate
+from dashboard.labels import LocalizedLabel, column_label, table_label
+from dashboard.messages import N_
 from dashboard.caching import listing_cache
 from dashboard.database import is_unreachable
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.listing import ListingQuery
 from dashboard.lookups import ForeignKeyLoader
 from dashboard.records import Conflict, Record, RecordStore, WriteError
+from dashboard.references import blocking_reference
 from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.rendering import render_value
 from dashboard.search import search_condition
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 
 LIST_TEXT_LIMIT = 120
 MAX_LIST_COLUMNS = 15
+#: The deepest list page served (pages from 0): 10 million pages of 100 rows.
+MAX_PAGE = 10_000_000
 # The characters Werkzeug leaves unquoted in query strings, so URLs look as url_for makes them.
 URL_SAFE = "!$'()*,/:;?@"
 
@@ -87,7 +93,7 @@ class TableView(BaseModelView):
         self.column_formatters_detail = {c.key: self._formatter(c, detail=True) for c in self.visible}
         self.column_type_formatters = {}
         self.column_descriptions = {c.key: c.comment for c in self.visible if c.comment}
-        name = options.label or self.info.name
+        name = table_label(options, self.info.name, self.info.endpoint)
         self._scaffolding = True
         super().__init__(model=self.info, name=name, category=category,
                          endpoint=self.info.endpoint, url=f"/admin/{self.info.url_path}")
@@ -145,8 +151,9 @@ class TableView(BaseModelView):
             return bool(override.get("visible"))
         return True
 
-    def _label(self, column: ColumnInfo) -> str:
-        return str(self.options.column(column.name).get("label") or column.name)
+    def _label(self, column: ColumnInfo) -> LocalizedLabel:
+        """The column's label in the operator's language (``TABLES`` ``label``/``labels``)."""
+        return column_label(self.options, column.name, self.info.endpoint)
 
     def _list_keys(self) -> list[str]:
         order = self.options.column_order
@@ -179,7 +186,7 @@ class TableView(BaseModelView):
         return bool(self._search_columns)
 
     def search_placeholder(self) -> str | None:
-        names = ", ".join(self._label(c) for c in self._search_columns[:4])
+        names = ", ".join(str(self._label(c)) for c in self._search_columns[:4])
         return gettext("Search: %(columns)s", columns=names) if names else None
 
     def scaffold_filters(self, name: t.Any) -> list[ColumnFilter] | None:
@@ -228,8 +235,20 @@ class TableView(BaseModelView):
                 continue
             target = self.stores[fk.target_id]
             display = self._display_column(target.info)
-            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display)
+            allowed = functools.partial(self.may_see, target.info.id, display)
+            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed)
         return loaders
+
+    def may_see(self, table_id: str, column_name: str | None = None) -> bool:
+        """Whether the current operator may open table ``table_id`` (and see its ``column_name``).
+
+        Foreign-key labels, links and lookups show nothing of a table the operator may not
+        open: they would leak its rows (or, for a hidden column, its values) past its permission.
+        """
+        view = current_app.extensions["dashboard"].views.get(table_id) if _has_app() else None
+        if view is None or not view.is_accessible():
+            return False
+        return column_name is None or any(c.name == column_name for c in view.visible)
 
     def _display_column(self, info: TableInfo) -> str | None:
         configured = (current_app.config.get("TABLES", {}).get(info.endpoint, {}) or {}).get("display_column") \
@@ -260,7 +279,8 @@ class TableView(BaseModelView):
         where = self._conditions(search, filters)
         order = self._order(sort_field, sort_desc)
         size = page_size or self.page_size
-        number = max(0, page or 0)
+        # A page number past any real table would overflow the database's OFFSET (a 500).
+        number = min(max(0, page or 0), MAX_PAGE)
         args = {"order": order, "search": search or "", "size": size,
                 "filters": [(index, value) for index, _name, value in filters or ()]}
         query = ListingQuery(self.store, listing_cache(), self._cache_scope(), where, order, args)
@@ -345,7 +365,7 @@ class TableView(BaseModelView):
                 continue
             target = self.stores[fk.target_id]
             display = self._display_column(target.info)
-            if display is None:
+            if display is None or not self.may_see(target.info.id, display):
                 continue
             values = {getattr(r, column.key) for r in records} - {None}
             if not values:
@@ -366,6 +386,8 @@ class TableView(BaseModelView):
         """Render a value: foreign keys as labelled links, blobs as downloads (details), the rest escaped."""
         codec = self._codec(column.key)
         fk = self.fk_by_column.get(column.name)
+        # Keys are identifiers, not quantities: 10042 is not written 10,042.
+        grouping = not column.primary_key and column.name not in self.info.row_key
 
         def formatter(view: TableView, context: t.Any, model: Record, name: str) -> t.Any:
             value = getattr(model, column.key)
@@ -374,7 +396,7 @@ class TableView(BaseModelView):
             if detail and codec.kind == "binary" and value is not None:
                 url = self.get_url(".download_view", id=self.get_pk_value(model), column=column.key)
                 return Markup('<a href="{}" download>{}</a>').format(url, codec.to_text(value))
-            return render_value(codec, value, limit=None if detail else LIST_TEXT_LIMIT)
+            return render_value(codec, value, limit=None if detail else LIST_TEXT_LIMIT, grouping=grouping)
 
         return formatter
 
@@ -383,7 +405,8 @@ class TableView(BaseModelView):
         text = self._codec(column.key).to_text(value)
         label = g.get("dashboard_fk_labels", {}).get((column.key, value))
         shown = f"{label} ({text})" if label else text
-        if target.info.has_row_identity and tuple(target.info.row_key) == tuple(fk.target_columns):
+        if (target.info.has_row_identity and tuple(target.info.row_key) == tuple(fk.target_columns)
+                and self.may_see(target.info.id)):
             url = self.cheap_url(f"{target.info.endpoint}.details_view", id=text)
             return Markup('<a href="{}">{}</a>').format(url, shown)
         return Markup("{}").format(shown)
@@ -395,9 +418,9 @@ class TableView(BaseModelView):
         return super().render(template, **kwargs)
 
     def _notice(self) -> list[str]:
-        notes = list(self.info.notes)
+        notes = [translate(note) for note in self.info.notes]
         if self.info.read_only_reason:
-            notes.insert(0, self.info.read_only_reason)
+            notes.insert(0, translate(self.info.read_only_reason))
         elif self.read_only_site:
             notes.insert(0, gettext("The dashboard runs in read-only mode."))
         elif self.options.read_only:
@@ -413,7 +436,7 @@ class TableView(BaseModelView):
         links = []
         for child_id, fk in self.info.referenced_by:
             child_view = current_app.extensions["dashboard"].views.get(child_id)
-            if child_view is None or len(fk.columns) != 1:
+            if child_view is None or len(fk.columns) != 1 or not child_view.is_accessible():
                 continue
             target_column = self.info.column(fk.target_columns[0])
             value = getattr(model, target_column.key)
@@ -434,7 +457,7 @@ class TableView(BaseModelView):
     def _typed_values(self, form: t.Any, *, only_changed_from: dict[str, str] | None) -> dict[str, t.Any]:
         values: dict[str, t.Any] = {}
         for field in form:
-            if field.name in ("csrf_token", "fingerprint"):
+            if field.name in ("csrf_token", "fingerprint", submissions.FIELD):
                 continue
             column = self.info.column_by_key(field.name)
             codec = self._codec(field.name)
@@ -450,16 +473,22 @@ class TableView(BaseModelView):
         return values
 
     def create_model(self, form: t.Any) -> Record | bool:
+        # Saved once however often the same form is sent (double click, resend).
+        return submissions.create_once(form, lambda: self._create(form),
+                                       get_redirect_target() or self.get_url(".index_view"))
+
+    def _create(self, form: t.Any) -> Record | bool:
         values: dict[str, t.Any] = {}
         try:
             values = self._typed_values(form, only_changed_from=None)
             key = self.store.insert(values)
         except ValueError as exc:
-            flash(str(exc), "error")
+            flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
             self._write_failed("create", None, audit.created(self, values), exc.message, exc.unavailable)
-            flash(exc.message, "error")
+            violations.mark_fields(form, violations.field_errors(self.store, self.stores, values, None))
+            flash(translate(exc.message), "error")
             return False
         self._after_write()
         complete = all(part is not None for part in key)
@@ -475,7 +504,7 @@ class TableView(BaseModelView):
             self.store.update(model._key, changes, form.fingerprint.data or None)
         except Conflict as conflict:
             self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes),
-                               "Not saved: the row was changed or deleted by someone else after it was opened.")
+                               N_("Not saved: the row was changed or deleted by someone else after it was opened."))
             # Kept for this request only: the view object is shared by every operator.
             g.dashboard_conflict = self._differences(form, conflict.current)
             flash(gettext("This row was changed by someone else after you opened it. Nothing was saved: "
@@ -484,12 +513,13 @@ class TableView(BaseModelView):
                 form.fingerprint.data = self.store.fingerprint(conflict.current)
             return False
         except ValueError as exc:
-            flash(str(exc), "error")
+            flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
             self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes), exc.message,
                                exc.unavailable)
-            flash(exc.message, "error")
+            violations.mark_fields(form, violations.field_errors(self.store, self.stores, changes, model._key))
+            flash(translate(exc.message), "error")
             return False
         self._after_write()
         audit.record_write("edit", self.info.id, row_key=self.get_pk_value(model),
@@ -518,12 +548,18 @@ class TableView(BaseModelView):
         try:
             self.store.delete([model._key])
         except WriteError as exc:
-            self._write_failed("delete", key, removed, exc.message, exc.unavailable)
-            flash(exc.message, "error")
+            reason = self._blocked_by(exc, [model._key])
+            self._write_failed("delete", key, removed, reason or exc.message, exc.unavailable)
+            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(reason)) if reason
+                  else translate(exc.message), "error")
             return False
         self._after_write()
         audit.record_write("delete", self.info.id, row_key=key, changes=removed)
         return True
+
+    def _blocked_by(self, exc: WriteError, keys: t.Sequence[t.Sequence[t.Any]]) -> str | None:
+        """Which of ``keys`` another row still refers to, when that is why a delete was refused."""
+        return None if exc.unavailable else blocking_reference(self.store, self.stores, keys, self.may_see)
 
     def _after_write(self) -> None:
         """Every listing of this table, on every worker, must now be read afresh."""
@@ -533,15 +569,21 @@ class TableView(BaseModelView):
 
     def edit_form(self, obj: Record | None = None) -> t.Any:
         form = super().edit_form(obj=None)
-        if obj is not None and request.method == "GET":
+        if obj is not None:
             for field in form:
                 if field.name in ("csrf_token", "fingerprint"):
                     continue
-                field.data = self._codec(field.name).to_text(getattr(obj, field.name))
-            form.fingerprint.data = self.store.fingerprint(obj)
+                # Sent back unchanged, a value is neither checked nor written (a MySQL zero
+                # date, which no codec parses, must not block saving the row's other columns).
+                field.loaded_text = self._codec(field.name).to_text(getattr(obj, field.name))
+                if request.method == "GET":
+                    field.data = field.loaded_text
+            if request.method == "GET":
+                form.fingerprint.data = self.store.fingerprint(obj)
         return form
 
-    @action("delete", lazy_gettext("Delete"), lazy_gettext("Delete the selected records? All of them are deleted, or none."))
+    @action("delete", lazy_gettext("Delete"), lazy_gettext(
+        "Delete {count} selected record(s)? All of them are deleted, or none."))
     def action_delete(self, ids: list[str]) -> None:
         if not self.can_delete:
             flash(gettext("Permission denied."), "error")
@@ -550,15 +592,16 @@ class TableView(BaseModelView):
         try:
             keys = [decode_key(i, self.store.key_codecs) for i in ids]
         except BadKey:
-            self._write_failed("bulk_delete", listed, None, "Some of the selected rows do not exist.")
+            self._write_failed("bulk_delete", listed, None, N_("Some of the selected rows do not exist."))
             flash(gettext("Some of the selected rows do not exist."), "error")
             return
         removed = audit.rows_to_delete(self, keys)
         try:
             deleted = self.store.delete(keys)
         except WriteError as exc:
-            self._write_failed("bulk_delete", listed, None, exc.message, exc.unavailable)
-            flash(gettext("Nothing was deleted. %(reason)s", reason=exc.message), "error")
+            reason = self._blocked_by(exc, keys) or exc.message
+            self._write_failed("bulk_delete", listed, None, reason, exc.unavailable)
+            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(reason)), "error")
             return
         self._after_write()
         audit.record_write("bulk_delete", self.info.id, row_key=listed, changes=removed)
@@ -572,7 +615,20 @@ class TableView(BaseModelView):
     def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:
         if request.method == "POST" and name in audit.WRITE_VIEWS:
             audit.record_refused_post(self, name)
-        return super()._handle_view(name, **kwargs)
+        response = super()._handle_view(name, **kwargs)
+        if response is None and name in audit.WRITE_VIEWS and not self._may_write(name):
+            # Flask-Admin answers a write it will not do with a redirect to the list, which
+            # reads like success to a script; a write route the operator may not use is a 403.
+            abort(403, description=gettext("This table is read-only.") if self.allowed(audit.WRITE_VIEWS[name])
+                  else gettext("Permission denied."))
+        return response
+
+    def _may_write(self, name: str) -> bool:
+        if name == "action_view":
+            chosen = request.form.get("action", "")
+            # Bulk actions, plugins' too, each know their right; Flask-Admin ignores unknown ones.
+            return chosen not in self._actions_data or self.is_action_allowed(chosen)
+        return bool(getattr(self, f"can_{audit.WRITE_VIEWS[name]}"))
 
     def _write_failed(self, action: str, row_key: str | None, changes: t.Any, message: str,
                       unavailable: bool = False) -> None:
@@ -585,6 +641,10 @@ class TableView(BaseModelView):
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete" and not self.can_delete:
             return False
+        # Bulk actions added by plugins (dashboard.hooks) need their own right on this table.
+        plugin_action = getattr(self, "plugin_actions", {}).get(name)
+        if plugin_action is not None:
+            return bool(plugin_action.allowed_on(self))
         return super().is_action_allowed(name)
 
     # -- export and download ------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "empty_database_url",
     "hostile_database_url",
     "make_database",
+    "module_hostile_database_url",
     "redis_url",
     "require_database",
     "require_service",
@@ -312,6 +313,15 @@ def empty_database_url(dialect: str) -> Iterator[str]:
 @pytest.fixture
 def hostile_database_url(dialect: str) -> Iterator[str]:
     """URL of a fresh database of ``dialect`` holding :mod:`tests.schemas`' hostile schema."""
+    with make_database(dialect) as url:
+        create_hostile_schema(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_hostile_database_url(dialect: str) -> Iterator[str]:
+    """Like :func:`hostile_database_url`, but one database per test module and dialect: for
+    modules whose tests only read it."""
     with make_database(dialect) as url:
         create_hostile_schema(url)
         yield url

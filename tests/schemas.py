@@ -20,6 +20,9 @@ relation                what it reproduces
                         endpoint names built from table names.
 ``<b>bold</b>``         Markup and ``/`` in a table name: menus and titles that render it as
                         HTML, and routes that split on ``/``.
+``x`y] UNION…``         A backtick, a bracket, ``;`` and an SQL tail in a table name, a ``"``
+                        and a reserved word as column names, and URL-looking values
+                        (``javascript:``, ``data:``, ``\\host``) that must not become links.
 ``text_keys``           A text primary key without autoincrement whose values contain
                         ``,`` ``/`` ``%`` ``#`` ``?`` ``&`` quotes, backslash, markup, non-ASCII,
                         ``.`` and ``..``: keys that get split, unescaped, path-normalised or
@@ -99,6 +102,7 @@ __all__ = [
     "FORMULA_CUSTOMER_ID",
     "FORMULA_NAME",
     "HOSTILE_COLUMNS",
+    "INJECTION_TABLE",
     "KEYLESS_TABLES",
     "LOG_LINES",
     "MARKUP_TABLE",
@@ -111,6 +115,7 @@ __all__ = [
     "TEXT_KEYS",
     "TEXT_KEYS_TABLE",
     "UNIQUE_KEYED",
+    "URL_LIKE_VALUES",
     "VIEWS",
     "WEIRD_TABLE",
     "XSS_CUSTOMER_ID",
@@ -130,6 +135,7 @@ ORDER = "order"
 # plain double quote and space are what the fixture was asked to carry.
 WEIRD_TABLE = 'we"ird table'
 MARKUP_TABLE = "<b>bold</b>"
+INJECTION_TABLE = "x`y] UNION SELECT 1;--"
 TEXT_KEYS_TABLE = "text_keys"
 COMPOSITE_KEYS_TABLE = "composite_keys"
 UNIQUE_KEYED = "unique_keyed"
@@ -148,6 +154,7 @@ TABLES: tuple[str, ...] = (
     ORDER,
     WEIRD_TABLE,
     MARKUP_TABLE,
+    INJECTION_TABLE,
     TEXT_KEYS_TABLE,
     COMPOSITE_KEYS_TABLE,
     UNIQUE_KEYED,
@@ -221,6 +228,17 @@ VALUE_ROWS: list[dict[str, t.Any]] = [
     {"id": 1, "value": "one"},
     {"id": 2, "value": "<script>alert(2)</script>"},
 ]
+#: Rows of ``INJECTION_TABLE``: values that look like URLs a browser would run or fetch.
+URL_LIKE_VALUES: tuple[str, ...] = (
+    "javascript:alert(5)",
+    "data:text/html,<script>alert(6)</script>",
+    "\\\\evil.example\\share",
+    "JaVaScRiPt:alert(7)",
+)
+INJECTION_ROWS: list[dict[str, t.Any]] = [
+    {"id": 1, 'x"y': URL_LIKE_VALUES[0], "select": URL_LIKE_VALUES[1]},
+    {"id": 2, 'x"y': URL_LIKE_VALUES[2], "select": URL_LIKE_VALUES[3]},
+]
 
 #: Primary keys of ``text_keys``; ``label`` is ``"label " + code``.
 TEXT_KEYS: list[str] = [
@@ -238,6 +256,10 @@ TEXT_KEYS: list[str] = [
     "1.2",
     "..",
     "a.,b",
+    "semi;colon",
+    "plus+sign",
+    "ta\tb",
+    "L" * 190,
     "plain",
 ]
 
@@ -351,6 +373,7 @@ ROW_COUNTS: dict[str, int] = {
     ORDER: len(ORDER_ROWS),
     WEIRD_TABLE: len(VALUE_ROWS),
     MARKUP_TABLE: len(VALUE_ROWS),
+    INJECTION_TABLE: len(INJECTION_ROWS),
     TEXT_KEYS_TABLE: len(TEXT_KEYS),
     COMPOSITE_KEYS_TABLE: len(COMPOSITE_KEYS),
     UNIQUE_KEYED: len(UNIQUE_KEYED_ROWS),
@@ -484,6 +507,7 @@ def _build_tables(metadata: MetaData, dialect: str) -> dict[str, Table]:
         ),
         _value_table(metadata, WEIRD_TABLE),
         _value_table(metadata, MARKUP_TABLE),
+        Table(INJECTION_TABLE, metadata, _id(), Column('x"y', String(100)), Column("select", String(100))),
         Table(
             TEXT_KEYS_TABLE,
             metadata,
@@ -547,6 +571,7 @@ def _fill(connection: Connection, tables: dict[str, Table], dialect: str) -> Non
     _insert_numbered(connection, tables[ORDER], ORDER_ROWS)
     _insert_numbered(connection, tables[WEIRD_TABLE], VALUE_ROWS)
     _insert_numbered(connection, tables[MARKUP_TABLE], VALUE_ROWS)
+    _insert_numbered(connection, tables[INJECTION_TABLE], INJECTION_ROWS)
     _insert_numbered(connection, tables[TAGS], TAG_ROWS)
     _insert_numbered(connection, tables[EMPLOYEES], EMPLOYEE_ROWS)
     _insert_numbered(connection, tables[ALL_TYPES], [all_types_row(dialect)])

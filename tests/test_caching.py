@@ -70,7 +70,7 @@ def test_a_cached_listing_is_served_without_touching_the_database(apps, cache_se
     assert _ids(second) == _ids(first)
 
 
-def test_a_write_on_one_instance_is_seen_at_once_by_another(apps, redis_url, demo_url):
+def test_34_a_write_on_one_instance_is_seen_at_once_by_another(apps, redis_url, demo_url):
     settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url}
     first, second = apps(**settings), apps(**settings)
     reader = logged_in(second, "admin")
@@ -83,7 +83,7 @@ def test_a_write_on_one_instance_is_seen_at_once_by_another(apps, redis_url, dem
     assert "moved-by-the-other" in reader.get(LIST).get_data(as_text=True)
 
 
-def test_a_write_in_the_same_process_is_seen_at_once(apps, cache_settings):
+def test_34_a_write_in_the_same_process_is_seen_at_once(apps, cache_settings):
     app = apps(**cache_settings)
     client = logged_in(app, "admin")
     client.get(LIST)
@@ -93,7 +93,7 @@ def test_a_write_in_the_same_process_is_seen_at_once(apps, cache_settings):
     assert "fresh-at-once" in client.get(LIST).get_data(as_text=True)
 
 
-def test_operators_with_different_rights_never_share_a_cached_listing(apps, cache_settings):
+def test_34_operators_with_different_rights_never_share_a_cached_listing(apps, cache_settings):
     app = apps(**cache_settings)
     admin, viewer = logged_in(app, "admin"), logged_in(app, "viewer")
     counter = QueryCounter(app)
@@ -105,7 +105,7 @@ def test_operators_with_different_rights_never_share_a_cached_listing(apps, cach
     assert "Delete Record" not in page.get_data(as_text=True)
 
 
-def test_writes_by_other_programs_show_within_the_ttl(apps, demo_url):
+def test_34_writes_by_other_programs_show_within_the_ttl(apps, demo_url):
     app = apps(LISTING_TTL_SECONDS=1)
     client = logged_in(app, "admin")
     assert "written-outside" not in client.get(LIST).get_data(as_text=True)
@@ -143,7 +143,7 @@ def test_a_redis_that_is_gone_degrades_to_uncached_pages(apps, caplog):
     assert any("listing cache unavailable" in r.getMessage() for r in caplog.records)
 
 
-def test_filtered_counts_are_capped_and_exact_on_request(apps):
+def test_33_filtered_counts_are_capped_and_exact_on_request(apps):
     app = apps(COUNT_CAP=5)
     client = logged_in(app, "admin")
     page = client.get(LIST + "?search=a").get_data(as_text=True)
@@ -152,7 +152,7 @@ def test_filtered_counts_are_capped_and_exact_on_request(apps):
     assert re.search(r"\d+ rows\.", exact)
 
 
-def test_large_tables_show_the_database_estimate(apps, demo_url, dialect):
+def test_33_large_tables_show_the_database_estimate(apps, demo_url, dialect):
     engine = sa.create_engine(demo_url)
     with engine.begin() as connection:
         connection.execute(sa.text("ANALYZE orders" if dialect != "mariadb" else "ANALYZE TABLE orders"))
@@ -185,7 +185,7 @@ def _form(client, url):
     return form_values(client.get(url).get_data(as_text=True))
 
 
-def test_a_listing_that_runs_too_long_is_cancelled_with_a_message(tmp_path):
+def test_33_a_listing_that_runs_too_long_is_cancelled_with_a_message(tmp_path):
     """SQLite has no statement timeout of its own; the dashboard's progress handler cancels it."""
     url = f"sqlite:///{tmp_path / 'slow.db'}"
     engine = sa.create_engine(url)

@@ -13,7 +13,7 @@ def test_home_shows_sizes_and_read_only_reasons(small_database_url, tmp_path):
     assert ">2<" in page.replace(" ", "").replace("\n", "")  # two parents, counted exactly on SQLite
 
 
-def test_home_hides_tables_the_role_may_not_view(small_database_url, tmp_path):
+def test_25_home_hides_tables_the_role_may_not_view(small_database_url, tmp_path):
     app = make_app(small_database_url, tmp_path, TABLES={"payments": {"roles": {"viewer": []}}})
     viewer_page = logged_in(app, "viewer").get("/admin/").get_data(as_text=True)
     assert ">parent</a>" in viewer_page

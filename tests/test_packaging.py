@@ -27,6 +27,19 @@ WHEEL_MUST_CONTAIN = (
     "dashboard/_bundled/plugins/README.md",
     "dashboard/py.typed",
 )
+#: Compiled message catalogs the build hook (.build_hooks/catalogs.py) must have added.
+WHEEL_MUST_CONTAIN += tuple(
+    f"dashboard/translations/{locale}/LC_MESSAGES/dashboard.mo"
+    for locale in ("en", "de", "fr", "es", "pt_BR", "it", "nl", "pl", "ru", "zh_Hans_CN", "ja", "ar")
+)
+#: The vendored charting library with its licence, and the built-in plugins.
+WHEEL_MUST_CONTAIN += (
+    "dashboard/static/vendor/chartjs/chart.umd.min.js",
+    "dashboard/static/vendor/chartjs/LICENSE.md",
+    "dashboard/static/charts.js",
+    "dashboard/builtins/overview.py",
+    "dashboard/_bundled/plugins/sales_overview/templates/sales_overview/page.html",
+)
 # Building and installing Flask & co. from the index takes well under this.
 _STEP_TIMEOUT_S = 600
 
@@ -109,3 +122,38 @@ def test_installed_package_reads_its_bundled_folders(installed: Path) -> None:
     config = Path(result.stdout.strip())
     assert config.is_relative_to(installed) and config.parts[-2:] == ("_bundled", "config")
     assert (config / "default.toml").is_file()
+
+
+_TRANSLATED_LOGIN = """
+import sqlite3, sys, tempfile
+from pathlib import Path
+
+import dashboard.catalogs
+from dashboard.app import create_app
+
+folder = Path(tempfile.mkdtemp())
+sqlite3.connect(folder / "shop.db").executescript("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);")
+app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'shop.db'}", "INSTANCE_PATH": str(folder / "instance")})
+page = app.test_client().get("/login", headers={"Accept-Language": sys.argv[1]}).get_data(as_text=True)
+mo = dashboard.catalogs.po_path(dashboard.catalogs.TRANSLATIONS_DIR, sys.argv[1]).with_suffix(".mo")
+print(mo.is_file(), page)
+"""
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("de", "Benutzername"), ("ar", 'dir="rtl"'), ("ja", "ユーザー名")])
+def test_installed_package_shows_translated_pages(installed: Path, locale: str, expected: str) -> None:
+    result = _run([installed / "bin" / "python", "-c", _TRANSLATED_LOGIN, locale], cwd=installed)
+    compiled, page = result.stdout.split(" ", 1)
+    assert compiled == "True"  # read from the .mo the build compiled, inside the installed package
+    assert expected in page
+
+
+def test_installed_package_loads_the_bundled_example_plugins(installed: Path, tmp_path: Path) -> None:
+    demo = tmp_path / "demo.db"
+    _run([installed / "bin" / "dashboard", "demo", "--rows", "200", "--output", demo], cwd=tmp_path)
+    result = _run([installed / "bin" / "dashboard", "plugins", f"sqlite:///{demo}"], cwd=tmp_path)
+    bundled = installed.glob("lib/python*/site-packages/dashboard/_bundled/plugins")
+    folder = str(next(bundled))
+    assert f"Plugins folder: {folder}" in result.stdout
+    assert "    page: /admin/pages/sales-overview/" in result.stdout
+    assert "No problems." in result.stdout

@@ -147,7 +147,7 @@ def test_34_pages_are_never_cached_static_files_may_be(app, logged_in_client):
     assert "no-store" not in _get(client, "/dashboard-static/dashboard.css").headers.get("Cache-Control", "")
 
 
-def test_hsts_only_when_served_over_https(small_database_url, tmp_path):
+def test_18_hsts_only_when_served_over_https(small_database_url, tmp_path):
     plain = make_app(small_database_url, tmp_path / "plain")
     secure = make_app(small_database_url, tmp_path / "secure", HTTPS=True)
     assert "Strict-Transport-Security" not in _get(plain.test_client(), "/login").headers

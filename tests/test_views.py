@@ -43,11 +43,11 @@ def composite_key(part_a: str, part_b: int) -> str:
 
 def row_ids(page: str) -> list[str]:
     """Keys of the rows on a list page, read from their "view record" links (not links to other tables)."""
-    links = re.findall(r'href="(/admin/[^"]*?)/details/\?id=([^&"]*)&amp;url=', page)
+    links = re.findall(r'href="(/admin/[^"]*?)/details/\?id=([^"]*?)&amp;url=', page)
     return [unquote_plus(html.unescape(key)) for _path, key in links]
 
 
-def test_every_relation_lists_details_and_forms_without_error(site):
+def test_5_every_relation_lists_details_and_forms_without_error(site):
     for table_id, view in site.state.views.items():
         page = site.text(site.url(table_id))
         ids = row_ids(page)
@@ -71,7 +71,7 @@ def test_home_lists_every_relation_with_editability(site):
     assert "no primary key" in page
 
 
-def test_hostile_names_and_values_are_escaped_everywhere(site):
+def test_8_hostile_names_and_values_are_escaped_everywhere(site):
     pages = ["/admin/", site.url(schemas.CUSTOMERS), site.url(schemas.CUSTOMERS, "details", str(schemas.XSS_CUSTOMER_ID)),
              site.url(schemas.CUSTOMERS, "edit", str(schemas.XSS_CUSTOMER_ID)), site.url(schemas.MARKUP_TABLE),
              site.url(schemas.ORDER), site.url(schemas.ORDER, "edit", "3"), site.url(schemas.TAGS)]
@@ -83,7 +83,7 @@ def test_hostile_names_and_values_are_escaped_everywhere(site):
 
 
 @pytest.mark.parametrize("code", schemas.TEXT_KEYS)
-def test_text_keys_round_trip_to_exactly_their_row(site, hostile_database_url, code):
+def test_7_text_keys_round_trip_to_exactly_their_row(site, hostile_database_url, code):
     details = site.text(site.url(schemas.TEXT_KEYS_TABLE, "details", code))
     assert str(escape(f"label {code}")) in details
     edit_url = site.url(schemas.TEXT_KEYS_TABLE, "edit", code)
@@ -96,7 +96,7 @@ def test_text_keys_round_trip_to_exactly_their_row(site, hostile_database_url, c
     assert all(label == f"label {other}" for other, label in stored.items() if other != code)
 
 
-def test_delete_of_a_key_containing_a_comma_deletes_only_that_row(site, hostile_database_url):
+def test_7_delete_of_a_key_containing_a_comma_deletes_only_that_row(site, hostile_database_url):
     response = site.post(site.url(schemas.TEXT_KEYS_TABLE, "delete"), {"id": "a,b"},
                          token_from=site.url(schemas.TEXT_KEYS_TABLE))
     assert response.status_code == 302
@@ -104,7 +104,7 @@ def test_delete_of_a_key_containing_a_comma_deletes_only_that_row(site, hostile_
     assert remaining == set(schemas.TEXT_KEYS) - {"a,b"}
 
 
-def test_composite_keys_address_exactly_one_row(site, hostile_database_url):
+def test_7_composite_keys_address_exactly_one_row(site, hostile_database_url):
     list_page = site.text(site.url(schemas.COMPOSITE_KEYS_TABLE))
     assert set(row_ids(list_page)) == {composite_key(a, b) for a, b in schemas.COMPOSITE_KEYS}
     edit_url = site.url(schemas.COMPOSITE_KEYS_TABLE, "edit", composite_key("a,b", 1))
@@ -122,7 +122,7 @@ def test_composite_keys_address_exactly_one_row(site, hostile_database_url):
         label != "edited" for key, label in stored.items() if key != ("a,b", 1))
 
 
-def test_unique_keyed_table_edits_by_its_unique_column(site, hostile_database_url):
+def test_7_unique_keyed_table_edits_by_its_unique_column(site, hostile_database_url):
     edit_url = site.url(schemas.UNIQUE_KEYED, "edit", "x/y")
     values = site.form_values(edit_url)
     values["label"] = "renamed"
@@ -131,7 +131,7 @@ def test_unique_keyed_table_edits_by_its_unique_column(site, hostile_database_ur
     assert stored == {"alpha": "A", "be ta": "B", "x/y": "renamed"}
 
 
-def test_keyless_table_shows_identical_rows_and_refuses_writes(site, hostile_database_url):
+def test_22_keyless_table_shows_identical_rows_and_refuses_writes(site, hostile_database_url):
     page = site.text(site.url(schemas.LOG_LINES))
     assert page.count(">started<") + page.count("> started <") + page.count("started") >= 2
     assert "no primary key" in page
@@ -148,7 +148,7 @@ def test_view_is_listed_and_read_only(site, hostile_database_url):
     assert site.state.views[schemas.CUSTOMER_NAMES].can_create is False
 
 
-def test_bulk_delete_with_a_blocked_row_deletes_nothing(site, hostile_database_url):
+def test_28_bulk_delete_with_a_blocked_row_deletes_nothing(site, hostile_database_url):
     before = rows(hostile_database_url, schemas.CUSTOMERS, "id")
     # Customer 5 is referenced by nothing, customer 1 by orders: the batch must fail whole.
     response = site.post(site.url(schemas.CUSTOMERS, "action"), {"action": "delete", "rowid": ["5", "1"]},
@@ -178,7 +178,7 @@ def test_details_link_to_parent_and_to_referring_rows(site):
     assert len(row_ids(filtered)) == 2
 
 
-def test_unchanged_columns_round_trip_exactly(site, hostile_database_url):
+def test_27_unchanged_columns_round_trip_exactly(site, hostile_database_url):
     before = rows(hostile_database_url, schemas.ALL_TYPES, "id")
     edit_url = site.url(schemas.ALL_TYPES, "edit", "1")
     values = site.form_values(edit_url)
@@ -192,7 +192,7 @@ def test_unchanged_columns_round_trip_exactly(site, hostile_database_url):
     assert after[1] == before[1]
 
 
-def test_invalid_input_comes_back_with_message_and_typed_values(site, hostile_database_url):
+def test_29_invalid_input_comes_back_with_message_and_typed_values(site, hostile_database_url):
     edit_url = site.url(schemas.ORDER, "edit", "1")
     values = site.form_values(edit_url)
     values["amount"] = "twelve"
@@ -202,7 +202,7 @@ def test_invalid_input_comes_back_with_message_and_typed_values(site, hostile_da
     assert rows(hostile_database_url, schemas.ORDER, "id")[0][3] is not None
 
 
-def test_unique_violation_is_a_message_and_the_next_request_works(site, hostile_database_url):
+def test_29_unique_violation_is_a_message_and_the_next_request_works(site, hostile_database_url):
     edit_url = site.url(schemas.TAGS, "edit", "2")
     values = site.form_values(edit_url)
     values["name"] = "vip"
@@ -220,7 +220,7 @@ def test_create_with_foreign_key_and_defaults(site, hostile_database_url):
     assert len(created) == 1 and created[0][1] == 4
 
 
-def test_search_takes_wildcards_literally(site):
+def test_4_search_takes_wildcards_literally(site):
     matched = site.text(site.url(schemas.TEXT_KEYS_TABLE) + "?search=50%25")
     assert row_ids(matched) == ["50%"]
     underscore = site.text(site.url(schemas.TEXT_KEYS_TABLE) + "?search=_")
@@ -231,19 +231,19 @@ def test_search_takes_wildcards_literally(site):
 
 @pytest.mark.parametrize("query", ["sort=999", "sort=abc", "sort=-1", "page=-5", "page=abc", "page_size=1000000",
                                    "flt0_0=notanumber", "flt99_0=1", "desc=1&sort=0", "id=", "search=%00"])
-def test_bad_list_arguments_never_fail(site, query):
+def test_3_bad_list_arguments_never_fail(site, query):
     response = site.get(site.url(schemas.ORDER) + "?" + query)
     assert response.status_code == 200
     assert len(row_ids(response.get_data(as_text=True))) <= 20
 
 
 @pytest.mark.parametrize("key", ["abc", "", "999999", "1,2", "%", "9" * 40])
-def test_bad_ids_say_record_does_not_exist(site, key):
+def test_3_bad_ids_say_record_does_not_exist(site, key):
     response = site.get(site.url(schemas.ORDER, "details", key))
     assert response.status_code == 302
 
 
-def test_export_is_formula_safe_with_foreign_keys_as_values(site):
+def test_13_export_is_formula_safe_with_foreign_keys_as_values(site):
     response = site.get(site.url(schemas.CUSTOMERS, "export/csv"))
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
@@ -256,7 +256,7 @@ def test_export_is_formula_safe_with_foreign_keys_as_values(site):
     assert "-3.00" in {row[3] for row in orders[1:]}
 
 
-def test_secret_looking_columns_are_hidden(site):
+def test_20_secret_looking_columns_are_hidden(site):
     page = site.text(site.url(schemas.ALL_TYPES, "details", "1"))
     assert "pbkdf2" not in page
     assert "password_hash" in page  # named in the notice, value withheld
@@ -264,7 +264,7 @@ def test_secret_looking_columns_are_hidden(site):
     assert "pbkdf2" not in export
 
 
-def test_binary_values_download_as_attachments(site):
+def test_24_binary_values_download_as_attachments(site):
     details = site.text(site.url(schemas.ALL_TYPES, "details", "1"))
     link = re.search(r'href="([^"]*download[^"]*)"', details)
     assert link
@@ -278,7 +278,7 @@ def test_self_reference_links_to_the_manager(site):
     assert "Grace (2)" in details
 
 
-def test_concurrent_edit_shows_both_versions_and_overwrites_nothing(site, hostile_database_url):
+def test_26_concurrent_edit_shows_both_versions_and_overwrites_nothing(site, hostile_database_url):
     edit_url = site.url(schemas.ORDER, "edit", "1")
     mine = site.form_values(edit_url)
     theirs = site.form_values(edit_url)

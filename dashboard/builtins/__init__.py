@@ -1,0 +1,13 @@
+"""Features of the dashboard written as ordinary plugins, loaded before any other.
+
+Each module here implements hooks of :mod:`dashboard.hookspecs` exactly as a plugin in the
+``plugins/`` folder would, and can be turned off the same way (``DISABLED_PLUGINS``).
+"""
+
+from __future__ import annotations
+
+#: ``(plugin name, module)`` of every built-in plugin, in loading order.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("overview", "dashboard.builtins.overview"),
+    ("plugin_pages", "dashboard.builtins.plugin_pages"),
+)

@@ -1,0 +1,364 @@
+"""Applying the plugins' hooks to the site.
+
+:mod:`dashboard.plugins` finds and imports plugins; this module puts what their hooks
+return into place: table options, cell renderers and bulk actions while the table views
+are built (:func:`table_options`, :func:`extend_view`), then charts, pages, menu links and
+template variables, and finally the start-up hook (:func:`init_app`). Whatever a plugin
+returns is checked first; a wrong value is reported as that plugin's problem and left out.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, flash, g, has_request_context, request
+from flask.signals import before_render_template
+from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import charts as charts_module
+from dashboard import plugins
+from dashboard.auth import ROLES, TABLE_ACTIONS
+from dashboard.keys import BadKey, decode_key
+from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink
+from dashboard.records import WriteError
+from dashboard.writes import TableWriter, WriteRefused
+
+if t.TYPE_CHECKING:
+    from dashboard.app import DashboardState
+    from dashboard.reflection import ColumnInfo, TableInfo
+    from dashboard.views import TableView
+
+log = logging.getLogger(__name__)
+
+#: What ``table_options`` may set: the ``TABLES`` settings' vocabulary, less what only the
+#: operator decides (roles, showing secret-looking columns, display columns).
+TABLE_OPTION_KEYS = frozenset({"label", "labels", "hidden", "read_only", "column_order", "columns"})
+COLUMN_OPTION_KEYS = frozenset({"label", "labels", "hidden", "read_only", "searchable", "filterable"})
+#: Most rows one bulk action receives.
+MAX_ACTION_ROWS = 1000
+_ACTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _items(value: t.Any) -> list[t.Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+# -- while table views are built ------------------------------------------------------------------
+
+
+def table_options(app: Flask, info: TableInfo, configured: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """The options of ``info``'s view: the plugins' (later plugins over earlier ones), then the operator's.
+
+    :param configured: the operator's ``TABLES`` entry for the table; it wins over every plugin.
+    """
+    found = plugins.registry(app)
+    merged: dict[str, t.Any] = {}
+    if found.has_implementations("table_options"):
+        for plugin, options in reversed(found.call("table_options", table=info)):
+            problem = _options_problem(info, options)
+            if problem:
+                found.add_problem(plugin, "table_options", f"table {info.id!r}: {problem}")
+                continue
+            merged = _merge(merged, options)
+    return _merge(merged, configured or {})
+
+
+def _options_problem(info: TableInfo, options: t.Any) -> str | None:
+    if not isinstance(options, t.Mapping):
+        return f"expected a mapping of options, got {type(options).__name__}"
+    unknown = sorted(set(options) - TABLE_OPTION_KEYS)
+    if unknown:
+        return f"unknown option(s) {', '.join(unknown)}; options are {', '.join(sorted(TABLE_OPTION_KEYS))}"
+    names = {c.name for c in info.columns}
+    for name in options.get("column_order", []):
+        if name not in names:
+            return f"column_order names unknown column {name!r}"
+    columns = options.get("columns", {})
+    if not isinstance(columns, t.Mapping):
+        return "columns must map column names to options"
+    for name, column in columns.items():
+        if name not in names:
+            return f"unknown column {name!r}"
+        if not isinstance(column, t.Mapping) or set(column) - COLUMN_OPTION_KEYS:
+            return (f"column {name!r}: options must be a mapping of "
+                    f"{', '.join(sorted(COLUMN_OPTION_KEYS))}")
+    return None
+
+
+def _merge(base: t.Mapping[str, t.Any], over: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if key == "columns" and isinstance(value, t.Mapping):
+            columns = {name: dict(options) for name, options in (merged.get("columns") or {}).items()}
+            for name, options in value.items():
+                columns[name] = {**columns.get(name, {}), **(options or {})}
+            merged["columns"] = columns
+        else:
+            merged[key] = value
+    return merged
+
+
+def extend_view(app: Flask, view: TableView) -> None:
+    """Give ``view`` the plugins' cell renderers and bulk actions."""
+    found = plugins.registry(app)
+    if found.has_implementations("cell_renderer"):
+        for column in view.visible:
+            _cell_renderer(found, view, column)
+    if found.has_implementations("table_actions"):
+        view.plugin_actions = {}
+        for plugin, actions in reversed(found.call("table_actions", table=view.info)):
+            for action in _items(actions):
+                _add_action(found, view, plugin, action)
+
+
+def _cell_renderer(found: plugins.PluginRegistry, view: TableView, column: ColumnInfo) -> None:
+    for plugin, render in found.call("cell_renderer", table=view.info, column=column):
+        if not callable(render):
+            found.add_problem(plugin, "cell_renderer", f"{view.info.id}.{column.name}: returned "
+                                                       f"{type(render).__name__}, not a function")
+            continue
+        for formatters in (view.column_formatters, view.column_formatters_detail):
+            if column.key in formatters:
+                formatters[column.key] = _rendering(plugin, render, view.info, column, formatters[column.key])
+        return
+
+
+class _Row(t.Mapping[str, t.Any]):
+    """A listed row as a read-only mapping by column name, built only when a renderer asks."""
+
+    def __init__(self, record: t.Any, info: TableInfo) -> None:
+        self._record = record
+        self._info = info
+
+    def __getitem__(self, name: str) -> t.Any:
+        return getattr(self._record, self._info.column(name).key)
+
+    def __iter__(self) -> t.Iterator[str]:
+        return (c.name for c in self._info.columns)
+
+    def __len__(self) -> int:
+        return len(self._info.columns)
+
+
+def _rendering(plugin: str, render: t.Callable[..., t.Any], info: TableInfo, column: ColumnInfo,
+               default: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    def formatter(view: t.Any, context: t.Any, model: t.Any, name: str) -> t.Any:
+        try:
+            shown = render(getattr(model, column.key), _Row(model, info))
+        except Exception as exc:  # noqa: BLE001 -- one cell fails, the page does not
+            plugins.report(plugin, f"cell_renderer {info.id}.{column.name}", exc)
+            return Markup('<span class="text-danger dashboard-cell-error" title="{}">⚠</span>').format(
+                _("A plugin failed to show this value."))
+        if shown is None:
+            return default(view, context, model, name)
+        # A plain string is text and is escaped; only Markup the plugin built itself is HTML.
+        return shown if isinstance(shown, Markup) else escape(str(shown))
+
+    return formatter
+
+
+def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, action: t.Any) -> None:
+    where = f"{view.info.id}"
+    if not isinstance(action, BulkAction):
+        found.add_problem(plugin, "table_actions", f"{where}: returned {type(action).__name__}, not a BulkAction")
+        return
+    if not _ACTION_NAME.match(action.name) or action.name in view._actions_data:
+        found.add_problem(plugin, "table_actions", f"{where}: action name {action.name!r} is not a-z, 0-9 and _, "
+                                                   "or is already taken")
+        return
+    if action.permission not in TABLE_ACTIONS:
+        found.add_problem(plugin, "table_actions", f"{where}: unknown permission {action.permission!r}; "
+                                                   f"use one of {', '.join(TABLE_ACTIONS)}")
+        return
+    handler = functools.partial(_run_action, view, plugin, action)
+    view._actions.append((action.name, action.label))
+    view._actions_data[action.name] = (handler, action.label, action.confirmation)
+    view.plugin_actions[action.name] = action
+
+
+def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]) -> t.Any:
+    from dashboard.database import is_unreachable
+
+    if not action.allowed_on(view):
+        flash(_("Permission denied."), "error")
+        return None
+    try:
+        keys = [decode_key(i, view.store.key_codecs) for i in ids[:MAX_ACTION_ROWS]]
+        rows = _rows(view, keys)
+    except BadKey:
+        flash(_("Some of the selected rows do not exist."), "error")
+        return None
+    try:
+        message = action.run(rows, TableWriter(view, plugin))
+    except (WriteRefused, WriteError) as refused:
+        flash(refused.message, "error")
+    except Exception as exc:
+        if is_unreachable(exc):
+            raise
+        plugins.report(plugin, f"action {action.name}", exc)
+        flash(_("The action %(action)s failed: a plugin raised an error.", action=str(action.label)), "error")
+    else:
+        flash(str(message) if message else _("Done."), "success")
+    return None
+
+
+def _rows(view: TableView, keys: list[tuple[t.Any, ...]]) -> list[dict[str, t.Any]]:
+    """The selected rows as dicts by column name: their visible columns and their key."""
+    shown = {c.name for c in view.visible} | set(view.info.row_key)
+    rows = []
+    for start in range(0, len(keys), 50):
+        condition = sa.or_(*(view.store.key_condition(key) for key in keys[start:start + 50]))
+        for record in view.store.select(where=[condition], limit=None):
+            rows.append({c.name: getattr(record, c.key) for c in view.info.columns if c.name in shown})
+    return rows
+
+
+# -- once every table view is there --------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    """Register the plugins' charts, pages and menu links, connect template variables, then run ``startup``."""
+    found = plugins.registry(app)
+    state = app.extensions["dashboard"]
+    _register_charts(app, found, state)
+    _register_pages(app, found, state)
+    _register_menu_links(app, found, state)
+    before_render_template.connect(_template_variables, app)
+    app.jinja_env.globals.update(dashboard_charts=dashboard_charts, dashboard_charts_drawn=charts_drawn,
+                                 plugin_problems=visible_problems)
+    found.call("startup", app=app)
+
+
+def _register_charts(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+    for plugin, declared in reversed(found.call("register_charts", app=app)):
+        for chart in _items(declared):
+            try:
+                entry = charts_module.check(chart, state.views)
+            except TypeError as exc:
+                found.report(plugin, "register_charts", exc, traceback=False)
+                continue
+            entry.plugin = plugin
+            if chart.name in found.charts:
+                found.add_problem(plugin, f"chart {chart.name}", f"another chart is already called {chart.name!r} "
+                                                                 f"(from {found.charts[chart.name].plugin})")
+                continue
+            found.charts[chart.name] = entry
+            loaded = found.plugin(plugin)
+            if loaded is not None:
+                loaded.charts.append(chart.name)
+            if entry.problem:
+                log.warning("plugin %s: %s", plugin, entry.problem)
+                found.add_problem(plugin, f"chart {chart.name}", entry.problem)
+
+
+def _register_pages(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+    for plugin, declared in reversed(found.call("register_pages", app=app)):
+        for page_class in _items(declared):
+            if not (isinstance(page_class, type) and issubclass(page_class, Page)):
+                found.add_problem(plugin, "register_pages", f"returned {page_class!r}, not a subclass of "
+                                                            "dashboard.pages.Page")
+                continue
+            part = f"page {page_class.page_slug()}"
+            try:
+                page = page_class()
+                page.plugin = plugin
+                state.admin.add_view(page)
+            except Exception as exc:  # noqa: BLE001 -- a page that cannot be built is left out
+                found.report(plugin, part, exc, traceback=not isinstance(exc, ValueError))
+                stray = [v for v in state.admin._views if isinstance(v, page_class)]
+                for view in stray:
+                    state.admin._views.remove(view)
+                continue
+            for name in page.charts:
+                if name not in found.charts:
+                    found.add_problem(plugin, part, f"shows chart {name!r}, which nobody declared")
+            found.pages.append(page)
+            loaded = found.plugin(plugin)
+            if loaded is not None:
+                loaded.pages.append(page.page_slug())
+
+
+def _link_problem(link: t.Any) -> str | None:
+    if not isinstance(link, MenuLink):
+        return f"returned {type(link).__name__}, not a dashboard.pages.MenuLink"
+    parts = urlsplit(link.url)
+    local = link.url.startswith("/") and not link.url.startswith("//") and "\\" not in link.url
+    if not local and not (parts.scheme in ("http", "https") and parts.netloc):
+        return f"link {link.name!r}: the URL must be a path on this site or an http(s) address"
+    unknown = sorted(set(link.roles) - set(ROLES))
+    if unknown:
+        return f"link {link.name!r}: unknown role(s) {', '.join(unknown)}"
+    return None
+
+
+def _register_menu_links(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+    for plugin, links in reversed(found.call("menu_links", app=app)):
+        for link in _items(links):
+            problem = _link_problem(link)
+            if problem:
+                found.add_problem(plugin, "menu_links", problem)
+                continue
+            state.admin.add_link(RoleMenuLink(link))
+
+
+def _template_variables(sender: Flask, template: t.Any, context: dict[str, t.Any], **_extra: t.Any) -> None:
+    found = plugins.registry(sender)
+    if not found.has_implementations("template_variables"):
+        return
+    name = getattr(template, "name", None) or ""
+    current = request if has_request_context() else None
+    for plugin, variables in found.call("template_variables", template=name, view=context.get("admin_view"),
+                                        request=current):
+        if not isinstance(variables, t.Mapping):
+            found.add_problem(plugin, "template_variables", f"returned {type(variables).__name__}, not a mapping")
+            continue
+        for key, value in variables.items():
+            context.setdefault(key, value)
+
+
+# -- what templates call -----------------------------------------------------------------------
+
+
+def dashboard_charts(place: str) -> list[charts_module.ChartPanel]:
+    """Panels of the charts for ``place`` the operator may see: ``home``, or ``table:<id>`` (its list page)."""
+    entries = plugins.registry().charts.values()
+    if place == "home":
+        chosen = [e for e in entries if e.chart.home]
+    elif place.startswith("table:"):
+        chosen = [e for e in entries if e.chart.on_list and e.chart.table == place[len("table:"):]]
+    else:
+        chosen = []
+    try:
+        return charts_module.panels(chosen)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- charts never take their page down
+        plugins.report("dashboard", f"charts {place}", exc)
+        return []
+
+
+def charts_drawn() -> bool:
+    """Whether this page shows a chart to draw, so Chart.js is loaded (only then)."""
+    return bool(g.get("dashboard_charts_drawn"))
+
+
+def visible_problems() -> list[plugins.PluginProblem]:
+    """The plugins' problems, for administrators; nothing for anybody else."""
+    return list(plugins.registry().problems) if plugins.sees_details() else []
+
+
+def _(text: str, **variables: t.Any) -> str:
+    from dashboard.i18n import gettext
+
+    return gettext(text, **variables)
+
+
+__all__ = ["dashboard_charts", "extend_view", "init_app", "table_options"]

@@ -1,0 +1,71 @@
+"""The plugin contract: every hook a dashboard plugin may implement.
+
+A plugin is a module (or package) with functions marked ``@hookimpl`` whose names are
+the hooks below; each takes any subset of its hook's arguments, by name. The dashboard
+calls each plugin's implementation on its own, so one that raises is reported (in the
+log, ``dashboard plugins`` and an error panel) and the others still run. Hooks are
+called once at start-up, except :func:`template_variables`, called for every page
+rendered, and the callables that :func:`cell_renderer` returns, called for every cell.
+
+``plugins/README.md`` documents each hook with an example; a test fails when a hook
+here has no example there or no test.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import pluggy
+
+if t.TYPE_CHECKING:
+    from flask import Flask, Request
+
+    from dashboard.charts import Chart
+    from dashboard.pages import BulkAction, MenuLink, Page
+    from dashboard.reflection import ColumnInfo, TableInfo
+
+PROJECT = "dashboard"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin's hook implementations: ``@hookimpl def register_pages(): ...``.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_pages(app: Flask) -> t.Sequence[type[Page]] | None:
+    """Return Page subclasses to add to the site, each with its menu entry."""
+
+
+@hookspec
+def register_charts(app: Flask) -> t.Sequence[Chart] | None:
+    """Return Chart declarations (table, grouping, measure, kind and where they show)."""
+
+
+@hookspec
+def cell_renderer(table: TableInfo, column: ColumnInfo) -> t.Callable[[t.Any, t.Mapping[str, t.Any]], t.Any] | None:
+    """Return ``render(value, row)`` for list and details cells of this column, or None to keep the default."""
+
+
+@hookspec
+def table_actions(table: TableInfo) -> t.Sequence[BulkAction] | None:
+    """Return BulkAction entries to offer on the selected rows of this table's list."""
+
+
+@hookspec
+def table_options(table: TableInfo) -> t.Mapping[str, t.Any] | None:
+    """Return view options for this table in the TABLES settings' vocabulary; the operator's settings win."""
+
+
+@hookspec
+def menu_links(app: Flask) -> t.Sequence[MenuLink] | None:
+    """Return MenuLink entries (a name, a URL, who sees them) to add to the navigation bar."""
+
+
+@hookspec
+def template_variables(template: str, view: t.Any, request: Request) -> t.Mapping[str, t.Any] | None:
+    """Return extra variables for rendering ``template``; a page's own variables win."""
+
+
+@hookspec
+def startup(app: Flask) -> None:
+    """Run once when the app is built, after every view, page and chart is registered."""

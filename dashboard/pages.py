@@ -1,0 +1,216 @@
+"""What a plugin subclasses or returns to add a page, a bulk action or a menu link.
+
+A page is a Flask-Admin view with the dashboard's frame, menu entry, login requirement
+and CSRF protection; the plugin writes only its content::
+
+    class Hello(Page):
+        title = "Hello"
+        roles = ALL_ROLES                  # default: administrators only
+        template = "hello/page.html"       # extends "dashboard/page.html"
+
+        def context(self):
+            return {"greeting": "Hello"}
+
+Deny by default: a page without ``roles`` is for administrators only, and every page
+needs a logged-in operator. A POST reaches :meth:`Page.post` only with a valid CSRF
+token (the site-wide check), and writes go through :mod:`dashboard.writes`, which checks
+the operator's rights, read-only mode, and records them in the audit log. An exception
+raised by the page's code shows an error panel inside the frame (details for
+administrators), never a bare 500 page, and leaves every other page working.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+from flask import abort, current_app, redirect, request
+from flask_admin import BaseView, expose
+from flask_admin.menu import MenuLink as FlaskAdminMenuLink
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from dashboard.auth import ROLES
+
+#: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
+ALL_ROLES: tuple[str, ...] = tuple(ROLES)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# The sub-paths of a table view: a page slug must never shadow one of them.
+_RESERVED_SLUGS = frozenset({"new", "edit", "details", "delete", "action", "export", "ajax", "download"})
+
+
+def role_allows(roles: t.Sequence[str], action: str) -> bool:
+    """Whether the current operator is an administrator (who may ``action``) or has one of ``roles``."""
+    authorize = current_app.extensions["dashboard"].authorize
+    if authorize is None or not getattr(current_user, "is_authenticated", False):
+        return False
+    return bool(authorize(None, action)) or getattr(current_user, "role", None) in roles
+
+
+class Page(BaseView):
+    """A plugin's page at ``/admin/pages/<slug>/``.
+
+    Class attributes: ``title`` (menu entry and heading), ``slug`` (URL part; the class
+    name in lower case by default), ``category`` (menu group, or none), ``roles`` (who
+    besides administrators may open it), ``template`` (extends ``dashboard/page.html``),
+    ``charts`` (names of charts shown under the content) and ``description``.
+    """
+
+    title: t.ClassVar[str] = ""
+    slug: t.ClassVar[str] = ""
+    category: t.ClassVar[str | None] = None  # type: ignore[misc]
+    roles: t.ClassVar[tuple[str, ...]] = ()
+    template: t.ClassVar[str] = "dashboard/page.html"
+    charts: t.ClassVar[tuple[str, ...]] = ()
+    description: t.ClassVar[str] = ""
+    #: Set by the dashboard: the plugin that registered the page.
+    plugin: str = ""
+
+    def __init__(self) -> None:
+        slug = self.page_slug()
+        if not SLUG.match(slug) or slug in _RESERVED_SLUGS:
+            raise ValueError(f"page slug {slug!r} must be 1-63 of a-z, 0-9, _ and -, starting with a letter "
+                             f"or digit, and not one of {', '.join(sorted(_RESERVED_SLUGS))}")
+        unknown = sorted(set(self.roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"page {slug!r}: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        super().__init__(name=self.title or type(self).__name__, category=type(self).category,
+                         endpoint=f"page-{slug}", url=f"/admin/pages/{slug}")
+
+    @classmethod
+    def page_slug(cls) -> str:
+        """The page's URL part."""
+        return cls.slug or cls.__name__.lower()
+
+    # -- who may open it ------------------------------------------------------------------
+    def is_accessible(self) -> bool:
+        return role_allows(self.roles, f"page:{self.page_slug()}")
+
+    # -- what a plugin writes -------------------------------------------------------------
+    def context(self) -> t.Mapping[str, t.Any]:
+        """Variables for :attr:`template`; called for every GET."""
+        return {}
+
+    def post(self) -> t.Any:
+        """Handle a POST (its CSRF token is already checked); return a response, or ``None`` to reload the page.
+
+        The default refuses: a page takes POSTs only when it says how.
+        """
+        abort(405)
+
+    # -- serving ------------------------------------------------------------------------------
+    @expose("/", methods=("GET", "POST"))
+    def index(self) -> t.Any:
+        if request.method == "POST":
+            response = self.post()
+            # Post/redirect/get: a reload does not send the form again.
+            return response if response is not None else redirect(self.get_url(".index"))
+        return self.render(self.template, **self.context())
+
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        from dashboard import charts
+
+        found = current_app.extensions["dashboard_plugins"].charts
+        kwargs.setdefault("page", self)
+        if "chart_panels" not in kwargs:
+            kwargs["chart_panels"] = charts.panels(
+                found[name] if name in found else charts.missing(name, self.plugin) for name in self.charts)
+        return super().render(template, **kwargs)
+
+    def static_url(self, filename: str) -> str:
+        """The URL of ``filename`` in the page's plugin's ``static/`` folder."""
+        from dashboard.plugins import plugin_static
+
+        return plugin_static(self.plugin, filename)
+
+    def _run_view(self, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+        # Flask-Admin's own version retries a TypeError with other arguments, which would
+        # hide a plugin's real error behind a second one.
+        from dashboard.database import is_unreachable
+        from dashboard.plugins import report
+        from dashboard.writes import WriteRefused
+
+        try:
+            return fn(self, *args, **kwargs)
+        except HTTPException:
+            raise
+        except WriteRefused as refused:
+            from dashboard.i18n import translate
+
+            return self._error(translate(refused.message), None, 403)
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise
+            report(self.plugin, f"page {self.page_slug()}", exc)
+            return self._error(None, exc, 500)
+
+    def _error(self, message: str | None, exc: BaseException | None, status: int) -> t.Any:
+        import traceback
+
+        from dashboard.plugins import sees_details
+
+        details = "".join(traceback.format_exception(exc)) if exc is not None and sees_details() else None
+        try:
+            return super().render("dashboard/page_error.html", page=self, message=message,
+                                  details=details, plugin=self.plugin), status
+        except Exception:  # noqa: BLE001 -- the frame itself failed: a plain page still answers
+            from dashboard.i18n import gettext
+
+            return gettext("This page could not be shown."), status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on the rows an operator selects in a table's list.
+
+    :param name: its id (letters, digits, ``_``), unique within the table.
+    :param label: the menu text.
+    :param run: ``run(rows, writer)``: ``rows`` are the selected rows as dicts by column
+        name, ``writer`` a :class:`dashboard.writes.TableWriter` for the table; returns the
+        message to show (or ``None`` for a default one).
+    :param confirmation: a question asked before running it, if any.
+    :param permission: the table action the operator needs: ``edit`` (default; the table must
+        also be writable), ``create``, ``delete``, ``view`` or ``export``.
+    """
+
+    name: str
+    label: str
+    run: t.Callable[[list[dict[str, t.Any]], t.Any], str | None]
+    confirmation: str | None = None
+    permission: str = "edit"
+
+    def allowed_on(self, view: t.Any) -> bool:
+        """Whether the current operator may run it on ``view``'s table (writes also need a writable table)."""
+        from dashboard.writes import WRITE_ACTIONS
+
+        if self.permission in WRITE_ACTIONS and not view.writable:
+            return False
+        return bool(view.allowed(self.permission))
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    """A link in the navigation bar.
+
+    :param name: the text shown.
+    :param url: a path on this site (``/admin/...``) or an ``http(s)://`` address.
+    :param category: the menu group, or none for the bar itself.
+    :param roles: who besides administrators sees it (default: every operator).
+    """
+
+    name: str
+    url: str
+    category: str | None = None
+    roles: tuple[str, ...] = ALL_ROLES
+
+
+class RoleMenuLink(FlaskAdminMenuLink):
+    """Flask-Admin's menu link, shown only to operators with one of its roles."""
+
+    def __init__(self, link: MenuLink) -> None:
+        super().__init__(name=link.name, url=link.url, category=link.category)
+        self.roles = tuple(link.roles)
+
+    def is_accessible(self) -> bool:
+        return role_allows(self.roles, "menu_link")

@@ -1,0 +1,60 @@
+"""``dashboard plugins``: which plugins were loaded, from where, what they add, and what failed.
+
+It builds the app exactly as ``dashboard serve`` would (same database, settings and
+plugins folder), so chart declarations are checked against the real tables, and exits
+with status 1 when any plugin had a problem: a deployment script can stop there.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import click
+
+from dashboard.i18n import gettext as _
+
+
+@click.command("plugins")
+@click.argument("database_url", required=False)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")
+@click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
+@click.option("--schema", "schemas", multiple=True, help="Also serve this schema ('*' for all). Repeatable.")
+@click.option("--traceback", "tracebacks", is_flag=True, help="Print the full traceback of each failure.")
+def plugins_command(database_url: str | None, config_file: str | None, plugins: str | None,
+                    schemas: tuple[str, ...], tracebacks: bool) -> None:
+    """List the plugins loaded for DATABASE_URL (default: the demo database) and their problems."""
+    from dashboard.cli import _app_settings, build_app
+    from dashboard.plugins import plugins_dir, registry
+
+    app = build_app(_app_settings(database_url, schemas, False, plugins), config_file)
+    found = registry(app)
+    click.echo(_("Plugins folder: %(folder)s", folder=plugins_dir(app)))
+    for plugin in found.plugins:
+        status = _("FAILED") if plugin.failed else _("loaded")
+        click.echo(f"{plugin.name:<24} {plugin.source:<12} {status:<8} {plugin.location}")
+        if plugin.hooks:
+            click.echo("    " + _("hooks: %(hooks)s", hooks=", ".join(plugin.hooks)))
+        for slug in plugin.pages:
+            click.echo("    " + _("page: %(url)s", url=f"/admin/pages/{slug}/"))
+        for name in plugin.charts:
+            entry = found.charts[name]
+            where = _describe_places(entry)
+            click.echo("    " + _("chart: %(name)s (%(kind)s of %(source)s)%(where)s", name=name,
+                                  kind=entry.chart.kind, source=entry.chart.table or "SQL", where=where))
+    if not found.problems:
+        click.echo(_("No problems."))
+        return
+    click.echo(_("Problems (%(count)s):", count=len(found.problems)))
+    for problem in found.problems:
+        click.echo(f"  {problem.plugin} · {problem.part}: {problem.message}")
+        if tracebacks and problem.traceback:
+            click.echo("      " + problem.traceback.rstrip().replace("\n", "\n      "))
+    raise SystemExit(1)
+
+
+def _describe_places(entry: t.Any) -> str:
+    places = [p for p, on in (("home", entry.chart.home), ("list", entry.chart.on_list)) if on]
+    text = f" [{', '.join(places)}]" if places else ""
+    if entry.problem:
+        text += " " + _("INVALID: %(problem)s", problem=entry.problem)
+    return text

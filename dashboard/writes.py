@@ -1,0 +1,208 @@
+"""Writing to the database on behalf of a plugin, the way the dashboard's own forms do.
+
+A plugin never opens its own connection to write: it asks for a :class:`TableWriter`
+(``table_writer("orders", plugin="restock")``, or the ``writer`` a bulk action receives),
+and every write through it
+
+- is refused with :class:`WriteRefused` (a 403 page on a plugin page) when the dashboard
+  runs read-only, the table cannot be edited, or the operator's role lacks the right;
+- runs through the table's :class:`~dashboard.records.RecordStore`, in one transaction,
+  so a database error becomes a :class:`~dashboard.records.WriteError` with a message safe
+  to show, and a write over several rows is all or nothing;
+- bumps the table's cache generation, so its listings and charts show the change at once;
+- is recorded in the audit log (action ``plugin``), and so is a refused one.
+
+Values are given by column name, in Python types (``int``, ``Decimal``, ``datetime``...).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app
+from flask_login import current_user
+
+from dashboard import audit
+from dashboard.caching import listing_cache
+from dashboard.keys import encode_key
+from dashboard.messages import N_, Message
+from dashboard.records import Record, WriteError
+from dashboard.unavailable import DatabaseUnreachable
+
+if t.TYPE_CHECKING:
+    from dashboard.views import TableView
+
+#: Table actions that change rows, and need a writable table as well as the right.
+WRITE_ACTIONS = ("create", "edit", "delete")
+
+
+class WriteRefused(Exception):
+    """The operator may not make this write here; ``message`` says why, safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TableWriter:
+    """Audited, permission-checked writes to one served table.
+
+    :param view: the table's view (it knows the store, the columns and the rights).
+    :param plugin: the name of the plugin writing, recorded with each audit entry.
+    """
+
+    def __init__(self, view: TableView, plugin: str) -> None:
+        self.view = view
+        self.info = view.info
+        self.store = view.store
+        self.plugin = plugin
+
+    # -- rights ---------------------------------------------------------------------------
+    def allowed(self, action: str) -> bool:
+        """Whether the current operator may ``action`` (``create``, ``edit``, ``delete``) here now."""
+        return self._refusal(action) is None
+
+    def _refusal(self, action: str) -> str | None:
+        from dashboard.i18n import gettext
+
+        if action in WRITE_ACTIONS:
+            if current_app.config.get("READ_ONLY"):
+                return gettext("The dashboard runs in read-only mode: nothing can be changed.")
+            if not self.view.writable:
+                return gettext("This table cannot be changed from the dashboard.")
+        if not getattr(current_user, "is_authenticated", False) or not self.view.allowed(action):
+            return gettext("Permission denied.")
+        return None
+
+    def _check(self, action: str, row_key: str | None, changes: t.Any) -> None:
+        refusal = self._refusal(action)
+        if refusal is not None:
+            self._audit(row_key, changes, outcome="failed", message=refusal, verb=action)
+            raise WriteRefused(refusal)
+
+    # -- writing -------------------------------------------------------------------------
+    def insert(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """Insert one row from ``values`` (by column name) and return its key by column name."""
+        typed = self._by_key(values)
+        changes = audit.created(self.view, typed)
+        self._check("create", None, changes)
+        try:
+            key = self.store.insert(typed)
+        except WriteError as exc:
+            self._failed(None, changes, exc, "create")
+        self._after_write()
+        complete = all(part is not None for part in key)
+        self._audit(encode_key(key, self.store.key_codecs) if complete else None, changes, verb="create")
+        return dict(zip(self.info.row_key, key, strict=False))
+
+    def update(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]],
+               changes: t.Mapping[str, t.Any]) -> int:
+        """Write ``changes`` (by column name) to each of ``rows`` (dicts holding at least the key columns).
+
+        All rows in one transaction: every one is changed, or none. Returns how many were.
+        """
+        records = self._records(rows)
+        typed = self._by_key(changes)
+        before = {encode_key(r._key, self.store.key_codecs): audit.edited(self.view, r, typed) for r in records}
+        self._check("edit", _joined(before), _single(before))
+        try:
+            changed = self.store.update_rows([r._key for r in records], typed)
+        except WriteError as exc:
+            self._failed(_joined(before), _single(before), exc, "edit")
+        self._after_write()
+        for key, row_changes in before.items():
+            self._audit(key, row_changes, verb="edit")
+        return changed
+
+    def delete(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> int:
+        """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went."""
+        records = self._records(rows)
+        removed = {encode_key(r._key, self.store.key_codecs): audit.deleted(self.view, r) for r in records}
+        self._check("delete", _joined(removed), _single(removed))
+        try:
+            deleted = self.store.delete([r._key for r in records])
+        except WriteError as exc:
+            self._failed(_joined(removed), _single(removed), exc, "delete")
+        self._after_write()
+        for key, row_changes in removed.items():
+            self._audit(key, row_changes, verb="delete")
+        return deleted
+
+    # -- reading ----------------------------------------------------------------------------
+    def rows(self, where: t.Mapping[str, t.Any] | None = None, *, order_by: str | None = None,
+             descending: bool = False, limit: int = 20) -> list[dict[str, t.Any]]:
+        """Rows whose columns equal ``where``'s values, as dicts by column name (visible columns and the key).
+
+        Reading needs the ``view`` right on the table, as its list page does.
+        """
+        if not self.view.allowed("view"):
+            raise WriteRefused(self._refusal("view") or Message(N_("Permission denied.")))
+        conditions = [self.store.table.c[self.info.column(name).name] == value
+                      for name, value in (where or {}).items()]
+        order = [(self.info.column(order_by).key, descending)] if order_by else []
+        shown = {c.name for c in self.view.visible} | set(self.info.row_key)
+        return [{c.name: getattr(record, c.key) for c in self.info.columns if c.name in shown}
+                for record in self.store.select(where=conditions, order=order, limit=min(limit, 1000))]
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _by_key(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        typed = {}
+        for name, value in values.items():
+            try:
+                typed[self.info.column(name).key] = value
+            except KeyError:
+                raise KeyError(f"table {self.info.id!r} has no column {name!r}") from None
+        return typed
+
+    def _records(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> list[Record]:
+        """The rows as they are in the database now, found by their key columns."""
+        if isinstance(rows, t.Mapping):
+            rows = [rows]
+        if not self.info.row_key or self.info.row_key_source == "rowid":
+            raise WriteRefused(Message(N_("This table has no key to address single rows.")))
+        records = []
+        for row in rows:
+            key = tuple(row[name] for name in self.info.row_key)
+            record = self.store.get(key)
+            if record is None:
+                raise WriteError(Message(N_("Not saved: no row of %(table)s has the key %(key)s any more."),
+                                         table=self.info.name, key=repr(key)))
+            records.append(record)
+        return records
+
+    def _after_write(self) -> None:
+        cache = listing_cache()
+        if cache is not None:
+            cache.bump(self.info.id)
+
+    def _failed(self, row_key: str | None, changes: t.Any, exc: WriteError, verb: str) -> t.NoReturn:
+        self._audit(row_key, changes, outcome="failed", message=exc.message, verb=verb)
+        if exc.unavailable:
+            raise DatabaseUnreachable() from exc
+        raise exc
+
+    def _audit(self, row_key: str | None, changes: t.Any, *, verb: str, outcome: str = "ok",
+               message: str = "") -> None:
+        prefix = f"{self.plugin}: {verb}"
+        audit.record_write("plugin", self.info.id, row_key=row_key, changes=changes, outcome=outcome,
+                           message=f"{prefix}. {message}" if message else prefix)
+
+
+def _joined(by_key: t.Mapping[str, t.Any]) -> str | None:
+    return ", ".join(by_key) if by_key else None
+
+
+def _single(by_key: t.Mapping[str, t.Any]) -> t.Any:
+    """The changes of the one row written, for an entry about it; none when the entry names several rows."""
+    return next(iter(by_key.values())) if len(by_key) == 1 else None
+
+
+def table_writer(table_id: str, plugin: str) -> TableWriter:
+    """A writer for served table ``table_id`` (``name`` or ``schema.name``) in the current app.
+
+    :raises LookupError: when the dashboard does not serve that table (unknown or hidden).
+    """
+    view = current_app.extensions["dashboard"].views.get(table_id)
+    if view is None:
+        raise LookupError(f"the dashboard serves no table {table_id!r}")
+    return TableWriter(view, plugin)

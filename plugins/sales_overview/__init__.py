@@ -1,0 +1,67 @@
+"""Sales overview: a page of charts over the demo shop database.
+
+Shown when the database has the demo's ``orders`` and ``products`` tables (``dashboard
+demo`` writes them); on any other database this plugin adds nothing. Copy this folder
+under a new name to start a plugin of your own (see ../README.md).
+"""
+
+from dashboard.charts import Chart
+from dashboard.hookspecs import hookimpl
+from dashboard.i18n import lazy_gettext as _
+from dashboard.pages import ALL_ROLES, Page
+
+#: Orders that brought money in.
+PAID = ("paid", "shipped", "delivered")
+
+
+class SalesOverview(Page):
+    """Orders and revenue of the last twelve months, at a glance."""
+
+    title = _("Sales overview")
+    slug = "sales-overview"
+    roles = ALL_ROLES  # every operator; each chart still needs the right to view its table
+    template = "sales_overview/page.html"
+    charts = (
+        "sales.revenue_total",
+        "sales.average_order",
+        "sales.orders_per_month",
+        "sales.revenue_per_month",
+        "sales.orders_by_status",
+        "sales.products_by_category",
+    )
+
+    def context(self):
+        return {"paid_statuses": ", ".join(PAID)}
+
+
+def _has_shop(app):
+    return {"orders", "products"} <= set(app.extensions["dashboard"].views)
+
+
+@hookimpl
+def register_charts(app):
+    if not _has_shop(app):
+        return []
+    return [
+        Chart(name="sales.revenue_total", title=_("Revenue of paid orders"), table="orders",
+              measure="sum", column="total", where={"status": ("in", PAID)}, kind="number"),
+        Chart(name="sales.average_order", title=_("Average order"), table="orders",
+              measure="avg", column="total", where={"status": ("in", PAID)}, kind="number"),
+        Chart(name="sales.orders_per_month", title=_("Orders per month"), table="orders",
+              group_by="ordered_at", bucket="month", last=12, kind="bar"),
+        Chart(name="sales.revenue_per_month", title=_("Revenue per month"), table="orders",
+              group_by="ordered_at", bucket="month", last=12, measure="sum", column="total",
+              where={"status": ("in", PAID)}, kind="line"),
+        Chart(name="sales.orders_by_status", title=_("Orders by status"), table="orders",
+              group_by="status", kind="pie"),
+        Chart(name="sales.products_by_category", title=_("Products per category"), table="products",
+              group_by="category", kind="bar"),
+        # Under the orders list itself.
+        Chart(name="sales.orders_per_week", title=_("Orders per week"), table="orders",
+              group_by="ordered_at", bucket="week", last=12, kind="line", on_list=True),
+    ]
+
+
+@hookimpl
+def register_pages(app):
+    return [SalesOverview] if _has_shop(app) else []

@@ -1,0 +1,103 @@
+"""Labels of the reflected database per language, from the config, and the starter file."""
+
+from __future__ import annotations
+
+import html
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+from markupsafe import escape
+
+from dashboard.cli import main
+from dashboard.settings import ConfigError
+from tests import schemas
+from tests.apps import logged_in, make_app
+
+LABELS = {
+    "parent": {"label": "Parents", "labels": {"de": "Eltern", "pt-BR": "Pais", "ar": "الآباء"},
+               "columns": {"name": {"labels": {"de": "Bezeichnung", "fr": "Désignation"}}}},
+}
+
+
+@pytest.fixture
+def app(small_database_url, tmp_path):
+    app = make_app(small_database_url, tmp_path / "instance", TABLES=LABELS)
+    yield app
+    app.extensions["dashboard"].engine.dispose()
+
+
+def _page(client, url: str, language: str) -> str:
+    response = client.get(url, headers={"Accept-Language": language})
+    assert response.status_code == 200
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_table_and_column_labels_follow_the_operators_language(app) -> None:
+    client = logged_in(app)
+    german = _page(client, "/admin/parent/", "de")
+    assert "<title>Tabellen - Eltern - dashboard</title>" in german and "Bezeichnung" in german
+    assert "Eltern" in _page(client, "/admin/", "de")  # the home page's list of tables
+    assert "Pais" in _page(client, "/admin/parent/", "pt-BR")
+    french = _page(client, "/admin/parent/edit/?id=1", "fr")
+    assert "Désignation" in french and "Parents" in french  # no French table label: the default one
+    english = _page(client, "/admin/parent/", "en")
+    assert "Parents" in english and "Bezeichnung" not in english and ">name<" in english.replace(" ", "")
+    export = client.get("/admin/parent/export/csv/", headers={"Accept-Language": "de"})
+    assert export.get_data(as_text=True).splitlines()[0] == "id,Bezeichnung"
+
+
+def test_labels_in_a_language_that_is_not_shipped_stop_start_up(small_database_url, tmp_path) -> None:
+    tables = {"parent": {"labels": {"tlh": "yoS"}}}
+    with pytest.raises(ConfigError, match=r"TABLES.parent.labels: unknown language 'tlh'"):
+        make_app(small_database_url, tmp_path / "instance", TABLES=tables)
+    tables = {"parent": {"columns": {"name": {"labels": {"de": 3}}}}}
+    with pytest.raises(ConfigError, match=r"TABLES.parent.columns.name.labels.de must be a text"):
+        make_app(small_database_url, tmp_path / "instance2", TABLES=tables)
+
+
+def test_a_hostile_label_is_escaped(small_database_url, tmp_path) -> None:
+    tables = {"parent": {"labels": {"de": schemas.XSS_NAME}, "columns": {"name": {"labels": {"de": schemas.XSS_NAME}}}}}
+    app = make_app(small_database_url, tmp_path / "instance", TABLES=tables)
+    client = logged_in(app)
+    for url in ("/admin/", "/admin/parent/", "/admin/parent/edit/?id=1", "/admin/parent/details/?id=1"):
+        page = client.get(url, headers={"Accept-Language": "de"}).get_data(as_text=True)
+        assert schemas.XSS_NAME not in page and str(escape(schemas.XSS_NAME)) in page, url
+    app.extensions["dashboard"].engine.dispose()
+
+
+def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostile_database_url, tmp_path) -> None:
+    config = tmp_path / "labels.toml"
+    config.write_text('[tables.customers.labels]\nde = "Kundschaft"\n', encoding="utf-8")
+    other = schemas.other_schema_name(hostile_database_url)
+    result = CliRunner(env={"LANGUAGE": "de"}).invoke(main, [
+        "translations", "labels", hostile_database_url, "--locale", "de-DE", "--config", str(config),
+        *(["--schema", other] if other else [])])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# Bezeichnungen auf Deutsch (de)")
+    labels = tomllib.loads(result.output)["tables"]
+    assert labels["customers"]["labels"] == {"de": "Kundschaft"}  # configured: kept
+    from dashboard.database import make_engine
+    from dashboard.reflection import reflect_schema
+
+    engine = make_engine(hostile_database_url)
+    try:
+        reflected = reflect_schema(engine, [other] if other else [])
+    finally:
+        engine.dispose()
+    for info in reflected.tables:
+        entry = labels[info.endpoint]
+        if info.endpoint != "customers":
+            assert entry["labels"] == {"de": info.name}
+        assert {name: column["labels"]["de"] for name, column in entry["columns"].items()} == {
+            column.name: column.name for column in info.columns}
+    # The file works as it is: every label is accepted by the dashboard.
+    app = make_app(hostile_database_url, tmp_path / "instance", TABLES=labels,
+                   SCHEMAS=[other] if other else [])
+    app.extensions["dashboard"].engine.dispose()
+
+
+def test_the_starter_file_refuses_an_unknown_language(small_database_url) -> None:
+    result = CliRunner(env={"LANGUAGE": "en"}).invoke(main, ["translations", "labels", small_database_url,
+                                                             "--locale", "tlh"])
+    assert result.exit_code == 2 and "unknown language 'tlh'" in result.output
