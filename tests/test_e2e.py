@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,10 +88,16 @@ def _serve(instance: Path, database_url: str | None = None) -> t.Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+def served_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The instance folder of the served SQLite demo (its database is ``demo.db`` there)."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="module")
+def served(served_instance: Path) -> t.Iterator[str]:
     """The demo shop on SQLite, served; yields the base URL."""
     _require_browser()
-    with _serve(tmp_path_factory.mktemp("instance")) as base:
+    with _serve(served_instance) as base:
         yield base
 
 
@@ -248,6 +255,37 @@ def test_find_a_table_from_the_navbar_and_see_it_among_recent_tables(operator: O
     page.keyboard.press("ArrowDown")
     operator.through(lambda: page.locator("#dashboard-nav-results .dropdown-item.active").click())
     assert page.url.endswith("/admin/customers/")
+
+
+def test_bulk_delete_with_a_blocked_row_removes_nothing(operator: Operator, served_instance: Path) -> None:
+    page = operator.page
+    operator.go("/admin/customers/new/")
+    page.fill("input[name=name]", "Bulk Deletable")
+    page.fill("input[name=email]", "bulk.deletable@example.com")
+    page.fill("input[name=country]", "NL")
+    page.fill("input[name=created_at]", "2026-01-02 03:04:05")
+    page.select_option("select[name=is_active]", label="Yes")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert page.locator(".alert-success").is_visible(), page.inner_text("body")[:800]
+    operator.through(lambda: page.click("th a:has-text('id')"))
+    operator.through(lambda: page.click("th a:has-text('id')"))
+    names = page.locator("td.col-name").all_inner_texts()
+    assert names[0].strip() == "Bulk Deletable"
+    # The newest customer that has orders, so its foreign keys block the delete; which
+    # one that is depends on the demo's random data, so the database says.
+    with contextlib.closing(sqlite3.connect(served_instance / "demo.db")) as db:
+        (blocked,) = db.execute("SELECT max(customer_id) FROM orders").fetchone()
+    page.locator("input.action-checkbox").nth(0).check()
+    page.locator(f"input.action-checkbox[value='{blocked}']").check()
+    messages: list[str] = []
+    page.on("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+    page.click("a.dropdown-toggle:has-text('With selected')")
+    operator.through(lambda: page.click("[data-dashboard-action=delete]"))
+    assert messages and "2" in messages[0], messages
+    alert = page.locator(".alert-danger").inner_text()
+    assert "nothing was deleted" in alert.lower(), alert
+    operator.shot("bulk-delete-blocked")
+    assert page.locator("td.col-name").all_inner_texts() == names
 
 
 def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
