@@ -25,6 +25,9 @@ from tests.databases import REQUIRE_SERVICES_ENV, make_database
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "e2e password 123"
+# Headless as root, and nothing that calls outside this machine (its network is closed).
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.e2e
 
@@ -145,10 +148,7 @@ def _logged_in(base: str) -> t.Iterator[Operator]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         who = Operator(page, base)
         who.go("/admin/")
@@ -294,11 +294,49 @@ def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
     with page.expect_download() as download_info:
         page.click("a.nav-link:has-text('Export')")
     download = download_info.value
+    # The page says the export is under way, where a screen reader announces it too.
+    status = page.locator("#dashboard-busy[role=status]")
+    assert "Export started" in status.inner_text()
     assert download.suggested_filename.endswith(".csv")
     lines = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
     total = re.search(r"([\d,]+) rows", page.inner_text(".dashboard-listing-info"))
     assert total and len(lines) == int(total.group(1).replace(",", "")) + 1
     assert lines[0].startswith("id,")
+
+
+def test_on_a_phone_every_page_fits_and_every_field_has_its_label(served: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        operator = Operator(page, served)
+        operator.go("/login")
+        page.fill("input[name=username]", "operator")
+        page.fill("input[name=password]", PASSWORD)
+        operator.through(lambda: page.click("form [type=submit]"))
+        # The navbar folds into its toggle; the table finder is inside and works by touch.
+        assert not page.locator("#dashboard-nav-search").is_visible()
+        page.tap("button.navbar-toggler")
+        finder = page.locator("#dashboard-nav-search")
+        finder.wait_for(state="visible")
+        finder.fill("orders")
+        page.locator("#dashboard-nav-results .dropdown-item", has_text="orders").first.wait_for()
+        operator.through(lambda: finder.press("Enter"))
+        for path in ("/admin/", "/admin/orders/", "/admin/orders/details/?id=1", "/admin/orders/edit/?id=1",
+                     "/admin/customers/new/"):
+            operator.go(path)
+            # Only the list's own frame may scroll sideways, never the page.
+            width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width <= viewport, (path, width, viewport)
+        operator.shot("phone-edit-customer")
+        # Every field of the form is reachable by its label (what a screen reader reads out).
+        for name in ("name", "email", "country", "created_at", "notes"):
+            label = page.locator(f"label[for={name}]").inner_text().strip()
+            assert page.get_by_label(label, exact=True).get_attribute("name") == name
+        operator.go("/admin/orders/")
+        operator.shot("phone-list")
+        browser.close()
 
 
 def test_log_out_ends_the_session(operator: Operator) -> None:

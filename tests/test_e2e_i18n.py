@@ -11,7 +11,7 @@ import typing as t
 
 import pytest
 
-from tests.test_e2e import CHROMIUM, PASSWORD, Operator, _require_browser, _serve
+from tests.test_e2e import BROWSER_ARGS, CHROMIUM, PASSWORD, Operator, _require_browser, _serve
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def _browser_in(base: str, locale: str) -> t.Iterator[Operator]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale=locale)
         who = Operator(page, base)
         who.go("/login")

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.plugin_kit import REPO
-from tests.test_e2e import CHROMIUM, PASSWORD, Operator, _dashboard, _free_port, _require_browser
+from tests.test_e2e import BROWSER_ARGS, CHROMIUM, PASSWORD, Operator, _dashboard, _free_port, _require_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -72,10 +72,7 @@ def operator(served: str) -> t.Iterator[Operator]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         who = Operator(page, served)
         page.on("dialog", lambda dialog: who.problems.append(f"dialog: {dialog.message}"))

@@ -6,6 +6,11 @@
 //                                  of checked rows in it (Flask-Admin would show it as is)
 //   data-dashboard-confirm="TEXT"  ask TEXT before submitting (row delete buttons)
 //   data-dashboard-no-follow       a menu entry whose own script does the work (filters)
+//   data-dashboard-busy="TEXT"     long work behind a link (exact counts, exports): TEXT is
+//                                  shown with a spinner until the next page, or for a while
+//                                  after a download starts (data-dashboard-busy-download)
+// A POST form says it is being sent and ignores a second click while the first is on
+// its way (the server refuses the duplicate too; this spares the operator the message).
 // Links to "javascript:..." are not followed either: the policy would refuse them.
 (function () {
   'use strict';
@@ -29,6 +34,65 @@
     }
     return true;
   }
+
+  var busyTimer = null;
+
+  function busyStatus() {
+    var status = document.getElementById('dashboard-busy');
+    if (!status) {
+      status = document.createElement('div');
+      status.id = 'dashboard-busy';
+      status.className = 'dashboard-busy alert alert-info shadow';
+      status.setAttribute('role', 'status');
+      status.setAttribute('aria-live', 'polite');
+      var spinner = document.createElement('span');
+      spinner.className = 'spinner-border spinner-border-sm';
+      spinner.setAttribute('aria-hidden', 'true');
+      status.appendChild(spinner);
+      status.appendChild(document.createElement('span'));
+      document.body.appendChild(status);
+    }
+    return status;
+  }
+
+  function showBusy(text, forSeconds) {
+    var status = busyStatus();
+    // textContent: a translated text is shown as text, never parsed as markup.
+    status.lastChild.textContent = ' ' + text;
+    status.hidden = false;
+    window.clearTimeout(busyTimer);
+    if (forSeconds) { busyTimer = window.setTimeout(hideBusy, forSeconds * 1000); }
+  }
+
+  function hideBusy() {
+    var status = document.getElementById('dashboard-busy');
+    if (status) { status.hidden = true; }
+  }
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || (form.method || '').toLowerCase() !== 'post') { return; }
+    if (form.getAttribute('data-dashboard-sent')) {
+      event.preventDefault();
+      return;
+    }
+    // Later listeners (a confirmation) may still cancel the submit: look once it has run.
+    window.setTimeout(function () {
+      if (event.defaultPrevented) { return; }
+      form.setAttribute('data-dashboard-sent', '1');
+      var text = document.documentElement.getAttribute('data-dashboard-sending');
+      if (text) { showBusy(text); }
+    }, 0);
+  });
+
+  // Back to a page kept by the browser's back/forward cache: nothing is under way any more.
+  window.addEventListener('pageshow', function (event) {
+    if (!event.persisted) { return; }
+    hideBusy();
+    document.querySelectorAll('form[data-dashboard-sent]').forEach(function (form) {
+      form.removeAttribute('data-dashboard-sent');
+    });
+  });
 
   document.addEventListener('click', function (event) {
     var target = event.target instanceof Element ? event.target : null;
@@ -54,6 +118,12 @@
       }
       if (!ok) { event.preventDefault(); }
       return;
+    }
+
+    var busy = target.closest('[data-dashboard-busy]');
+    if (busy && !event.defaultPrevented && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      showBusy(busy.getAttribute('data-dashboard-busy'),
+               busy.hasAttribute('data-dashboard-busy-download') ? 10 : 0);
     }
 
     var link = target.closest('[data-dashboard-no-follow], a[href^="javascript:"]');
