@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -38,6 +38,25 @@ def berlin() -> Flask:
 ])
 def test_numbers_keep_every_stored_digit_with_the_locales_separators(value, locale, shown) -> None:
     assert formatting.format_number(value, Locale.parse(locale)) == shown
+
+
+@pytest.mark.parametrize("locale", sorted(i18n.LANGUAGE_NAMES))
+def test_numbers_are_written_as_babels_pattern_writes_them(locale: str) -> None:
+    # format_number writes the text itself, for speed; Babel's pattern engine is the reference.
+    from babel.numbers import parse_pattern
+
+    values = [Decimal("1234567.50"), Decimal("-0.00"), Decimal("-1234.5"), Decimal("1E+3"), Decimal("0.0000001"),
+              Decimal("12345678901234567890.0000000001"), 0, -7, 999, 1000, -1000000, 0.1, -2.5e-8, 1e21]
+    for value in values:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        exponent = number.as_tuple().exponent
+        scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        for grouping in (True, False):
+            pattern = parse_pattern(("#,##0" if grouping else "0") + ("." + "0" * scale if scale else ""))
+            with localcontext() as context:
+                context.prec = 60
+                expected = pattern.apply(number, Locale.parse(locale), decimal_quantization=False)
+            assert formatting.format_number(value, Locale.parse(locale), grouping=grouping) == expected, (value, grouping)
 
 
 def test_identifiers_are_not_grouped() -> None:
