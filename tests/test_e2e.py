@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -58,36 +57,50 @@ def _dashboard(*args: str, env: dict[str, str], stdin: str | None = None) -> sub
 
 
 @contextlib.contextmanager
-def _serve(instance: Path, database_url: str | None = None) -> t.Iterator[str]:
-    """``dashboard serve`` on ``database_url`` (default: a demo SQLite file) with an admin
-    operator; yields the base URL and stops the server afterwards."""
+def serve(instance: Path, *args: str) -> t.Iterator[str]:
+    """``dashboard serve ARGS`` on a free loopback port with ``instance`` as its instance folder;
+    yields the base URL and stops the server afterwards."""
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
+    port = _free_port()
+    log_path = instance / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if process.poll() is not None:
+                        pytest.fail("dashboard serve exited: " + log_path.read_text())
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def prepare_demo(instance: Path, database_url: str | None = None) -> dict[str, str]:
+    """The demo shop in ``database_url`` (default: ``demo.db`` in ``instance``) and an admin
+    ``operator``; returns the environment the ``dashboard`` commands ran with."""
     env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
     if database_url is None:
         _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
     else:
         _dashboard("demo", "--rows", "2000", "--url", database_url, env=env)
     _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
-    port = _free_port()
-    log = open(instance / "serve.log", "w")
+    return env
+
+
+@contextlib.contextmanager
+def _serve(instance: Path, database_url: str | None = None) -> t.Iterator[str]:
+    """The demo on ``database_url`` (default: a demo SQLite file) served with an admin operator."""
+    prepare_demo(instance, database_url)
     # With no URL, `dashboard serve` finds the demo in its instance folder, as a new user's does.
-    target = [] if database_url is None else [database_url]
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *target, "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("dashboard serve exited: " + (instance / "serve.log").read_text())
-            time.sleep(0.2)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with serve(instance, *([] if database_url is None else [database_url])) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -144,30 +157,33 @@ class Operator:
 
 
 @contextlib.contextmanager
-def _logged_in(base: str) -> t.Iterator[Operator]:
+def logged_in(base: str, **page_options: t.Any) -> t.Iterator[Operator]:
+    """A Chromium page logged in as ``operator`` on ``base``; ``page_options`` go to ``new_page``
+    (a ``viewport``, a ``locale`` for the browser's Accept-Language, ``is_mobile``...)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = browser.new_page(**{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True,
+                                   **page_options})
         who = Operator(page, base)
-        who.go("/admin/")
+        who.go("/login")
         page.fill("input[name=username]", "operator")
         page.fill("input[name=password]", PASSWORD)
-        who.through(lambda: page.click("form [type=submit]"))
+        who.through(lambda: page.click("form button.btn-primary"))
         yield who
         browser.close()
 
 
 @pytest.fixture
 def operator(served: str) -> t.Iterator[Operator]:
-    with _logged_in(served) as who:
+    with logged_in(served) as who:
         yield who
 
 
 @pytest.fixture
 def postgresql_operator(served_postgresql: str) -> t.Iterator[Operator]:
-    with _logged_in(served_postgresql) as who:
+    with logged_in(served_postgresql) as who:
         yield who
 
 
@@ -305,16 +321,8 @@ def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
 
 
 def test_on_a_phone_every_page_fits_and_every_field_has_its_label(served: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        operator = Operator(page, served)
-        operator.go("/login")
-        page.fill("input[name=username]", "operator")
-        page.fill("input[name=password]", PASSWORD)
-        operator.through(lambda: page.click("form [type=submit]"))
+    with logged_in(served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as operator:
+        page = operator.page
         # The navbar folds into its toggle; the table finder is inside and works by touch.
         assert not page.locator("#dashboard-nav-search").is_visible()
         page.tap("button.navbar-toggler")
@@ -336,7 +344,6 @@ def test_on_a_phone_every_page_fits_and_every_field_has_its_label(served: str) -
             assert page.get_by_label(label, exact=True).get_attribute("name") == name
         operator.go("/admin/orders/")
         operator.shot("phone-list")
-        browser.close()
 
 
 def test_log_out_ends_the_session(operator: Operator) -> None:

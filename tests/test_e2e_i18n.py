@@ -6,12 +6,11 @@ every page must load without a console error, a failed request or a CSP violatio
 
 from __future__ import annotations
 
-import contextlib
 import typing as t
 
 import pytest
 
-from tests.test_e2e import BROWSER_ARGS, CHROMIUM, PASSWORD, Operator, _require_browser, _serve
+from tests.test_e2e import Operator, _require_browser, _serve, logged_in
 
 pytestmark = pytest.mark.e2e
 
@@ -23,21 +22,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
         yield base
 
 
-@contextlib.contextmanager
-def _browser_in(base: str, locale: str) -> t.Iterator[Operator]:
+def _browser_in(base: str, locale: str) -> t.ContextManager[Operator]:
     """A logged-in operator whose browser asks for ``locale`` (its Accept-Language)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale=locale)
-        who = Operator(page, base)
-        who.go("/login")
-        page.fill("input[name=username]", "operator")
-        page.fill("input[name=password]", PASSWORD)
-        who.through(lambda: page.click("form button.btn-primary"))
-        yield who
-        browser.close()
+    return logged_in(base, locale=locale)
 
 
 def _x(page: t.Any, selector: str) -> float:

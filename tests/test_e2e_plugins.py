@@ -4,19 +4,14 @@ under the strict Content-Security-Policy, with a hostile label that must stay te
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import typing as t
 
 import pytest
 import sqlalchemy as sa
 
 from tests.plugin_kit import REPO
-from tests.test_e2e import BROWSER_ARGS, CHROMIUM, PASSWORD, Operator, _dashboard, _free_port, _require_browser
+from tests.test_e2e import Operator, _require_browser, logged_in, prepare_demo, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +25,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     root = tmp_path_factory.mktemp("plugins-e2e")
     instance = root / "instance"
     instance.mkdir()
-    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-    _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
+    prepare_demo(instance)
     engine = sa.create_engine(f"sqlite:///{instance / 'demo.db'}")
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE products SET category = :c WHERE id = 1"), {"c": HOSTILE})
     engine.dispose()
-    _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
     plugins = root / "plugins"
     shutil.copytree(REPO / "plugins", plugins)
     copy = plugins / "team_sales"
@@ -46,42 +39,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     (copy / "__init__.py").write_text(
         code.replace('"Sales overview"', '"Team sales"').replace('"sales-overview"', '"team-sales"')
         .replace("sales_overview/page.html", "team_sales/page.html").replace('"sales.', '"team.'))
-    port = _free_port()
-    log = open(root / "serve.log", "w")  # noqa: SIM115 -- open while the server runs, closed below
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
-                                "--plugins", str(plugins)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("dashboard serve exited: " + (root / "serve.log").read_text())
-            time.sleep(0.2)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with serve(instance, "--plugins", str(plugins)) as base:
+        yield base
 
 
 @pytest.fixture
 def operator(served: str) -> t.Iterator[Operator]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        who = Operator(page, served)
-        page.on("dialog", lambda dialog: who.problems.append(f"dialog: {dialog.message}"))
-        who.go("/admin/")
-        page.fill("input[name=username]", "operator")
-        page.fill("input[name=password]", PASSWORD)
-        who.through(lambda: page.click("form [type=submit]"))
+    with logged_in(served) as who:
+        # The example pages ask nothing of the operator: a dialog would be a bug.
+        who.page.on("dialog", lambda dialog: who.problems.append(f"dialog: {dialog.message}"))
         yield who
-        browser.close()
 
 
 def drawn_charts(page: t.Any) -> list[dict[str, t.Any]]:
