@@ -14,7 +14,7 @@ from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
 from dashboard import caching, i18n, registry
-from dashboard import audit, auth, hooks, navigation, plugins, security, unavailable
+from dashboard import audit, auth, errors, hooks, navigation, plugins, security, unavailable
 from dashboard.database import make_engine
 from dashboard.home import HomeView
 from dashboard.messages import N_, Message
@@ -83,7 +83,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     state.authorize = auth.make_authorizer(app)
     security.init_app(app)
     audit.init_app(app)
-    # A database lost during a request is a 503 "nothing was saved" page, never a 500.
+    # Every HTTP error gets a translated page; a database lost during a request is a 503
+    # "nothing was saved" page, never a 500.
+    errors.init_app(app)
     unavailable.init_app(app)
     # Last, so plugins see every table view and every security rule applies to their pages.
     hooks.init_app(app)

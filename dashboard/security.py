@@ -19,10 +19,10 @@ import typing as t
 
 from flask import Flask, abort, current_app, g, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from markupsafe import escape
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
+from dashboard.errors import plain_page
+from dashboard.i18n import gettext
 from dashboard.messages import N_
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -103,29 +103,18 @@ CSRF_REASONS = (N_("The CSRF token is missing."), N_("The CSRF session token is 
 
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
-    locale = current_locale()
-    direction = "rtl" if is_right_to_left(locale) else "ltr"
     reason = gettext("Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the "
                      "FORM_MAX_BYTES setting).", limit=int(current_app.config["FORM_MAX_BYTES"]))
     advice = gettext("Use your browser's Back button: the form still holds what you typed.")
-    # Not inside the f-string: babel's extractor does not look into f-strings.
-    title, heading = gettext("Too large to save"), gettext("The form was too large to save")
-    body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
-            f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
-            f"<p>{escape(reason)}</p><p>{escape(advice)}</p>")
+    body = plain_page(gettext("Too large to save"), gettext("The form was too large to save"), reason, advice)
     return body, 413, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
-    locale = current_locale()
-    direction = "rtl" if is_right_to_left(locale) else "ltr"
     reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
     advice = gettext("It was open too long, you logged out meanwhile, or it did not come from this site. "
                      "Nothing was changed. Go back, reload the page and try again.")
-    title, heading = gettext("Form expired"), gettext("The form could not be accepted")
-    body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
-            f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
-            f"<p>{escape(reason)}</p><p>{escape(advice)}</p>")
+    body = plain_page(gettext("Form expired"), gettext("The form could not be accepted"), reason, advice)
     return body, 400, {"Content-Type": "text/html; charset=utf-8"}
 
 

@@ -15,13 +15,13 @@ import logging
 import typing as t
 
 from flask import Flask, current_app, make_response, request
-from markupsafe import escape
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.auth import safe_next
 from dashboard.database import is_unreachable
-from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
+from dashboard.errors import plain_page
+from dashboard.i18n import gettext
 from dashboard.messages import N_
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,8 @@ def unavailable_response() -> t.Any:
         # The frame needs the operator (state database) and the menu: whatever stops it,
         # the error page must not fail in turn.
         log.debug("unavailable page drawn without the site frame", exc_info=True)
-        locale = current_locale()
-        direction = "rtl" if is_right_to_left(locale) else "ltr"
-        title, heading = gettext("Database not reachable"), gettext("The database is not reachable.")
-        advice, home = gettext("Nothing was saved; try again."), gettext("Home")
-        body = (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
-                f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>"
-                f'<p>{escape(advice)}</p><p><a href="/admin/">{escape(home)}</a></p>')
+        body = plain_page(gettext("Database not reachable"), gettext("The database is not reachable."),
+                          gettext("Nothing was saved; try again."), link=("/admin/", gettext("Home")))
     response = make_response(body, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
