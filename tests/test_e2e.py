@@ -213,6 +213,29 @@ def test_list_sort_search_and_follow_a_foreign_key(operator: Operator) -> None:
     assert page.locator("td.col-id").count() >= 1
 
 
+def test_filter_from_the_menu_then_page_through_the_matches(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/orders/")
+    page.click("a.nav-link:has-text('Add Filter')")
+    page.click(".field-filters a.filter:text-is('status')")
+    page.click("#filter_form .select2-container.filter-val a.select2-choice")
+    page.locator(".select2-drop-active .select2-result-label").first.wait_for()
+    page.keyboard.type("paid")
+    page.locator(".select2-drop-active .select2-result-label", has_text="paid").wait_for()
+    page.keyboard.press("Enter")
+    operator.through(lambda: page.click("#filter_form button[type=submit]"))
+    first = page.locator("td.col-status").all_inner_texts()
+    assert len(first) == 20 and all(status.strip() == "paid" for status in first), first
+    first_ids = [int(i) for i in page.locator("td.col-id").all_inner_texts()]
+    # The next page keeps the filter and continues in key order, no row twice.
+    operator.through(lambda: page.click(".pagination a.page-link:text-is('2')"))
+    assert "flt" in page.url and "page=1" in page.url
+    second = page.locator("td.col-status").all_inner_texts()
+    second_ids = [int(i) for i in page.locator("td.col-id").all_inner_texts()]
+    assert second and all(status.strip() == "paid" for status in second)
+    assert first_ids == sorted(first_ids) and min(second_ids) > max(first_ids)
+
+
 def test_create_with_lookup_edit_with_an_error_then_delete(operator: Operator) -> None:
     page = operator.page
     operator.go("/admin/orders/new/")
