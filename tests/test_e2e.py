@@ -327,6 +327,17 @@ def test_bulk_delete_with_a_blocked_row_removes_nothing(operator: Operator, serv
     assert page.locator("td.col-name").all_inner_texts() == names
 
 
+def test_a_double_click_on_save_creates_one_row(operator: Operator) -> None:
+    page = operator.page
+    operator.go("/admin/tags/new/")
+    page.fill("input[name=name]", "double-click tag")
+    operator.through(lambda: page.dblclick("form [type=submit][value=Save]"))
+    assert page.locator(".alert-success").count() == 1
+    page.fill("input[name=search]", "double-click tag")
+    operator.through(lambda: page.keyboard.press("Enter"))
+    assert page.locator("td.col-name").all_inner_texts() == ["double-click tag"]
+
+
 def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
     page = operator.page
     operator.go("/admin/products/")
