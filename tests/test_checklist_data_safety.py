@@ -176,9 +176,8 @@ def test_27_an_edited_json_value_keeps_the_order_it_was_typed_in(site, hostile_d
     assert site.form_values(edit_url)["json_col"] == '{"z": 1, "a": 2, "ü": "ö"}'
 
 
+@pytest.mark.parametrize("dialect", ["mariadb"], indirect=True)  # zero dates exist only on MySQL/MariaDB
 def test_27_mariadb_zero_dates_survive_an_edit_of_another_column(hostile_database_url, tmp_path, dialect):
-    if dialect != "mariadb":
-        pytest.skip("zero dates exist only on MySQL/MariaDB")
     engine = sa.create_engine(hostile_database_url)
     with engine.begin() as connection:
         connection.execute(sa.text("SET SESSION sql_mode = ''"))
@@ -333,9 +332,9 @@ def _field_errors(page: str, field: str) -> str:
 # -- 30: SQLite enforces foreign keys -----------------------------------------------------------
 
 
+# The pragma is SQLite's; the other databases always enforce foreign keys.
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 def test_30_every_sqlite_connection_enforces_foreign_keys(hostile_database_url, tmp_path, dialect):
-    if dialect != "sqlite":
-        pytest.skip("the pragma is SQLite's; the other databases always enforce foreign keys")
     site = site_on(hostile_database_url, tmp_path)
     try:
         engine = site.state.engine
@@ -355,9 +354,8 @@ def test_30_every_sqlite_connection_enforces_foreign_keys(hostile_database_url, 
 # -- 31: MariaDB strict mode ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dialect", ["mariadb"], indirect=True)  # sql_mode is MySQL/MariaDB's
 def test_31_mariadb_session_is_strict_even_when_the_server_is_not(empty_database_url, tmp_path, dialect):
-    if dialect != "mariadb":
-        pytest.skip("sql_mode is MySQL/MariaDB's")
     metadata = sa.MetaData()
     notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
                      sa.Column("body", sa.Text), sa.Column("short", sa.String(5)), sa.Column("day", sa.Date))

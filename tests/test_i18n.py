@@ -282,9 +282,8 @@ def test_details_show_localized_values_and_keep_the_stored_text_at_hand(app: Fla
     assert 'title="2024-03-01"' in details and 'title="2024-03-01 14:30:05"' in details
 
 
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)  # only timestamptz keeps a zone
 def test_datetimes_with_a_zone_are_shown_in_the_configured_zone(app: Flask, dialect: str) -> None:
-    if dialect != "postgresql":
-        pytest.skip("only PostgreSQL keeps a zone with a datetime (timestamptz)")
     details = page(operator(app, "de"), "/admin/orders/details/?id=1")
     assert "01.03.2024, 15:30:05 CET" in details  # 14:30:05 UTC, configured zone Europe/Berlin
     english = page(operator(app, "en"), "/admin/orders/details/?id=1")
