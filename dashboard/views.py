@@ -35,6 +35,7 @@ from dashboard.caching import listing_cache
 from dashboard.database import is_unreachable
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.listing import ListingQuery
+from dashboard.links import linked_rows
 from dashboard.lookups import ForeignKeyLoader
 from dashboard.records import Conflict, Record, RecordStore, WriteError
 from dashboard.references import blocking_reference
@@ -415,6 +416,8 @@ class TableView(BaseModelView):
         kwargs.setdefault("table_info", self.info)
         kwargs.setdefault("table_notice", self._notice())
         kwargs.setdefault("related_links", self._related_links(kwargs.get("model")))
+        if template == self.details_template:
+            kwargs.setdefault("linked_rows", linked_rows(self, kwargs.get("model")))
         return super().render(template, **kwargs)
 
     def _notice(self) -> list[str]:
@@ -566,6 +569,24 @@ class TableView(BaseModelView):
         cache = listing_cache()
         if cache is not None:
             cache.bump(self.info.id)
+
+    def create_form(self, obj: t.Any = None) -> t.Any:
+        form = super().create_form(obj)
+        if request.method == "GET":
+            # "Add a link" on a details page opens the association's form with the row chosen:
+            # foreign-key fields only take a value from the address, and only one that parses.
+            for column_name in self.fk_by_column:
+                column = self.info.column(column_name)
+                text = request.args.get(column.key)
+                field = getattr(form, column.key, None)
+                if text is None or field is None:
+                    continue
+                try:
+                    self._codec(column.key).from_text(text)
+                except ValueError:
+                    continue
+                field.data = text
+        return form
 
     def edit_form(self, obj: Record | None = None) -> t.Any:
         form = super().edit_form(obj=None)
