@@ -327,6 +327,27 @@ def test_bulk_delete_with_a_blocked_row_removes_nothing(operator: Operator, serv
     assert page.locator("td.col-name").all_inner_texts() == names
 
 
+def test_link_a_tag_to_a_product_from_the_products_page(operator: Operator, served_instance: Path) -> None:
+    page = operator.page
+    with contextlib.closing(sqlite3.connect(served_instance / "demo.db")) as db:
+        product, tag, tag_name = db.execute(
+            "SELECT p.id, t.id, t.name FROM products p, tags t WHERE NOT EXISTS (SELECT 1 FROM product_tags l "
+            "WHERE l.product_id = p.id AND l.tag_id = t.id) ORDER BY p.id, t.id LIMIT 1").fetchone()
+    operator.go(f"/admin/products/details/?id={product}")
+    section = page.locator("section.dashboard-linked", has_text="tags, linked through product_tags")
+    operator.through(lambda: section.locator("a:has-text('Add a link')").click())
+    # The product is chosen already; the tag is picked by typing its name.
+    assert f"({product})" in page.inner_text("#s2id_product_id")
+    page.click("#s2id_tag_id")
+    page.keyboard.type(tag_name)
+    page.locator(".select2-drop-active .select2-result-label", has_text=tag_name).first.wait_for()
+    page.keyboard.press("Enter")
+    operator.through(lambda: page.click("form [type=submit][value=Save]"))
+    assert f"/admin/products/details/?id={product}" in page.url
+    operator.shot("linked-rows")
+    assert section.locator(f"a:has-text('{tag_name} ({tag})')").is_visible()
+
+
 def test_a_double_click_on_save_creates_one_row(operator: Operator) -> None:
     page = operator.page
     operator.go("/admin/tags/new/")
