@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 

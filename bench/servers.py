@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from loadclient import BenchError, Client
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-
-from loadclient import BenchError, Client
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent

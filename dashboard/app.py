@@ -13,8 +13,19 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
-from dashboard import caching, i18n, registry
-from dashboard import audit, auth, errors, hooks, navigation, plugins, security, unavailable
+from dashboard import (
+    audit,
+    auth,
+    caching,
+    errors,
+    hooks,
+    i18n,
+    navigation,
+    plugins,
+    registry,
+    security,
+    unavailable,
+)
 from dashboard.database import make_engine
 from dashboard.home import HomeView
 from dashboard.messages import N_, Message

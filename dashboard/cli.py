@@ -79,7 +79,8 @@ def serve(database_url: str | None, host: str, port: int, workers: int, config_f
                  count=len(state.views), editable=editable,
                  url=state.engine.url.render_as_string(hide_password=True)))
     click.echo(_("Open %(url)s", url=f"http://{host}:{port}/admin/"))
-    from dashboard.users_cli import announce_first_admin  # first start: an admin with a one-time password
+    # First start: an admin with a one-time password.
+    from dashboard.users_cli import announce_first_admin
 
     announce_first_admin(app, f"http://{host}:{port}/login")
     if dev_server:

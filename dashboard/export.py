@@ -35,7 +35,7 @@ def csv_stream(labels: t.Sequence[str], rows: t.Iterable[t.Sequence[t.Any]],
     writer.writerow([neutralise(label) for label in labels])
     pending = 1
     for row in rows:
-        writer.writerow([cell(value) for cell, value in zip(render, row)])
+        writer.writerow([cell(value) for cell, value in zip(render, row, strict=True)])
         pending += 1
         if pending >= lines_per_chunk:
             # Chunks, not single lines: a generator step per line costs more than the line.

@@ -25,18 +25,18 @@ from markupsafe import Markup
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dashboard import audit, export, submissions, violations
+from dashboard.caching import listing_cache
 from dashboard.codecs import Codec
+from dashboard.database import is_unreachable
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
 from dashboard.forms import DashboardForm, build_form_class, field_for
 from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, translate
-from dashboard.labels import LocalizedLabel, column_label, table_label
-from dashboard.messages import N_
-from dashboard.caching import listing_cache
-from dashboard.database import is_unreachable
 from dashboard.keys import BadKey, decode_key, encode_key
-from dashboard.listing import ListingQuery
+from dashboard.labels import LocalizedLabel, column_label, table_label
 from dashboard.links import linked_rows
+from dashboard.listing import ListingQuery
 from dashboard.lookups import ForeignKeyLoader
+from dashboard.messages import N_
 from dashboard.records import Conflict, Record, RecordStore, WriteError
 from dashboard.references import blocking_reference
 from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo

@@ -67,7 +67,7 @@ def form_values(page: str) -> dict[str, str]:
         values[html.unescape(name)] = html.unescape(body.removeprefix("\r\n").removeprefix("\n"))
     for name, body in re.findall(r'<select[^>]*name="([^"]*)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
-        values[html.unescape(name)] = html.unescape((chosen.group(1) or chosen.group(2))) if chosen else ""
+        values[html.unescape(name)] = html.unescape(chosen.group(1) or chosen.group(2)) if chosen else ""
     return values
 
 

@@ -9,11 +9,11 @@ import re
 from urllib.parse import unquote_plus
 
 import pytest
+import sqlalchemy as sa
 from markupsafe import escape
 
-from dashboard.keys import encode_key
 from dashboard.codecs import codec_for
-import sqlalchemy as sa
+from dashboard.keys import encode_key
 from tests import schemas
 from tests.site import make_site, rows
 
@@ -187,7 +187,7 @@ def test_27_unchanged_columns_round_trip_exactly(site, hostile_database_url):
     assert response.status_code == 302, site.flashes(response.get_data(as_text=True))
     after = rows(hostile_database_url, schemas.ALL_TYPES, "id")
     names = [c.name for c in site.state.views[schemas.ALL_TYPES].info.columns]
-    changed = {names[i] for i, (old, new) in enumerate(zip(before[0], after[0])) if old != new}
+    changed = {names[i] for i, (old, new) in enumerate(zip(before[0], after[0], strict=True)) if old != new}
     assert changed == {"string_col"}
     assert after[1] == before[1]
 
