@@ -315,7 +315,7 @@ def _condition(column: sa.ColumnElement[t.Any], condition: t.Any) -> sa.ColumnEl
         return column.in_(values) if operator == "in" else column.not_in(values)
     compare = {"eq": column.__eq__, "ne": column.__ne__, "lt": column.__lt__, "le": column.__le__,
                "gt": column.__gt__, "ge": column.__ge__}[operator]
-    return t.cast("sa.ColumnElement[bool]", compare(value))
+    return compare(value)
 
 
 def statement(entry: ChartEntry, today: dt.date) -> sa.Select[t.Any]:
@@ -327,13 +327,14 @@ def statement(entry: ChartEntry, today: dt.date) -> sa.Select[t.Any]:
     dialect = view.store.engine.dialect.name
     where = [_condition(table.c[name], condition) for name, condition in chart.where.items()]
     measured = table.c[chart.column] if chart.column is not None else None
-    value: sa.ColumnElement[t.Any] = {
+    measures: dict[str, t.Callable[[], sa.ColumnElement[t.Any]]] = {
         "count": lambda: sa.func.count(measured) if measured is not None else sa.func.count(),
         "sum": lambda: sa.func.sum(measured),
         "avg": lambda: sa.func.avg(measured),
         "min": lambda: sa.func.min(measured),
         "max": lambda: sa.func.max(measured),
-    }[chart.measure]()
+    }
+    value = measures[chart.measure]()
     if chart.group_by is None:
         return sa.select(value.label("value")).select_from(table).where(*where)
     group = table.c[chart.group_by]
@@ -374,13 +375,13 @@ def compute(entry: ChartEntry, *, fresh: bool = False) -> ChartData:
     chart = entry.chart
     today = dt.datetime.now(dt.UTC).date()
     cache = listing_cache()
-    source = chart.table if chart.sql is None else f"sql:{chart.name}"
+    source = f"sql:{chart.name}" if chart.sql is not None else str(chart.table)
     generation = cache.generation(source) if cache is not None and chart.sql is None else 0
     key = None
     if cache is not None and generation is not None:
-        key = cache.key(t.cast(str, source), generation, "chart", None,
+        key = cache.key(source, generation, "chart", None,
                         [chart.name, chart.fingerprint(), today.isoformat()])
-        hit = MISSING if fresh else cache.get(key)
+        hit: t.Any = MISSING if fresh else cache.get(key)
         if hit is not MISSING:
             labels, values, read_at = hit
             return ChartData(list(labels), list(values), read_at, cached=True)

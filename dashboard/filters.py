@@ -15,6 +15,7 @@ from flask_admin.model.filters import BaseFilter
 
 from dashboard.codecs import Codec
 from dashboard.i18n import lazy_gettext
+from dashboard.labels import LocalizedLabel
 from dashboard.search import like_pattern
 
 Conditions = list[sa.ColumnElement[bool]]
@@ -25,7 +26,7 @@ class ColumnFilter(BaseFilter):
 
     label: t.Any = ""
 
-    def __init__(self, column: sa.ColumnElement[t.Any], name: str, codec: Codec,
+    def __init__(self, column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec,
                  options: t.Any = None, data_type: str | None = None) -> None:
         super().__init__(name, options=options, data_type=data_type)
         self.column = column
@@ -104,7 +105,7 @@ class NotContainsFilter(ContainsFilter):
 class EmptyFilter(ColumnFilter):
     label = lazy_gettext("empty")
 
-    def __init__(self, column: sa.ColumnElement[t.Any], name: str, codec: Codec) -> None:
+    def __init__(self, column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec) -> None:
         super().__init__(column, name, codec, options=(("1", lazy_gettext("Yes")), ("0", lazy_gettext("No"))))
 
     def clean(self, value: str) -> bool:
@@ -119,7 +120,8 @@ class EmptyFilter(ColumnFilter):
 _DATA_TYPES = {"date": "datepicker", "datetime": "datetimepicker", "time": "timepicker"}
 
 
-def filters_for(column: sa.ColumnElement[t.Any], name: str, codec: Codec, nullable: bool) -> list[ColumnFilter]:
+def filters_for(column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec,
+                nullable: bool) -> list[ColumnFilter]:
     """The filters that make sense for a column of this codec."""
     kind = codec.kind
     data_type = _DATA_TYPES.get(kind)
@@ -133,7 +135,7 @@ def filters_for(column: sa.ColumnElement[t.Any], name: str, codec: Codec, nullab
                    GreaterFilter(column, name, codec, data_type=data_type),
                    SmallerFilter(column, name, codec, data_type=data_type)]
     elif kind == "boolean":
-        options = (("true", lazy_gettext("Yes")), ("false", lazy_gettext("No")))
+        options: tuple[tuple[str, t.Any], ...] = (("true", lazy_gettext("Yes")), ("false", lazy_gettext("No")))
         filters = [EqualFilter(column, name, codec, options=options)]
     elif kind == "enum":
         options = tuple((choice, choice) for choice in codec.choices)

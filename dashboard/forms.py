@@ -22,6 +22,7 @@ from wtforms.widgets import html_params
 from dashboard import submissions
 from dashboard.codecs import Codec
 from dashboard.i18n import current_locale, exception_text, gettext, lazy_gettext
+from dashboard.labels import LocalizedLabel
 from dashboard.reflection import ColumnInfo
 
 
@@ -79,7 +80,7 @@ class ForeignKeyWidget:
 class ForeignKeyField(StringField):
     """A foreign key value chosen by searching the referenced table."""
 
-    widget = ForeignKeyWidget()  # type: ignore[assignment]
+    widget = ForeignKeyWidget()
 
     def __init__(self, *args: t.Any, lookup_name: str = "", label_for: t.Callable[[str], str] | None = None,
                  allow_blank: bool = True, **kwargs: t.Any) -> None:
@@ -89,7 +90,7 @@ class ForeignKeyField(StringField):
         self.allow_blank = allow_blank
 
 
-def field_for(column: ColumnInfo, codec: Codec, *, creating: bool, label: str,
+def field_for(column: ColumnInfo, codec: Codec, *, creating: bool, label: str | LocalizedLabel,
               lookup: tuple[str, t.Callable[[str], str]] | None = None,
               read_only: bool = False) -> Field | None:
     """A form field for ``column``, or ``None`` when it is not typed in on this form."""

@@ -149,7 +149,7 @@ def is_right_to_left(locale: Locale) -> bool:
 # -- the dashboard's domain ------------------------------------------------------------------
 
 
-class CatalogDomain(Domain):  # type: ignore[misc]
+class CatalogDomain(Domain):
     """The dashboard's catalog plus the catalogs plugins registered, as one domain.
 
     Replaces Flask-Babel's default domain, so ``_()`` in templates, :func:`gettext` here and
@@ -186,11 +186,11 @@ class CatalogDomain(Domain):  # type: ignore[misc]
         return merged
 
 
-class _DashboardBabel(Babel):  # type: ignore[misc]
+class _DashboardBabel(Babel):
     """Flask-Babel whose default domain is the app's :class:`CatalogDomain`."""
 
     @property
-    def domain_instance(self) -> Domain:  # type: ignore[override]
+    def domain_instance(self) -> Domain:
         return _state().domain
 
 

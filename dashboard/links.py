@@ -106,7 +106,8 @@ def _linked(view: TableView, association: TableView, fk: ForeignKeyInfo, far_fk:
     add_url = None
     if association.can_create:
         field_name = association.info.column(fk.columns[0]).key
-        add_url = url_for(f"{association.endpoint}.create_view", **{field_name: value_text, "url": request.full_path})
+        args: dict[str, t.Any] = {field_name: value_text, "url": request.full_path}
+        add_url = url_for(f"{association.endpoint}.create_view", **args)
     return LinkedRows(
         title=gettext("%(table)s, linked through %(association)s", table=far_view.name, association=association.name),
         items=items, more=len(rows) > LIMIT, list_url=association.filtered_url(fk.columns[0], value_text),

@@ -81,7 +81,8 @@ class ListingQuery:
         if not fresh:
             hit = self._cached(key)
             if hit is not MISSING:
-                return Page(*hit, cached=True)
+                records, extras, read_at = hit
+                return Page(records, extras, read_at, cached=True)
         boundary = None if number == 0 else self._cached(self._key("boundary", [number, size]))
         if boundary is not MISSING and boundary is not None and self._keyset_ok():
             records = self.store.select(where=[*self.where, self._after(boundary)], order=self.order, limit=size)
@@ -94,7 +95,8 @@ class ListingQuery:
         return page
 
     def _order_columns(self) -> list[tuple[sa.ColumnElement[t.Any], bool, str | None]]:
-        columns = [(self.store.column(key), desc, key) for key, desc in self.order]
+        columns: list[tuple[sa.ColumnElement[t.Any], bool, str | None]] = [
+            (self.store.column(key), desc, key) for key, desc in self.order]
         columns += [(column, False, None) for column in self.store.key_columns()]
         return columns
 

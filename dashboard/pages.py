@@ -59,7 +59,7 @@ class Page(BaseView):
 
     title: t.ClassVar[str] = ""
     slug: t.ClassVar[str] = ""
-    category: t.ClassVar[str | None] = None  # type: ignore[misc]
+    category: t.ClassVar[str | None] = None
     roles: t.ClassVar[tuple[str, ...]] = ()
     template: t.ClassVar[str] = "dashboard/page.html"
     charts: t.ClassVar[tuple[str, ...]] = ()

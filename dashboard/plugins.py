@@ -23,6 +23,7 @@ plugins not to load.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -201,7 +202,7 @@ def _load_builtins(found: PluginRegistry, disabled: set[str]) -> None:
         if name in disabled:
             continue
         plugin = LoadedPlugin(name=name, source="builtin", location=module_name)
-        _import_and_register(found, plugin, lambda module_name=module_name: importlib.import_module(module_name))
+        _import_and_register(found, plugin, functools.partial(importlib.import_module, module_name))
 
 
 def _load_entry_points(found: PluginRegistry, disabled: set[str]) -> None:
@@ -233,8 +234,7 @@ def _load_folder(found: PluginRegistry, folder: Path, disabled: set[str]) -> Non
                                                        "(letters, digits and _, not starting with a digit)")
             continue
         module_name = f"{prefix}_{package.name}"
-        _import_and_register(found, plugin, lambda package=package, module_name=module_name:
-                             _import_package(package, module_name))
+        _import_and_register(found, plugin, functools.partial(_import_package, package, module_name))
 
 
 def _import_package(package: Path, module_name: str) -> types.ModuleType:
@@ -315,7 +315,7 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
                 found.report(plugin.name, "translations", exc)
     if loaders:
         # The app's own templates first: a plugin adds pages, it does not replace core ones.
-        app.jinja_loader = ChoiceLoader([t.cast(t.Any, app.jinja_loader), *loaders])  # type: ignore[method-assign]
+        app.jinja_loader = ChoiceLoader([t.cast(t.Any, app.jinja_loader), *loaders])
 
 
 def plugin_static(plugin: str, filename: str) -> str:

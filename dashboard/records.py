@@ -271,7 +271,7 @@ class _guarded_transaction:
             log.warning("database unavailable: %s", exc)
             raise WriteError(Message(N_("The database is not reachable. Nothing was saved; try again.")), unavailable=True) from exc
 
-    def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> bool:
+    def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> t.Literal[False]:
         try:
             self.context.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as commit_error:

@@ -205,9 +205,9 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
                     if any(c.name == name for c in info.columns):
                         info.column(name).choices = choices
             tables.append(info)
-    info = SchemaInfo(dialect=engine.dialect.name, default_schema=default_schema, tables=tables)
-    _link_tables(info)
-    return info
+    schema_info = SchemaInfo(dialect=engine.dialect.name, default_schema=default_schema, tables=tables)
+    _link_tables(schema_info)
+    return schema_info
 
 
 def _is_system_schema(engine: Engine, schema: str) -> bool:
@@ -252,7 +252,7 @@ def _describe(engine: Engine, table: sa.Table, kind: str, unique_sets: list[tupl
             columns=tuple(fk.parent.name for fk in constraint.elements),
             target_id=_target_id(constraint),
             target_columns=tuple(_fk_target_column(fk) for fk in constraint.elements),
-            name=constraint.name,
+            name=constraint.name if isinstance(constraint.name, str) else None,
         )
         for constraint in table.foreign_key_constraints
     ]
@@ -327,7 +327,7 @@ def _sqlite_without_rowid(engine: Engine, info: TableInfo) -> bool:
             sa.text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:name"),
             {"name": info.name},
         ).scalar()
-    return bool(sql) and "WITHOUT ROWID" in sql.upper()
+    return isinstance(sql, str) and "WITHOUT ROWID" in sql.upper()
 
 
 def _link_tables(info: SchemaInfo) -> None:

@@ -22,7 +22,7 @@ def release_connections(app: Flask) -> None:
         engine.dispose(close=False)
 
 
-class DashboardServer(BaseApplication):  # type: ignore[misc]
+class DashboardServer(BaseApplication):
     """A gunicorn application serving an app built once, before the workers fork.
 
     Reflection and view set-up (seconds on a 500-table schema) then happen once, not once

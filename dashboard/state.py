@@ -287,7 +287,7 @@ def _same_database(first: str, second: str) -> bool:
         return first == second
     if a.get_backend_name() == b.get_backend_name() == "sqlite":
         return bool(a.database) and a.database != ":memory:" and \
-            Path(a.database).resolve() == Path(b.database or "").resolve()
+            Path(a.database or "").resolve() == Path(b.database or "").resolve()
     return (a.get_backend_name(), a.host, a.port, a.database) == (b.get_backend_name(), b.host, b.port, b.database)
 
 

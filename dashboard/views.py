@@ -65,12 +65,13 @@ class TableView(BaseModelView):
     form_base_class = DashboardForm
     export_types = ["csv"]
     can_set_page_size = True
-    page_size_options = (20, 50, 100)
+    page_size_options: tuple[int, ...] = (20, 50, 100)
+    column_type_formatters: dict[type, t.Any] = {}
 
     def __init__(self, store: RecordStore, schema: SchemaInfo, stores: dict[str, RecordStore], *,
                  options: TableOptions, read_only_site: bool, sensitive_patterns: t.Sequence[str],
                  page_size: int, page_sizes: t.Sequence[int], export_max_rows: int,
-                 category: str | None) -> None:
+                 category: str | LocalizedLabel | None) -> None:
         self.store = store
         self.info: TableInfo = store.info
         self.schema = schema
@@ -116,23 +117,23 @@ class TableView(BaseModelView):
         return authorize is not None and bool(authorize(self.info, action))
 
     @property
-    def can_create(self) -> bool:  # type: ignore[override]
+    def can_create(self) -> bool:
         return self.writable and self.allowed("create")
 
     @property
-    def can_edit(self) -> bool:  # type: ignore[override]
+    def can_edit(self) -> bool:
         return self.writable and self.allowed("edit")
 
     @property
-    def can_delete(self) -> bool:  # type: ignore[override]
+    def can_delete(self) -> bool:
         return self.writable and self.allowed("delete")
 
     @property
-    def can_export(self) -> bool:  # type: ignore[override]
+    def can_export(self) -> bool:
         return self.allowed("export")
 
     @property
-    def can_view_details(self) -> bool:  # type: ignore[override]
+    def can_view_details(self) -> bool:
         return self.info.has_row_identity and self.allowed("view")
 
     def is_visible(self) -> bool:
@@ -268,7 +269,7 @@ class TableView(BaseModelView):
         for index, _name, value in filters or ():
             if not 0 <= index < len(self._filters or ()):
                 continue
-            flt = self._filters[index]  # type: ignore[index]
+            flt = self._filters[index]
             try:
                 where = flt.apply(where, flt.clean(value))
             except ValueError:
@@ -312,7 +313,7 @@ class TableView(BaseModelView):
 
     def listing_url(self, **changes: str) -> str:
         """The current listing's URL with ``changes`` to its arguments."""
-        args = request.args.to_dict(flat=False)
+        args: dict[str, t.Any] = request.args.to_dict(flat=False)
         args.update({name: [value] for name, value in changes.items()})
         return url_for(f"{self.endpoint}.index_view", **args)
 
@@ -453,7 +454,8 @@ class TableView(BaseModelView):
         for index, flt in enumerate(self._filters or ()):
             if isinstance(flt, EqualFilter) and flt.column.name == column_name:
                 arg = self.get_filter_arg(index, flt)
-                return url_for(f"{self.endpoint}.index_view", **{f"flt0_{arg}": value_text})
+                args: dict[str, t.Any] = {f"flt0_{arg}": value_text}
+                return url_for(f"{self.endpoint}.index_view", **args)
         return None
 
     # -- writing ----------------------------------------------------------------
@@ -529,11 +531,11 @@ class TableView(BaseModelView):
                            changes=audit.edited(self, model, changes))
         return True
 
-    def conflict(self) -> list[tuple[str, str, str]] | None:
+    def conflict(self) -> list[tuple[LocalizedLabel, str, str]] | None:
         """``(column, your value, value now)`` where this request's save met a changed row."""
         return g.get("dashboard_conflict")
 
-    def _differences(self, form: t.Any, current: Record | None) -> list[tuple[str, str, str]]:
+    def _differences(self, form: t.Any, current: Record | None) -> list[tuple[LocalizedLabel, str, str]]:
         if current is None:
             return []
         found = []
@@ -676,7 +678,8 @@ class TableView(BaseModelView):
         where = self._conditions(view_args.search, view_args.filters)
         keys = list(self.column_export_list)
         rows = self.store.stream(keys, where=where, order=order, limit=self.export_max_rows)
-        body = export.csv_stream([self.column_labels.get(key, key) for key in keys], rows,
+        # The header is written in the operator's language now, while the request is there.
+        body = export.csv_stream([str(self.column_labels.get(key, key)) for key in keys], rows,
                                  [self._codec(key) for key in keys])
         filename = export.filename(self.info.name)
         return Response(stream_with_context(body), mimetype="text/csv",
