@@ -78,7 +78,7 @@ def _linked(view: TableView, association: TableView, fk: ForeignKeyInfo, far_fk:
     far = far_view.store
     far_key = far.table.c[far_fk.target_columns[0]]
     far_codec = far.codecs[far.info.column(far_fk.target_columns[0]).key]
-    display = view._display_column(far.info)
+    display = view.display_column_of(far.info)
     # A far table the operator may not open shows its keys only, read from the association.
     readable = view.may_see(far.info.id, display)
     if readable:

@@ -66,7 +66,7 @@ class TableView(BaseModelView):
     export_types = ["csv"]
     can_set_page_size = True
     page_size_options: tuple[int, ...] = (20, 50, 100)
-    column_type_formatters: dict[type, t.Any] = {}
+    column_type_formatters: dict[type, t.Any]
 
     def __init__(self, store: RecordStore, schema: SchemaInfo, stores: dict[str, RecordStore], *,
                  options: TableOptions, read_only_site: bool, sensitive_patterns: t.Sequence[str],
@@ -236,7 +236,7 @@ class TableView(BaseModelView):
             if fk is None:
                 continue
             target = self.stores[fk.target_id]
-            display = self._display_column(target.info)
+            display = self.display_column_of(target.info)
             allowed = functools.partial(self.may_see, target.info.id, display)
             loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed)
         return loaders
@@ -252,7 +252,8 @@ class TableView(BaseModelView):
             return False
         return column_name is None or any(c.name == column_name for c in view.visible)
 
-    def _display_column(self, info: TableInfo) -> str | None:
+    def display_column_of(self, info: TableInfo) -> str | None:
+        """The column that labels rows of ``info`` where they are referenced (configured, else reflected)."""
         configured = (current_app.config.get("TABLES", {}).get(info.endpoint, {}) or {}).get("display_column") \
             if _has_app() else None
         if configured and any(c.name == configured for c in info.columns):
@@ -366,7 +367,7 @@ class TableView(BaseModelView):
             if column.key not in self.column_list and len(records) > 1:
                 continue
             target = self.stores[fk.target_id]
-            display = self._display_column(target.info)
+            display = self.display_column_of(target.info)
             if display is None or not self.may_see(target.info.id, display):
                 continue
             values = {getattr(r, column.key) for r in records} - {None}
