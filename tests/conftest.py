@@ -5,14 +5,17 @@ The database and service fixtures live in :mod:`tests.databases` (see its ``__al
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import typing as t
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from dashboard.demo import write_demo_database
 from tests.apps import PASSWORD, logged_in, make_small_database
 from tests.databases import *  # noqa: F403
+from tests.site import Site, make_site
 
 # -- apps with logged-in operators (see tests.apps) ------------------------------------------
 
@@ -34,3 +37,22 @@ def logged_in_client() -> Callable[..., FlaskClient]:
         return logged_in(app, role, username, password)
 
     return make
+
+
+# -- the demo shop on every dialect ------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_url(empty_database_url: str) -> str:
+    """The demo shop (50 orders, customers, products, tags...) in a fresh database of each dialect."""
+    write_demo_database(empty_database_url, rows=50)
+    return empty_database_url
+
+
+@pytest.fixture
+def demo_site(demo_url: str, tmp_path: t.Any) -> Iterator[Site]:
+    """An admin's session on a dashboard serving :func:`demo_url`."""
+    site = make_site(demo_url, tmp_path)
+    yield site
+    # Close pooled connections before the fixture drops the database under them.
+    site.state.engine.dispose()

@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import typing as t
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,17 +19,10 @@ from flask import Flask
 from markupsafe import escape
 
 from dashboard import audit, state
-from dashboard.demo import write_demo_database
 from tests.apps import csrf_token, logged_in, make_app, table_rows
 from tests.site import Site, make_site, rows
 
 HOSTILE = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def demo_url(empty_database_url: str) -> str:
-    write_demo_database(empty_database_url, rows=50)
-    return empty_database_url
 
 
 def _close(site: Site) -> None:
@@ -39,10 +31,8 @@ def _close(site: Site) -> None:
 
 
 @pytest.fixture
-def site(demo_url: str, tmp_path: t.Any) -> Iterator[Site]:
-    site = make_site(demo_url, tmp_path)
-    yield site
-    _close(site)
+def site(demo_site: Site) -> Site:
+    return demo_site
 
 
 def entries(app: Flask, **filters: str) -> list[dict[str, t.Any]]:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import html
 import re
-import typing as t
-from collections.abc import Iterator
 
 import pytest
 
-from dashboard.demo import write_demo_database
 from tests.apps import table_rows
 from tests.site import Site, make_site
 
 
 @pytest.fixture
-def demo_url(empty_database_url: str) -> str:
-    write_demo_database(empty_database_url, rows=60)
-    return empty_database_url
-
-
-@pytest.fixture
-def site(demo_url: str, tmp_path: t.Any) -> Iterator[Site]:
-    site = make_site(demo_url, tmp_path)
-    yield site
-    site.state.engine.dispose()
+def site(demo_site: Site) -> Site:
+    return demo_site
 
 
 def linked(page: str) -> dict[str, list[str]]:

@@ -22,24 +22,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from dashboard import state
-from dashboard.demo import write_demo_database
 from tests.site import Site, make_site, rows
 
 NOT_SAVED = "Nothing was saved; try again."
 
 
 @pytest.fixture
-def demo_url(empty_database_url: str) -> str:
-    write_demo_database(empty_database_url, rows=50)
-    return empty_database_url
-
-
-@pytest.fixture
-def site(demo_url: str, tmp_path: t.Any) -> Iterator[Site]:
-    site = make_site(demo_url, tmp_path)
-    yield site
-    # Close pooled connections before the fixture drops the database under them.
-    site.state.engine.dispose()
+def site(demo_site: Site) -> Site:
+    return demo_site
 
 
 def _admin_engine(url: str) -> sa.Engine:
