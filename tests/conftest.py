@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from dashboard.demo import write_demo_database
 from tests.apps import PASSWORD, logged_in, make_small_database
+from tests.checklist import site_on
 from tests.databases import *  # noqa: F403
 from tests.site import Site, make_site
 
@@ -55,4 +56,12 @@ def demo_site(demo_url: str, tmp_path: t.Any) -> Iterator[Site]:
     site = make_site(demo_url, tmp_path)
     yield site
     # Close pooled connections before the fixture drops the database under them.
+    site.state.engine.dispose()
+
+
+@pytest.fixture
+def hostile_site(hostile_database_url: str, tmp_path: t.Any) -> Iterator[Site]:
+    """An admin's session on the hostile schema of each dialect, its second schema served too."""
+    site = site_on(hostile_database_url, tmp_path)
+    yield site
     site.state.engine.dispose()

@@ -25,10 +25,8 @@ from tests.site import rows
 
 
 @pytest.fixture
-def site(hostile_database_url, tmp_path):
-    site = site_on(hostile_database_url, tmp_path)
-    yield site
-    site.state.engine.dispose()
+def site(hostile_site):
+    return hostile_site
 
 
 def create_tables(url: str, *tables: sa.Table) -> None:

@@ -32,10 +32,8 @@ def reader(module_hostile_database_url, tmp_path_factory):
 
 
 @pytest.fixture
-def site(hostile_database_url, tmp_path):
-    site = site_on(hostile_database_url, tmp_path)
-    yield site
-    site.state.engine.dispose()
+def site(hostile_site):
+    return hostile_site
 
 
 def listed(site, table_id: str, query: str = "") -> list[str]:

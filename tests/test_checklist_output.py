@@ -36,10 +36,8 @@ def reader(module_hostile_database_url, tmp_path_factory):
 
 
 @pytest.fixture
-def site(hostile_database_url, tmp_path):
-    site = site_on(hostile_database_url, tmp_path)
-    yield site
-    site.state.engine.dispose()
+def site(hostile_site):
+    return hostile_site
 
 
 def execute(url: str, statement: str, **params) -> None:
