@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import shutil
 import textwrap
 import typing as t
 from decimal import Decimal
@@ -16,6 +17,21 @@ import sqlalchemy as sa
 from tests.site import Site, make_site
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_examples_with_team_sales(folder: Path) -> Path:
+    """The shipped example plugins copied into ``folder``, plus ``team_sales``: the sales
+    overview copied and renamed as a new plugin author would (page, slug, template, chart
+    names). Returns ``folder``."""
+    shutil.copytree(REPO / "plugins", folder)
+    copy = folder / "team_sales"
+    shutil.copytree(folder / "sales_overview", copy)
+    (copy / "templates" / "sales_overview").rename(copy / "templates" / "team_sales")
+    code = (copy / "__init__.py").read_text()
+    (copy / "__init__.py").write_text(
+        code.replace('"Sales overview"', '"Team sales"').replace('"sales-overview"', '"team-sales"')
+        .replace("sales_overview/page.html", "team_sales/page.html").replace('"sales.', '"team.'))
+    return folder
 
 
 def write_plugin(folder: Path, name: str, code: str, files: t.Mapping[str, str] | None = None) -> Path:

@@ -4,13 +4,12 @@ under the strict Content-Security-Policy, with a hostile label that must stay te
 
 from __future__ import annotations
 
-import shutil
 import typing as t
 
 import pytest
 import sqlalchemy as sa
 
-from tests.plugin_kit import REPO
+from tests.plugin_kit import copy_examples_with_team_sales
 from tests.test_e2e import Operator, _require_browser, logged_in, prepare_demo, serve
 
 pytestmark = pytest.mark.e2e
@@ -30,15 +29,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE products SET category = :c WHERE id = 1"), {"c": HOSTILE})
     engine.dispose()
-    plugins = root / "plugins"
-    shutil.copytree(REPO / "plugins", plugins)
-    copy = plugins / "team_sales"
-    shutil.copytree(plugins / "sales_overview", copy)
-    (copy / "templates" / "sales_overview").rename(copy / "templates" / "team_sales")
-    code = (copy / "__init__.py").read_text()
-    (copy / "__init__.py").write_text(
-        code.replace('"Sales overview"', '"Team sales"').replace('"sales-overview"', '"team-sales"')
-        .replace("sales_overview/page.html", "team_sales/page.html").replace('"sales.', '"team.'))
+    plugins = copy_examples_with_team_sales(root / "plugins")
     with serve(instance, "--plugins", str(plugins)) as base:
         yield base
 

@@ -8,7 +8,6 @@ import contextlib
 import html
 import logging
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.apps import csrf_token, logged_in, make_small_database
 from tests.plugin_kit import (
     REPO,
     chart_figures,
+    copy_examples_with_team_sales,
     create_shop,
     error_details,
     error_panels,
@@ -169,15 +169,7 @@ def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
     demo = tmp_path / "demo.db"
     subprocess.run([sys.executable, "-m", "dashboard.cli", "demo", "--rows", "500", "--output", str(demo)],
                    check=True, capture_output=True, timeout=300, cwd=REPO)
-    folder = tmp_path / "plugins"
-    shutil.copytree(REPO / "plugins", folder)
-    copy = folder / "team_sales"
-    shutil.copytree(folder / "sales_overview", copy)
-    (copy / "templates" / "sales_overview").rename(copy / "templates" / "team_sales")
-    code = (copy / "__init__.py").read_text()
-    code = (code.replace('"Sales overview"', '"Team sales"').replace('"sales-overview"', '"team-sales"')
-            .replace("sales_overview/page.html", "team_sales/page.html").replace('"sales.', '"team.'))
-    (copy / "__init__.py").write_text(code)
+    folder = copy_examples_with_team_sales(tmp_path / "plugins")
     site = plugin_site(f"sqlite:///{demo}", tmp_path, {}, PLUGINS_DIR=str(folder))
     assert problems(site) == []
     home = site.text("/admin/")
