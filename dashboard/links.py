@@ -55,10 +55,11 @@ def linked_rows(view: TableView, model: Record | None) -> list[LinkedRows]:
     found = []
     for child_id, fk in view.info.referenced_by:
         association = views.get(child_id)
-        if association is None or not association.info.is_association or not association.is_accessible():
+        if (association is None or len(fk.columns) != 1 or not association.info.is_association
+                or not association.is_accessible()):
             continue
         for far_fk in association.info.foreign_keys:
-            if far_fk.columns == fk.columns or len(fk.columns) != 1 or len(far_fk.columns) != 1:
+            if far_fk.columns == fk.columns or len(far_fk.columns) != 1:
                 continue
             linked = _linked(view, association, fk, far_fk, model)
             if linked is not None:

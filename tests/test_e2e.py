@@ -82,16 +82,15 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
             process.wait(timeout=20)
 
 
-def prepare_demo(instance: Path, database_url: str | None = None) -> dict[str, str]:
+def prepare_demo(instance: Path, database_url: str | None = None) -> None:
     """The demo shop in ``database_url`` (default: ``demo.db`` in ``instance``) and an admin
-    ``operator``; returns the environment the ``dashboard`` commands ran with."""
+    ``operator`` in the instance folder's state database."""
     env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
     if database_url is None:
         _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
     else:
         _dashboard("demo", "--rows", "2000", "--url", database_url, env=env)
     _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
-    return env
 
 
 @contextlib.contextmanager
