@@ -16,6 +16,7 @@ from dashboard.demo import write_demo_database
 from tests.apps import PASSWORD, logged_in, make_small_database
 from tests.checklist import site_on
 from tests.databases import *  # noqa: F403
+from tests.roles import restricted  # noqa: F401 -- a fixture: a least-privilege user's URL
 from tests.site import Site, make_site
 
 # -- apps with logged-in operators (see tests.apps) ------------------------------------------
