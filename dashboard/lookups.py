@@ -19,12 +19,18 @@ class ForeignKeyLoader(AjaxModelLoader):
     """Answers the search-as-you-type lookups of a foreign-key field from the referenced table."""
 
     def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None,
-                 allowed: t.Callable[[], bool] = lambda: True) -> None:
+                 allowed: t.Callable[[], bool] = lambda: True,
+                 readable: t.Callable[[], bool] = lambda: True) -> None:
         super().__init__(name, {})
         self.target = target
-        #: Whether the current operator may read the referenced table; when not, a lookup
-        #: finds a row only by its exact key and shows nothing but that key.
+        #: Whether the current operator may see the rows' labels (the referenced table and
+        #: its display column); when not, a lookup finds a row only by its exact key and
+        #: shows nothing but that key.
         self.allowed = allowed
+        #: Whether the current operator may read the referenced table at all; when not, a
+        #: lookup answers nothing and never queries it: even "is there a row with key 5"
+        #: is an answer about a table they may not see (an existence oracle).
+        self.readable = readable
         self.target_column = target.info.column(target_column)
         self.display = target.info.column(display) if display else None
         self.codec = target.codecs[self.target_column.key]
@@ -49,6 +55,8 @@ class ForeignKeyLoader(AjaxModelLoader):
     def get_list(self, query: str, offset: int = 0, limit: int = 10) -> list[Record]:
         limit = max(1, min(int(limit or 10), 50))
         offset = max(0, int(offset or 0))
+        if not self.readable():
+            return []
         if not self.allowed():
             record = self.get_one(query) if query and not offset else None
             return [record] if record is not None else []
@@ -69,6 +77,8 @@ class ForeignKeyLoader(AjaxModelLoader):
 
     def label_for(self, text: str) -> str:
         """The label shown for the current value of the field."""
+        if not self.readable():
+            return text
         record = self.get_one(text)
         formatted = self.format(record)
         return formatted[1] if formatted else text

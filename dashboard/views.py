@@ -238,7 +238,9 @@ class TableView(BaseModelView):
             target = self.stores[fk.target_id]
             display = self.display_column_of(target.info)
             allowed = functools.partial(self.may_see, target.info.id, display)
-            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed)
+            readable = functools.partial(self.may_see, target.info.id, fk.target_columns[0])
+            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed,
+                                                   readable)
         return loaders
 
     def may_see(self, table_id: str, column_name: str | None = None) -> bool:
