@@ -196,6 +196,11 @@ class RecordStore:
             digest.update(b"\x00")
         return digest.hexdigest()
 
+    @staticmethod
+    def is_fingerprint(text: t.Any) -> bool:
+        """Whether ``text`` has the shape of a :meth:`fingerprint` (what an edit form must send back)."""
+        return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
     # -- writing ----------------------------------------------------------------
     def insert(self, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
         """Insert a row from ``values`` (by column key) and return its row key."""
@@ -207,9 +212,11 @@ class RecordStore:
             return tuple(inserted)
         return tuple(data.get(name) for name in self.info.row_key)
 
-    def update(self, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str | None) -> None:
+    def update(self, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str) -> None:
         """Write ``changes`` (by column key) to the row with ``key``.
 
+        :param expected_fingerprint: :meth:`fingerprint` of the row as the operator loaded it;
+            there is no way around the check (an empty one never matches).
         :raises Conflict: when the row's fingerprint is no longer ``expected_fingerprint``.
         """
         with self._writing() as connection:
@@ -218,7 +225,7 @@ class RecordStore:
                 locking = locking.with_for_update()
             row = connection.execute(locking).first()
             current = self._to_record(row) if row is not None else None
-            if current is None or (expected_fingerprint and self.fingerprint(current) != expected_fingerprint):
+            if current is None or self.fingerprint(current) != expected_fingerprint:
                 raise Conflict(current)
             if not changes:
                 return

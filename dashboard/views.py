@@ -507,9 +507,12 @@ class TableView(BaseModelView):
     def update_model(self, form: t.Any, model: Record) -> bool:
         loaded = {c.key: self._codec(c.key).to_text(getattr(model, c.key)) for c in self.info.columns}
         changes: dict[str, t.Any] = {}
+        fingerprint = form.fingerprint.data
+        if not self.store.is_fingerprint(fingerprint):
+            return self._refuse_unverified_edit(form, model, loaded)
         try:
             changes = self._typed_values(form, only_changed_from=loaded)
-            self.store.update(model._key, changes, form.fingerprint.data or None)
+            self.store.update(model._key, changes, fingerprint)
         except Conflict as conflict:
             self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes),
                                N_("Not saved: the row was changed or deleted by someone else after it was opened."))
@@ -534,9 +537,39 @@ class TableView(BaseModelView):
                            changes=audit.edited(self, model, changes))
         return True
 
+    def _refuse_unverified_edit(self, form: t.Any, model: Record, loaded: dict[str, str]) -> bool:
+        """Turn away an edit sent without the fingerprint of the row it was opened on.
+
+        Without it no change made meanwhile by someone else can be noticed, so the edit
+        would overwrite blindly (a script, or a form whose hidden field was emptied). The
+        form comes back as typed, beside the row as it is now, carrying that row's
+        fingerprint: saving again is a decision taken with the current values in view.
+        """
+        changes: t.Any = None
+        try:
+            changes = audit.edited(self, model, self._typed_values(form, only_changed_from=loaded))
+        except ValueError:
+            pass  # the values are refused as well; the entry keeps the row key and the reason
+        self._write_failed("edit", self.get_pk_value(model), changes,
+                           N_("Not saved: the form did not say which version of the row it was opened on."))
+        g.dashboard_conflict = self._differences(form, model)
+        g.dashboard_conflict_unverified = True
+        flash(gettext("Nothing was saved: the form did not say which version of the row it was opened on, so a "
+                      "change made by someone else meanwhile could not be noticed. Compare your values with the "
+                      "row as it is now, then save again."), "error")
+        form.fingerprint.data = self.store.fingerprint(model)
+        return False
+
+    def _loaded_texts(self, model: Record) -> dict[str, str]:
+        return {c.key: self._codec(c.key).to_text(getattr(model, c.key)) for c in self.info.columns}
+
     def conflict(self) -> list[tuple[LocalizedLabel, str, str]] | None:
         """``(column, your value, value now)`` where this request's save met a changed row."""
         return g.get("dashboard_conflict")
+
+    def conflict_unverified(self) -> bool:
+        """Whether :meth:`conflict` is there because the form came without its fingerprint."""
+        return bool(g.get("dashboard_conflict_unverified"))
 
     def _differences(self, form: t.Any, current: Record | None) -> list[tuple[LocalizedLabel, str, str]]:
         if current is None:

@@ -19,8 +19,10 @@ from markupsafe import escape
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 
+from dashboard import state
 from tests import schemas
 from tests.checklist import multipart_post, row_ids, site_on
+from tests.site import form_values as site_form
 from tests.site import rows
 
 
@@ -133,6 +135,45 @@ def test_26_there_is_no_inline_edit_route_around_the_check(site, hostile_databas
                          token_from=site.url(schemas.TAGS))
     assert response.status_code in (403, 404)
     assert dict(rows(hostile_database_url, schemas.TAGS))[1] == "vip"
+
+
+# -- 44: a concurrency guard the client can leave out -----------------------------------------------
+
+
+@pytest.mark.parametrize("sent", [None, "", "0" * 63, "not a fingerprint at all, but 64 characters long, padded with x"])
+def test_44_an_edit_without_a_valid_fingerprint_saves_nothing_and_keeps_what_was_typed(site, hostile_database_url, sent):
+    edit_url = site.url(schemas.ORDER, "edit", "1")
+    before = rows(hostile_database_url, schemas.ORDER, "id")
+    mine = site.form_values(edit_url)
+    assert len(mine.pop("fingerprint")) == 64
+    if sent is not None:
+        mine["fingerprint"] = sent
+    mine["group"] = "typed without a fingerprint"
+    response = site.post(edit_url, mine)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert any("Nothing was saved" in f and "which version of the row" in f for f in site.flashes(page))
+    assert rows(hostile_database_url, schemas.ORDER, "id") == before
+    shown = site_form(page)
+    assert shown["group"] == "typed without a fingerprint"
+    # Shown beside the row as it is now; the form now carries that row's fingerprint, so
+    # saving again, with the current values in view, goes through.
+    assert "Your values beside the row as it is now" in page
+    assert len(shown["fingerprint"]) == 64
+    assert site.post(edit_url, shown).status_code == 302
+    assert "typed without a fingerprint" in rows(hostile_database_url, schemas.ORDER, "id")[0]
+
+
+def test_44_an_edit_without_a_fingerprint_is_a_failed_audit_entry(site, hostile_database_url):
+    edit_url = site.url(schemas.ORDER, "edit", "1")
+    mine = site.form_values(edit_url)
+    del mine["fingerprint"]
+    mine["group"] = "blind overwrite"
+    site.post(edit_url, mine)
+    [entry] = state.get_store(site.app).audit_entries({}, limit=10)
+    assert (entry["action"], entry["outcome"], entry["row_key"]) == ("edit", "failed", "1")
+    assert "which version of the row" in entry["message"]
+    assert entry["changes"]["group"]["new"] == "blind overwrite"
 
 
 # -- 27: unchanged values round-trip exactly ----------------------------------------------------
