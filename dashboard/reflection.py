@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dashboard import privileges as db_privileges
 from dashboard.checks import check_choices
 from dashboard.messages import N_, Message
 
@@ -88,6 +89,25 @@ class TableInfo:
     url_path: str = ""
     display_column: str | None = None
     referenced_by: list[tuple[str, ForeignKeyInfo]] = field(default_factory=list)
+    #: What the connected database user may do with it (``"SELECT"``, ``"INSERT"``...), as
+    #: :mod:`dashboard.privileges` found at start.
+    privileges: frozenset[str] = db_privileges.ALL
+    #: For a materialized view: whether it held data when reflected (``None`` otherwise).
+    populated: bool | None = None
+
+    @property
+    def readable(self) -> bool:
+        """Whether the database user may SELECT from it; when not, it is never queried."""
+        return "SELECT" in self.privileges
+
+    def may(self, action: str) -> bool:
+        """Whether the database user holds privilege ``action`` (``"INSERT"``, ``"update"``...) on it."""
+        return action.upper() in self.privileges
+
+    @property
+    def privilege_notice(self) -> str | None:
+        """What the database user may not do with it, in a sentence, or ``None``."""
+        return db_privileges.notice(self.privileges)
 
     @property
     def id(self) -> str:
@@ -191,15 +211,19 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
         wanted += [s for s in schemas if s and s != default_schema]
     tables: list[TableInfo] = []
     for schema in wanted:
-        metadata = sa.MetaData()
-        metadata.reflect(bind=engine, schema=schema, views=True, resolve_fks=False)
+        metadata = db_privileges.reflect(engine, schema)
         view_names = set(inspector.get_view_names(schema=schema))
+        materialized = db_privileges.materialized_views(engine, schema)
+        granted = db_privileges.probe(engine, schema, [t.name for t in metadata.tables.values() if t.schema == schema])
         unique_sets = _unique_sets(inspector, metadata, schema)
         for table in metadata.tables.values():
             if table.schema != schema:
                 continue
-            kind = "view" if table.name in view_names else "table"
+            kind = ("view" if table.name in view_names else
+                    "materialized view" if table.name in materialized else "table")
             info = _describe(engine, table, kind, unique_sets.get(table.name, []))
+            info.privileges = granted.get(table.name, db_privileges.ALL)
+            info.populated = materialized.get(table.name)
             if kind == "table":
                 for name, choices in check_choices(inspector, table.name, schema).items():
                     if any(c.name == name for c in info.columns):
@@ -287,8 +311,9 @@ def _is_autoincrement(column: sa.Column[t.Any]) -> bool:
 
 def _choose_row_key(engine: Engine, info: TableInfo) -> None:
     """Decide how rows are addressed and whether the relation is editable."""
-    if info.kind == "view":
-        info.read_only_reason = Message(N_("This is a view: it is served read-only."))
+    if info.kind in ("view", "materialized view"):
+        info.read_only_reason = Message(N_("This is a view: it is served read-only.") if info.kind == "view"
+                                        else db_privileges.MATERIALIZED_VIEW)
         if info.primary_key:
             info.row_key, info.row_key_source = info.primary_key, "primary_key"
         return
