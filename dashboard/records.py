@@ -58,6 +58,17 @@ class WriteError(Exception):
         self.unavailable = unavailable
 
 
+class RowsGone(WriteError):
+    """Rows to delete that no longer exist (deleted meanwhile, or never there); nothing was deleted.
+
+    :param keys: the row keys that were not found.
+    """
+
+    def __init__(self, keys: t.Sequence[tuple[t.Any, ...]]) -> None:
+        super().__init__(Message(N_("Nothing was deleted: a row to delete no longer exists.")))
+        self.keys = list(keys)
+
+
 class Conflict(Exception):
     """The row changed since the operator loaded it."""
 
@@ -245,12 +256,22 @@ class RecordStore:
         return updated
 
     def delete(self, keys: t.Sequence[t.Sequence[t.Any]]) -> int:
-        """Delete every row in ``keys`` in one transaction: all of them or none."""
+        """Delete every row in ``keys`` in one transaction: all of them or none.
+
+        :raises RowsGone: when a key matches no row (the transaction is rolled back, so a
+            selection in which one row is gone deletes nothing).
+        """
         deleted = 0
+        gone: list[tuple[t.Any, ...]] = []
         with self._writing() as connection:
-            for key in keys:
+            # The same row selected twice is one row to delete, not a row gone the second time.
+            for key in dict.fromkeys(tuple(k) for k in keys):
                 result = connection.execute(sa.delete(self.table).where(self.key_condition(key)))
+                if result.rowcount == 0:
+                    gone.append(key)
                 deleted += result.rowcount
+            if gone:
+                raise RowsGone(gone)
         return deleted
 
     def _writing(self) -> t.ContextManager[sa.Connection]:

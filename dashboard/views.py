@@ -36,8 +36,8 @@ from dashboard.labels import LocalizedLabel, column_label, table_label
 from dashboard.links import linked_rows
 from dashboard.listing import ListingQuery
 from dashboard.lookups import ForeignKeyLoader
-from dashboard.messages import N_
-from dashboard.records import Conflict, Record, RecordStore, WriteError
+from dashboard.messages import N_, Message
+from dashboard.records import Conflict, Record, RecordStore, RowsGone, WriteError
 from dashboard.references import blocking_reference
 from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.rendering import render_value
@@ -657,6 +657,18 @@ class TableView(BaseModelView):
         removed = audit.rows_to_delete(self, keys)
         try:
             deleted = self.store.delete(keys)
+        except RowsGone as gone:
+            # All or none: a row deleted meanwhile makes the selection stale, and the rows
+            # the operator chose it with in mind may have changed too.
+            shown = ", ".join(encode_key(key, self.store.key_codecs) for key in gone.keys)
+            self._write_failed("bulk_delete", listed, None,
+                               Message(N_("Nothing was deleted: these selected rows no longer exist: %(keys)s."),
+                                       keys=shown))
+            flash(ngettext("Nothing was deleted: the selected row %(keys)s no longer exists. Reload the list "
+                           "and select again.",
+                           "Nothing was deleted: the selected rows %(keys)s no longer exist. Reload the list "
+                           "and select again.", len(gone.keys), keys=shown), "error")
+            return
         except WriteError as exc:
             reason = self._blocked_by(exc, keys) or exc.message
             self._write_failed("bulk_delete", listed, None, reason, exc.unavailable)

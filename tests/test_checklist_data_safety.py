@@ -236,6 +236,30 @@ def test_27_mariadb_zero_dates_survive_an_edit_of_another_column(hostile_databas
 # -- 28: bulk delete is all or nothing, and says why ----------------------------------------------
 
 
+def test_28_a_selection_with_a_row_gone_deletes_nothing_and_names_the_rows_gone(site, hostile_database_url):
+    before = rows(hostile_database_url, schemas.ORDER, "id")
+    assert [row[0] for row in before] == [1, 2, 3, 4]
+    # Row 3 is deleted meanwhile (by another operator, in another tab); 999 never was.
+    assert site.post(site.url(schemas.ORDER, "delete"), {"id": "3"}, token_from=site.url(schemas.ORDER)).status_code == 302
+    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["1", "3", "4", "999"]},
+                         token_from=site.url(schemas.ORDER), follow=True)
+    flashes = site.flashes(response.get_data(as_text=True))
+    assert "Nothing was deleted: the selected rows 3, 999 no longer exist. Reload the list and select again." in flashes
+    assert not [f for f in flashes if "successfully deleted" in f]
+    assert [row[0] for row in rows(hostile_database_url, schemas.ORDER, "id")] == [1, 2, 4]
+    entry = state.get_store(site.app).audit_entries({"action": "bulk_delete"}, limit=10)[0]
+    assert entry["outcome"] == "failed" and "3, 999" in entry["message"]
+    # One row gone is named in the singular; the same row chosen twice is one row, deleted.
+    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["2", "3"]},
+                         token_from=site.url(schemas.ORDER), follow=True)
+    assert "Nothing was deleted: the selected row 3 no longer exists. Reload the list and select again." \
+        in site.flashes(response.get_data(as_text=True))
+    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["2", "2"]},
+                         token_from=site.url(schemas.ORDER), follow=True)
+    assert "Record was successfully deleted." in site.flashes(response.get_data(as_text=True))
+    assert [row[0] for row in rows(hostile_database_url, schemas.ORDER, "id")] == [1, 4]
+
+
 def test_28_a_refused_delete_names_the_row_and_the_foreign_key(site, hostile_database_url):
     before = rows(hostile_database_url, schemas.CUSTOMERS, "id")
     response = site.post(site.url(schemas.CUSTOMERS, "action"), {"action": "delete", "rowid": ["5", "4", "1"]},
