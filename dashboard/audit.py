@@ -11,8 +11,10 @@ back write is still on record.
 ``changes`` holds, per column, ``{"old": text, "new": text}`` (``null`` for no value) in
 the text each column's codec shows operators: every value set for ``create``, every value
 removed for ``delete``, only the columns that changed for ``edit``, and that per row key
-for ``bulk_delete``. Columns whose names look secret (``SENSITIVE_COLUMN_PATTERNS``) are
-recorded as ``"(changed)"``, without values.
+for ``bulk_delete``. Columns whose values the dashboard does not show are recorded as
+``"(changed)"``, without values, in every kind of entry: those whose names look secret
+(``SENSITIVE_COLUMN_PATTERNS``), those hidden by ``TABLES`` (``columns.<name>.hidden``), and
+every column of a table the dashboard does not serve.
 
 Plugins record their own writes with :func:`record_write` and the action ``"plugin"``.
 Administrators read the log at ``/admin/audit/``.
@@ -97,7 +99,8 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
 
     Call it after a write has committed (``outcome="ok"``), or when one was refused
     (``outcome="failed"``, ``message`` saying why, in words safe to show). Values of
-    columns whose names look secret are replaced by ``"(changed)"`` here, whoever calls.
+    columns the dashboard does not show (secret-looking, hidden by ``TABLES``, or of a table
+    it does not serve) are replaced by ``"(changed)"`` here, whoever calls.
 
     :param action: one of :data:`ACTIONS`; plugins use ``"plugin"``.
     :param table_id: the table written to (``TableInfo.id``), or ``None``.
@@ -116,6 +119,12 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         raise ValueError(f"unknown audit outcome {outcome!r}; outcomes are {', '.join(OUTCOMES)}")
     who, their_role = _operator()
     patterns = [str(p).lower() for p in current_app.config.get("SENSITIVE_COLUMN_PATTERNS", ())]
+    unshown = _unshown_columns(table_id)
+
+    def secret(name: str) -> bool:
+        lowered = name.lower()
+        return unshown is None or name in unshown or any(p in lowered for p in patterns)
+
     entry: dict[str, t.Any] = {
         "at": dt.datetime.now(dt.UTC),
         "username": (username or who)[:_MAX_NAME_CHARS],
@@ -123,7 +132,7 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         "action": action,
         "table_id": table_id[:255] if table_id is not None else None,
         "row_key": _text(row_key, _MAX_KEY_CHARS),
-        "changes": _bounded(changes, patterns, per_row=action == "bulk_delete") if changes is not None else None,
+        "changes": _bounded(changes, secret, per_row=action == "bulk_delete") if changes is not None else None,
         "outcome": outcome,
         "message": str(message)[:_MAX_MESSAGE_CHARS],
     }
@@ -146,14 +155,26 @@ def _operator() -> tuple[str, str]:
     return str(current_user.username), str(getattr(current_user, "role", ""))
 
 
-def _bounded(changes: t.Mapping[str, t.Any], patterns: t.Sequence[str], *, per_row: bool) -> Changes:
+def _unshown_columns(table_id: str | None) -> frozenset[str] | None:
+    """Names of the columns of ``table_id`` whose values its pages never show (hidden by
+    ``TABLES``, or secret-looking and not shown by an override); ``None``: all of them, for a
+    table the dashboard does not serve. An entry with no table has none."""
+    if table_id is None:
+        return frozenset()
+    view = current_app.extensions["dashboard"].views.get(table_id) if "dashboard" in current_app.extensions else None
+    if view is None:
+        return None
+    shown = {column.name for column in view.visible}
+    return frozenset(column.name for column in view.info.columns if column.name not in shown)
+
+
+def _bounded(changes: t.Mapping[str, t.Any], secret: t.Callable[[str], bool], *, per_row: bool) -> Changes:
     if per_row:
-        return {str(_text(key, _MAX_KEY_CHARS)): _bounded(row or {}, patterns, per_row=False)
+        return {str(_text(key, _MAX_KEY_CHARS)): _bounded(row or {}, secret, per_row=False)
                 for key, row in changes.items()}
     bounded: Changes = {}
     for name, change in changes.items():
-        lowered = str(name).lower()
-        if any(p in lowered for p in patterns):
+        if secret(str(name)):
             bounded[str(name)] = REDACTED
         elif isinstance(change, t.Mapping):
             bounded[str(name)] = {side: _text(change.get(side)) for side in ("old", "new")}

@@ -194,6 +194,104 @@ def test_38_secret_looking_columns_are_recorded_without_values(demo_url, tmp_pat
         _close(site)
 
 
+# -- 43: values of columns the dashboard does not show stay out of the log, on every dialect -------
+
+#: Values that must never reach the audit log: a column hidden by TABLES, and a secret-looking one.
+SALARIES = {1: 424242, 2: 515151, 3: 636363, 4: 747474, 5: 858585}
+TOKENS = {key: f"tok-{key}-{'x' * 12}" for key in SALARIES}
+
+
+@pytest.fixture
+def staff_site(empty_database_url: str, tmp_path: t.Any) -> t.Iterator[Site]:
+    """``staff`` (``salary`` hidden by ``TABLES``, ``api_token`` secret-looking) and ``staff_notes``
+    referring to staff 1, served to an admin."""
+    metadata = sa.MetaData()
+    staff = sa.Table("staff", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("name", sa.String(50), nullable=False), sa.Column("salary", sa.Integer),
+                     sa.Column("api_token", sa.String(50)))
+    notes = sa.Table("staff_notes", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id")), sa.Column("note", sa.String(50)))
+    engine = sa.create_engine(empty_database_url)
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as connection:
+            # Keys from the database (1 to 5, in this order), so its sequence knows them.
+            connection.execute(staff.insert(), [{"name": f"person {key}", "salary": salary,
+                                                 "api_token": TOKENS[key]} for key, salary in SALARIES.items()])
+            connection.execute(notes.insert(), [{"id": 1, "staff_id": 1, "note": "keeps staff 1"}])
+    finally:
+        engine.dispose()
+    site = make_site(empty_database_url, tmp_path, TABLES={"staff": {"columns": {"salary": {"hidden": True}}}})
+    yield site
+    _close(site)
+
+
+def _plugin_writes(site: Site) -> None:
+    """What a plugin writes through ``dashboard.writes``, as the logged-in admin."""
+    from flask_login import login_user
+
+    from dashboard.auth import User
+    from dashboard.records import WriteError
+    from dashboard.writes import table_writer
+
+    with site.app.test_request_context("/"):
+        login_user(User(state.get_store(site.app).user_by_name("admin-user")))
+        writer = table_writer("staff", plugin="payroll")
+        writer.insert({"id": 16, "name": "person 16", "salary": 969696, "api_token": "tok-16-secret"})
+        writer.update({"id": 16}, {"salary": 979797, "name": "person sixteen"})
+        writer.delete({"id": 16})
+        with pytest.raises(WriteError):
+            writer.delete({"id": 1})  # staff_notes refers to it: a failed entry
+        audit.record_write("plugin", "payroll_history", changes={"amount": {"old": "989898", "new": "999999"}})
+
+
+def test_43_hidden_and_secret_columns_are_recorded_as_changed_in_every_kind_of_entry(staff_site, empty_database_url):
+    site = staff_site
+    # Create and edit through the forms: the hidden column is not on them, and a value
+    # posted for it anyway is neither written nor recorded.
+    assert site.post(site.url("staff", "new"), {"name": "person 7", "salary": "919191"}).status_code == 302
+    edit_url = site.url("staff", "edit", "2")
+    values = site.form_values(edit_url)
+    values.update(name="person two", salary="929292")
+    assert site.post(edit_url, values).status_code == 302
+    # Deletes: one, one refused by a foreign key, and two at once.
+    assert site.post(site.url("staff", "delete"), {"id": "3"}, token_from=site.url("staff")).status_code == 302
+    site.post(site.url("staff", "delete"), {"id": "1"}, token_from=site.url("staff"))
+    assert site.post(site.url("staff", "action"), {"action": "delete", "rowid": ["4", "5"]},
+                     token_from=site.url("staff")).status_code == 302
+    _plugin_writes(site)
+
+    logged = list(reversed(entries(site.app)))
+    assert [(e["action"], e["outcome"]) for e in logged] == [
+        ("create", "ok"), ("edit", "ok"), ("delete", "ok"), ("delete", "failed"), ("bulk_delete", "ok"),
+        ("plugin", "ok"), ("plugin", "ok"), ("plugin", "ok"), ("plugin", "failed"), ("plugin", "ok")]
+    created, edited, deleted, refused, bulk, inserted, updated, removed, refused_plugin, unserved = logged
+    assert "salary" not in created["changes"] and "salary" not in edited["changes"]
+    assert edited["changes"] == {"name": {"old": "person 2", "new": "person two"}}
+    for entry in (deleted, refused, removed, refused_plugin, *bulk["changes"].values()):
+        changes = entry.get("changes", entry)
+        assert changes["salary"] == changes["api_token"] == audit.REDACTED, entry
+        assert changes["name"]["old"].startswith("person"), entry
+    assert inserted["changes"]["salary"] == inserted["changes"]["api_token"] == audit.REDACTED
+    assert inserted["changes"]["name"] == {"old": None, "new": "person 16"}
+    assert updated["changes"] == {"salary": audit.REDACTED, "name": {"old": "person 16", "new": "person sixteen"}}
+    # A table the dashboard does not serve: none of its values are shown anywhere, nor here.
+    assert unserved["changes"] == {"amount": audit.REDACTED}
+
+    secrets = [*map(str, SALARIES.values()), *TOKENS.values(), "919191", "929292", "969696", "979797",
+               "tok-16-secret", "989898", "999999"]
+    audit_url = next(view.url for view in site.state.admin._views if isinstance(view, audit.AuditView))
+    page = site.text(audit_url + "/")
+    everything = json.dumps([e["changes"] for e in logged]) + " ".join(e["message"] for e in logged)
+    for secret in secrets:
+        assert secret not in everything and secret not in page, secret
+    assert "person two" in page
+    # The writes themselves happened as asked; only the log leaves the values out.
+    assert [row[0] for row in rows(empty_database_url, "staff", "id")] == [1, 2, 6]
+    assert rows(empty_database_url, "staff", "id")[1][2] == SALARIES[2]
+
+
+
 # -- the page, and plugins (the target database is not involved) -------------------------------
 
 
