@@ -28,6 +28,7 @@ from dashboard import (
 )
 from dashboard.database import make_engine
 from dashboard.home import HomeView
+from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.reflection import SchemaInfo, reflect_schema
@@ -59,7 +60,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     """
     app = Flask("dashboard", template_folder=str(bundled_dir("templates")))
     load_settings(app, config_file, test_config)
-    app.instance_path = str(Path(app.config["INSTANCE_PATH"] or Path.cwd() / "instance").resolve())
+    # The per-user data folder unless INSTANCE_PATH says otherwise, never the current directory.
+    app.instance_path = str(instance_path_for(app.config))
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _instance_secret(app.instance_path)
     _check_settings(app)
@@ -154,7 +156,7 @@ def _demo_database_url(instance_path: str) -> str:
 def _cache_settings(app: Flask) -> None:
     """Fill the Flask-Caching settings that depend on the instance folder, drop empty ones."""
     if app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem") and not app.config["CACHE_DIR"]:
-        app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
+        app.config["CACHE_DIR"] = str(file_cache_dir(app.instance_path, app.config["DATABASE_URL"]))
     for name in ("CACHE_DIR", "CACHE_REDIS_URL"):
         if not app.config[name]:
             del app.config[name]

@@ -58,3 +58,39 @@ def filename(name: str, extension: str = "csv") -> str:
     """A download file name made only of safe characters."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "export"
     return f"{safe[:80]}.{extension}"
+
+class RowLimit:
+    """At most ``limit`` of ``rows``, noting in :attr:`cut` whether there were more.
+
+    The query is asked for one row more than the limit (``LIMIT limit + 1``): that extra
+    row, never written, is how an export knows it stopped short and must say so
+    (:func:`cut_notice`). ``rows`` is then read to its end, which that ``LIMIT`` makes
+    immediate, so the query's cursor closes now rather than whenever it is collected
+    (PostgreSQL's server-side cursors warn when left open).
+    """
+
+    def __init__(self, rows: t.Iterable[t.Sequence[t.Any]], limit: int) -> None:
+        self.rows = rows
+        self.limit = limit
+        self.cut = False
+
+    def __iter__(self) -> t.Iterator[t.Sequence[t.Any]]:
+        rows = iter(self.rows)
+        for count, row in enumerate(rows):
+            if count >= self.limit:
+                self.cut = True
+                for _rest in rows:
+                    pass
+                return
+            yield row
+
+
+def cut_notice(limited: RowLimit, text: str) -> t.Iterator[str]:
+    """A last CSV line holding ``text`` if ``limited`` stopped short; nothing otherwise.
+
+    Read lazily, after every row has been written, when :attr:`RowLimit.cut` is known.
+    """
+    if limited.cut:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([neutralise(text)])
+        yield buffer.getvalue()

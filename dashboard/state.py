@@ -248,11 +248,6 @@ class StateStore:
         return UserRecord(**row._mapping) if row is not None else None
 
 
-def instance_path_for(config: t.Mapping[str, t.Any]) -> Path:
-    """The instance folder the settings name (the same rule as :func:`dashboard.app.create_app`)."""
-    return Path(config.get("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
-
-
 def state_database_url(config: t.Mapping[str, t.Any], instance_path: str | Path) -> str:
     """``STATE_DATABASE_URL``, else an SQLite file ``state.db`` in the instance folder."""
     return str(config.get("STATE_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'state.db'}")

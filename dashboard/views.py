@@ -9,6 +9,7 @@ reflection and the ``TABLES`` settings, in Flask-Admin's own vocabulary.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import typing as t
@@ -29,6 +30,7 @@ from dashboard.caching import listing_cache
 from dashboard.codecs import Codec
 from dashboard.database import is_unreachable
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
+from dashboard.formatting import format_number
 from dashboard.forms import DashboardForm, build_form_class, field_for
 from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, translate
 from dashboard.keys import BadKey, decode_key, encode_key
@@ -725,13 +727,31 @@ class TableView(BaseModelView):
         order = self._order(column[0] if column else None, view_args.sort_desc)
         where = self._conditions(view_args.search, view_args.filters)
         keys = list(self.column_export_list)
-        rows = self.store.stream(keys, where=where, order=order, limit=self.export_max_rows)
+        # One row more than the limit: the sign that the file must say it was cut.
+        rows = self.store.stream(keys, where=where, order=order, limit=self.export_max_rows + 1)
         # The header is written in the operator's language now, while the request is there.
-        body = export.csv_stream([str(self.column_labels.get(key, key)) for key in keys], rows,
-                                 [self._codec(key) for key in keys])
+        limited = export.RowLimit(rows, self.export_max_rows)
+        body = itertools.chain(
+            export.csv_stream([str(self.column_labels.get(key, key)) for key in keys], limited,
+                              [self._codec(key) for key in keys]),
+            export.cut_notice(limited, self.export_cut_text()))
         filename = export.filename(self.info.name)
         return Response(stream_with_context(body), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename=\"{filename}\""})
+
+    def export_cut_text(self) -> str:
+        """The last line of an export cut at ``EXPORT_MAX_ROWS``, in the operator's language."""
+        return gettext("Export cut at %(count)s rows (the EXPORT_MAX_ROWS setting): more rows match. "
+                       "Narrow it with a search or a filter to export the rest.",
+                       count=format_number(self.export_max_rows))
+
+    def export_limit_notice(self) -> str | None:
+        """For the list page: a note beside the export button when the listing has more rows
+        than one export writes (an estimate counts; a capped count below the limit cannot tell)."""
+        listing = self.listing_info()
+        if not listing or listing["count"].rows <= self.export_max_rows:
+            return None
+        return gettext("An export writes the first %(count)s rows only.", count=format_number(self.export_max_rows))
 
     @expose("/download/")
     def download_view(self) -> Response:
