@@ -545,6 +545,10 @@ def panel(entry: ChartEntry) -> ChartPanel:
         shown.error = gettext("This chart could not be shown: its declaration has a mistake.")
         shown.details = f"{entry.plugin}: {entry.problem}" if sees_details() else None
         return shown
+    if entry.view is not None and not entry.view.info.readable:
+        # Never queried: the database user may not read the chart's table (dashboard.privileges).
+        shown.error = gettext("This chart could not be shown: its table is not readable by this database user.")
+        return shown
     try:
         shown.data = compute(entry)
     except ChartError as exc:

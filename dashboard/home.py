@@ -23,7 +23,9 @@ class HomeView(AdminIndexView):
     @expose("/")
     def index(self) -> str:
         state = current_app.extensions["dashboard"]
-        estimates = counts.estimate_rows(state.engine, [v.info for v in state.views.values() if v.is_accessible()])
+        # Nothing is asked of a relation the database user may not read, not even its count.
+        estimates = counts.estimate_rows(state.engine, [v.info for v in state.views.values()
+                                                        if v.info.readable and v.is_accessible()])
         groups: dict[str, list[t.Any]] = {}
         for table_id, view in state.views.items():
             if not view.is_accessible():

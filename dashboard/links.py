@@ -56,7 +56,7 @@ def linked_rows(view: TableView, model: Record | None) -> list[LinkedRows]:
     for child_id, fk in view.info.referenced_by:
         association = views.get(child_id)
         if (association is None or len(fk.columns) != 1 or not association.info.is_association
-                or not association.is_accessible()):
+                or not view.may_see(child_id)):
             continue
         for far_fk in association.info.foreign_keys:
             if far_fk.columns == fk.columns or len(far_fk.columns) != 1:

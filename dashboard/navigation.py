@@ -12,6 +12,8 @@ import typing as t
 
 from flask import Blueprint, Flask, current_app, jsonify, request, session
 
+from dashboard.i18n import translate
+
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
 
@@ -33,12 +35,16 @@ def tables_json() -> t.Any:
     for view_id, view in state.views.items():
         if not view.is_accessible():
             continue
-        tables.append({
+        entry = {
             "id": view_id,
             "label": str(view.name),
             "group": str(view.category or ""),
             "url": view.get_url(f"{view.endpoint}.index_view"),
-        })
+        }
+        if not view.info.readable:
+            # Its page says why and what to grant; it is never queried (dashboard.privileges).
+            entry["note"] = translate(view.info.privilege_notice)
+        tables.append(entry)
     known = {table["id"] for table in tables}
     recent = [view_id for view_id in session.get("recent_tables", []) if view_id in known]
     return jsonify({"recent": recent, "tables": tables})

@@ -43,15 +43,12 @@ ALL = frozenset(ACTIONS)
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 NOT_READABLE = N_("Not readable by this database user.")
-NOT_READABLE_PAGE = N_(
-    "%(table)s is not readable by this database user, so the dashboard never queries it. "
-    "To read it, grant SELECT on it to the user the dashboard connects as.")
 READ_ONLY_USER = N_("Read-only: this database user may not insert, update or delete.")
-MISSING_WRITES = N_("This database user lacks the %(privileges)s privilege on it.")
-NOT_POPULATED = N_(
-    "This materialized view has not been populated yet, so it has no rows to show. Its owner "
-    "fills it with REFRESH MATERIALIZED VIEW; the dashboard never refreshes it.")
-MATERIALIZED_VIEW = N_("This is a materialized view: it is served read-only.")
+MISSING_WRITES = N_("Partly read-only: this database user lacks %(privileges)s on it.")
+REFUSED = N_("Read-only: this database user lacks the %(privilege)s privilege on %(table)s. Nothing was changed.")
+MATERIALIZED_VIEW = N_(
+    "This is a materialized view: it is served read-only, with the rows of its last REFRESH "
+    "MATERIALIZED VIEW. Refreshing it is for its owner to do; the dashboard never does.")
 
 
 def probe(engine: Engine, schema: str | None, names: t.Iterable[str]) -> dict[str, frozenset[str]]:
@@ -150,20 +147,6 @@ def materialized_views(engine: Engine, schema: str | None) -> dict[str, bool]:
                         "WHERE schemaname = COALESCE(:schema, current_schema())")
     with engine.connect() as connection:
         return {str(name): bool(populated) for name, populated in connection.execute(statement, {"schema": schema})}
-
-
-def is_populated(engine: Engine, schema: str | None, name: str) -> bool:
-    """Whether materialized view ``name`` holds data now (a catalog read, not the view's)."""
-    statement = sa.text("SELECT ispopulated FROM pg_matviews "
-                        "WHERE schemaname = COALESCE(:schema, current_schema()) AND matviewname = :name")
-    with engine.connect() as connection:
-        return bool(connection.execute(statement, {"schema": schema, "name": name}).scalar())
-
-
-def is_not_populated_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL refusing to read a materialized view that holds no data."""
-    orig = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
-    return getattr(orig, "sqlstate", None) == "55000" and "has not been populated" in str(orig)
 
 
 # -- MySQL / MariaDB ------------------------------------------------------------------------

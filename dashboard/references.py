@@ -41,8 +41,8 @@ def blocking_reference(store: RecordStore, stores: t.Mapping[str, RecordStore],
     selected = sa.or_(*(store.key_condition(key) for key in keys[:_MAX_KEYS]))
     for child_id, fk in store.info.referenced_by:
         child = stores.get(child_id)
-        if child is None:
-            continue
+        if child is None or not child.info.readable:
+            continue  # a table the database user may not read is never queried
         parent = store.table
         # A table referring to itself (a manager_id) joins a second copy of itself.
         referring = child.table.alias("referring") if child.table is parent else child.table

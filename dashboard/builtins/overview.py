@@ -51,7 +51,7 @@ def register_charts(app: Flask) -> list[Chart]:
         return []
     state = app.extensions["dashboard"]
     candidates = [(view, column) for view in state.views.values()
-                  if view.info.kind == "table" and (column := date_column(view)) is not None]
+                  if view.info.kind == "table" and view.info.readable and (column := date_column(view)) is not None]
     if state.engine.dialect.name in ("postgresql", "mysql", "mariadb") and len(candidates) > limit:
         # The server's own estimates, read in one query: the biggest tables first.
         estimates = estimate_rows(state.engine, [view.info for view, _column in candidates])

@@ -68,6 +68,12 @@
       group.textContent = table.group;
       a.appendChild(group);
     }
+    if (table.note) {
+      var note = document.createElement('small');
+      note.className = 'text-muted font-italic ml-2 dashboard-nav-note';
+      note.textContent = table.note;
+      a.appendChild(note);
+    }
     menu.appendChild(a);
     shown.push(a);
   }
