@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import typing as t
 
@@ -11,6 +13,7 @@ import click
 from dashboard.database import DatabaseUnavailable, is_empty, make_engine
 from dashboard.i18n import exception_text, translate
 from dashboard.i18n import gettext as _
+from dashboard.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
 from dashboard.settings import ConfigError
 
 EXIT_USAGE = 2
@@ -58,19 +61,49 @@ def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
     return app
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind ``host:port`` now, or :func:`fail` with the reason: nothing is announced before."""
+    try:
+        return bind_listener(host, port)
+    except socket.gaierror as exc:
+        fail(_("cannot listen on %(host)s: %(reason)s. Check --host.", host=host, reason=exc.strerror))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(_("port %(port)s on %(host)s is already in use by another program. Stop that program, "
+                   "or choose another port with --port.", port=port, host=host))
+        if exc.errno == errno.EACCES:
+            fail(_("this user may not listen on port %(port)s (ports below 1024 need administrator "
+                   "rights). Choose another port with --port, e.g. --port 8000.", port=port))
+        fail(_("cannot listen on %(host)s port %(port)s: %(reason)s. Check --host and --port.",
+               host=host, port=port, reason=exc.strerror or exc))
+
+
+def _site_url(host: str, port: int, path: str) -> str:
+    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
+
+
 @main.command()
 @click.argument("database_url", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="gunicorn worker processes [default: one per CPU, at most 8].")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker process: requests each one answers at once.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")
 @click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
 @click.option("--schema", "schemas", multiple=True, help="Also serve this schema ('*' for all). Repeatable.")
 @click.option("--read-only", is_flag=True, help="Serve every table read-only.")
 @click.option("--reload", "dev_server", is_flag=True, help="Development server with reload and debugger (never in production).")
-def serve(database_url: str | None, host: str, port: int, workers: int, config_file: str | None,
-          plugins: str | None, schemas: tuple[str, ...], read_only: bool, dev_server: bool) -> None:
+def serve(database_url: str | None, host: str, port: int, workers: int | None, threads: int,
+          config_file: str | None, plugins: str | None, schemas: tuple[str, ...], read_only: bool,
+          dev_server: bool) -> None:
     """Serve the admin site for DATABASE_URL (default: a demo database)."""
+    # The port first: a taken one is an error before the demo, the first admin or any banner.
+    listener = _listen(host, port)
+    if dev_server:
+        # Werkzeug binds the port itself (and its reloaded child inherits it).
+        listener.close()
     settings = _app_settings(database_url, schemas, read_only, plugins)
     app = build_app(settings, config_file)
     state = app.extensions["dashboard"]
@@ -78,28 +111,46 @@ def serve(database_url: str | None, host: str, port: int, workers: int, config_f
     click.echo(_("Serving %(count)s tables and views (%(editable)s editable) from %(url)s",
                  count=len(state.views), editable=editable,
                  url=state.engine.url.render_as_string(hide_password=True)))
-    click.echo(_("Open %(url)s", url=f"http://{host}:{port}/admin/"))
+    _announce_state_folder(app)
+    workers = workers or default_workers()
+    if not dev_server:
+        click.echo(_("%(workers)s worker processes with %(threads)s threads each (--workers, --threads).",
+                     workers=workers, threads=threads))
+    click.echo(_("Open %(url)s", url=_site_url(host, port, "/admin/")))
     # First start: an admin with a one-time password.
     from dashboard.users_cli import announce_first_admin
 
-    announce_first_admin(app, f"http://{host}:{port}/login")
+    announce_first_admin(app, _site_url(host, port, "/login"))
     if dev_server:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
     if workers > 1 and app.config["CACHE_TYPE"] in ("SimpleCache", "simple"):
         # An in-process cache is per worker: a write on one would leave the others' listings
-        # stale until they expire. Several workers on one machine share a folder instead.
+        # stale until they expire. Several workers on one machine share a folder instead
+        # (threads of one worker share its SimpleCache).
         from dashboard import caching
+        from dashboard.instance import file_cache_dir
 
         app.config["CACHE_TYPE"] = "FileSystemCache"
-        app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
+        app.config["CACHE_DIR"] = str(file_cache_dir(app.instance_path, app.config["DATABASE_URL"]))
         caching.init_app(app)
         click.echo(_("%(workers)s workers share the listing cache in %(folder)s "
                      "(set CACHE_TYPE=RedisCache to share it across machines).",
                      workers=workers, folder=app.config["CACHE_DIR"]))
-    from dashboard.server import run_gunicorn
+    run_gunicorn(app, listener=listener, workers=workers, threads=threads)
 
-    run_gunicorn(app, host=host, port=port, workers=workers)
+
+def _announce_state_folder(app: t.Any) -> None:
+    """Say where the users, audit log and secret key live: the same folder from any directory."""
+    if app.config["STATE_DATABASE_URL"]:
+        from dashboard.state import get_store
+        from dashboard.users_cli import state_location
+
+        click.echo(_("Instance folder: %(folder)s; users and audit log in %(state)s",
+                     folder=app.instance_path, state=state_location(get_store(app))))
+    else:
+        click.echo(_("Instance folder (users, audit log, secret key): %(folder)s "
+                     "(DASHBOARD_INSTANCE_PATH to change it)", folder=app.instance_path))
 
 
 @main.command()

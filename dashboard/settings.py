@@ -34,7 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCHEMAS", [], "Extra schemas to serve besides the default one; [\"*\"] serves every schema."),
     Setting("READ_ONLY", False, "Serve every table read-only, whatever the database allows."),
     Setting("SECRET_KEY", "", "Key that signs sessions and CSRF tokens; generated into the instance folder when empty."),
-    Setting("INSTANCE_PATH", "", "Folder for the dashboard's own files (state database, secret key, demo database)."),
+    Setting("INSTANCE_PATH", "", "Folder for the dashboard's own files (state database, secret key, demo database); the user's data folder (platformdirs: ~/.local/share/dashboard on Linux) when empty, whatever the current directory."),
     Setting("STATE_DATABASE_URL", "", "Database for the dashboard's own state (users, audit log); SQLite in the instance folder when empty."),
     Setting("PLUGINS_DIR", "", "Folder of plugin packages; the bundled plugins/ folder when empty."),
     Setting("DISABLED_PLUGINS", [], "Names of plugins not to load, whether from the plugins folder, an installed package or built in (see `dashboard plugins`)."),

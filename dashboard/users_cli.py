@@ -1,8 +1,9 @@
 """``dashboard users``: the operators who may log in, kept in the state database.
 
 These commands read the same settings as ``dashboard serve`` (``--config FILE``, then
-``DASHBOARD_*`` environment variables) to find the state database, and never connect to
-the database being administered.
+``DASHBOARD_*`` environment variables) to find the state database (``state.db`` in the
+instance folder, :mod:`dashboard.instance`, whatever the current directory), and never
+connect to the database being administered.
 """
 
 from __future__ import annotations
@@ -18,14 +19,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from dashboard import auth
 from dashboard.i18n import exception_text, translate
 from dashboard.i18n import gettext as _
+from dashboard.instance import instance_path_for
 from dashboard.settings import ConfigError, load_settings
-from dashboard.state import (
-    StateStore,
-    get_store,
-    instance_path_for,
-    make_state_store,
-    state_database_url,
-)
+from dashboard.state import StateStore, get_store, make_state_store, state_database_url
 
 FIRST_ADMIN = "admin"
 
@@ -49,6 +45,14 @@ def open_store(config_file: str | None) -> StateStore:
         return make_state_store(url)
     except (SQLAlchemyError, OSError) as exc:
         _fail(_("cannot open the state database: %(reason)s", reason=exc))
+
+
+def state_location(store: StateStore) -> str:
+    """Where ``store`` keeps the users, for messages: a file path, or the URL without password."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.database
+    return url.render_as_string(hide_password=True)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -92,16 +96,18 @@ def add_user(name: str, role: str, password_stdin: bool, config_file: str | None
         store.add_user(name, auth.hash_password(password), role)
     except IntegrityError:
         _fail(_("user %(name)s exists already", name=repr(name)))
-    click.echo(_("Added %(name)s (%(role)s).", name=name, role=role))
+    click.echo(_("Added %(name)s (%(role)s) to %(where)s.", name=name, role=role, where=state_location(store)))
 
 
 @users_command.command("list")
 @_config_option
 def list_users(config_file: str | None) -> None:
     """Every user with role and creation time."""
-    users = open_store(config_file).list_users()
+    store = open_store(config_file)
+    users = store.list_users()
     if not users:
-        click.echo(_("No users. Add one with: %(command)s", command="dashboard users add NAME --role admin"))
+        click.echo(_("No users in %(where)s. Add one with: %(command)s", where=state_location(store),
+                     command="dashboard users add NAME --role admin"))
         return
     for user in users:
         created = _("created %(when)s", when=f"{user.created_at:%Y-%m-%d %H:%M}")
@@ -116,7 +122,7 @@ def remove_user(name: str, config_file: str | None) -> None:
     store = open_store(config_file)
     user = store.user_by_name(name)
     if user is None:
-        _fail(_("no user %(name)s", name=repr(name)))
+        _fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
     admins = [u for u in store.list_users() if u.role == "admin"]
     if user.role == "admin" and len(admins) == 1:
         _fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
@@ -132,7 +138,7 @@ def set_password(name: str, password_stdin: bool, config_file: str | None) -> No
     """Set the password of NAME and end their current sessions."""
     store = open_store(config_file)
     if store.user_by_name(name) is None:
-        _fail(_("no user %(name)s", name=repr(name)))
+        _fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
     password = _read_password(password_stdin)
     store.set_password_hash(name, auth.hash_password(password))
     click.echo(_("Password of %(name)s changed; their sessions have ended.", name=name))

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dashboard import audit, export, submissions, violations
+from dashboard import privileges as db_privileges
 from dashboard.caching import listing_cache
 from dashboard.codecs import Codec
 from dashboard.database import is_unreachable
@@ -86,7 +87,10 @@ class TableView(BaseModelView):
         self.visible = [c for c in self.info.columns if self._is_visible(c, sensitive_patterns)]
         self.hidden_sensitive = [c.name for c in self.info.columns
                                  if is_sensitive(c.name, sensitive_patterns) and not self.options.column(c.name).get("visible")]
-        self.writable = self.info.editable and not read_only_site and not options.read_only
+        # A relation the database user may neither insert into, update nor delete from is
+        # served read-only, like a view: no button, no route (dashboard.privileges).
+        self.writable = (self.info.editable and not read_only_site and not options.read_only
+                         and self.info.readable and bool(self.info.privileges & db_privileges.WRITES))
         self.fk_by_column = {fk.columns[0]: fk for fk in self.info.foreign_keys
                              if len(fk.columns) == 1 and fk.target_id in stores}
         self.column_labels = {c.key: self._label(c) for c in self.info.columns}
@@ -120,23 +124,23 @@ class TableView(BaseModelView):
 
     @property
     def can_create(self) -> bool:
-        return self.writable and self.allowed("create")
+        return self.writable and self.info.may("INSERT") and self.allowed("create")
 
     @property
     def can_edit(self) -> bool:
-        return self.writable and self.allowed("edit")
+        return self.writable and self.info.may("UPDATE") and self.allowed("edit")
 
     @property
     def can_delete(self) -> bool:
-        return self.writable and self.allowed("delete")
+        return self.writable and self.info.may("DELETE") and self.allowed("delete")
 
     @property
     def can_export(self) -> bool:
-        return self.allowed("export")
+        return self.info.readable and self.allowed("export")
 
     @property
     def can_view_details(self) -> bool:
-        return self.info.has_row_identity and self.allowed("view")
+        return self.info.has_row_identity and self.info.readable and self.allowed("view")
 
     def is_visible(self) -> bool:
         # Tables are found with the navbar's search (dashboard/navigation.py), not in
@@ -252,7 +256,8 @@ class TableView(BaseModelView):
         open: they would leak its rows (or, for a hidden column, its values) past its permission.
         """
         view = current_app.extensions["dashboard"].views.get(table_id) if _has_app() else None
-        if view is None or not view.is_accessible():
+        # A table the database user may not read is never queried: its keys show as they are.
+        if view is None or not view.info.readable or not view.is_accessible():
             return False
         return column_name is None or any(c.name == column_name for c in view.visible)
 
@@ -434,6 +439,11 @@ class TableView(BaseModelView):
             notes.insert(0, gettext("The dashboard runs in read-only mode."))
         elif self.options.read_only:
             notes.insert(0, gettext("This table is configured read-only."))
+        elif self.info.readable and self.info.privilege_notice:
+            # Otherwise writable: what the database user may not do is why it is not (or only partly).
+            notes.insert(0, translate(self.info.privilege_notice))
+        if not self.info.readable:
+            notes.insert(0, translate(self.info.privilege_notice))
         if self.hidden_sensitive:
             notes.append(gettext("Hidden because they look secret: %(columns)s.", columns=", ".join(self.hidden_sensitive)))
         return notes
@@ -445,7 +455,7 @@ class TableView(BaseModelView):
         links = []
         for child_id, fk in self.info.referenced_by:
             child_view = current_app.extensions["dashboard"].views.get(child_id)
-            if child_view is None or len(fk.columns) != 1 or not child_view.is_accessible():
+            if child_view is None or len(fk.columns) != 1 or not self.may_see(child_id):
                 continue
             target_column = self.info.column(fk.target_columns[0])
             value = getattr(model, target_column.key)
@@ -689,12 +699,24 @@ class TableView(BaseModelView):
         if request.method == "POST" and name in audit.WRITE_VIEWS:
             audit.record_refused_post(self, name)
         response = super()._handle_view(name, **kwargs)
+        if response is None and not self.info.readable:
+            # Every page of a relation the database user may not read says so, and none of
+            # them queries it.
+            return self.render("dashboard/unreadable.html"), 403
         if response is None and name in audit.WRITE_VIEWS and not self._may_write(name):
             # Flask-Admin answers a write it will not do with a redirect to the list, which
             # reads like success to a script; a write route the operator may not use is a 403.
-            abort(403, description=gettext("This table is read-only.") if self.allowed(audit.WRITE_VIEWS[name])
-                  else gettext("Permission denied."))
+            abort(403, description=self._refusal(audit.WRITE_VIEWS[name]))
         return response
+
+    def _refusal(self, right: str) -> str:
+        """Why the current operator may not ``right`` ("create", "edit", "delete") here."""
+        if not self.allowed(right):
+            return gettext("Permission denied.")
+        privilege = {"create": "INSERT", "edit": "UPDATE", "delete": "DELETE"}[right]
+        if self.info.editable and not self.info.may(privilege):
+            return translate(Message(db_privileges.REFUSED, privilege=privilege, table=self.info.name))
+        return gettext("This table is read-only.")
 
     def _may_write(self, name: str) -> bool:
         if name == "action_view":

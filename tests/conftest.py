@@ -19,6 +19,24 @@ from tests.databases import *  # noqa: F403
 from tests.roles import restricted  # noqa: F401 -- a fixture: a least-privilege user's URL
 from tests.site import Site, make_site
 
+# -- never the operator's own data folder -----------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point the platform's user data folder (the default instance folder) into the test run.
+
+    Every app in the suite names its instance folder, and CLI tests set
+    ``DASHBOARD_INSTANCE_PATH``; this catches the one that forgets, in this process and in
+    every subprocess started with ``os.environ``, before it reads or writes the real users
+    of whoever runs the tests.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        patch.delenv("DASHBOARD_INSTANCE_PATH", raising=False)
+        yield
+
+
 # -- apps with logged-in operators (see tests.apps) ------------------------------------------
 
 

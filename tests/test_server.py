@@ -1,104 +1,47 @@
-"""``dashboard serve`` under gunicorn with several workers: a write is seen at once by every worker."""
+"""``dashboard serve`` under gunicorn, as an operator runs it.
+
+Several workers see a write at once; a CSV export streaming for a long time does not stall
+the other pages; a port already in use is one clear error, before anything is announced.
+"""
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from dashboard import server
+from tests.served import Browser, dashboard_cli, serving
 from tests.site import form_values
 
 PASSWORD = "server test password"
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cli(*args: str, env: dict[str, str], stdin: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, input=stdin, text=True,
-                   capture_output=True, timeout=120, check=True)
 
 
 @pytest.fixture
 def two_workers(tmp_path: Path):
     env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(tmp_path)}
-    _cli("demo", "--rows", "300", "--output", str(tmp_path / "shop.db"), env=env)
-    _cli("users", "add", "op", "--role", "editor", "--password-stdin", env=env, stdin=PASSWORD + "\n")
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", f"sqlite:///{tmp_path / 'shop.db'}",
-                                "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while (tmp_path / "serve.log").read_text().count("Booting worker") < 2:
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("dashboard serve did not start two workers: " + (tmp_path / "serve.log").read_text())
-        time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", tmp_path / "serve.log"
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    dashboard_cli("demo", "--rows", "300", "--output", str(tmp_path / "shop.db"), env=env)
+    dashboard_cli("users", "add", "op", "--role", "editor", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    with serving(f"sqlite:///{tmp_path / 'shop.db'}", "--workers", "2", env=env, log=tmp_path / "serve.log") as served:
+        yield served
 
 
-class Browser:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path: str) -> str:
-        for _ in range(50):
-            try:
-                with self.opener.open(self.base + path, timeout=30) as response:
-                    return response.read().decode()
-            except ConnectionError:
-                time.sleep(0.2)
-        raise AssertionError(f"{path} never answered")
-
-    def post(self, path: str, data: dict[str, str], token_from: str) -> None:
-        match = TOKEN.search(self.get(token_from))
-        assert match
-        payload = {**data, "csrf_token": match.group(1) or match.group(2)}
-        self.opener.open(self.base + path, urllib.parse.urlencode(payload).encode(), timeout=30).read()
-
-
-LIST = "/admin/orders/?page_size=20"
-
-
-def _occupy_one_worker(base: str) -> socket.socket:
-    """Hold a sync worker inside a half-sent request, so the next request must go to the other one."""
-    host, port = urllib.parse.urlsplit(base).netloc.split(":")
-    stall = socket.create_connection((host, int(port)), timeout=10)
-    stall.sendall(b"GET /healthz HTTP/1.1\r\n")
-    time.sleep(0.1)  # let a worker accept it and block reading the rest of the headers
-    return stall
+LIST = "/admin/customers/?page_size=20"
 
 
 def _ask_every_worker(browser: Browser, log: Path, since: int) -> list[str]:
     """Request the list until both workers have answered it.
 
-    The kernel usually hands every connection to the same idle worker, so every other
-    request is made while that worker is held busy by a half-sent request.
+    Each request is a new connection; both gthread workers wait on the listening socket
+    and whichever accepts first answers, so a few requests reach both.
     """
     pages: list[str] = []
-    for attempt in range(40):
-        stall = _occupy_one_worker(browser.base) if attempt % 2 else None
-        try:
-            pages.append(browser.get(LIST))
-        finally:
-            if stall is not None:
-                stall.close()
+    for _attempt in range(200):
+        pages.append(browser.get(LIST))
         lines = log.read_text().splitlines()[since:]
         answered_by = {m for line in lines for m in re.findall(r'"GET ' + re.escape(LIST) + r' HTTP/1.1" 200 .* pid=<(\d+)>', line)}
         if len(answered_by) == 2:
@@ -107,15 +50,98 @@ def _ask_every_worker(browser: Browser, log: Path, since: int) -> list[str]:
 
 
 def test_a_write_is_seen_at_once_on_every_worker(two_workers):
-    base, log = two_workers
-    browser = Browser(base)
-    browser.post("/login", {"username": "op", "password": PASSWORD}, token_from="/login")
+    log = two_workers.log
+    browser = Browser(two_workers.base)
+    browser.login("op", PASSWORD)
     before = _ask_every_worker(browser, log, since=0)  # both workers now hold the listing in cache
     assert not any("seen-by-every-worker" in page for page in before)
-    edit = "/admin/orders/edit/?id=1"
+    edit = "/admin/customers/edit/?id=1"
     fields = form_values(browser.get(edit))
     fields.pop("csrf_token", None)
-    fields["note"] = "seen-by-every-worker"
+    fields["name"] = "seen-by-every-worker"
     browser.post(edit, fields, token_from=edit)
     after = _ask_every_worker(browser, log, since=len(log.read_text().splitlines()))
     assert all("seen-by-every-worker" in page for page in after)
+
+
+# -- an export streaming while other pages answer ---------------------------------------------
+
+#: Rows of the exported table: about 30 MB of CSV, far more than the kernel's socket
+#: buffers hold, so an export whose client stops reading cannot finish.
+EXPORT_ROWS = 400_000
+EXPORT = "/admin/readings/export/csv/"
+
+
+@pytest.fixture(scope="module")
+def big_database(tmp_path_factory) -> str:
+    """An SQLite database with one table of :data:`EXPORT_ROWS` rows."""
+    path = tmp_path_factory.mktemp("big") / "readings.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE readings (id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, value INTEGER)")
+        connection.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO readings SELECT i, 'sensor-' || (i % 97) || '-' || hex(randomblob(20)), i * 7 FROM n",
+            (EXPORT_ROWS,))
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("options", [(), ("--workers", "1")], ids=["default", "one-worker"])
+def test_pages_answer_while_an_export_streams(big_database, tmp_path, options):
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(tmp_path / "instance")}
+    dashboard_cli("users", "add", "op", "--role", "viewer", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    with serving(big_database, *options, env=env, log=tmp_path / "serve.log") as served:
+        browser = Browser(served.base)
+        browser.login("op", PASSWORD)
+        with browser.open(EXPORT) as export:
+            first = export.read(4096)  # the first chunk; the rest waits on the server's side
+            assert first.startswith(b"id,sensor,value\r\n1,sensor-1-")
+
+            with browser.open("/admin/readings/?page_size=20") as page:
+                assert page.status == 200
+                assert "sensor-20-" in page.read().decode()
+            # gunicorn logs a request when its response is complete: the export is not.
+            assert f"GET {EXPORT}" not in served.output()
+
+            rest = export.read()
+        assert (first + rest).count(b"\r\n") == EXPORT_ROWS + 1
+
+
+def test_serve_defaults_to_threaded_workers_from_the_cpu_count(tmp_path, small_database_url):
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(tmp_path / "instance")}
+    with serving(small_database_url, env=env, log=tmp_path / "serve.log") as served:
+        output = served.output()
+    workers = server.default_workers()
+    assert 1 <= workers <= min(server.usable_cpus(), server.MAX_DEFAULT_WORKERS)
+    assert f"{workers} worker processes with {server.DEFAULT_THREADS} threads each" in output
+    assert "Using worker: gthread" in output
+    assert output.count("Booting worker") == workers
+
+
+# -- the port -------------------------------------------------------------------------------------
+
+
+def test_a_taken_port_is_one_line_on_stderr_and_exit_2(tmp_path, small_database_url):
+    instance = tmp_path / "instance"
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = dashboard_cli("serve", small_database_url, "--port", str(port), env=env, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use by another program. "
+        "Stop that program, or choose another port with --port."]
+    # Nothing was announced, and no first admin was made whose password nobody could use.
+    assert "Open http" not in result.stdout and "password" not in result.stdout
+    assert not (instance / "state.db").exists()
+
+
+def test_an_unknown_host_is_one_line_on_stderr_and_exit_2(tmp_path, small_database_url):
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(tmp_path / "instance")}
+    result = dashboard_cli("serve", small_database_url, "--host", "no-such-host.invalid", env=env, check=False)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: cannot listen on no-such-host.invalid:") and "--host" in result.stderr
+    assert "Open http" not in result.stdout
