@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import typing as t
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import state
+from dashboard.dberrors import KIND_LABELS, first_line
 from dashboard.formatting import format_moment
 from dashboard.i18n import gettext, lazy_gettext
 from dashboard.messages import N_
@@ -94,7 +96,8 @@ def changes_between(before: t.Mapping[str, str | None] | None,
 
 def record_write(action: str, table_id: str | None, *, row_key: str | None = None,
                  changes: t.Mapping[str, t.Any] | None = None, outcome: str = "ok",
-                 message: str = "", username: str | None = None, role: str | None = None) -> bool:
+                 message: str = "", username: str | None = None, role: str | None = None,
+                 kind: str | None = None) -> bool:
     """Add one entry to the audit log, committed at once in a transaction of its own.
 
     Call it after a write has committed (``outcome="ok"``), or when one was refused
@@ -109,6 +112,8 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         for ``bulk_delete``, that per row key.
     :param username: who, when not the logged-in operator of the current request.
     :param role: their role, likewise.
+    :param kind: why the database refused a failed write (a :class:`dashboard.dberrors.Kind`),
+        kept at the start of the message as ``[kind]``.
     :returns: whether the entry was written; when the state database refuses it the
         entry is logged as an error instead, and the request carries on.
     :raises ValueError: for an unknown ``action`` or ``outcome``.
@@ -134,14 +139,14 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         "row_key": _text(row_key, _MAX_KEY_CHARS),
         "changes": _bounded(changes, secret, per_row=action == "bulk_delete") if changes is not None else None,
         "outcome": outcome,
-        "message": str(message)[:_MAX_MESSAGE_CHARS],
+        "message": (f"[{kind}] {message}" if kind else str(message))[:_MAX_MESSAGE_CHARS],
     }
     try:
         state.get_store(current_app).add_audit_entry(entry)
     except SQLAlchemyError as exc:
         # The write itself has committed or failed already; refusing the response would
         # not undo it. The entry goes to the log instead, where it is not lost.
-        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        reason = first_line(exc)
         log.error("audit entry could not be written to the state database (%s): %s",
                   reason, json.dumps({**entry, "at": entry["at"].isoformat()}, default=str))
         return False
@@ -295,6 +300,11 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     """An entry as the page shows it: the time in the operator's zone and locale, the codes
     named in their language, and a message the dashboard wrote (stored in English) translated."""
     message = entry.get("message") or ""
+    kind = _KIND_PREFIX.match(message)
+    if kind and kind.group(1) in KIND_LABELS:
+        message = f"{gettext(KIND_LABELS[kind.group(1)])}: {gettext(kind.group(2))}"
+    elif message:
+        message = gettext(message)
     return {
         **entry,
         "at": _moment(entry["at"]),
@@ -302,8 +312,12 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
         "action_shown": gettext(SHOWN_AS.get(entry["action"], entry["action"])),
         "outcome_shown": gettext(SHOWN_AS.get(entry["outcome"], entry["outcome"])),
         # Looked up as a message id: other text (a driver's reason) has no entry and stays.
-        "message": gettext(message) if message else message,
+        "message": message,
     }
+
+
+# "[permission] The database user may not update actor. Nothing was saved."
+_KIND_PREFIX = re.compile(r"\[([a-z_]+)\] (.*)", re.DOTALL)
 
 
 class AuditView(BaseView):

@@ -36,9 +36,10 @@ from dataclasses import asdict, dataclass, field
 import sqlalchemy as sa
 from flask import current_app, g
 from flask_babel import format_decimal
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.caching import MISSING, listing_cache
+from dashboard.dberrors import first_line, is_gone, is_timeout
 
 if t.TYPE_CHECKING:
     from dashboard.views import TableView
@@ -387,34 +388,18 @@ def compute(entry: ChartEntry, *, fresh: bool = False) -> ChartData:
             return ChartData(list(labels), list(values), read_at, cached=True)
     try:
         labels, values = _run_sql(chart) if chart.sql is not None else _run_table(entry, today)
-    except OperationalError as exc:
-        from dashboard.database import is_unreachable
-
-        if is_unreachable(exc):
+    except SQLAlchemyError as exc:
+        if is_gone(exc):
             raise
         log.info("chart %s failed: %s", chart.name, exc)
-        if _is_timeout(exc):
+        if is_timeout(exc):
             raise ChartError("The chart's query took too long and was cancelled.") from exc
-        raise ChartError(f"The database refused the chart's query: {_first_line(exc)}") from exc
-    except SQLAlchemyError as exc:
-        log.info("chart %s failed: %s", chart.name, exc)
-        raise ChartError(f"The database refused the chart's query: {_first_line(exc)}") from exc
+        raise ChartError(f"The database refused the chart's query: {first_line(exc)}") from exc
     data = ChartData(labels, values, dt.datetime.now(dt.UTC))
     if key is not None and cache is not None:
         cache.set(key, (data.labels, data.values, data.read_at),
                   ttl=int(current_app.config["CHART_TTL_SECONDS"]))
     return data
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return (text.splitlines() or [""])[0][:300]
-
-
-def _is_timeout(exc: OperationalError) -> bool:
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return any(marker in text for marker in ("statement timeout", "canceling statement",
-                                             "max_statement_time", "interrupted"))
 
 
 def _run_table(entry: ChartEntry, today: dt.date) -> tuple[list[str], list[float | None]]:

@@ -11,10 +11,13 @@ unchanged field equals the text it was loaded with, unchanged columns are never 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import ipaddress
+import itertools
 import json
+import re
 import typing as t
 import uuid
 from dataclasses import dataclass
@@ -37,24 +40,58 @@ def converts(*type_names: str) -> t.Callable[[t.Callable[[t.Any], Codec]], t.Cal
     return register
 
 
-def key_codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
+def key_codec_for(column_type: sa.types.TypeEngine[t.Any], dialect: str | None = None) -> Codec:
     """The codec that writes a row-key column into URLs and forms: like :func:`codec_for`,
     except that binary values travel as hexadecimal (their display text, ``<16 bytes>``,
     would give every key of the same length the same text)."""
-    codec = codec_for(column_type)
+    codec = codec_for(column_type, dialect)
     if codec.kind == "binary":
         return Codec(kind="hex", editable=False, sortable=False)
     return codec
 
 
-def codec_for(column_type: sa.types.TypeEngine[t.Any]) -> Codec:
-    """The codec for ``column_type``; unknown types become read-only text, never an error."""
+def codec_for(column_type: sa.types.TypeEngine[t.Any], dialect: str | None = None) -> Codec:
+    """The codec for ``column_type``; unknown types become read-only text, never an error.
+
+    :param dialect: the database's dialect name, which decides the range of integer types
+        (``INTEGER`` is 32 bits on PostgreSQL and MySQL, 64 on SQLite).
+    """
     for cls in type(column_type).__mro__:
         builder = _CONVERTERS.get(cls.__name__)
         if builder is not None:
-            return builder(column_type)
+            codec = builder(column_type)
+            if codec.kind == "integer" and codec.minimum is None:
+                minimum, maximum = integer_bounds(column_type, dialect)
+                codec = dataclasses.replace(codec, minimum=minimum, maximum=maximum)
+            return codec
     return Codec(kind="unknown", editable=False, sortable=False,
                  read_only_reason=Message(N_("type not supported for editing")))
+
+
+# Bits of MySQL's integer types by name; anything else (SQLite's one INTEGER, unknown
+# dialects) is given 64 bits, as no driver binds a wider integer.
+_MYSQL_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INT": 32, "INTEGER": 32, "BIGINT": 64}
+
+
+def integer_bounds(column_type: sa.types.TypeEngine[t.Any], dialect: str | None) -> tuple[int, int]:
+    """The smallest and largest value an integer column of ``column_type`` holds on ``dialect``.
+
+    A value out of these bounds is refused where it is typed (a form, a filter, a key in
+    a URL): the database would refuse it with an error (PostgreSQL ``integer out of
+    range``) or the driver could not even send it (sqlite3's ``OverflowError``).
+    """
+    name = type(column_type).__name__.upper()
+    if dialect in ("mysql", "mariadb"):
+        if name == "YEAR":
+            return 0, 2155
+        bits = _MYSQL_BITS.get(name, 64 if isinstance(column_type, sa.BigInteger) else 32)
+        if getattr(column_type, "unsigned", False):
+            return 0, 2**bits - 1
+    elif dialect == "postgresql":
+        bits = 16 if isinstance(column_type, sa.SmallInteger) else 64 if isinstance(column_type, sa.BigInteger) else 32
+    else:
+        bits = 64
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 @dataclass(frozen=True)
@@ -72,13 +109,23 @@ class Codec:
     timezone: bool = False
     read_only_reason: str | None = None
     placeholder: str = ""
+    #: The range of an integer column (see :func:`integer_bounds`).
+    minimum: int | None = None
+    maximum: int | None = None
 
     def to_text(self, value: t.Any) -> str:
         """Render a stored value as the text an operator sees and edits."""
         if value is None:
             return ""
         renderer = _RENDERERS.get(self.kind)
-        return renderer(value) if renderer else str(value)
+        if renderer is None:
+            return str(value)
+        try:
+            return renderer(value)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            # A value the declared type does not promise (SQLite keeps text in a REAL
+            # column): shown as it is rather than failing the page.
+            return str(value)
 
     def from_text(self, text: str) -> t.Any:
         """Parse operator input; raises ``ValueError`` with a readable message."""
@@ -86,6 +133,58 @@ class Codec:
         if parser is None:
             return text
         return parser(self, text)
+
+
+class InvalidText(str):
+    """Text the database holds that is not valid UTF-8 (SQLite keeps any bytes in TEXT),
+    decoded with U+FFFD replacement characters so it can be shown: a placeholder, marked
+    as such on the page, and never written back unless the operator changes it."""
+
+    __slots__ = ()
+
+
+def decode_text(raw: bytes) -> str:
+    """``raw`` as text; bytes that are not UTF-8 become an :class:`InvalidText`."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return InvalidText(raw.decode("utf-8", "replace"))
+
+
+#: Deepest JSON read or accepted: deeper values overflow the parser's recursion (a
+#: document nested 5,000 levels deep was a server error), and no real document needs it.
+MAX_JSON_DEPTH = 256
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class UnreadableJSON(str):
+    """A JSON column's stored text that could not be read as JSON (nested too deep, or not
+    JSON at all): shown and edited as the text it is, marked as such on the page."""
+
+    __slots__ = ()
+
+
+def json_too_deep(text: str | bytes) -> bool:
+    """Whether ``text`` nests arrays and objects more than :data:`MAX_JSON_DEPTH` levels deep."""
+    if len(text) <= MAX_JSON_DEPTH:
+        return False
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    brackets = _JSON_BRACKETS.findall(_JSON_STRING.sub("", text))
+    depths = itertools.accumulate(1 if bracket in "[{" else -1 for bracket in brackets)
+    return max(depths, default=0) > MAX_JSON_DEPTH
+
+
+def read_json(text: str | bytes) -> t.Any:
+    """The engine's JSON deserializer: a stored document, or an :class:`UnreadableJSON`
+    holding its text when it is nested too deep or is not JSON."""
+    if not json_too_deep(text):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+    return UnreadableJSON(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
 
 
 def _render_bool(value: t.Any) -> str:
@@ -99,6 +198,8 @@ def _render_datetime(value: t.Any) -> str:
 
 
 def _render_json(value: t.Any) -> str:
+    if isinstance(value, UnreadableJSON):
+        return str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=False)
 
 
@@ -131,9 +232,13 @@ _RENDERERS: dict[str, t.Callable[[t.Any], str]] = {
 
 def _parse_integer(codec: Codec, text: str) -> int:
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         raise ValueError(Message(N_("Enter a whole number."))) from None
+    if (codec.minimum is not None and value < codec.minimum) or (codec.maximum is not None and value > codec.maximum):
+        raise ValueError(Message(N_("Enter a whole number from %(minimum)s to %(maximum)s."),
+                                 minimum=codec.minimum, maximum=codec.maximum))
+    return value
 
 
 def _parse_decimal(codec: Codec, text: str) -> decimal.Decimal:
@@ -200,6 +305,9 @@ def _parse_enum(codec: Codec, text: str) -> str:
 
 
 def _parse_json(codec: Codec, text: str) -> t.Any:
+    if json_too_deep(text):
+        raise ValueError(Message(N_("JSON nested more than %(limit)s levels deep is not accepted."),
+                                 limit=MAX_JSON_DEPTH))
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

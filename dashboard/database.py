@@ -15,12 +15,13 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
-    DBAPIError,
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
 )
 
+from dashboard.codecs import decode_text, read_json
+from dashboard.dberrors import first_line, is_gone
 from dashboard.messages import N_, Message
 
 # The extra that installs each dialect's driver, and the URL scheme that uses it.
@@ -81,7 +82,8 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
         connect_args.setdefault("connect_timeout", 10)
         connect_args.setdefault("charset", "utf8mb4")
     try:
-        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        # A stored JSON document nested thousands deep (or not JSON at all) is read as its text.
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, json_deserializer=read_json)
     except NoSuchModuleError:
         raise DatabaseUnavailable(Message(
             N_("unknown database driver '%(driver)s'; use sqlite://, postgresql+psycopg:// or mysql+pymysql://"),
@@ -113,6 +115,10 @@ def _install_session_rules(engine: Engine, *, read_only: bool, statement_timeout
         cursor = dbapi_connection.cursor()
         try:
             if backend == "sqlite":
+                # SQLite keeps any bytes in TEXT; sqlite3 fails the whole query on one value
+                # that is not UTF-8 ("Could not decode to UTF-8"). Such text is read with
+                # replacement characters instead, marked (dashboard.codecs.InvalidText).
+                dbapi_connection.text_factory = decode_text
                 # SQLite ignores foreign keys unless asked, per connection.
                 cursor.execute("PRAGMA foreign_keys=ON")
                 if read_only:
@@ -164,7 +170,7 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        reason = first_line(exc, limit=1000)
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseUnavailable(Message(
             N_("cannot connect to %(where)s: %(reason)s. Check that the server runs, the host, "
@@ -174,42 +180,10 @@ def check_connection(engine: Engine) -> None:
                                           reason=str(exc))) from None
 
 
-# PostgreSQL SQLSTATEs of a lost server: class 08 (connection exception), and the server
-# shutting down or terminating the session (pg_terminate_backend sends 57P01).
-_PG_GONE_STATES = ("57P01", "57P02", "57P03")
-# MySQL/MariaDB client and server error codes of a lost or unreachable server: 2002/2003
-# cannot connect, 2005 unknown host, 2006 gone away, 2013 lost during a query, 2055 lost
-# at a system call, 1053 server shutting down, 1927 connection killed (KILL), 4031
-# disconnected by the server for inactivity.
-_MYSQL_GONE_CODES = frozenset({1053, 1927, 2002, 2003, 2005, 2006, 2013, 2055, 4031})
-
-
 def is_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database went away or cannot be reached, as opposed to a
-    statement the database refused.
-
-    SQLAlchemy marks a connection lost in the middle of its use (``connection_invalidated``);
-    a connection that could not even be opened is recognised by the driver's own codes.
-    """
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    orig = exc.orig
-    module = type(orig).__module__
-    if module.startswith("psycopg"):
-        state = getattr(orig, "sqlstate", None)
-        # Errors raised by libpq itself (connection refused, server closed the connection)
-        # carry no SQLSTATE; every statement the server refuses carries one.
-        if state is None:
-            return isinstance(exc, OperationalError)
-        return state.startswith("08") or state in _PG_GONE_STATES
-    if module.startswith(("pymysql", "MySQLdb")):
-        args: tuple[t.Any, ...] = tuple(getattr(orig, "args", ()))
-        return bool(args) and args[0] in _MYSQL_GONE_CODES
-    if module == "sqlite3":
-        return isinstance(exc, OperationalError) and "unable to open database file" in str(orig)
-    return False
+    """Whether ``exc`` says the database went away or cannot be reached: see
+    :func:`dashboard.dberrors.is_gone`, which this names for the callers of this module."""
+    return is_gone(exc)
 
 
 def is_empty(engine: Engine, schemas: t.Sequence[str | None] = (None,)) -> bool:

@@ -49,6 +49,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.schema import AddConstraint, CreateTable
 
 from dashboard.database import DatabaseUnavailable, make_engine
+from dashboard.dberrors import first_line
 from dashboard.messages import N_, Message
 
 __all__ = [
@@ -739,12 +740,6 @@ def _open(database_url: str) -> Engine:
         raise DemoError(exc.args[0] if exc.args else str(exc)) from None
 
 
-def _reason(exc: BaseException) -> str:
-    # The driver's own message, first line only: SQLAlchemy appends the whole statement.
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _existing_names(engine: Engine) -> list[str]:
     try:
         inspector = inspect(engine)
@@ -752,7 +747,7 @@ def _existing_names(engine: Engine) -> list[str]:
     except SQLAlchemyError as exc:
         where = engine.url.render_as_string(hide_password=True)
         raise DemoError(Message(N_("cannot read the list of tables of %(where)s: %(reason)s"), where=where,
-                                reason=_reason(exc))) from None
+                                reason=first_line(exc, limit=1000))) from None
 
 
 def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0) -> dict[str, int]:
@@ -800,7 +795,7 @@ def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0)
             raise DemoError(Message(
                 N_("writing the demo into %(where)s failed: %(reason)s. It may hold a partial "
                    "demo now; drop its tables (or delete the SQLite file) before trying again."),
-                where=where, reason=_reason(exc)
+                where=where, reason=first_line(exc, limit=1000)
             )) from None
         return shop.counts
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import typing as t
 
@@ -13,6 +14,7 @@ from dashboard.codecs import Codec
 # (OWASP "CSV injection"): =HYPERLINK(...), -2+3+cmd|' /C calc'!A0, @SUM(...).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_Row = t.TypeVar("_Row")
 
 
 def neutralise(text: str) -> str:
@@ -46,12 +48,25 @@ def csv_stream(labels: t.Sequence[str], rows: t.Iterable[t.Sequence[t.Any]],
     yield buffer.getvalue()
 
 
+def started(rows: t.Iterable[_Row]) -> t.Iterator[_Row]:
+    """``rows`` with the first one already read: the query runs now, so its errors can still
+    be answered with a page instead of a download cut short."""
+    iterator = iter(rows)
+    for first in iterator:
+        return itertools.chain([first], iterator)
+    return iterator
+
+
 def _cell_renderer(codec: Codec) -> t.Callable[[t.Any], str]:
+    # The guard looks at the value, not the declared type: SQLite keeps whatever it is given,
+    # so an INTEGER column may hold the text "=HYPERLINK(...)". NUL bytes, which some
+    # spreadsheets end a cell at (hiding what follows), are left out.
     if codec.kind in ("string", "text", "enum"):
-        return lambda value: "" if value is None else neutralise(value if isinstance(value, str) else str(value))
+        return lambda value: "" if value is None else neutralise(str(value).replace("\x00", ""))
     if codec.kind == "integer":
-        return lambda value: "" if value is None else str(value)
-    return lambda value: neutralise(codec.to_text(value))
+        return lambda value: "" if value is None else str(value) if isinstance(value, int) \
+            else neutralise(str(value).replace("\x00", ""))
+    return lambda value: neutralise(codec.to_text(value).replace("\x00", ""))
 
 
 def filename(name: str, extension: str = "csv") -> str:

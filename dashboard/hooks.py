@@ -185,7 +185,7 @@ def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, act
 
 
 def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]) -> t.Any:
-    from dashboard.database import is_unreachable
+    from dashboard.dberrors import is_gone
 
     if not action.allowed_on(view):
         flash(_("Permission denied."), "error")
@@ -201,7 +201,7 @@ def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]
     except (WriteRefused, WriteError) as refused:
         flash(refused.message, "error")
     except Exception as exc:
-        if is_unreachable(exc):
+        if is_gone(exc):
             raise
         plugins.report(plugin, f"action {action.name}", exc)
         flash(_("The action %(action)s failed: a plugin raised an error.", action=str(action.label)), "error")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.database import is_unreachable
+from dashboard.dberrors import is_gone
 from dashboard.i18n import gettext
 from dashboard.records import Record
 from dashboard.reflection import ForeignKeyInfo
@@ -93,7 +93,7 @@ def _linked(view: TableView, association: TableView, fk: ForeignKeyInfo, far_fk:
         with association.store.engine.connect() as connection:
             rows = connection.execute(statement.limit(LIMIT + 1)).all()
     except SQLAlchemyError as exc:
-        if is_unreachable(exc):
+        if is_gone(exc):
             raise
         log.warning("could not read the links of %s through %s: %s", view.info.id, association.info.id, exc)
         return None

@@ -127,7 +127,7 @@ class Page(BaseView):
     def _run_view(self, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
         # Flask-Admin's own version retries a TypeError with other arguments, which would
         # hide a plugin's real error behind a second one.
-        from dashboard.database import is_unreachable
+        from dashboard.dberrors import is_gone
         from dashboard.plugins import report
         from dashboard.writes import WriteRefused
 
@@ -140,7 +140,7 @@ class Page(BaseView):
 
             return self._error(translate(refused.message), None, 403)
         except Exception as exc:
-            if is_unreachable(exc):
+            if is_gone(exc):
                 raise
             report(self.plugin, f"page {self.page_slug()}", exc)
             return self._error(None, exc, 500)

@@ -15,10 +15,11 @@ import typing as t
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dashboard.codecs import Codec, codec_for, key_codec_for
 from dashboard.database import NO_STATEMENT_TIMEOUT
+from dashboard.dberrors import Action, DatabaseError, Kind, classify, write_message
 from dashboard.messages import N_, Message
 from dashboard.reflection import TableInfo
 
@@ -50,12 +51,19 @@ class Record:
 
 
 class WriteError(Exception):
-    """A write the database refused; ``message`` is safe to show, details are logged."""
+    """A write the database refused; ``message`` is safe to show, details are logged.
 
-    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+    :param kind: why, as :mod:`dashboard.dberrors` classifies it (the audit log records it).
+    :param error: the classified database error, when the database raised one.
+    """
+
+    def __init__(self, message: str, *, unavailable: bool = False, kind: str = Kind.OTHER,
+                 error: DatabaseError | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.unavailable = unavailable
+        self.kind = kind
+        self.error = error
 
 
 class RowsGone(WriteError):
@@ -89,12 +97,13 @@ class RecordStore:
         self.info = info
         self.table = info.table
         self.codecs: dict[str, Codec] = {
-            c.key: Codec(kind="enum", choices=c.choices, searchable=True) if c.choices and c.is_text else codec_for(c.type)
+            c.key: Codec(kind="enum", choices=c.choices, searchable=True) if c.choices and c.is_text
+            else codec_for(c.type, engine.dialect.name)
             for c in info.columns
         }
         self.key_codecs: list[Codec] = (
-            [codec_for(sa.Integer())] if info.row_key_source == ROWID
-            else [key_codec_for(info.column(name).type) for name in info.row_key]
+            [codec_for(sa.Integer(), engine.dialect.name)] if info.row_key_source == ROWID
+            else [key_codec_for(info.column(name).type, engine.dialect.name) for name in info.row_key]
         )
 
     # -- expressions ------------------------------------------------------------
@@ -216,7 +225,7 @@ class RecordStore:
     def insert(self, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
         """Insert a row from ``values`` (by column key) and return its row key."""
         data = {self.info.column_by_key(k).name: v for k, v in values.items()}
-        with self._writing() as connection:
+        with self._writing("create") as connection:
             result = connection.execute(sa.insert(self.table).values(_by_param(data, self.table)))
             inserted = result.inserted_primary_key
         if self.info.row_key_source == "primary_key" and inserted is not None and None not in tuple(inserted):
@@ -230,7 +239,7 @@ class RecordStore:
             there is no way around the check (an empty one never matches).
         :raises Conflict: when the row's fingerprint is no longer ``expected_fingerprint``.
         """
-        with self._writing() as connection:
+        with self._writing("edit") as connection:
             locking = self.base_select().where(self.key_condition(key))
             if self.engine.dialect.name != "sqlite":
                 locking = locking.with_for_update()
@@ -250,7 +259,7 @@ class RecordStore:
             return 0
         data = _by_param({self.info.column_by_key(k).name: v for k, v in changes.items()}, self.table)
         updated = 0
-        with self._writing() as connection:
+        with self._writing("edit") as connection:
             for key in keys:
                 updated += connection.execute(sa.update(self.table).where(self.key_condition(key)).values(data)).rowcount
         return updated
@@ -263,7 +272,7 @@ class RecordStore:
         """
         deleted = 0
         gone: list[tuple[t.Any, ...]] = []
-        with self._writing() as connection:
+        with self._writing("delete") as connection:
             # The same row selected twice is one row to delete, not a row gone the second time.
             for key in dict.fromkeys(tuple(k) for k in keys):
                 result = connection.execute(sa.delete(self.table).where(self.key_condition(key)))
@@ -274,8 +283,8 @@ class RecordStore:
                 raise RowsGone(gone)
         return deleted
 
-    def _writing(self) -> t.ContextManager[sa.Connection]:
-        return _guarded_transaction(self.engine, self.info)
+    def _writing(self, action: Action) -> t.ContextManager[sa.Connection]:
+        return _guarded_transaction(self.engine, self.info, action)
 
 
 def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
@@ -286,9 +295,10 @@ def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
 class _guarded_transaction:
     """A transaction whose database errors become :class:`WriteError` with a safe message."""
 
-    def __init__(self, engine: Engine, info: TableInfo) -> None:
+    def __init__(self, engine: Engine, info: TableInfo, action: Action) -> None:
         self.engine = engine
         self.info = info
+        self.action = action
         self.context: t.Any = None
 
     def __enter__(self) -> sa.Connection:
@@ -297,57 +307,23 @@ class _guarded_transaction:
             return t.cast(sa.Connection, self.context.__enter__())
         except OperationalError as exc:
             log.warning("database unavailable: %s", exc)
-            raise WriteError(Message(N_("The database is not reachable. Nothing was saved; try again.")), unavailable=True) from exc
+            raise WriteError(Message(N_("The database is not reachable. Nothing was saved; try again.")),
+                             unavailable=True, kind=Kind.GONE) from exc
 
     def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> t.Literal[False]:
         try:
             self.context.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as commit_error:
             exc = commit_error
-        if exc is None or not isinstance(exc, SQLAlchemyError):
+        # sqlite3 raises a bare OverflowError for an int past 64 bits (a plugin's value).
+        if exc is None or not isinstance(exc, (SQLAlchemyError, OverflowError)):
             return False
-        log.warning("write to %s refused: %s", self.info.id, exc)
-        raise describe_write_error(exc) from exc
+        log.warning("%s on %s refused: %s", self.action, self.info.id, exc)
+        raise describe_write_error(exc, self.action, self.info.name) from exc
 
 
-def describe_write_error(exc: SQLAlchemyError) -> WriteError:
-    """A message an operator can act on, without raw SQL or parameters."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    if isinstance(exc, IntegrityError):
-        if "unique" in text or "duplicate" in text:
-            return WriteError(Message(N_("Not saved: another row already has this value where values must be unique.")))
-        if "foreign key" in text or "violates foreign" in text:
-            return WriteError(Message(N_("Not saved: the row is referenced by, or refers to, a row that does not allow it (foreign key).")))
-        if "not null" in text or "cannot be null" in text or "null value" in text:
-            return WriteError(Message(N_("Not saved: a required value is missing (NOT NULL).")))
-        if "check" in text:
-            return WriteError(Message(N_("Not saved: a value is not allowed by a CHECK constraint.")))
-        return WriteError(Message(N_("Not saved: the database refused the values (constraint violated).")))
-    if isinstance(exc, OperationalError) and exc.connection_invalidated or _is_disconnect(exc):
-        return WriteError(Message(N_("The database connection was lost. Nothing was saved; try again.")), unavailable=True)
-    if isinstance(exc, DBAPIError):
-        if "too long" in text or "data too long" in text or "value too long" in text or "out of range" in text:
-            return WriteError(Message(N_("Not saved: a value is too long or out of range for its column.")))
-        if "read-only" in text or "readonly" in text or "read only" in text:
-            return WriteError(Message(N_("Not saved: the database connection is read-only.")))
-        if _mysql_code(exc) in _MYSQL_CHECK_FAILED:
-            return WriteError(Message(N_("Not saved: a value is not allowed by a CHECK constraint.")))
-        return WriteError(Message(N_("Not saved: the database refused the values. Check the types and lengths of the fields.")))
-    return WriteError(Message(N_("Not saved: the database reported an error.")))
-
-
-# MariaDB reports a violated CHECK constraint as error 4025, an OperationalError, not an
-# IntegrityError (MySQL: 3819).
-_MYSQL_CHECK_FAILED = frozenset({4025, 3819})
-
-
-def _mysql_code(exc: SQLAlchemyError) -> int | None:
-    orig = getattr(exc, "orig", None)
-    if not type(orig).__module__.startswith(("pymysql", "MySQLdb")):
-        return None
-    args = getattr(orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
-
-
-def _is_disconnect(exc: SQLAlchemyError) -> bool:
-    return bool(getattr(exc, "connection_invalidated", False))
+def describe_write_error(exc: BaseException, action: Action, table: str) -> WriteError:
+    """A message an operator can act on, without raw SQL or parameters (:mod:`dashboard.dberrors`)."""
+    error = classify(exc)
+    return WriteError(write_message(error, action, table), unavailable=error.kind is Kind.GONE,
+                      kind=error.kind, error=error)

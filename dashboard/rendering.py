@@ -6,7 +6,7 @@ import typing as t
 
 from markupsafe import Markup, escape
 
-from dashboard.codecs import Codec
+from dashboard.codecs import Codec, InvalidText, UnreadableJSON
 from dashboard.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
 from dashboard.i18n import gettext
 
@@ -25,6 +25,8 @@ def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: boo
         return Markup('<span class="badge badge-{}">{}</span>').format(
             "success" if value else "secondary", gettext("Yes") if value else gettext("No"))
     text = codec.to_text(value)
+    if isinstance(value, (InvalidText, UnreadableJSON)):
+        return _placeholder(value, text, limit)
     if codec.kind in NUMBER_KINDS or codec.kind in TEMPORAL_KINDS:
         shown = format_value(codec.kind, value, grouping=grouping)
         if shown is not None and codec.kind in TEMPORAL_KINDS:
@@ -36,3 +38,24 @@ def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: boo
     if codec.kind in ("json", "array") and limit is None:
         return Markup("<pre>{}</pre>").format(text)
     return escape(text)
+
+
+def _placeholder(value: InvalidText | UnreadableJSON, text: str, limit: int | None) -> Markup:
+    """A stored value that cannot be shown as what its column promises, shown as readable
+    text and marked as such (the edit form keeps it unless the operator changes it)."""
+    mark = gettext("not valid UTF-8") if isinstance(value, InvalidText) else gettext("not readable as JSON")
+    shown = text if limit is None or len(text) <= limit else text[:limit] + "…"
+    return Markup('<span class="dashboard-unreadable" title="{}">{}</span> '
+                  '<span class="badge badge-warning">{}</span>').format(unreadable_note(value), shown, mark)
+
+
+def unreadable_note(value: t.Any) -> str | None:
+    """What a placeholder stands for (:class:`InvalidText`, :class:`UnreadableJSON`); ``None``
+    for any other value."""
+    if isinstance(value, InvalidText):
+        return gettext("The stored text is not valid UTF-8: the bytes that are not are shown as \ufffd. "
+                       "It is kept as stored unless you change it.")
+    if isinstance(value, UnreadableJSON):
+        return gettext("The stored value is nested too deep or is not JSON: it is shown as the text it is. "
+                       "It is kept as stored unless you change it.")
+    return None

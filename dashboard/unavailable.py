@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.auth import safe_next
-from dashboard.database import is_unreachable
+from dashboard.dberrors import first_line, is_gone
 from dashboard.errors import plain_page
 from dashboard.i18n import gettext
 from dashboard.messages import N_
@@ -59,9 +59,9 @@ def _unreachable(_error: DatabaseUnreachable) -> t.Any:
 
 
 def _database_error(error: DBAPIError) -> t.Any:
-    if not is_unreachable(error):
+    if not is_gone(error):
         raise error  # any other database error stays a server error, logged as such
-    reason = (str(error.orig).strip().splitlines() or [""])[0]
+    reason = first_line(error)
     log.warning("database not reachable during %s %s: %s", request.method, request.path, reason)
     return unavailable_response()
 

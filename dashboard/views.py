@@ -16,20 +16,31 @@ import typing as t
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, g, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_admin.actions import action
 from flask_admin.base import expose
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model import BaseModelView
 from flask_admin.model.ajax import AjaxModelLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.wrappers import Response as BaseResponse
 
 from dashboard import audit, export, submissions, violations
 from dashboard import privileges as db_privileges
 from dashboard.caching import listing_cache
 from dashboard.codecs import Codec
-from dashboard.database import is_unreachable
+from dashboard.dberrors import Kind, classify, is_gone, read_message
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
 from dashboard.formatting import format_number
 from dashboard.forms import DashboardForm, build_form_class, field_for
@@ -43,7 +54,7 @@ from dashboard.messages import N_, Message
 from dashboard.records import Conflict, Record, RecordStore, RowsGone, WriteError
 from dashboard.references import blocking_reference
 from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
-from dashboard.rendering import render_value
+from dashboard.rendering import render_value, unreadable_note
 from dashboard.search import search_condition
 from dashboard.table_options import TableOptions, is_sensitive
 from dashboard.unavailable import DatabaseUnreachable
@@ -302,12 +313,14 @@ class TableView(BaseModelView):
             count = query.count(exact=request.args.get("exact_count") == "1",
                                 estimate_above=int(current_app.config["COUNT_ESTIMATE_ABOVE"]),
                                 cap=int(current_app.config["COUNT_CAP"]))
-        except OperationalError as exc:
-            if not _is_timeout(exc):
-                raise
-            log.info("listing of %s timed out: %s", self.info.id, exc)
-            flash(gettext("The query took too long and was cancelled. Narrow it with a filter or a "
-                          "shorter search, or sort by an indexed column."), "error")
+        except (SQLAlchemyError, OverflowError) as exc:
+            error = classify(exc)
+            if error.kind in (Kind.GONE, Kind.OTHER):
+                raise  # a 503 page, or a server error: a statement refused otherwise is a bug
+            # A statement timeout, an unpopulated materialized view, a privilege the probe
+            # did not see: a message on the page, not a server error.
+            log.info("listing of %s failed (%s): %s", self.info.id, error.kind, error.reason)
+            flash(translate(read_message(error, self.info.name)), "error")
             return 0, []
         g.dashboard_fk_labels = result.extras
         g.dashboard_listing = {"count": count, "read_at": result.read_at, "cached": result.cached}
@@ -360,7 +373,7 @@ class TableView(BaseModelView):
         try:
             record = self.store.get(key)
         except (SQLAlchemyError, OverflowError) as exc:
-            if is_unreachable(exc):
+            if is_gone(exc):
                 raise
             log.info("lookup of %r in %s failed: %s", id, self.info.id, exc)
             return None
@@ -506,8 +519,9 @@ class TableView(BaseModelView):
             flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
-            self._write_failed("create", None, audit.created(self, values), exc.message, exc.unavailable)
-            violations.mark_fields(form, violations.field_errors(self.store, self.stores, values, None))
+            self._write_failed("create", None, audit.created(self, values), exc.message, exc.unavailable, exc.kind)
+            if exc.kind == Kind.CONSTRAINT:
+                violations.mark_fields(form, violations.field_errors(self.store, self.stores, values, None))
             flash(translate(exc.message), "error")
             return False
         self._after_write()
@@ -540,8 +554,9 @@ class TableView(BaseModelView):
             return False
         except WriteError as exc:
             self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes), exc.message,
-                               exc.unavailable)
-            violations.mark_fields(form, violations.field_errors(self.store, self.stores, changes, model._key))
+                               exc.unavailable, exc.kind)
+            if exc.kind == Kind.CONSTRAINT:
+                violations.mark_fields(form, violations.field_errors(self.store, self.stores, changes, model._key))
             flash(translate(exc.message), "error")
             return False
         self._after_write()
@@ -602,7 +617,7 @@ class TableView(BaseModelView):
             self.store.delete([model._key])
         except WriteError as exc:
             reason = self._blocked_by(exc, [model._key])
-            self._write_failed("delete", key, removed, reason or exc.message, exc.unavailable)
+            self._write_failed("delete", key, removed, reason or exc.message, exc.unavailable, exc.kind)
             flash(gettext("Nothing was deleted. %(reason)s", reason=translate(reason)) if reason
                   else translate(exc.message), "error")
             return False
@@ -611,8 +626,15 @@ class TableView(BaseModelView):
         return True
 
     def _blocked_by(self, exc: WriteError, keys: t.Sequence[t.Sequence[t.Any]]) -> str | None:
-        """Which of ``keys`` another row still refers to, when that is why a delete was refused."""
-        return None if exc.unavailable else blocking_reference(self.store, self.stores, keys, self.may_see)
+        """Which of ``keys`` another row still refers to, when that is why a delete was refused.
+
+        Asked only of a foreign key refusal: a refused privilege is never blamed on a row
+        that happens to refer to the selected one.
+        """
+        error = exc.error
+        if error is None or error.kind is not Kind.CONSTRAINT or error.detail not in ("foreign_key", None):
+            return None
+        return blocking_reference(self.store, self.stores, keys, self.may_see)
 
     def _after_write(self) -> None:
         """Every listing of this table, on every worker, must now be read afresh."""
@@ -647,6 +669,9 @@ class TableView(BaseModelView):
                 # Sent back unchanged, a value is neither checked nor written (a MySQL zero
                 # date, which no codec parses, must not block saving the row's other columns).
                 field.loaded_text = self._codec(field.name).to_text(getattr(obj, field.name))
+                note = unreadable_note(getattr(obj, field.name))
+                if note is not None:
+                    field.description = escape(note)  # Flask-Admin shows descriptions unescaped
                 if request.method == "GET":
                     field.data = field.loaded_text
             if request.method == "GET":
@@ -682,9 +707,10 @@ class TableView(BaseModelView):
                            "and select again.", len(gone.keys), keys=shown), "error")
             return
         except WriteError as exc:
-            reason = self._blocked_by(exc, keys) or exc.message
-            self._write_failed("bulk_delete", listed, None, reason, exc.unavailable)
-            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(reason)), "error")
+            blocked = self._blocked_by(exc, keys)
+            self._write_failed("bulk_delete", listed, None, blocked or exc.message, exc.unavailable, exc.kind)
+            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(blocked)) if blocked
+                  else translate(exc.message), "error")
             return
         self._after_write()
         audit.record_write("bulk_delete", self.info.id, row_key=listed, changes=removed)
@@ -726,10 +752,11 @@ class TableView(BaseModelView):
         return bool(getattr(self, f"can_{audit.WRITE_VIEWS[name]}"))
 
     def _write_failed(self, action: str, row_key: str | None, changes: t.Any, message: str,
-                      unavailable: bool = False) -> None:
-        """Record a refused write; a lost database then answers 503 instead of the form."""
+                      unavailable: bool = False, kind: str | None = None) -> None:
+        """Record a refused write (``kind``: why the database refused it, :mod:`dashboard.dberrors`);
+        a lost database then answers 503 instead of the form."""
         audit.record_write(action, self.info.id, row_key=row_key, changes=changes, outcome="failed",
-                           message=message)
+                           message=message, kind=kind)
         if unavailable:
             raise DatabaseUnreachable()
 
@@ -743,14 +770,25 @@ class TableView(BaseModelView):
         return super().is_action_allowed(name)
 
     # -- export and download ------------------------------------------------------
-    def _export_csv(self, return_url: t.Any) -> Response:
+    def _export_csv(self, return_url: t.Any) -> BaseResponse:
         view_args = self._get_list_extra_args()
         column = self._get_column_by_idx(view_args.sort)
         order = self._order(column[0] if column else None, view_args.sort_desc)
         where = self._conditions(view_args.search, view_args.filters)
         keys = list(self.column_export_list)
-        # One row more than the limit: the sign that the file must say it was cut.
-        rows = self.store.stream(keys, where=where, order=order, limit=self.export_max_rows + 1)
+        try:
+            # The first row is read now: a refusal (privilege, timeout, an unpopulated view)
+            # is a message on the list page rather than a download cut short.
+            # One row more than the limit: the sign that the file must say it was cut.
+            rows = export.started(self.store.stream(keys, where=where, order=order,
+                                                    limit=self.export_max_rows + 1))
+        except (SQLAlchemyError, OverflowError) as exc:
+            error = classify(exc)
+            if error.kind in (Kind.GONE, Kind.OTHER):
+                raise
+            log.info("export of %s failed (%s): %s", self.info.id, error.kind, error.reason)
+            flash(translate(read_message(error, self.info.name)), "error")
+            return redirect(return_url)
         # The header is written in the operator's language now, while the request is there.
         limited = export.RowLimit(rows, self.export_max_rows)
         body = itertools.chain(
@@ -796,14 +834,6 @@ class TableView(BaseModelView):
 
     def get_save_return_url(self, model: Record, is_created: bool = False) -> str:
         return get_redirect_target() or self.get_url(".index_view")
-
-
-def _is_timeout(exc: OperationalError) -> bool:
-    """Whether the database cancelled a statement for running too long."""
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    return any(marker in text for marker in ("statement timeout", "canceling statement",
-                                             "max_statement_time", "query execution was interrupted",
-                                             "interrupted"))
 
 
 def _has_app() -> bool:
