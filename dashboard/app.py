@@ -33,6 +33,7 @@ from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.reflection import SchemaInfo, reflect_schema
 from dashboard.settings import ConfigError, load_settings
+from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
 
 if t.TYPE_CHECKING:
     from dashboard.views import TableView
@@ -69,7 +70,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     i18n.init_app(app)
     _cache_settings(app)
     caching.init_app(app)
-    app.register_blueprint(Blueprint("dashboard_static", __name__, static_folder="static",
+    # Every blueprint and page of our own is named and placed where no table can be (dashboard.urls).
+    app.register_blueprint(Blueprint(own_endpoint("static"), __name__, static_folder="static",
                                      static_url_path="/dashboard-static"))
     engine = make_engine(
         app.config["DATABASE_URL"] or _demo_database_url(app.instance_path),
@@ -80,7 +82,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     admin = Admin(
         app,
         name="dashboard",
-        url="/admin",
+        url=ADMIN_URL,
+        static_url_path=ADMIN_STATIC_PATH,
         theme=Bootstrap4Theme(base_template="dashboard/base.html", fluid=True),
         index_view=HomeView(schema),
         csp_nonce_generator=security.csp_nonce,

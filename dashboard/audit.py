@@ -17,7 +17,7 @@ for ``bulk_delete``. Columns whose values the dashboard does not show are record
 every column of a table the dashboard does not serve.
 
 Plugins record their own writes with :func:`record_write` and the action ``"plugin"``.
-Administrators read the log at ``/admin/audit/``.
+Administrators read the log at ``/admin/-/audit/``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from dashboard.dberrors import KIND_LABELS, first_line
 from dashboard.formatting import format_moment
 from dashboard.i18n import gettext, lazy_gettext
 from dashboard.messages import N_
+from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:
     from dashboard.records import Record
@@ -59,6 +60,8 @@ REDACTED = N_("(changed)")
 #: The authorizer's action name for reading the log: a table role never grants it, so
 #: only ``admin`` (who may do whatever is asked) has it.
 READ_ACTION = "audit"
+#: The audit log page's endpoint: ``url_for(f"{ENDPOINT}.index")``.
+ENDPOINT = own_endpoint("audit")
 
 # Bounds on what one entry keeps: a huge text value or a forged request must not bloat
 # the state database.
@@ -321,7 +324,7 @@ _KIND_PREFIX = re.compile(r"\[([a-z_]+)\] (.*)", re.DOTALL)
 
 
 class AuditView(BaseView):
-    """``/admin/audit/``: the audit log, newest first, for administrators only.
+    """``/admin/-/audit/``: the audit log, newest first, for administrators only.
 
     Query arguments ``table``, ``user``, ``action`` and ``outcome`` keep the entries with
     exactly that value; ``page`` counts from 0.
@@ -367,4 +370,4 @@ def _page_number(raw: str | None) -> int:
 def init_app(app: Flask) -> None:
     """Add the audit log page to the app's ``Admin`` (in the menu of administrators only)."""
     admin = app.extensions["dashboard"].admin
-    admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint="audit", url="/admin/audit"))
+    admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint=ENDPOINT, url=own_url("audit")))

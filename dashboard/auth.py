@@ -49,10 +49,11 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard import state
+from dashboard.i18n import LANGUAGE_ENDPOINT, gettext, lazy_gettext
 from dashboard.i18n import SESSION_KEY as _LOCALE_KEY
-from dashboard.i18n import gettext, lazy_gettext
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
+from dashboard.urls import own_endpoint
 
 EXTENSION_KEY = "dashboard_auth"
 
@@ -81,8 +82,11 @@ _LOGIN_AT = "dashboard_login_at"
 _SEEN_AT = "dashboard_seen_at"
 _KEPT_ACROSS_LOGIN = (_LOCALE_KEY,)
 
+#: The login page's endpoint (``url_for(LOGIN_ENDPOINT)``); the blueprint is in the dashboard's namespace.
+LOGIN_ENDPOINT = own_endpoint("auth.login")
+_LOGOUT_ENDPOINT = own_endpoint("auth.logout")
 # Endpoints served to anonymous requests; any ``*.static`` endpoint is too.
-_PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout", "healthz", "favicon", "i18n.set_language"})
+_PUBLIC_ENDPOINTS = frozenset({LOGIN_ENDPOINT, _LOGOUT_ENDPOINT, "healthz", "favicon", LANGUAGE_ENDPOINT})
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ def safe_next(target: t.Any) -> str | None:
 
 def _login_url_for_current_request() -> str:
     nxt = safe_next(request.script_root + request.full_path.rstrip("?"))
-    return url_for("auth.login", next=nxt) if nxt else url_for("auth.login")
+    return url_for(LOGIN_ENDPOINT, next=nxt) if nxt else url_for(LOGIN_ENDPOINT)
 
 
 # -- permissions --------------------------------------------------------------------------
@@ -323,7 +327,7 @@ def logout_view() -> t.Any:
     logout_user()
     _clear_session()
     flash(gettext("You are logged out."), "info")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for(LOGIN_ENDPOINT))
 
 
 # -- loading the operator of each request -------------------------------------------------
@@ -408,11 +412,11 @@ def init_app(app: Flask) -> None:
 
     manager = LoginManager()
     manager.init_app(app)
-    manager.login_view = "auth.login"
+    manager.login_view = LOGIN_ENDPOINT
     manager.user_loader(_load_from_session)
     manager.request_loader(_load_from_header)
 
-    blueprint = Blueprint("auth", __name__)
+    blueprint = Blueprint(own_endpoint("auth"), __name__)
     blueprint.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
     blueprint.add_url_rule("/logout", "logout", logout_view, methods=["POST"])
     app.register_blueprint(blueprint)

@@ -21,6 +21,7 @@ from flask_login import current_user
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from dashboard.auth import LOGIN_ENDPOINT
 from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
 from dashboard.messages import N_
 
@@ -82,7 +83,7 @@ def error_page(error: HTTPException) -> t.Any:
             # The frame needs the operator and the menu: whatever stops it, the error page
             # must not fail in turn.
             log.debug("error page drawn without the site frame", exc_info=True)
-    link = (url_for("auth.login") if code == 401 else home, gettext("Log in") if code == 401 else gettext("Home"))
+    link = (url_for(LOGIN_ENDPOINT) if code == 401 else home, gettext("Log in") if code == 401 else gettext("Home"))
     return plain_page(title, title, *paragraphs, link=link), code, {
         **_headers(error), "Content-Type": "text/html; charset=utf-8"}
 

@@ -25,7 +25,7 @@ from dashboard import charts as charts_module
 from dashboard import plugins
 from dashboard.auth import ROLES, TABLE_ACTIONS
 from dashboard.keys import BadKey, decode_key
-from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink
+from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
 from dashboard.records import WriteError
 from dashboard.writes import TableWriter, WriteRefused
 
@@ -233,7 +233,7 @@ def init_app(app: Flask) -> None:
     _register_menu_links(app, found, state)
     before_render_template.connect(_template_variables, app)
     app.jinja_env.globals.update(dashboard_charts=dashboard_charts, dashboard_charts_drawn=charts_drawn,
-                                 plugin_problems=visible_problems)
+                                 plugin_problems=visible_problems, page_url=page_url)
     found.call("startup", app=app)
 
 

@@ -40,10 +40,13 @@ from flask_babel.speaklater import LazyString
 from dashboard import catalogs
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
+from dashboard.urls import own_endpoint
 
 EXTENSION_KEY = "dashboard_i18n"
 #: Where the operator's choice is kept; :mod:`dashboard.auth` keeps it across login and logout.
 SESSION_KEY = "locale"
+#: The language menu's form posts here (``POST /language``).
+LANGUAGE_ENDPOINT = own_endpoint("i18n.set_language")
 
 #: The languages with complete catalogs, as Babel locale identifiers: the folder names under
 #: ``dashboard/translations/``, which are also Flask-Admin's (``pt_BR``, ``zh_Hans_CN``).
@@ -316,7 +319,7 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = default
     app.extensions[EXTENSION_KEY] = I18nState(default_locale=default, zone=zone, domain=CatalogDomain())
     _DashboardBabel(app, locale_selector=select_locale)
-    blueprint = Blueprint("i18n", __name__)
+    blueprint = Blueprint(own_endpoint("i18n"), __name__)
     blueprint.add_url_rule("/language", "set_language", set_language_view, methods=["POST"])
     app.register_blueprint(blueprint)
     app.context_processor(_page_language)

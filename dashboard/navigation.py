@@ -13,6 +13,7 @@ import typing as t
 from flask import Blueprint, Flask, current_app, jsonify, request, session
 
 from dashboard.i18n import translate
+from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
@@ -20,14 +21,14 @@ if t.TYPE_CHECKING:
 #: How many recently opened tables the session remembers (a few bytes each in the cookie).
 RECENT_LIMIT = 8
 
-blueprint = Blueprint("navigation", __name__)
+blueprint = Blueprint(own_endpoint("navigation"), __name__)
 
 
 def _state() -> DashboardState:
     return t.cast("DashboardState", current_app.extensions["dashboard"])
 
 
-@blueprint.route("/admin/navigation.json")
+@blueprint.route(own_url("navigation.json"))
 def tables_json() -> t.Any:
     """The tables the operator may open, grouped by schema, the recently used ones first."""
     state = _state()

@@ -25,19 +25,31 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from flask import abort, current_app, redirect, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.menu import MenuLink as FlaskAdminMenuLink
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import ROLES
+from dashboard.urls import own_endpoint, own_url
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-# The sub-paths of a table view: a page slug must never shadow one of them.
-_RESERVED_SLUGS = frozenset({"new", "edit", "details", "delete", "action", "export", "ajax", "download"})
+
+
+def page_endpoint(slug: str) -> str:
+    """The endpoint of the page ``slug``: in the dashboard's own namespace, so no table can take it."""
+    return own_endpoint(f"page:{slug}")
+
+
+def page_url(slug: str) -> str | None:
+    """The URL of the page ``slug`` (``page_url()`` in templates), or ``None`` when no such page is served."""
+    endpoint = page_endpoint(slug)
+    if endpoint not in current_app.blueprints:
+        return None
+    return url_for(f"{endpoint}.index")
 
 
 def role_allows(roles: t.Sequence[str], action: str) -> bool:
@@ -49,7 +61,7 @@ def role_allows(roles: t.Sequence[str], action: str) -> bool:
 
 
 class Page(BaseView):
-    """A plugin's page at ``/admin/pages/<slug>/``.
+    """A plugin's page at ``/admin/-/pages/<slug>/``.
 
     Class attributes: ``title`` (menu entry and heading), ``slug`` (URL part; the class
     name in lower case by default), ``category`` (menu group, or none), ``roles`` (who
@@ -69,14 +81,14 @@ class Page(BaseView):
 
     def __init__(self) -> None:
         slug = self.page_slug()
-        if not SLUG.match(slug) or slug in _RESERVED_SLUGS:
+        if not SLUG.match(slug):
             raise ValueError(f"page slug {slug!r} must be 1-63 of a-z, 0-9, _ and -, starting with a letter "
-                             f"or digit, and not one of {', '.join(sorted(_RESERVED_SLUGS))}")
+                             "or digit")
         unknown = sorted(set(self.roles) - set(ROLES))
         if unknown:
             raise ValueError(f"page {slug!r}: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
         super().__init__(name=self.title or type(self).__name__, category=type(self).category,
-                         endpoint=f"page-{slug}", url=f"/admin/pages/{slug}")
+                         endpoint=page_endpoint(slug), url=own_url(f"pages/{slug}"))
 
     @classmethod
     def page_slug(cls) -> str:

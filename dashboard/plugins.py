@@ -43,6 +43,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from dashboard import hookspecs
 from dashboard.paths import bundled_dir
+from dashboard.urls import own_endpoint
 
 if t.TYPE_CHECKING:
     from dashboard.charts import ChartEntry
@@ -304,7 +305,7 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
         if templates.is_dir():
             loaders.append(FileSystemLoader(str(templates)))
         if static.is_dir():
-            app.register_blueprint(Blueprint(f"plugin-static-{plugin.name}", __name__, static_folder=str(static),
+            app.register_blueprint(Blueprint(_static_endpoint(plugin.name), __name__, static_folder=str(static),
                                              static_url_path=f"/plugins-static/{plugin.name}"))
         if translations.is_dir():
             try:
@@ -322,7 +323,12 @@ def plugin_static(plugin: str, filename: str) -> str:
     """The URL of ``filename`` in ``plugin``'s ``static/`` folder (``plugin_static()`` in templates)."""
     from flask import url_for
 
-    return url_for(f"plugin-static-{plugin}.static", filename=filename)
+    return url_for(f"{_static_endpoint(plugin)}.static", filename=filename)
+
+
+def _static_endpoint(plugin: str) -> str:
+    # In the dashboard's namespace: a table named like the plugin never takes it.
+    return own_endpoint(f"plugin-static:{plugin}")
 
 
 def init_app(app: Flask) -> PluginRegistry:

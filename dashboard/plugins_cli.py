@@ -12,6 +12,7 @@ import typing as t
 import click
 
 from dashboard.i18n import gettext as _
+from dashboard.urls import own_url
 
 
 @click.command("plugins")
@@ -35,7 +36,7 @@ def plugins_command(database_url: str | None, config_file: str | None, plugins: 
         if plugin.hooks:
             click.echo("    " + _("hooks: %(hooks)s", hooks=", ".join(plugin.hooks)))
         for slug in plugin.pages:
-            click.echo("    " + _("page: %(url)s", url=f"/admin/pages/{slug}/"))
+            click.echo("    " + _("page: %(url)s", url=own_url(f"pages/{slug}/")))
         for name in plugin.charts:
             entry = found.charts[name]
             where = _describe_places(entry)

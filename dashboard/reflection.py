@@ -8,11 +8,9 @@ relation that cannot be edited is still described, with ``read_only_reason`` say
 
 from __future__ import annotations
 
-import hashlib
 import keyword
 import re
 import typing as t
-import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -21,6 +19,7 @@ from sqlalchemy.engine import Engine
 from dashboard import privileges as db_privileges
 from dashboard.checks import check_choices
 from dashboard.messages import N_, Message
+from dashboard.urls import assign_addresses
 
 # Names that cannot be a form field or an attribute of a reflected row: WTForms' own
 # attributes (a column called ``data`` or ``errors`` would shadow them) and the fields
@@ -30,9 +29,6 @@ _RESERVED_KEYS = frozenset(
      "form_errors", "extra_controls", "list_form_pk", "url", "id_", "fingerprint", "submission_token"}
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
-_URL_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
-# Endpoints the dashboard itself uses; a table with one of these names gets a suffix.
-RESERVED_ENDPOINTS = frozenset({"admin", "static", "auth", "login", "logout", "healthz", "dashboard", "babel", "home"})
 DISPLAY_COLUMN_NAMES = ("name", "title", "label", "email", "username", "code", "slug")
 
 
@@ -109,9 +105,15 @@ class TableInfo:
         """What the database user may not do with it, in a sentence, or ``None``."""
         return db_privileges.notice(self.privileges)
 
+    #: Set by reflection only when a table of the default schema is named like another
+    #: relation's id (``s.t`` beside schema ``s``'s table ``t``): its id then names its schema.
+    qualified_id: str | None = None
+
     @property
     def id(self) -> str:
         """``schema.table`` or ``table``: unique within one database."""
+        if self.qualified_id:
+            return self.qualified_id
         return f"{self.schema}.{self.name}" if self.schema else self.name
 
     @property
@@ -179,21 +181,6 @@ def safe_key(name: str, position: int, taken: set[str]) -> str:
         key = f"{key}_"
     taken.add(key)
     return key
-
-
-def make_slug(text: str) -> str:
-    """A stable, readable URL slug for a name that is not URL-safe.
-
-    The slug keeps the readable part of the name and adds a short hash of the original,
-    so ``we"ird table`` and ``we'ird table`` never share a URL.
-    """
-    if _URL_SAFE.match(text):
-        return text
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    readable = re.sub(r"[^A-Za-z0-9]+", "_", ascii_text).strip("_").lower()[:40] or "table"
-    # A short, stable tag telling similar names apart, not a security measure.
-    digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
-    return f"{readable}-{digest}"
 
 
 def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
@@ -357,19 +344,10 @@ def _sqlite_without_rowid(engine: Engine, info: TableInfo) -> bool:
 
 def _link_tables(info: SchemaInfo) -> None:
     """Give endpoints, display columns and reverse references once all relations are known."""
-    used: set[str] = set(RESERVED_ENDPOINTS)
+    _distinct_ids(info)
+    # Addresses first: every relation's URL and endpoint, distinct from all others (dashboard.urls).
+    assign_addresses(info.tables)
     for table in info.tables:
-        base = table.name if table.schema is None else f"{table.schema}__{table.name}"
-        endpoint = make_slug(base)
-        if endpoint in used:
-            endpoint = f"{endpoint}_table"
-        while endpoint in used:
-            endpoint += "_"
-        used.add(endpoint)
-        table.endpoint = endpoint
-        table.url_path = make_slug(table.name) if table.schema is None else f"{make_slug(table.schema)}.{make_slug(table.name)}"
-        if table.url_path in RESERVED_ENDPOINTS:
-            table.url_path = endpoint
         table.display_column = choose_display_column(table)
     by_id = {t.id: t for t in info.tables}
     for table in info.tables:
@@ -379,6 +357,20 @@ def _link_tables(info: SchemaInfo) -> None:
             if target is not None:
                 fk.target_id = target.id
                 target.referenced_by.append((table.id, fk))
+
+
+def _distinct_ids(info: SchemaInfo) -> None:
+    # "s.t" is schema s's table t; a default-schema table literally named "s.t" would have
+    # the same id and one of the two would be unreachable. The odd name gives way.
+    schema_ids = {table.id for table in info.tables if table.schema is not None}
+    taken = {table.id for table in info.tables}
+    for table in info.tables:
+        if table.schema is None and table.name in schema_ids:
+            qualified = f"{info.default_schema or ''}.{table.name}"
+            while qualified in taken:
+                qualified = f".{qualified}"
+            table.qualified_id = qualified
+            taken.add(qualified)
 
 
 def choose_display_column(table: TableInfo) -> str | None:

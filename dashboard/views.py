@@ -58,6 +58,7 @@ from dashboard.rendering import render_value, unreadable_note
 from dashboard.search import search_condition
 from dashboard.table_options import TableOptions, is_sensitive
 from dashboard.unavailable import DatabaseUnreachable
+from dashboard.urls import ADMIN_URL
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class TableView(BaseModelView):
         name = table_label(options, self.info.name, self.info.endpoint)
         self._scaffolding = True
         super().__init__(model=self.info, name=name, category=category,
-                         endpoint=self.info.endpoint, url=f"/admin/{self.info.url_path}")
+                         endpoint=self.info.endpoint, url=f"{ADMIN_URL}/{self.info.url_path}")
         self._scaffolding = False
 
     # -- permissions ------------------------------------------------------------

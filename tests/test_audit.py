@@ -187,7 +187,7 @@ def test_38_secret_looking_columns_are_recorded_without_values(demo_url, tmp_pat
         deleted = entries(site.app)[0]
         assert (deleted["action"], deleted["changes"]["email"]) == ("delete", audit.REDACTED)
         logged = repr(entries(site.app))
-        page = site.text("/admin/audit/")
+        page = site.text("/admin/-/audit/")
         for secret in (old_email, "new-secret@example.com", free_email):
             assert secret not in logged and secret not in page
     finally:
@@ -306,16 +306,16 @@ def _entry_rows(page: str) -> int:
 
 def test_38_audit_page_is_for_admins_only(app, logged_in_client):
     anonymous = app.test_client()
-    response = anonymous.get("/admin/audit/")
+    response = anonymous.get("/admin/-/audit/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     for role in ("viewer", "editor"):
         client = logged_in_client(app, role)
-        assert client.get("/admin/audit/").status_code == 403
-        assert client.get("/admin/audit/?page=2&user=x").status_code == 403
-        assert 'href="/admin/audit/"' not in client.get("/admin/").get_data(as_text=True)
+        assert client.get("/admin/-/audit/").status_code == 403
+        assert client.get("/admin/-/audit/?page=2&user=x").status_code == 403
+        assert 'href="/admin/-/audit/"' not in client.get("/admin/").get_data(as_text=True)
     admin = logged_in_client(app, "admin")
-    assert admin.get("/admin/audit/").status_code == 200
-    assert 'href="/admin/audit/"' in admin.get("/admin/").get_data(as_text=True)
+    assert admin.get("/admin/-/audit/").status_code == 200
+    assert 'href="/admin/-/audit/"' in admin.get("/admin/").get_data(as_text=True)
 
 
 def test_38_audit_page_escapes_hostile_values(app, logged_in_client):
@@ -326,10 +326,10 @@ def test_38_audit_page_escapes_hostile_values(app, logged_in_client):
     viewer_token = csrf_token(viewer, "/admin/parent/")
     viewer.post("/admin/parent/edit/", query_string={"id": '"><script>alert(2)</script>'},
                 data={"name": HOSTILE, "csrf_token": viewer_token})
-    page = admin.get("/admin/audit/", query_string={"table": "<script>alert(3)</script>"}).get_data(as_text=True)
+    page = admin.get("/admin/-/audit/", query_string={"table": "<script>alert(3)</script>"}).get_data(as_text=True)
     assert "<script>alert" not in page
     assert str(escape("<script>alert(3)</script>")) in page  # the filter, shown back escaped
-    page = admin.get("/admin/audit/").get_data(as_text=True)
+    page = admin.get("/admin/-/audit/").get_data(as_text=True)
     assert "<script>alert" not in page
     assert str(escape(HOSTILE)) in page
     assert str(escape('"><script>alert(2)</script>')) in page
@@ -354,7 +354,7 @@ def test_38_audit_page_filters_and_pages(app, logged_in_client, small_database_u
                                changes={"amount": {"old": str(number), "new": str(number + 1)}})
 
     def shown(**query: str) -> str:
-        response = admin.get("/admin/audit/", query_string=query)
+        response = admin.get("/admin/-/audit/", query_string=query)
         assert response.status_code == 200
         return response.get_data(as_text=True)
 

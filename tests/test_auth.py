@@ -60,7 +60,7 @@ def test_anonymous_post_is_refused_and_changes_nothing(app, small_database_url):
 @pytest.mark.parametrize("url", [
     "/login",
     "/healthz",
-    "/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css",
+    "/admin/-/static/bootstrap/bootstrap4/css/bootstrap.min.css",
     "/dashboard-static/dashboard.css",
     "/dashboard-static/handlers.js",
 ])

@@ -72,7 +72,7 @@ def site(shop_url, tmp_path):
 
 
 def chart_page(site, name: str) -> str:
-    return site.text(f"/admin/pages/charts/?chart={name}")
+    return site.text(f"/admin/-/pages/charts/?chart={name}")
 
 
 # -- what the database says, computed here from its rows ----------------------------------------
@@ -168,9 +168,9 @@ def test_sql_chart_shows_its_rows_to_administrators_only(site, shop_url):
     counts = Counter(o["status"] for o in read_orders(shop_url))
     assert dict(chart_figures(chart_page(site, "t.by_sql"), "t.by_sql")) == {k: str(v) for k, v in counts.items()}
     viewer = logged_in(site.app, "viewer")
-    assert viewer.get("/admin/pages/charts/?chart=t.by_sql").status_code == 404
-    assert 'data-chart-name="t.by_sql"' not in viewer.get("/admin/pages/charts/").get_data(as_text=True)
-    assert viewer.get("/admin/pages/charts/?chart=t.per_month").status_code == 200
+    assert viewer.get("/admin/-/pages/charts/?chart=t.by_sql").status_code == 404
+    assert 'data-chart-name="t.by_sql"' not in viewer.get("/admin/-/pages/charts/").get_data(as_text=True)
+    assert viewer.get("/admin/-/pages/charts/?chart=t.per_month").status_code == 200
 
 
 def test_aggregate_is_one_group_by_in_the_database_and_is_cached_until_a_write(site, shop_url, dialect):
@@ -264,8 +264,8 @@ def test_charts_follow_table_permissions(shop_url, tmp_path):
                        TABLES={"orders": {"roles": {"viewer": []}}})
     try:
         assert "data-chart-name=" not in site.text("/admin/")
-        assert site.get("/admin/pages/charts/?chart=t.per_month").status_code == 404
-        assert "Orders per month" not in site.text("/admin/pages/charts/")
+        assert site.get("/admin/-/pages/charts/?chart=t.per_month").status_code == 404
+        assert "Orders per month" not in site.text("/admin/-/pages/charts/")
     finally:
         site.state.engine.dispose()
 
@@ -351,12 +351,12 @@ def test_bad_chart_declarations_are_clear_and_never_a_500(tmp_path, declaration,
         found = site.app.extensions["dashboard_plugins"]
         assert [(p.plugin, p.part) for p in found.problems] == [("board", "chart bad")]
         assert problem in found.problems[0].message
-        page = site.text("/admin/pages/board/")
+        page = site.text("/admin/-/pages/board/")
         assert error_panels(page) == ["This chart could not be shown: its declaration has a mistake."]
         assert any(problem in details for details in error_details(page))
         assert chart_figures(page, "good")  # the good chart beside it is drawn
         viewer = logged_in(site.app, "viewer")
-        viewer_page = viewer.get("/admin/pages/board/").get_data(as_text=True)
+        viewer_page = viewer.get("/admin/-/pages/board/").get_data(as_text=True)
         assert error_details(viewer_page) == [] and problem not in viewer_page
         site.state.engine.dispose()
 

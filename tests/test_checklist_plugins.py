@@ -118,19 +118,19 @@ TAGS = ["vip", "<i>new</i>", "a,b"]
 
 def test_23_a_page_without_roles_needs_a_login_and_the_admin_role(make):
     site = make("admin")
-    anonymous = site.app.test_client().get("/admin/pages/unlabelled/")
+    anonymous = site.app.test_client().get("/admin/-/pages/unlabelled/")
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
     for role in ("viewer", "editor"):
         client = logged_in(site.app, role)
-        assert client.get("/admin/pages/unlabelled/").status_code == 403
-        assert client.post("/admin/pages/unlabelled/", data={"name": "x", "csrf_token": csrf_token(client)}).status_code == 403
-        assert "/admin/pages/unlabelled/" not in client.get("/admin/").get_data(as_text=True)
-    assert site.get("/admin/pages/unlabelled/").status_code == 200
+        assert client.get("/admin/-/pages/unlabelled/").status_code == 403
+        assert client.post("/admin/-/pages/unlabelled/", data={"name": "x", "csrf_token": csrf_token(client)}).status_code == 403
+        assert "/admin/-/pages/unlabelled/" not in client.get("/admin/").get_data(as_text=True)
+    assert site.get("/admin/-/pages/unlabelled/").status_code == 200
 
 
 def test_23_plugin_pages_escape_and_carry_the_csp_nonce(make):
     site = make("admin")
-    response = site.get("/admin/pages/unlabelled/?q=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    response = site.get("/admin/-/pages/unlabelled/?q=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
     page = response.get_data(as_text=True)
     assert "<script>alert('plugin')" not in page and "&lt;script&gt;alert(&#39;plugin&#39;)" in page
     assert "<img src=x" not in page
@@ -145,36 +145,36 @@ def test_23_plugin_posts_need_this_sessions_csrf_token(make, hostile_database_ur
     for data, headers in [({"name": "forged"}, {}),
                           ({"name": "forged", "csrf_token": csrf_token(other)}, {}),
                           ({"name": "forged", "csrf_token": site.token()}, {"Sec-Fetch-Site": "cross-site"})]:
-        assert site.client.post("/admin/pages/unlabelled/", data=data, headers=headers).status_code in (400, 403)
+        assert site.client.post("/admin/-/pages/unlabelled/", data=data, headers=headers).status_code in (400, 403)
         response = site.client.post(site.url(schemas.TAGS, "action"), data={"action": "rename", "rowid": ["1"], **data},
                                     headers=headers)
         assert response.status_code in (400, 403)
     assert tag_names(hostile_database_url) == TAGS
-    assert site.post("/admin/pages/unlabelled/", {"name": "renamed by the page"}).status_code == 302
+    assert site.post("/admin/-/pages/unlabelled/", {"name": "renamed by the page"}).status_code == 302
     assert tag_names(hostile_database_url)[0] == "renamed by the page"
 
 
 def test_23_a_plugin_that_raises_takes_down_neither_listings_nor_other_pages(make):
     site = make("admin")
-    broken = site.get("/admin/pages/broken/")
+    broken = site.get("/admin/-/pages/broken/")
     assert broken.status_code == 500 and "its plugin failed" in broken.get_data(as_text=True)
     listing = site.text(site.url(schemas.TAGS))
     assert listing.count("dashboard-cell-error") == len(TAGS)
     assert "/admin/tags/details/?id=1" in listing
     for table in (schemas.CUSTOMERS, schemas.ORDER):
         assert site.get(site.url(table)).status_code == 200
-    assert site.get("/admin/pages/unlabelled/").status_code == 200
+    assert site.get("/admin/-/pages/unlabelled/").status_code == 200
 
 
 def test_36_in_read_only_mode_no_plugin_writes_not_even_a_careless_one(make, hostile_database_url):
     site = make("admin", READ_ONLY=True)
-    refused = site.post("/admin/pages/unlabelled/", {"name": "written by the page"})
+    refused = site.post("/admin/-/pages/unlabelled/", {"name": "written by the page"})
     assert refused.status_code == 403 and "read-only mode" in refused.get_data(as_text=True)
     action = site.post(site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["1", "2"]},
                        token_from=site.url(schemas.TAGS))
     assert action.status_code == 403
     editor = logged_in(site.app, "editor")
-    careless = editor.post("/admin/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
+    careless = editor.post("/admin/-/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
     assert careless.status_code == 500  # the database itself refused; the page says its plugin failed
     assert tag_names(hostile_database_url) == TAGS
 
@@ -185,7 +185,7 @@ def test_36_outside_read_only_mode_the_same_plugins_do_write(make, hostile_datab
                          token_from=site.url(schemas.TAGS))
     assert response.status_code == 302
     editor = logged_in(site.app, "editor")
-    careless = editor.post("/admin/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
+    careless = editor.post("/admin/-/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
     assert careless.status_code == 302
     assert tag_names(hostile_database_url) == ["raw write", "renamed 2", "renamed 3"]
 

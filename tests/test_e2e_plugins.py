@@ -55,7 +55,7 @@ def drawn_charts(page: t.Any) -> list[dict[str, t.Any]]:
 def test_copied_plugin_page_draws_its_charts(operator: Operator) -> None:
     page = operator.page
     operator.through(lambda: page.click("a.nav-link:has-text('Team sales')"))
-    assert page.url.endswith("/admin/pages/team-sales/")
+    assert page.url.endswith("/admin/-/pages/team-sales/")
     charts = drawn_charts(page)
     assert len(charts) == 4 and all("missing" not in c for c in charts), charts
     for chart in charts:
@@ -79,7 +79,7 @@ def test_home_and_list_charts_are_drawn(operator: Operator) -> None:
 
 def test_hostile_label_stays_text_in_tooltips_and_figures(operator: Operator) -> None:
     page = operator.page
-    operator.go("/admin/pages/sales-overview/")
+    operator.go("/admin/-/pages/sales-overview/")
     figure = page.locator("figure[data-chart-name='sales.products_by_category']")
     figure.scroll_into_view_if_needed()
     canvas = figure.locator("canvas")
@@ -108,7 +108,7 @@ def test_hostile_label_stays_text_in_tooltips_and_figures(operator: Operator) ->
 
 def test_restock_form_writes_and_the_list_shows_it(operator: Operator) -> None:
     page = operator.page
-    operator.go("/admin/pages/restock/")
+    operator.go("/admin/-/pages/restock/")
     sku = page.locator("table.dashboard-low-stock td").first.inner_text()
     before = int(page.locator("table.dashboard-low-stock tr:has(td) td.text-right").first.inner_text())
     page.fill("#sku", sku)

@@ -155,5 +155,5 @@ def test_installed_package_loads_the_bundled_example_plugins(installed: Path, tm
     bundled = installed.glob("lib/python*/site-packages/dashboard/_bundled/plugins")
     folder = str(next(bundled))
     assert f"Plugins folder: {folder}" in result.stdout
-    assert "    page: /admin/pages/sales-overview/" in result.stdout
+    assert "    page: /admin/-/pages/sales-overview/" in result.stdout
     assert "No problems." in result.stdout

@@ -63,23 +63,23 @@ def test_pages_are_deny_by_default(shop_url, tmp_path):
     }
     anonymous = site.app.test_client()
     for slug in expected:
-        response = anonymous.get(f"/admin/pages/{slug}/")
+        response = anonymous.get(f"/admin/-/pages/{slug}/")
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     for role in ("viewer", "editor", "admin"):
         client = logged_in(site.app, role, username=f"{role}-2")
         home = client.get("/admin/").get_data(as_text=True)
         for slug, allowed in expected.items():
-            status = client.get(f"/admin/pages/{slug}/").status_code
+            status = client.get(f"/admin/-/pages/{slug}/").status_code
             assert status == (200 if role in allowed else 403), (role, slug)
-            assert (f'href="/admin/pages/{slug}/"' in home) == (role in allowed), (role, slug)
+            assert (f'href="/admin/-/pages/{slug}/"' in home) == (role in allowed), (role, slug)
     found = site.app.extensions["dashboard_plugins"]
     assert [(p.part, "unknown role(s) superuser" in p.message) for p in found.problems] == [("page badrole", True)]
-    assert site.get("/admin/pages/badrole/").status_code == 404
+    assert site.get("/admin/-/pages/badrole/").status_code == 404
 
 
 def test_plugin_page_inherits_csp_nonce_and_escaping(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, PLUGINS_DIR=EXAMPLES)
-    response = site.get("/admin/pages/sales-overview/")
+    response = site.get("/admin/-/pages/sales-overview/")
     page = response.get_data(as_text=True)
     nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
     scripts = re.findall(r"<script\b[^>]*>", page)
@@ -92,12 +92,12 @@ def test_plugin_page_inherits_csp_nonce_and_escaping(shop_url, tmp_path):
 def test_restock_writes_through_the_dashboard(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, role="editor", PLUGINS_DIR=EXAMPLES)
     assert listed_stock(site.text("/admin/products/")) == ["3", "10", "7"]  # read once: now cached
-    page = site.text("/admin/pages/restock/")
+    page = site.text("/admin/-/pages/restock/")
     assert re.search(r"<td>A-1</td><td>Anvil</td><td class=\"text-right\">3</td>", page)
-    response = site.post("/admin/pages/restock/", {"sku": "A-1", "quantity": "5"})
-    assert response.status_code == 302 and response.headers["Location"] == "/admin/pages/restock/"
+    response = site.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/-/pages/restock/"
     assert stock(shop_url, "A-1") == 8
-    after = site.client.get("/admin/pages/restock/").get_data(as_text=True)
+    after = site.client.get("/admin/-/pages/restock/").get_data(as_text=True)
     assert "Anvil: stock is now 8." in after
     # The products list shows the new stock at once: the write bumped its cache generation.
     assert listed_stock(site.text("/admin/products/")) == ["8", "10", "7"]
@@ -107,24 +107,24 @@ def test_restock_writes_through_the_dashboard(shop_url, tmp_path):
     assert entry["changes"] == {"stock": {"old": "3", "new": "8"}}
     assert entry["message"] == "restock: edit"
     # A form that does not validate changes nothing and says why.
-    bad = site.post("/admin/pages/restock/", {"sku": "NOPE", "quantity": "5"})
+    bad = site.post("/admin/-/pages/restock/", {"sku": "NOPE", "quantity": "5"})
     assert bad.status_code == 400 and "No product has this SKU." in bad.get_data(as_text=True)
-    assert site.post("/admin/pages/restock/", {"sku": "A-1", "quantity": "-1"}).status_code == 400
+    assert site.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "-1"}).status_code == 400
     assert stock(shop_url, "A-1") == 8
 
 
 def test_plugin_post_needs_the_csrf_token_of_the_session(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, role="editor", PLUGINS_DIR=EXAMPLES)
     other = logged_in(site.app, "editor", username="other-editor")
-    foreign_token = csrf_token(other, "/admin/pages/restock/")
+    foreign_token = csrf_token(other, "/admin/-/pages/restock/")
     attempts = [
         ({"sku": "A-1", "quantity": "5"}, {}),
         ({"sku": "A-1", "quantity": "5", "csrf_token": foreign_token}, {}),
-        ({"sku": "A-1", "quantity": "5", "csrf_token": csrf_token(site.client, "/admin/pages/restock/")},
+        ({"sku": "A-1", "quantity": "5", "csrf_token": csrf_token(site.client, "/admin/-/pages/restock/")},
          {"Sec-Fetch-Site": "cross-site"}),
     ]
     for data, headers in attempts:
-        response = site.client.post("/admin/pages/restock/", data=data, headers=headers)
+        response = site.client.post("/admin/-/pages/restock/", data=data, headers=headers)
         assert response.status_code in (400, 403), (data, headers)
     assert stock(shop_url, "A-1") == 3
 
@@ -133,23 +133,23 @@ def test_plugin_writes_respect_permissions_and_read_only_mode(shop_url, tmp_path
     # An editor whose role may only view products opens the page, but the write is refused.
     limited = plugin_site(shop_url, tmp_path / "limited", {}, role="editor", PLUGINS_DIR=EXAMPLES,
                           TABLES={"products": {"roles": {"editor": ["view"]}}})
-    assert "You may look, but not restock" in limited.text("/admin/pages/restock/")
-    response = limited.post("/admin/pages/restock/", {"sku": "A-1", "quantity": "5"})
+    assert "You may look, but not restock" in limited.text("/admin/-/pages/restock/")
+    response = limited.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
     assert response.status_code == 403 and "Permission denied." in response.get_data(as_text=True)
     assert stock(shop_url, "A-1") == 3
     entry = state.get_store(limited.app).audit_entries({})[0]
     assert (entry["action"], entry["outcome"], entry["row_key"]) == ("plugin", "failed", "1")
-    assert logged_in(limited.app, "viewer").get("/admin/pages/restock/").status_code == 403
+    assert logged_in(limited.app, "viewer").get("/admin/-/pages/restock/").status_code == 403
 
     read_only = plugin_site(shop_url, tmp_path / "ro", {}, role="admin", PLUGINS_DIR=EXAMPLES, READ_ONLY=True)
-    response = read_only.post("/admin/pages/restock/", {"sku": "A-1", "quantity": "5"})
+    response = read_only.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
     assert response.status_code == 403 and "read-only mode" in response.get_data(as_text=True)
     assert stock(shop_url, "A-1") == 3
 
 
 def test_sales_overview_example_shows_the_shops_figures(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, role="viewer", PLUGINS_DIR=EXAMPLES)
-    page = site.text("/admin/pages/sales-overview/")
+    page = site.text("/admin/-/pages/sales-overview/")
     orders = rows(shop_url, "orders")
     paid = [o for o in orders if o[1] in ("paid", "shipped", "delivered")]
     assert chart_figures(page, "sales.revenue_total") == [("", f"{sum(o[2] for o in paid):,.2f}".rstrip("0").rstrip("."))]
@@ -159,7 +159,7 @@ def test_sales_overview_example_shows_the_shops_figures(shop_url, tmp_path):
     assert 'data-chart-name="sales.orders_per_week"' in site.text("/admin/orders/")
     # On a database without the shop, the examples add nothing and report nothing.
     bare = plugin_site(bare_database(tmp_path / "bare.db"), tmp_path / "bare", {}, PLUGINS_DIR=EXAMPLES)
-    assert bare.get("/admin/pages/sales-overview/").status_code == 404
+    assert bare.get("/admin/-/pages/sales-overview/").status_code == 404
     assert bare.app.extensions["dashboard_plugins"].problems == []
 
 

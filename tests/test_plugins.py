@@ -91,7 +91,7 @@ def problems(site) -> list[tuple[str, str]]:
 
 def test_folder_plugin_page_with_its_templates_and_static(small_url, tmp_path):
     site = plugin_site(small_url, tmp_path, {"hello": HELLO}, files={"hello": HELLO_FILES})
-    page = site.text("/admin/pages/hello/")
+    page = site.text("/admin/-/pages/hello/")
     assert '<p class="greeting">Hello from a plugin</p>' in page
     assert ">Hello page<" in site.text("/admin/").replace("\n", "").replace("  ", "")
     with site.get("/plugins-static/hello/hello.css") as css:
@@ -115,7 +115,7 @@ def test_entry_point_plugin_from_an_installed_package(small_url, tmp_path, monke
         site = plugin_site(small_url, tmp_path, {})
         loaded = site.app.extensions["dashboard_plugins"].plugin("greeter")
         assert loaded.source == "entry point" and loaded.location == "greeter-pkg 1.2 (greeter_pkg)"
-        assert "Hello from a plugin" in site.text("/admin/pages/hello/")
+        assert "Hello from a plugin" in site.text("/admin/-/pages/hello/")
     finally:
         sys.modules.pop("greeter_pkg", None)
 
@@ -124,13 +124,13 @@ def test_builtin_plugins_are_ordinary_plugins_and_can_be_disabled(small_url, tmp
     site = plugin_site(small_url, tmp_path, {})
     found = site.app.extensions["dashboard_plugins"]
     assert [(p.name, p.source) for p in found.plugins] == [("overview", "builtin"), ("plugin_pages", "builtin")]
-    page = site.text("/admin/pages/plugins/")
+    page = site.text("/admin/-/pages/plugins/")
     assert 'data-plugin="overview"' in page and 'data-plugin="plugin_pages"' in page
     disabled = plugin_site(small_url, tmp_path / "off", {"hello": HELLO}, files={"hello": HELLO_FILES},
                            DISABLED_PLUGINS=["plugin_pages", "hello"])
     assert [p.name for p in disabled.app.extensions["dashboard_plugins"].plugins] == ["overview"]
-    assert disabled.get("/admin/pages/plugins/").status_code == 404
-    assert disabled.get("/admin/pages/hello/").status_code == 404
+    assert disabled.get("/admin/-/pages/plugins/").status_code == 404
+    assert disabled.get("/admin/-/pages/hello/").status_code == 404
 
 
 def test_cli_lists_plugins_where_from_and_what_failed(small_url, tmp_path):
@@ -153,7 +153,7 @@ def test_cli_lists_plugins_where_from_and_what_failed(small_url, tmp_path):
     assert any(re.match(rf"hello +folder +loaded +{re.escape(str(folder / 'hello'))}$", line) for line in lines)
     assert any(re.match(r"broken +folder +FAILED", line) for line in lines)
     assert any(re.match(r"overview +builtin +loaded", line) for line in lines)
-    assert "    page: /admin/pages/hello/" in lines
+    assert "    page: /admin/-/pages/hello/" in lines
     assert "  broken · import: ModuleNotFoundError: No module named 'no_such_module_for_dashboard'" in lines
     assert "    chart: charty.bad (bar of nope) INVALID: chart charty.bad: unknown table 'nope' " \
            "(not served by this dashboard)" in lines
@@ -173,14 +173,14 @@ def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
     site = plugin_site(f"sqlite:///{demo}", tmp_path, {}, PLUGINS_DIR=str(folder))
     assert problems(site) == []
     home = site.text("/admin/")
-    assert 'href="/admin/pages/team-sales/"' in home and 'href="/admin/pages/sales-overview/"' in home
-    page = site.text("/admin/pages/team-sales/")
+    assert 'href="/admin/-/pages/team-sales/"' in home and 'href="/admin/-/pages/sales-overview/"' in home
+    page = site.text("/admin/-/pages/team-sales/")
     assert "<h4" in page and "Team sales" in page
     orders = rows(f"sqlite:///{demo}", "orders")
     assert chart_figures(page, "team.orders_by_status") == sorted(
         ((status, str(sum(1 for o in orders if o[2] == status))) for status in {o[2] for o in orders}),
         key=lambda pair: (-int(pair[1]), pair[0]))
-    assert chart_figures(site.text("/admin/pages/sales-overview/"), "sales.orders_by_status") == \
+    assert chart_figures(site.text("/admin/-/pages/sales-overview/"), "sales.orders_by_status") == \
         chart_figures(page, "team.orders_by_status")
 
 
@@ -197,14 +197,14 @@ def test_import_error_is_reported_and_the_rest_works(small_url, tmp_path, caplog
     assert "unknown hook(s) register_page" in site.app.extensions["dashboard_plugins"].problems[1].message
     assert "Traceback" in caplog.text and "no_such_module_for_dashboard" in caplog.text
     assert site.get("/admin/parent/").status_code == 200
-    assert site.get("/admin/pages/hello/").status_code == 200
+    assert site.get("/admin/-/pages/hello/").status_code == 200
     admin_home = site.text("/admin/")
     assert "No module named" in html.unescape(admin_home) and "dashboard-plugin-problems" in admin_home
-    plugins_page = html.unescape(site.text("/admin/pages/plugins/"))
+    plugins_page = html.unescape(site.text("/admin/-/pages/plugins/"))
     assert "Traceback (most recent call last)" in plugins_page and "no_such_module_for_dashboard" in plugins_page
     viewer_home = logged_in(site.app, "viewer").get("/admin/").get_data(as_text=True)
     assert "no_such_module_for_dashboard" not in viewer_home and "dashboard-plugin-problems" not in viewer_home
-    assert logged_in(site.app, "editor").get("/admin/pages/plugins/").status_code == 403
+    assert logged_in(site.app, "editor").get("/admin/-/pages/plugins/").status_code == 403
 
 
 FAILING = """
@@ -244,16 +244,16 @@ def test_a_hook_or_page_that_raises_shows_an_error_panel_and_nothing_else_breaks
     assert ("fragile", "register_charts") in problems(site)
     # Every other page works: template_variables raising on each page is skipped.
     assert site.get("/admin/").status_code == 200
-    assert "Hello from a plugin" in site.text("/admin/pages/hello/")
+    assert "Hello from a plugin" in site.text("/admin/-/pages/hello/")
     # The page that raises answers inside the frame, with details for administrators only.
-    response = site.get("/admin/pages/fragile/")
+    response = site.get("/admin/-/pages/fragile/")
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "<nav" in page
     assert error_panels(page) == [
         "This page could not be shown: its plugin failed. The rest of the dashboard works as usual."]
     assert "secret internals of the fragile page" in error_details(page)[0]
     viewer = logged_in(site.app, "viewer")
-    viewer_page = viewer.get("/admin/pages/fragile/").get_data(as_text=True)
+    viewer_page = viewer.get("/admin/-/pages/fragile/").get_data(as_text=True)
     assert error_panels(viewer_page) and "secret internals" not in viewer_page
     # A renderer that raises marks its cells; the other cells and the list still show.
     listing = site.text("/admin/parent/")
@@ -280,12 +280,12 @@ def register_pages():
     return [Hello, Admins, NotAPage]
 """
     site = plugin_site(small_url, tmp_path, {"hello": code}, files={"hello": HELLO_FILES})
-    assert site.get("/admin/pages/admins/").status_code == 200
+    assert site.get("/admin/-/pages/admins/").status_code == 200
     assert ("hello", "register_pages") in problems(site)  # NotAPage is refused, the rest registered
     viewer = logged_in(site.app, "viewer")
-    assert viewer.get("/admin/pages/admins/").status_code == 403
-    assert viewer.get("/admin/pages/hello/").status_code == 200
-    assert "/admin/pages/admins/" not in viewer.get("/admin/").get_data(as_text=True)
+    assert viewer.get("/admin/-/pages/admins/").status_code == 403
+    assert viewer.get("/admin/-/pages/hello/").status_code == 200
+    assert "/admin/-/pages/admins/" not in viewer.get("/admin/").get_data(as_text=True)
 
 
 def test_hook_register_charts(shop_url, tmp_path):
@@ -441,7 +441,7 @@ def template_variables(template, view, request):
         {% block page_content %}<p class="greeting">{{ greeting }}</p><p class="motd">{{ motd }}</p>{% endblock %}
     """}
     site = plugin_site(small_url, tmp_path, {"hello": code}, files={"hello": files})
-    page = site.text("/admin/pages/hello/")
+    page = site.text("/admin/-/pages/hello/")
     assert '<p class="greeting">from the page</p>' in page  # the page's own variable wins
     assert '<p class="motd">&lt;b&gt;Freeze on Friday&lt;/b&gt;</p>' in page
 
@@ -459,7 +459,7 @@ def startup(app):
     site = plugin_site(small_url, tmp_path, {"hello": code, "crashy": "from dashboard.hookspecs import hookimpl\n\n"
                                              "@hookimpl\ndef startup(app):\n    raise OSError('disk full')\n"},
                        files={"hello": files})
-    assert "configured at start-up for child, parent, payments" in site.text("/admin/pages/hello/")
+    assert "configured at start-up for child, parent, payments" in site.text("/admin/-/pages/hello/")
     assert problems(site) == [("crashy", "startup")]
 
 

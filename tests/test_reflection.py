@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.database import make_engine
-from dashboard.reflection import make_slug, reflect_schema, safe_key
+from dashboard.reflection import reflect_schema, safe_key
+from dashboard.urls import make_slug
 from tests import schemas
 
 

@@ -118,7 +118,7 @@ def test_15_get_on_write_urls_changes_nothing(app, logged_in_client, small_datab
 
 PAGES = ["/login", "/healthz", "/admin/", "/admin/parent/", "/admin/parent/details/?id=1",
          "/admin/parent/edit/?id=1", "/admin/parent/new/", "/admin/parent/export/csv/", "/no/such/page",
-         "/dashboard-static/dashboard.css", "/admin/static/admin/js/helpers.js"]
+         "/dashboard-static/dashboard.css", "/admin/-/static/admin/js/helpers.js"]
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -230,7 +230,7 @@ def test_35_server_down_answers_503_until_it_is_back(site, demo_url):
         _assert_unavailable_page(site.client.post(edit_url, data=values))  # the form's own token
         assert site.get("/healthz").status_code == 503
         # The dashboard's own pages need only the state database.
-        assert site.get("/admin/audit/").status_code == 200
+        assert site.get("/admin/-/audit/").status_code == 200
     assert rows(demo_url, "customers", "id") == before
     assert site.get(site.url("customers")).status_code == 200
     assert site.get("/healthz").status_code == 200

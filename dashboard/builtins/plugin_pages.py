@@ -1,7 +1,7 @@
 """Built-in plugin: the "Plugins" page for administrators and the "Charts" page for everyone.
 
-``/admin/pages/plugins/`` lists what ``dashboard plugins`` lists, plus the problems met
-while serving (a hook that raised on some request), with tracebacks. ``/admin/pages/charts/``
+``/admin/-/pages/plugins/`` lists what ``dashboard plugins`` lists, plus the problems met
+while serving (a hook that raised on some request), with tracebacks. ``/admin/-/pages/charts/``
 shows every chart the operator may see; ``?chart=NAME`` shows one chart on a page of its own.
 """
 
