@@ -100,10 +100,13 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
           dev_server: bool) -> None:
     """Serve the admin site for DATABASE_URL (default: a demo database)."""
     # The port first: a taken one is an error before the demo, the first admin or any banner.
-    listener = _listen(host, port)
-    if dev_server:
-        # Werkzeug binds the port itself (and its reloaded child inherits it).
-        listener.close()
+    from werkzeug.serving import is_running_from_reloader
+
+    listener: socket.socket | None = None
+    if not dev_server:
+        listener = _listen(host, port)
+    elif not is_running_from_reloader():  # the reloaded child inherits the port its parent bound
+        _listen(host, port).close()  # the development server binds the port itself
     settings = _app_settings(database_url, schemas, read_only, plugins)
     app = build_app(settings, config_file)
     state = app.extensions["dashboard"]
@@ -121,7 +124,7 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
     from dashboard.users_cli import announce_first_admin
 
     announce_first_admin(app, _site_url(host, port, "/login"))
-    if dev_server:
+    if listener is None:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
     if workers > 1 and app.config["CACHE_TYPE"] in ("SimpleCache", "simple"):
