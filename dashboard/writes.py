@@ -176,16 +176,16 @@ class TableWriter:
             cache.bump(self.info.id)
 
     def _failed(self, row_key: str | None, changes: t.Any, exc: WriteError, verb: str) -> t.NoReturn:
-        self._audit(row_key, changes, outcome="failed", message=exc.message, verb=verb)
+        self._audit(row_key, changes, outcome="failed", message=exc.message, verb=verb, kind=exc.kind)
         if exc.unavailable:
             raise DatabaseUnreachable() from exc
         raise exc
 
     def _audit(self, row_key: str | None, changes: t.Any, *, verb: str, outcome: str = "ok",
-               message: str = "") -> None:
+               message: str = "", kind: str | None = None) -> None:
         prefix = f"{self.plugin}: {verb}"
         audit.record_write("plugin", self.info.id, row_key=row_key, changes=changes, outcome=outcome,
-                           message=f"{prefix}. {message}" if message else prefix)
+                           message=f"{prefix}. {message}" if message else prefix, kind=kind)
 
 
 def _joined(by_key: t.Mapping[str, t.Any]) -> str | None:
