@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.operators import OperatorClass
 
 from dashboard import privileges as db_privileges
 from dashboard.checks import check_choices
@@ -208,6 +209,7 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
                 continue
             kind = ("view" if table.name in view_names else
                     "materialized view" if table.name in materialized else "table")
+            _declare_operators(table)
             info = _describe(engine, table, kind, unique_sets.get(table.name, []))
             info.privileges = granted.get(table.name, db_privileges.ALL)
             info.populated = materialized.get(table.name)
@@ -219,6 +221,28 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
     schema_info = SchemaInfo(dialect=engine.dialect.name, default_schema=default_schema, tables=tables)
     _link_tables(schema_info)
     return schema_info
+
+
+def _declare_operators(table: sa.Table) -> None:
+    """Let every column of ``table`` be compared and sorted, whatever its type.
+
+    SQLAlchemy 2.1 warns (and says a future release will refuse) when a comparison or an
+    ORDER BY involves a type that declares no operator classes: PostgreSQL domains and
+    MONEY, MySQL/MariaDB YEAR and BIT. Pagila's ``film.release_year`` (a domain)
+    and Sakila's (a YEAR) are such columns. A domain compares as the type it is based on;
+    any other such type gets what the list, its sorting and its filters use: equality,
+    ordering and ``IS NULL``. The database still decides what it accepts.
+    """
+    fallback = OperatorClass.BASE | OperatorClass.EQUALITY | OperatorClass.ORDERING
+    for column in table.columns:
+        column_type = column.type
+        if column_type.operator_classes is not OperatorClass.UNSPECIFIED:
+            continue
+        base = getattr(column_type, "data_type", None)  # a PostgreSQL DOMAIN's underlying type
+        declared = getattr(base, "operator_classes", OperatorClass.UNSPECIFIED)
+        # Set on the reflected instance only: the type's class, shared by every app, is left alone.
+        column_type.operator_classes = (  # type: ignore[misc]
+            fallback if declared is OperatorClass.UNSPECIFIED else declared)
 
 
 def _is_system_schema(engine: Engine, schema: str) -> bool:
