@@ -16,11 +16,16 @@ Sessions are Flask's signed cookies, so what makes them revocable is the user's
 ``session_version``: copied into the session at login and compared on every request;
 logging out, a password change or removing the user bumps it, and every cookie issued
 before stops working.
+
+Failed logins are slowed down per user name and client address (:mod:`dashboard.throttle`);
+the client address is the peer's, or behind ``TRUSTED_PROXIES`` the forwarded one
+(:mod:`dashboard.proxies`).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import secrets
 import time
@@ -48,11 +53,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard import state
+from dashboard import proxies, state
 from dashboard.i18n import LANGUAGE_ENDPOINT, gettext, lazy_gettext
 from dashboard.i18n import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
+from dashboard.throttle import Policy, throttle_key
 from dashboard.urls import own_endpoint
 
 EXTENSION_KEY = "dashboard_auth"
@@ -97,6 +103,10 @@ class AuthSettings:
     lifetime_s: float
     user_header: str
     table_roles: dict[str, dict[str, frozenset[str]]]
+    #: How failed logins are slowed down (:mod:`dashboard.throttle`).
+    throttle: Policy = Policy()
+    #: Seconds since the epoch, for the throttle; a test replaces it instead of sleeping.
+    clock: t.Callable[[], float] = time.time
 
 
 class User(UserMixin):
@@ -250,13 +260,13 @@ def _client_address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def _throttle_key(username: str) -> str:
-    return username.strip().lower()[:150]
+def _wait_text(seconds: float) -> str:
+    """``seconds`` as an operator reads a wait ("30 seconds", "2 minutes"), in their language."""
+    from babel.dates import format_timedelta
 
+    from dashboard.i18n import current_locale
 
-def _is_throttled(store: state.StateStore, username: str, address: str) -> bool:
-    by_name, by_address = store.failures(_throttle_key(username), address, window_s=THROTTLE_WINDOW_S)
-    return by_name >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS
+    return format_timedelta(timedelta(seconds=math.ceil(seconds)), threshold=1.5, locale=current_locale())
 
 
 def authenticate(store: state.StateStore, username: str, password: str) -> state.UserRecord | None:
@@ -296,19 +306,26 @@ def login_view() -> t.Any:
     form = LoginForm()
     error = None
     status = 200
+    retry_after = ""
     if form.validate_on_submit():
         username = str(form.username.data or "")
         address = _client_address()
-        if _is_throttled(store, username, address):
-            error = gettext("Too many failed logins. Wait 15 minutes, then try again.")
+        settings = _settings()
+        # Counted before the password is checked: requests racing on several workers take
+        # their turns in the state database, so no more of them are checked than allowed.
+        wait = store.claim_login_attempt(throttle_key(username), address, now=settings.clock(),
+                                         policy=settings.throttle)
+        if wait > 0:
+            error = gettext("Too many failed logins for this user name from your address. Try again in %(wait)s.",
+                            wait=_wait_text(wait))
             status = 429
+            retry_after = str(math.ceil(wait))
         else:
             record = authenticate(store, username, str(form.password.data or ""))
             if record is None:
-                store.record_failure(_throttle_key(username), address, window_s=THROTTLE_WINDOW_S)
                 error = gettext("Wrong user name or password.")
             else:
-                store.clear_failures(_throttle_key(username))
+                store.forget_login_failures(throttle_key(username), address)
                 _start_session(record)
                 return redirect(next_url or url_for("admin.index"))
     elif request.method == "POST":
@@ -317,7 +334,7 @@ def login_view() -> t.Any:
     form.password.data = ""
     body = render_template("dashboard/login.html", form=form, next_url=next_url, error=error,
                            no_users=store.count_users() == 0)
-    return body, status
+    return body, status, ({"Retry-After": retry_after} if status == 429 else {})
 
 
 def logout_view() -> t.Any:
@@ -404,6 +421,8 @@ def init_app(app: Flask) -> None:
         user_header=str(app.config["TRUSTED_USER_HEADER"] or "").strip(),
         table_roles=parse_table_roles(app.config["TABLES"]),
     )
+    # The client address the throttle counts by: the peer's, or behind TRUSTED_PROXIES the forwarded one.
+    proxies.init_app(app)
     _dummy_hash()  # computed now, so the first unknown name is not slower than the others
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(lifetime_h))
     app.config["SESSION_COOKIE_HTTPONLY"] = True

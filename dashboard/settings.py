@@ -51,6 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_MINUTES", 30, "An operator idle this long must log in again."),
     Setting("SESSION_LIFETIME_HOURS", 12, "An operator must log in again this long after logging in, however active."),
     Setting("TRUSTED_USER_HEADER", "", "Request header naming the logged-in user, set by a trusted authenticating reverse proxy (e.g. X-Forwarded-User); the user must exist in the state database. Empty: off. Only when clients cannot reach the dashboard except through that proxy."),
+    Setting("TRUSTED_PROXIES", [], "Addresses or networks (e.g. [\"10.0.0.5\", \"10.1.0.0/16\"]) of the reverse proxies or load balancers in front of the dashboard: from them, and only from them, X-Forwarded-For names the client, whose address login throttling counts by. Empty (default): X-Forwarded-For is ignored and every client is the address it connects from."),
     Setting("CACHE_TYPE", "SimpleCache", "Flask-Caching backend for listings: SimpleCache (one process), FileSystemCache, or RedisCache for several workers or instances."),
     Setting("CACHE_REDIS_URL", "", "Redis URL when CACHE_TYPE is RedisCache, e.g. redis://127.0.0.1:6379/0."),
     Setting("CACHE_DIR", "", "Folder for FileSystemCache; the instance folder's cache/ when empty."),

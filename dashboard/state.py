@@ -10,6 +10,7 @@ throttling) is kept here and not in process memory.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import typing as t
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from dashboard.messages import N_, Message
@@ -25,6 +26,10 @@ from dashboard.settings import ConfigError
 
 if t.TYPE_CHECKING:
     from flask import Flask
+
+    from dashboard.throttle import Policy
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "dashboard_state"
 
@@ -43,14 +48,19 @@ users = sa.Table(
     sa.Column("session_version", sa.Integer, nullable=False, default=0),
 )
 
-# Failed logins only, pruned past the throttling window so the table stays small.
-login_attempts = sa.Table(
-    "login_attempts",
+# Login throttling (dashboard.throttle): one row per user name and client address with
+# failed tries, deleted at the pair's next correct password or once long forgotten. The
+# key makes the row unique, so every worker counts on the same row.
+login_throttle = sa.Table(
+    "login_throttle",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("username", sa.String(150), nullable=False, index=True),
-    sa.Column("address", sa.String(64), nullable=False, index=True),
-    sa.Column("attempted_at", sa.Float, nullable=False, index=True),
+    sa.Column("username", sa.String(150), primary_key=True),
+    sa.Column("address", sa.String(64), primary_key=True),
+    #: Tries counted since the pair's last correct password (each counted before it is checked).
+    sa.Column("failures", sa.Integer, nullable=False),
+    #: When the last try was counted, and when the next one may be (seconds since the epoch).
+    sa.Column("last_try_at", sa.Double, nullable=False, index=True),
+    sa.Column("locked_until", sa.Double, nullable=False),
 )
 
 # Every write made through the dashboard, and every one refused, written in a transaction
@@ -165,30 +175,71 @@ class StateStore:
             connection.execute(users.update().where(users.c.id == user_id)
                                .values(session_version=users.c.session_version + 1))
 
-    # -- failed logins --------------------------------------------------------------------
-    def record_failure(self, username: str, address: str, *, window_s: float, now: float | None = None) -> None:
-        """Remember one failed login, and forget those older than ``window_s``."""
-        now = time.time() if now is None else now
-        with self.engine.begin() as connection:
-            connection.execute(login_attempts.delete().where(login_attempts.c.attempted_at < now - window_s))
-            connection.execute(login_attempts.insert().values(
-                username=username[:150], address=address[:64], attempted_at=now))
+    # -- login throttling ----------------------------------------------------------------
+    def claim_login_attempt(self, username: str, address: str, *, now: float, policy: Policy) -> float:
+        """Count one login try of ``username`` from ``address``, if one is allowed now.
 
-    def failures(self, username: str, address: str, *, window_s: float,
-                 now: float | None = None) -> tuple[int, int]:
-        """Failed logins within ``window_s``: (for ``username``, from ``address``)."""
-        since = (time.time() if now is None else now) - window_s
-        recent = login_attempts.c.attempted_at >= since
-        count = sa.select(sa.func.count()).select_from(login_attempts)
-        with self.engine.connect() as connection:
-            by_name = connection.execute(count.where(recent, login_attempts.c.username == username[:150])).scalar_one()
-            by_address = connection.execute(count.where(recent, login_attempts.c.address == address[:64])).scalar_one()
-        return int(by_name), int(by_address)
+        The try is counted before its password is checked (a correct password then calls
+        :meth:`forget_login_failures`), by a single ``UPDATE ... WHERE locked_until <= now``:
+        the database row lock makes concurrent tries on any number of workers take their
+        turns, so no more tries get through than the policy allows.
 
-    def clear_failures(self, username: str) -> None:
-        """Forget the failed logins for ``username`` (after a successful login)."""
+        :returns: ``0.0`` when the try may go ahead, else how many seconds are left to wait.
+        """
+        username, address = username[:150], address[:64]
+        row = (login_throttle.c.username == username) & (login_throttle.c.address == address)
+        forgotten = login_throttle.c.last_try_at < now - policy.forget_after_s
+        counted = sa.case((forgotten, 1), else_=login_throttle.c.failures + 1)
+        # The back-off as a CASE on the new count: SQLite has no power function to compute it.
+        # Free tries leave no lock at all (0, not "now"): a worker whose clock reads a moment
+        # earlier must not find a lock set by a try that was free.
+        locked_until = sa.case((counted < policy.free_failures, 0.0),
+                               *[(counted == failures, now + delay) for failures, delay in policy.steps()],
+                               else_=now + policy.max_delay_s)
+        # In this order: MySQL and MariaDB evaluate SET from left to right, each assignment
+        # seeing the ones before it, and both expressions read the old count and time.
+        claim = (login_throttle.update().where(row, login_throttle.c.locked_until <= now)
+                 .ordered_values((login_throttle.c.locked_until, locked_until),
+                                 (login_throttle.c.failures, counted),
+                                 (login_throttle.c.last_try_at, now)))
+        for _ in range(3):
+            with self.engine.begin() as connection:
+                if connection.execute(claim).rowcount:
+                    return 0.0
+            with self.engine.connect() as connection:
+                found = connection.execute(sa.select(login_throttle.c.locked_until).where(row)).first()
+            if found is not None and found.locked_until > now:
+                return float(found.locked_until - now)
+            if found is None:
+                # The pair's first try: a blank row for the claim above to count on, unless
+                # another worker made it first. Forgotten pairs are cleared out meanwhile.
+                blank = {"username": username, "address": address, "failures": 0, "last_try_at": now,
+                         "locked_until": 0.0}
+                self._forget_old_pairs(now, policy)
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(_insert_unless_present(self.engine, login_throttle, blank))
+                except (IntegrityError, OperationalError) as exc:
+                    # Another worker's first try of the pair came first (or, on MariaDB, the
+                    # two inserts deadlocked and this one was rolled back): claim again.
+                    log.debug("login throttle row for a first try not inserted: %s", exc)
+            # Then claim again (a row unlocked between two statements too).
+        return policy.first_delay_s
+
+    def _forget_old_pairs(self, now: float, policy: Policy) -> None:
+        """Delete the pairs without a try for ``policy.forget_after_s`` (housekeeping: it may fail)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(login_throttle.delete().where(
+                    login_throttle.c.last_try_at < now - policy.forget_after_s, login_throttle.c.locked_until <= now))
+        except OperationalError as exc:
+            log.debug("old login throttle rows not deleted this time: %s", exc)
+
+    def forget_login_failures(self, username: str, address: str) -> None:
+        """Clear the tries of ``username`` from ``address`` (its correct password was given)."""
         with self.engine.begin() as connection:
-            connection.execute(login_attempts.delete().where(login_attempts.c.username == username[:150]))
+            connection.execute(login_throttle.delete().where(login_throttle.c.username == username[:150],
+                                                             login_throttle.c.address == address[:64]))
 
     # -- form submissions -------------------------------------------------------------------
     def claim_submission(self, token: str, *, keep_s: float, now: float | None = None) -> bool:
@@ -273,6 +324,23 @@ def make_state_store(url: str) -> StateStore:
     store = StateStore(engine)
     store.create_tables()
     return store
+
+
+def _insert_unless_present(engine: Engine, table: sa.Table, values: dict[str, t.Any]) -> sa.Executable:
+    """``INSERT`` of ``values`` that does nothing when the row's key is taken, without an
+    error that would end a PostgreSQL transaction or fill its log."""
+    name = engine.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).values(values).on_conflict_do_nothing()
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).values(values).on_conflict_do_nothing()
+    if name in ("mysql", "mariadb"):
+        return table.insert().values(values).prefix_with("IGNORE")
+    return table.insert().values(values)  # elsewhere a taken key raises IntegrityError
 
 
 def _same_database(first: str, second: str) -> bool:

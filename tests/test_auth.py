@@ -280,52 +280,7 @@ def test_18_timeouts_are_settings(small_database_url, tmp_path, logged_in_client
 # -- 19: login throttling -------------------------------------------------------------------
 
 
-def test_19_login_throttle_per_user_spares_other_users(app):
-    add_user(app, "alice", "viewer")
-    add_user(app, "bob", "viewer")
-    attacker = app.test_client()
-    for _ in range(auth.MAX_FAILURES_PER_USER):
-        assert login(attacker, "alice", "wrong password!").status_code == 200
-    response = login(attacker, "alice", "wrong password!")
-    assert response.status_code == 429
-    assert "Too many failed logins" in response.get_data(as_text=True)
-    # Even the right password is refused for now...
-    assert login(app.test_client(), "alice").status_code == 429
-    # ...while another user, from the same address, still gets in.
-    assert login(app.test_client(), "bob").status_code == 302
-
-
-def test_19_login_throttle_per_address_spares_other_addresses(app):
-    add_user(app, "bob", "viewer")
-    attacker = {"REMOTE_ADDR": "203.0.113.9"}
-    client = app.test_client()
-    for number in range(auth.MAX_FAILURES_PER_ADDRESS):
-        assert login(client, f"guess{number}", "wrong password!", environ_base=attacker).status_code == 200
-    assert login(client, "bob", environ_base=attacker).status_code == 429
-    assert login(app.test_client(), "bob", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
-
-
-def test_19_login_throttle_is_shared_by_workers(small_database_url, tmp_path):
-    # Two apps on one instance folder stand for two gunicorn workers: one state database.
-    first = make_app(small_database_url, tmp_path / "instance")
-    second = make_app(small_database_url, tmp_path / "instance")
-    add_user(first, "alice", "viewer")
-    for _ in range(auth.MAX_FAILURES_PER_USER):
-        login(first.test_client(), "alice", "wrong password!")
-    assert login(second.test_client(), "alice").status_code == 429
-
-
-def test_19_login_throttle_forgets_after_the_window(app):
-    add_user(app, "alice", "viewer")
-    store = state.get_store(app)
-    old = time.time() - auth.THROTTLE_WINDOW_S - 60
-    for _ in range(50):
-        store.record_failure("alice", "127.0.0.1", window_s=auth.THROTTLE_WINDOW_S, now=old)
-    assert login(app.test_client(), "alice").status_code == 302
-    # Pruned as new failures are written: the table stays small.
-    store.record_failure("alice", "127.0.0.1", window_s=auth.THROTTLE_WINDOW_S)
-    with store.engine.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(state.login_attempts)).scalar_one() == 1
+# Throttling per user name and address, with back-off: tests/test_login_throttle.py.
 
 
 def test_19_unknown_user_costs_one_password_check_too(app, monkeypatch):
