@@ -74,6 +74,7 @@ def filename(name: str, extension: str = "csv") -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "export"
     return f"{safe[:80]}.{extension}"
 
+
 class RowLimit:
     """At most ``limit`` of ``rows``, noting in :attr:`cut` whether there were more.
 
