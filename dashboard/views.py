@@ -741,7 +741,7 @@ class TableView(BaseModelView):
         if not self.allowed(right):
             return gettext("Permission denied.")
         privilege = {"create": "INSERT", "edit": "UPDATE", "delete": "DELETE"}[right]
-        if self.info.editable and not self.info.may(privilege):
+        if self.info.editable and not (self.read_only_site or self.options.read_only) and not self.info.may(privilege):
             return translate(Message(db_privileges.REFUSED, privilege=privilege, table=self.info.name))
         return gettext("This table is read-only.")
 
