@@ -24,6 +24,7 @@ from dashboard.cli import main
 from dashboard.demo import write_demo_database
 from dashboard.privileges import probe
 from tests.databases import make_database, require_database
+from tests.plugin_kit import error_panels, plugin_site
 from tests.roles import restricted_url
 from tests.site import Site, make_site, rows
 
@@ -396,3 +397,34 @@ def test_materialized_views_are_served_read_only_and_say_when_not_populated(rest
         assert "has not been populated" not in refreshed and '<td class="col-customer_id' in refreshed
         inspect = CliRunner().invoke(main, ["inspect", url])
         assert re.search(r"materialized view\s+'empty_totals'.*read-only", inspect.output), inspect.output
+
+
+# -- charts -----------------------------------------------------------------------------------
+
+CHART_PLUGIN = """
+from dashboard.charts import Chart
+from dashboard.hookspecs import hookimpl
+
+@hookimpl
+def register_charts(app):
+    return [Chart(name="t.customers", title="Customers by country", table="customers", group_by="country", home=True),
+            Chart(name="t.orders", title="Orders by status", table="orders", group_by="status", home=True)]
+"""
+
+
+def test_a_chart_of_an_unreadable_table_says_so_and_never_queries_it(restricted: t.Any, tmp_path: t.Any) -> None:
+    require_database("postgresql")
+    with make_database("postgresql") as url:
+        write_demo_database(url, rows=30)
+        site = plugin_site(restricted(url, FEW_TABLES), tmp_path, {"privilege_charts": CHART_PLUGIN})
+        recorder = Recorder(site.state.engine)
+        try:
+            home = site.text("/admin/")
+            assert error_panels(home) == [
+                "This chart could not be shown: its table is not readable by this database user."]
+            assert 'data-chart-name="t.orders"' in home
+            # The built-in "per month" charts leave out customers (created_at) too.
+            assert "customers per month" not in home and "orders per month" in home
+            assert recorder.touching(["customers"]) == []
+        finally:
+            site.state.engine.dispose()
