@@ -189,25 +189,33 @@ def home_problems(walk: Walk) -> list[str]:
 # -- fixtures ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A sample loaded into a database: its name (a key of :data:`SAMPLES`) and URL."""
+
+    name: str
+    url: str
+
+
 @pytest.fixture(scope="module", params=CASES, ids=[f"{name}-{dialect}" for name, dialect in CASES])
-def sample_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def sample(request: pytest.FixtureRequest) -> Iterator[Loaded]:
     """A sample database, built once per module and dialect."""
     name, dialect = request.param
     with sample_database(name, dialect) as url:
-        yield url
+        yield Loaded(name, url)
 
 
 @pytest.fixture(scope="module")
-def reader(sample_url: str) -> Iterator[sa.Engine]:
+def reader(sample: Loaded) -> Iterator[sa.Engine]:
     """An engine with the sample's owner account, to read values an operator would type."""
-    engine = sa.create_engine(sample_url)
+    engine = sa.create_engine(sample.url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def admin_site(sample_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    site = make_site(sample_url, tmp_path_factory.mktemp("instance"))
+def admin_site(sample: Loaded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    site = make_site(sample.url, tmp_path_factory.mktemp("instance"))
     yield site
     site.state.engine.dispose()
 
@@ -240,10 +248,8 @@ def test_every_page_of_every_relation(admin_site: Site, reader: sa.Engine) -> No
     assert not walk.failures, walk.report()
 
 
-def test_create_a_row_through_the_form(admin_site: Site, reader: sa.Engine, sample_url: str,
-                                      request: pytest.FixtureRequest) -> None:
-    name = request.node.callspec.params["sample_url"][0]
-    table, typed = NEW_ROWS[name]
+def test_create_a_row_through_the_form(admin_site: Site, reader: sa.Engine, sample: Loaded) -> None:
+    table, typed = NEW_ROWS[sample.name]
     table_id = relation_named(admin_site, table)
     create = admin_site.url(table_id, "new")
     values = admin_site.form_values(create)
@@ -267,10 +273,10 @@ def test_create_a_row_through_the_form(admin_site: Site, reader: sa.Engine, samp
 
 
 @pytest.fixture(scope="module")
-def select_only_site(sample_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def select_only_site(sample: Loaded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """An admin's session on a site connecting as a user who may SELECT everything and write
     nothing (on SQLite: the file opened read-only)."""
-    with restricted_url(sample_url, {ALL_TABLES: {"SELECT"}}) as url:
+    with restricted_url(sample.url, {ALL_TABLES: {"SELECT"}}) as url:
         site = make_site(url, tmp_path_factory.mktemp("instance"))
         yield site
         site.state.engine.dispose()
@@ -294,10 +300,8 @@ def test_select_only_user_is_offered_no_writes(select_only_site: Site) -> None:
     assert offered == []
 
 
-def test_select_only_user_cannot_create(select_only_site: Site, reader: sa.Engine,
-                                        request: pytest.FixtureRequest) -> None:
-    name = request.node.callspec.params["sample_url"][0]
-    table, typed = NEW_ROWS[name]
+def test_select_only_user_cannot_create(select_only_site: Site, reader: sa.Engine, sample: Loaded) -> None:
+    table, typed = NEW_ROWS[sample.name]
     table_id = relation_named(select_only_site, table)
     create = select_only_site.url(table_id, "new")
     relation = sa.Table(select_only_site.state.views[table_id].info.name, sa.MetaData(), autoload_with=reader)
@@ -311,22 +315,21 @@ def test_select_only_user_cannot_create(select_only_site: Site, reader: sa.Engin
 
 
 @pytest.fixture(scope="module", params=FEW_TABLE_CASES, ids=[f"{n}-{d}" for n, d in FEW_TABLE_CASES])
-def few_tables_case(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    """A sample database of its own (name, URL), for a user who may SELECT only :data:`FEW_TABLES`."""
+def few_tables_sample(request: pytest.FixtureRequest) -> Iterator[Loaded]:
+    """A sample database of its own, for a user who may SELECT only :data:`FEW_TABLES`."""
     name, dialect = request.param
     with sample_database(name, dialect) as url:
-        yield name, url
+        yield Loaded(name, url)
 
 
-def test_user_reading_few_tables_every_page(few_tables_case: tuple[str, str],
+def test_user_reading_few_tables_every_page(few_tables_sample: Loaded,
                                              tmp_path_factory: pytest.TempPathFactory) -> None:
-    name, url = few_tables_case
-    owner = sa.create_engine(url)
-    names = {n: n for n in sa.inspect(owner).get_table_names()}
-    granted = {n: {"SELECT"} for n in names if n.lower() in FEW_TABLES[name]}
-    assert len(granted) == len(FEW_TABLES[name])
+    owner = sa.create_engine(few_tables_sample.url)
+    granted = {table: {"SELECT"} for table in sa.inspect(owner).get_table_names()
+               if table.lower() in FEW_TABLES[few_tables_sample.name]}
+    assert len(granted) == len(FEW_TABLES[few_tables_sample.name])
     try:
-        with restricted_url(url, granted) as restricted:
+        with restricted_url(few_tables_sample.url, granted) as restricted:
             site = make_site(restricted, tmp_path_factory.mktemp("instance"))
             try:
                 walk = Walk(site)
