@@ -151,16 +151,17 @@ def materialized_views(engine: Engine, schema: str | None) -> dict[str, bool]:
 
 # -- MySQL / MariaDB ------------------------------------------------------------------------
 
-# information_schema names the grantee as 'user'@'host'; CURRENT_USER() says user@host.
-_MYSQL_GRANTEE = ("CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
-                  "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')")
+# The user's own grants; information_schema names the grantee 'user'@'host', CURRENT_USER()
+# says user@host.
 _MYSQL_PRIVILEGES = sa.text(
-    f"SELECT NULL AS pattern, NULL AS name, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES "
-    f"WHERE GRANTEE = {_MYSQL_GRANTEE} "
-    f"UNION ALL SELECT TABLE_SCHEMA, NULL, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES "
-    f"WHERE GRANTEE = {_MYSQL_GRANTEE} "
-    f"UNION ALL SELECT NULL, TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES "
-    f"WHERE GRANTEE = {_MYSQL_GRANTEE} AND TABLE_SCHEMA = :schema"
+    "SELECT p.pattern, p.name, p.privilege FROM ("
+    " SELECT GRANTEE AS grantee, NULL AS pattern, NULL AS name, PRIVILEGE_TYPE AS privilege"
+    " FROM information_schema.USER_PRIVILEGES"
+    " UNION ALL SELECT GRANTEE, TABLE_SCHEMA, NULL, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES"
+    " UNION ALL SELECT GRANTEE, NULL, TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES"
+    " WHERE TABLE_SCHEMA = :schema"
+    ") AS p WHERE p.grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''',"
+    " SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
 )
 _BACKTICKED = r"`(?:[^`]|``)*`"
 # GRANT <privileges> ON [TABLE] <db|*>.<table|*> TO <grantee>: one line of SHOW GRANTS.
