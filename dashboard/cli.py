@@ -161,7 +161,8 @@ def _announce_state_folder(app: t.Any) -> None:
 @click.option("--schema", "schemas", multiple=True, help="Also inspect this schema ('*' for all).")
 def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
     """Print every table and view, its key, and whether it will be editable (and why not)."""
-    from dashboard.privileges import WRITES
+    from dashboard.messages import Message
+    from dashboard.privileges import NOT_POPULATED, WRITES
     from dashboard.reflection import reflect_schema
 
     try:
@@ -184,6 +185,8 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
             status = _("read-only: this database user may not insert, update or delete")
         elif table.editable:
             notes.append(table.privilege_notice)
+        if table.populated is False:
+            notes.append(Message(NOT_POPULATED))
         click.echo(f"{table.kind:5} {table.id!r:40} key={key!r} ({source}) {status} -> /admin/{table.url_path}/")
         for note in filter(None, notes):
             click.echo(f"      {translate(note)}")

@@ -46,6 +46,7 @@ NOT_READABLE = N_("Not readable by this database user.")
 READ_ONLY_USER = N_("Read-only: this database user may not insert, update or delete.")
 MISSING_WRITES = N_("Partly read-only: this database user lacks %(privileges)s on it.")
 REFUSED = N_("Read-only: this database user lacks the %(privilege)s privilege on %(table)s. Nothing was changed.")
+NOT_POPULATED = N_("Not populated yet: it has no rows until its owner runs REFRESH MATERIALIZED VIEW.")
 MATERIALIZED_VIEW = N_(
     "This is a materialized view: it is served read-only, with the rows of its last REFRESH "
     "MATERIALIZED VIEW. Refreshing it is for its owner to do; the dashboard never does.")

@@ -397,6 +397,13 @@ def test_materialized_views_are_served_read_only_and_say_when_not_populated(rest
         assert "has not been populated" not in refreshed and '<td class="col-customer_id' in refreshed
         inspect = CliRunner().invoke(main, ["inspect", url])
         assert re.search(r"materialized view\s+'empty_totals'.*read-only", inspect.output), inspect.output
+        assert "Not populated yet" not in inspect.output  # refreshed above
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE MATERIALIZED VIEW later AS SELECT 1 AS one WITH NO DATA")
+        engine.dispose()
+        inspect = CliRunner().invoke(main, ["inspect", url])
+        later = inspect.output.split("'later'", 1)[1].split("'order_totals'", 1)[0]
+        assert "Not populated yet: it has no rows until its owner runs REFRESH MATERIALIZED VIEW." in later
 
 
 # -- charts -----------------------------------------------------------------------------------
