@@ -78,6 +78,9 @@ class Chart:
     :param sql: instead of ``table``: a SELECT returning ``label, value`` rows (see the module docs).
     :param roles: for ``sql`` charts, the roles besides ``admin`` that may see it.
     :param description: a line of explanation under the title.
+    :param recent_only: on the home page, shown only while some row's ``group_by`` falls in the
+        chart's ``last`` buckets (one cached query, :mod:`dashboard.recency`): a "last 12
+        months" chart of old data would be empty.
     """
 
     name: str
@@ -96,10 +99,11 @@ class Chart:
     sql: str | None = None
     roles: tuple[str, ...] = ()
     description: str = ""
+    recent_only: bool = False
 
     def fingerprint(self) -> str:
         """A digest of what the figures depend on, so a changed declaration never reads an old cache entry."""
-        shown_only = ("title", "description", "home", "on_list", "roles")
+        shown_only = ("title", "description", "home", "on_list", "roles", "recent_only")
         payload = json.dumps({k: v for k, v in asdict(self).items() if k not in shown_only},
                              default=str, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

@@ -461,3 +461,10 @@ def _text(column_type: t.Any) -> Codec:
 def _string(column_type: t.Any) -> Codec:
     length = getattr(column_type, "length", None)
     return Codec(kind="string", searchable=True, max_length=length, multiline=bool(length and length > 255) or length is None)
+
+
+@converts("DOMAIN")
+def _domain(column_type: t.Any) -> Codec:
+    # A PostgreSQL domain is its base type with constraints the database checks on write.
+    base = getattr(column_type, "data_type", None)
+    return codec_for(base) if isinstance(base, sa.types.TypeEngine) else codec_for(sa.types.NullType())

@@ -23,7 +23,9 @@ class RowEstimate:
     """A row count and whether it is exact, an estimate, or a lower bound."""
 
     rows: int
-    kind: str  # "exact", "estimate" or "at_least"
+    #: "exact", "estimate", "at_least", or "unknown": the database has no statistics on the
+    #: table yet (PostgreSQL before its first ANALYZE or VACUUM), so ``rows`` means nothing.
+    kind: str
 
 
 def estimate_rows(engine: Engine, tables: t.Sequence[TableInfo]) -> dict[str, RowEstimate]:
@@ -40,16 +42,25 @@ def estimate_rows(engine: Engine, tables: t.Sequence[TableInfo]) -> dict[str, Ro
 
 
 def _postgresql(engine: Engine, tables: t.Sequence[TableInfo]) -> dict[str, RowEstimate]:
+    # reltuples is -1 until the first ANALYZE or VACUUM (PostgreSQL 14 and later); before 14
+    # it was 0, told apart from an empty table only by the statistics never having been taken.
     statement = sa.text(
-        "SELECT n.nspname, c.relname, c.reltuples FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+        "SELECT n.nspname, c.relname, c.reltuples, c.relpages = 0 AND s.last_analyze IS NULL "
+        "AND s.last_autoanalyze IS NULL AND s.last_vacuum IS NULL AND s.last_autovacuum IS NULL "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid WHERE c.relkind IN ('r', 'p')"
     )
     default = sa.inspect(engine).default_schema_name
     wanted = {(t.schema or default, t.name): t.id for t in tables if t.kind == "table"}
     found: dict[str, RowEstimate] = {}
     with engine.connect() as connection:
-        for schema, name, tuples in connection.execute(statement):
-            if (schema, name) in wanted and tuples is not None and tuples >= 0:
+        before_14 = (connection.dialect.server_version_info or (0,)) < (14,)
+        for schema, name, tuples, never_analysed in connection.execute(statement):
+            if (schema, name) not in wanted or tuples is None:
+                continue
+            if tuples < 0 or (before_14 and tuples == 0 and never_analysed):
+                found[wanted[(schema, name)]] = RowEstimate(0, "unknown")
+            else:
                 found[wanted[(schema, name)]] = RowEstimate(int(tuples), "estimate")
     return found
 

@@ -26,6 +26,7 @@ from dashboard import plugins
 from dashboard.auth import ROLES, TABLE_ACTIONS
 from dashboard.keys import BadKey, decode_key
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
+from dashboard.recency import has_recent_rows
 from dashboard.records import WriteError
 from dashboard.writes import TableWriter, WriteRefused
 
@@ -331,7 +332,9 @@ def dashboard_charts(place: str) -> list[charts_module.ChartPanel]:
     """Panels of the charts for ``place`` the operator may see: ``home``, or ``table:<id>`` (its list page)."""
     entries = plugins.registry().charts.values()
     if place == "home":
-        chosen = [e for e in entries if e.chart.home]
+        # A recent-only chart costs a query: asked only for those the operator may see.
+        chosen = [e for e in entries if e.chart.home and (
+            not e.chart.recent_only or (charts_module.visible(e) and has_recent_rows(e)))]
     elif place.startswith("table:"):
         chosen = [e for e in entries if e.chart.on_list and e.chart.table == place[len("table:"):]]
     else:

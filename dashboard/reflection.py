@@ -48,6 +48,13 @@ class ColumnInfo:
     comment: str | None = None
     #: Allowed values from a CHECK constraint (``status IN ('a', 'b')``), if any.
     choices: tuple[str, ...] = ()
+    #: ``GENERATED ALWAYS AS IDENTITY``: the database numbers it and refuses any value written.
+    identity_always: bool = False
+
+    @property
+    def database_generated(self) -> bool:
+        """Whether only the database writes this column (a generated column, an always-identity)."""
+        return self.computed or self.identity_always
 
     @property
     def is_text(self) -> bool:
@@ -278,6 +285,7 @@ def _describe(engine: Engine, table: sa.Table, kind: str, unique_sets: list[tupl
             has_server_default=column.server_default is not None,
             computed=column.computed is not None,
             comment=column.comment,
+            identity_always=column.identity is not None and bool(column.identity.always),
         )
         for position, column in enumerate(table.columns)
     ]

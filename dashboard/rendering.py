@@ -10,6 +10,9 @@ from dashboard.codecs import Codec, InvalidText, UnreadableJSON
 from dashboard.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
 from dashboard.i18n import gettext
 
+#: List cells longer than this many characters may be cut by the list's CSS: they carry a title.
+WHOLE_IN_CELL = 40
+
 
 def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: bool = True) -> t.Any:
     """A value as safe HTML for lists and details; text is escaped, never trusted.
@@ -35,6 +38,9 @@ def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: boo
             return escape(shown)
     if limit is not None and len(text) > limit:
         return Markup('<span title="{}">{}…</span>').format(text[:1000], text[:limit])
+    if limit is not None and len(text) > WHOLE_IN_CELL:
+        # The list cuts what does not fit its cell (dashboard.css); the title still shows it all.
+        return Markup('<span title="{}">{}</span>').format(text, text)
     if codec.kind in ("json", "array") and limit is None:
         return Markup("<pre>{}</pre>").format(text)
     return escape(text)

@@ -42,12 +42,19 @@ from dashboard.caching import listing_cache
 from dashboard.codecs import Codec
 from dashboard.dberrors import Kind, classify, is_gone, read_message
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
-from dashboard.formatting import format_number
-from dashboard.forms import DashboardForm, build_form_class, field_for
+from dashboard.formatting import NUMBER_KINDS, format_number
+from dashboard.forms import (
+    DashboardForm,
+    ReadOnlyField,
+    build_form_class,
+    field_for,
+    read_only_reason,
+)
 from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, translate
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.labels import LocalizedLabel, column_label, table_label
 from dashboard.links import linked_rows
+from dashboard.list_columns import default_list_columns
 from dashboard.listing import ListingQuery
 from dashboard.lookups import ForeignKeyLoader
 from dashboard.messages import N_, Message
@@ -107,6 +114,9 @@ class TableView(BaseModelView):
                              if len(fk.columns) == 1 and fk.target_id in stores}
         self.column_labels = {c.key: self._label(c) for c in self.info.columns}
         self.column_list = self._list_keys()
+        #: Extra classes of list cells by column key: numbers right-aligned (foreign keys show labels).
+        self.cell_classes = {c.key: " dashboard-number" for c in self.visible
+                             if self._codec(c.key).kind in NUMBER_KINDS and c.name not in self.fk_by_column}
         self.column_details_list = [c.key for c in self.visible]
         self.column_export_list = [c.key for c in self.visible]
         self.column_formatters = {c.key: self._formatter(c, detail=False) for c in self.visible}
@@ -181,9 +191,10 @@ class TableView(BaseModelView):
         ordered = [visible[name] for name in order if name in visible]
         ordered += [c for c in self.visible if c not in ordered]
         if not order:
-            # Long free text and blobs crowd a list; they stay on the details page.
-            compact = [c for c in ordered if self.store.codecs[c.key].kind not in ("binary",)]
-            ordered = compact[:MAX_LIST_COLUMNS]
+            # Long text, search vectors, blobs and JSON crowd a list; they stay on the details page.
+            keep = {*self.info.row_key, self.info.display_column or ""}
+            ordered = default_list_columns(ordered, self.store.codecs, self.schema.dialect, keep=keep,
+                                           limit=MAX_LIST_COLUMNS)
         return [c.key for c in ordered]
 
     def _codec(self, key: str) -> Codec:
@@ -234,17 +245,16 @@ class TableView(BaseModelView):
         fields = {}
         for column in self.visible:
             override = self.options.column(column.name)
-            read_only = bool(override.get("read_only")) or (column.primary_key and not creating)
+            read_only = read_only_reason(column, self._codec(column.key), creating=creating,
+                                         configured=bool(override.get("read_only")))
             lookup = None
             fk = self.fk_by_column.get(column.name)
             if fk is not None:
                 loader = self._form_ajax_refs.get(column.key) if hasattr(self, "_form_ajax_refs") else None
                 if loader is not None:
                     lookup = (column.key, loader.label_for)
-            field = field_for(column, self._codec(column.key), creating=creating, label=self._label(column),
-                              lookup=lookup, read_only=read_only)
-            if field is not None:
-                fields[column.key] = field
+            fields[column.key] = field_for(column, self._codec(column.key), creating=creating,
+                                           label=self._label(column), lookup=lookup, read_only=read_only)
         return build_form_class(fields, with_fingerprint=not creating)
 
     def _process_ajax_references(self) -> dict[str, AjaxModelLoader]:
@@ -412,8 +422,8 @@ class TableView(BaseModelView):
         """Render a value: foreign keys as labelled links, blobs as downloads (details), the rest escaped."""
         codec = self._codec(column.key)
         fk = self.fk_by_column.get(column.name)
-        # Keys are identifiers, not quantities: 10042 is not written 10,042.
-        grouping = not column.primary_key and column.name not in self.info.row_key
+        # Keys are identifiers, not quantities: 10042 is not written 10,042; nor is the year 2006.
+        grouping = not column.primary_key and column.name not in self.info.row_key and not _is_year(column)
 
         def formatter(view: TableView, context: t.Any, model: Record, name: str) -> t.Any:
             value = getattr(model, column.key)
@@ -491,17 +501,17 @@ class TableView(BaseModelView):
     def _typed_values(self, form: t.Any, *, only_changed_from: dict[str, str] | None) -> dict[str, t.Any]:
         values: dict[str, t.Any] = {}
         for field in form:
-            if field.name in ("csrf_token", "fingerprint", submissions.FIELD):
+            if field.name in ("csrf_token", "fingerprint", submissions.FIELD) or isinstance(field, ReadOnlyField):
                 continue
             column = self.info.column_by_key(field.name)
             codec = self._codec(field.name)
             text = field.data if isinstance(field.data, str) else ""
             if only_changed_from is not None and text == only_changed_from.get(field.name, ""):
                 continue
+            if text == "" and only_changed_from is None and (column.has_server_default or column.autoincrement):
+                continue  # left out of the INSERT: the database fills it in
             if text == "" and column.nullable:
                 values[field.name] = None
-            elif text == "" and only_changed_from is None and (column.has_server_default or column.autoincrement):
-                continue
             else:
                 values[field.name] = codec.from_text(text)
         return values
@@ -604,7 +614,7 @@ class TableView(BaseModelView):
             return []
         found = []
         for field in form:
-            if field.name in ("csrf_token", "fingerprint"):
+            if field.name in ("csrf_token", "fingerprint") or isinstance(field, ReadOnlyField):
                 continue
             now = self._codec(field.name).to_text(getattr(current, field.name))
             yours = field.data if isinstance(field.data, str) else ""
@@ -652,7 +662,7 @@ class TableView(BaseModelView):
                 column = self.info.column(column_name)
                 text = request.args.get(column.key)
                 field = getattr(form, column.key, None)
-                if text is None or field is None:
+                if text is None or field is None or isinstance(field, ReadOnlyField):
                     continue
                 try:
                     self._codec(column.key).from_text(text)
@@ -673,7 +683,7 @@ class TableView(BaseModelView):
                 note = unreadable_note(getattr(obj, field.name))
                 if note is not None:
                     field.description = escape(note)  # Flask-Admin shows descriptions unescaped
-                if request.method == "GET":
+                if request.method == "GET" or isinstance(field, ReadOnlyField):
                     field.data = field.loaded_text
             if request.method == "GET":
                 form.fingerprint.data = self.store.fingerprint(obj)
@@ -835,6 +845,12 @@ class TableView(BaseModelView):
 
     def get_save_return_url(self, model: Record, is_created: bool = False) -> str:
         return get_redirect_target() or self.get_url(".index_view")
+
+
+def _is_year(column: ColumnInfo) -> bool:
+    """Whether a number column holds years (MySQL's YEAR, a domain or a column named so)."""
+    type_name = str(getattr(column.type, "name", None) or type(column.type).__name__)
+    return type_name.lower() == "year" or column.name.lower().endswith("year")
 
 
 def _has_app() -> bool:

@@ -59,16 +59,24 @@ def form_values(page: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for tag in re.findall(r"<input[^>]*>", page):
         name = re.search(r'name="([^"]*)"', tag)
-        if not name or re.search(r'type="(submit|checkbox)"', tag):
+        # A browser sends neither buttons, unticked boxes nor disabled (read-only) fields.
+        if not name or re.search(r'type="(submit|checkbox)"', tag) or _disabled(tag):
             continue
         value = re.search(r'value="([^"]*)"', tag)
         values[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]*)"[^>]*>(.*?)</textarea>', page, re.S):
-        values[html.unescape(name)] = html.unescape(body.removeprefix("\r\n").removeprefix("\n"))
+    for attributes, body in re.findall(r'<textarea([^>]*)>(.*?)</textarea>', page, re.S):
+        name = re.search(r'name="([^"]*)"', attributes)
+        if name and not _disabled(f"<textarea{attributes}>"):
+            values[html.unescape(name.group(1))] = html.unescape(body.removeprefix("\r\n").removeprefix("\n"))
     for name, body in re.findall(r'<select[^>]*name="([^"]*)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body)
         values[html.unescape(name)] = html.unescape(chosen.group(1) or chosen.group(2)) if chosen else ""
     return values
+
+
+def _disabled(tag: str) -> bool:
+    """Whether the tag carries the ``disabled`` attribute (not merely the word inside a value)."""
+    return re.search(r"\sdisabled[\s>=/]", re.sub(r'"[^"]*"', '""', tag)) is not None
 
 
 def make_site(database_url: str, instance_path: t.Any, role: str = "admin", **settings: t.Any) -> Site:
