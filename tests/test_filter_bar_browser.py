@@ -20,7 +20,15 @@ import pytest
 import sqlalchemy as sa
 
 from tests.databases import make_database
-from tests.test_e2e import ARTIFACTS, PASSWORD, Operator, _dashboard, _require_browser, logged_in, serve
+from tests.test_e2e import (
+    ARTIFACTS,
+    PASSWORD,
+    Operator,
+    _dashboard,
+    _require_browser,
+    logged_in,
+    serve,
+)
 
 pytestmark = pytest.mark.e2e
 
