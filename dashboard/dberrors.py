@@ -357,21 +357,15 @@ def _permission_message(error: DatabaseError, action: Action, table: str) -> Mes
 
 
 def _constraint_message(error: DatabaseError, action: Action) -> Message:
-    name = error.constraint
+    # Constraint names stay out of these messages (the log has them): a name such as
+    # items_name_key says nothing to an operator, and says much about the schema. The form
+    # marks the field concerned (dashboard.violations), a refused delete names the row and
+    # the foreign key that blocked it (dashboard.references).
     if error.detail == "unique":
-        if name:
-            return Message(N_("Not saved: another row already has this value where values must be unique "
-                              "(%(constraint)s)."), constraint=name)
         return Message(N_("Not saved: another row already has this value where values must be unique."))
     if error.detail == "foreign_key":
         if action == "delete":
-            if name:
-                return Message(N_("Nothing was deleted: another row still refers to this one (foreign key "
-                                  "%(constraint)s)."), constraint=name)
             return Message(N_("Nothing was deleted: another row still refers to this one (foreign key)."))
-        if name:
-            return Message(N_("Not saved: the row refers to a row that does not exist, or is referred to "
-                              "(foreign key %(constraint)s)."), constraint=name)
         return Message(N_("Not saved: the row is referenced by, or refers to, a row that does not allow it "
                           "(foreign key)."))
     if error.detail == "not_null":
@@ -379,9 +373,6 @@ def _constraint_message(error: DatabaseError, action: Action) -> Message:
             return Message(N_("Not saved: a value is required for %(column)s (NOT NULL)."), column=error.column)
         return Message(N_("Not saved: a required value is missing (NOT NULL)."))
     if error.detail == "check":
-        if name:
-            return Message(N_("Not saved: a value is not allowed by the CHECK constraint %(constraint)s."),
-                           constraint=name)
         return Message(N_("Not saved: a value is not allowed by a CHECK constraint."))
     return Message(N_("Not saved: the database refused the values (constraint violated)."))
 

@@ -129,12 +129,27 @@ class RecordStore:
 
     def base_select(self) -> sa.Select[t.Any]:
         """``SELECT`` of every column (labelled by key) and the row key."""
-        columns = [self.table.c[c.name].label(c.key) for c in self.info.columns]
+        columns = [self._read(c.name).label(c.key) for c in self.info.columns]
         # A key column already selected is read back under its own label: selecting it a
         # second time made PostgreSQL scans measurably slower (bench/, cache misses).
         extra = [expr.label(label) for expr, label in zip(self.key_columns(), self._key_labels, strict=True)
                  if label.startswith("__key")]
         return sa.select(*columns, *extra).select_from(self.table)
+
+    def _read(self, name: str) -> sa.ColumnElement[t.Any]:
+        """Column ``name`` as it is selected (see :attr:`_tolerant_reads`)."""
+        return self._tolerant_reads.get(name, self.table.c[name])
+
+    @functools.cached_property
+    def _tolerant_reads(self) -> dict[str, sa.ColumnElement[t.Any]]:
+        """On SQLite, which keeps any value in any column (the text "not a date" in a DATE
+        column), the columns whose type converts what is read: a value the conversion refuses
+        is read as it is stored instead of failing the whole query."""
+        dialect = self.engine.dialect
+        if dialect.name != "sqlite":
+            return {}
+        return {column.name: sa.type_coerce(column, _AsStoredIfUnreadable(column.type)) for column in self.table.c
+                if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None}
 
     @functools.cached_property
     def _key_labels(self) -> list[str]:
@@ -179,7 +194,7 @@ class RecordStore:
                batch: int = 2000) -> t.Iterator[tuple[t.Any, ...]]:
         """Values of columns ``keys`` of every matching row, as plain tuples, from a server-side
         cursor read in batches: memory stays constant however big the table is."""
-        columns = [self.table.c[self.info.column_by_key(key).name] for key in keys]
+        columns = [self._read(self.info.column_by_key(key).name) for key in keys]
         clauses = [self.column(key).desc() if desc else self.column(key).asc() for key, desc in order]
         statement = sa.select(*columns).where(*where).order_by(*clauses, *self.default_order()).limit(limit)
         with self.engine.connect() as connection:
@@ -285,6 +300,33 @@ class RecordStore:
 
     def _writing(self, action: Action) -> t.ContextManager[sa.Connection]:
         return _guarded_transaction(self.engine, self.info, action)
+
+
+class _AsStoredIfUnreadable(sa.types.TypeDecorator[t.Any]):
+    """``inner`` when reading, except that a value its conversion refuses stays as stored."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def __init__(self, inner: sa.types.TypeEngine[t.Any]) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[t.Any]:
+        return self.inner
+
+    def result_processor(self, dialect: sa.Dialect, coltype: t.Any) -> t.Callable[[t.Any], t.Any] | None:
+        convert = self.inner.dialect_impl(dialect).result_processor(dialect, coltype)
+        if convert is None:
+            return None
+
+        def tolerant(value: t.Any) -> t.Any:
+            try:
+                return convert(value)
+            except (ValueError, TypeError, ArithmeticError):
+                return value
+
+        return tolerant
 
 
 def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
