@@ -6,13 +6,18 @@ Flask-Admin's default renders a ``<select>`` of every parent row; at 1M rows tha
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import sqlalchemy as sa
 from flask_admin.model.ajax import AjaxModelLoader
+from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.dberrors import first_line, is_gone
 from dashboard.records import Record, RecordStore
 from dashboard.search import search_condition
+
+log = logging.getLogger(__name__)
 
 
 class ForeignKeyLoader(AjaxModelLoader):
@@ -49,7 +54,7 @@ class ForeignKeyLoader(AjaxModelLoader):
             value = self.codec.from_text(str(pk))
         except ValueError:
             return None
-        rows = self.target.select(where=[self.target.column(self.target_column.key) == value], limit=1)
+        rows = self._select(where=[self.target.column(self.target_column.key) == value], limit=1)
         return rows[0] if rows else None
 
     def get_list(self, query: str, offset: int = 0, limit: int = 10) -> list[Record]:
@@ -73,7 +78,19 @@ class ForeignKeyLoader(AjaxModelLoader):
             except ValueError:
                 return []
         order = [(self.display.key, False)] if self.display else []
-        return self.target.select(where=where, order=order, offset=offset, limit=limit)
+        return self._select(where=where, order=order, offset=offset, limit=limit)
+
+    def _select(self, **query: t.Any) -> list[Record]:
+        """Rows of the referenced table; none when the database refuses the query (a privilege
+        the probe at start did not see, a statement timeout): a field's label or a lookup is
+        not worth a server error. A lost database still answers 503."""
+        try:
+            return self.target.select(**query)
+        except (SQLAlchemyError, OverflowError) as exc:
+            if is_gone(exc):
+                raise
+            log.info("lookup in %s refused: %s", self.target.info.id, first_line(exc))
+            return []
 
     def label_for(self, text: str) -> str:
         """The label shown for the current value of the field."""
