@@ -21,7 +21,7 @@ from sqlalchemy.exc import (
 )
 
 from dashboard.codecs import decode_text, read_json
-from dashboard.dberrors import first_line, is_gone
+from dashboard.dberrors import first_line
 from dashboard.messages import N_, Message
 
 # The extra that installs each dialect's driver, and the URL scheme that uses it.
@@ -178,12 +178,6 @@ def check_connection(engine: Engine) -> None:
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(Message(N_("the database refused a first query: %(reason)s"),
                                           reason=str(exc))) from None
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database went away or cannot be reached: see
-    :func:`dashboard.dberrors.is_gone`, which this names for the callers of this module."""
-    return is_gone(exc)
 
 
 def is_empty(engine: Engine, schemas: t.Sequence[str | None] = (None,)) -> bool:

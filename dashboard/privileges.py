@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from dashboard.dberrors import Kind, classify
 from dashboard.messages import N_, Message
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def reflect(engine: Engine, schema: str | None) -> sa.MetaData:
         metadata.reflect(bind=engine, schema=schema, views=True, resolve_fks=False)
         return metadata
     except DBAPIError as exc:
-        if engine.dialect.name not in ("mysql", "mariadb") or _mysql_code(exc) not in _MYSQL_DENIED:
+        if engine.dialect.name not in ("mysql", "mariadb") or classify(exc).kind is not Kind.PERMISSION:
             raise
         log.info("reflecting the views of %s one by one: %s", schema or "(default)", exc.orig)
     metadata = sa.MetaData()
@@ -114,7 +115,7 @@ def reflect(engine: Engine, schema: str | None) -> sa.MetaData:
         try:
             sa.Table(name, metadata, schema=schema, autoload_with=engine, resolve_fks=False)
         except DBAPIError as exc:
-            if _mysql_code(exc) not in _MYSQL_DENIED:
+            if classify(exc).kind is not Kind.PERMISSION:
                 raise
             _mysql_view_from_columns(engine, metadata, schema, name)
     return metadata
@@ -169,15 +170,6 @@ _BACKTICKED = r"`(?:[^`]|``)*`"
 _GRANT_LINE = re.compile(
     rf"^GRANT (?P<privileges>.+?) ON (?:TABLE )?(?P<db>{_BACKTICKED}|\*)\.(?P<table>{_BACKTICKED}|\*) TO (?P<to>.+)$",
     re.DOTALL)
-
-
-# "command denied" for a table (1142) or a column (1143), e.g. SHOW VIEW.
-_MYSQL_DENIED = frozenset({1142, 1143})
-
-
-def _mysql_code(exc: DBAPIError) -> int | None:
-    args = getattr(exc.orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _mysql_view_from_columns(engine: Engine, metadata: sa.MetaData, schema: str | None, name: str) -> None:

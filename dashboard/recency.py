@@ -57,7 +57,7 @@ def has_recent_rows(entry: ChartEntry) -> bool:
 def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) -> bool:
     """Whether some row has ``start <= column < end``."""
     from dashboard.charts import _inline_date
-    from dashboard.database import is_unreachable
+    from dashboard.dberrors import is_gone
 
     table = view.store.table
     column = table.c[column_name]
@@ -69,7 +69,7 @@ def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) ->
         with view.store.engine.connect() as connection:
             return connection.execute(statement).first() is not None
     except SQLAlchemyError as exc:
-        if is_unreachable(exc):
+        if is_gone(exc):
             raise
         log.info("cannot tell whether %s has recent rows: %s", view.info.id, exc)
         return False
