@@ -1,11 +1,44 @@
 """Public sample databases nobody here wrote (Chinook, Pagila, Sakila), loaded into throw-away databases.
 
-The samples are the upstream scripts trimmed to a few hundred rows per table (foreign keys
-kept consistent), each folder with its licence and a NOTICE saying where it came from and
-what was changed. They are not part of this repository: they live in the ``samples/``
-folder of ``shared/`` beside the work tree (CI gets a copy of ``shared/`` beside its clone),
-or wherever ``DASHBOARD_TEST_SAMPLES`` points. A missing folder skips the tests that need
-it, or fails them under ``DASHBOARD_TEST_REQUIRE_SERVICES=1``, like a missing service.
+The samples are the upstream files, unchanged and named as upstream, one folder per sample
+under ``samples/`` in the ``shared/`` folder beside the repository (CI gets a copy of
+``shared/`` beside its clone), or under ``$DASHBOARD_TEST_SAMPLES``. They are not part of
+this repository. At load time :mod:`tests.sample_trim` trims each script to a few hundred
+rows per table (every foreign key kept consistent) and drops the few statements that would
+not run in a throw-away database; each script is trimmed once per test run.
+
+A sample whose folder or scripts are missing skips the tests that need it, naming the folder
+and the files expected, in CI too (``DASHBOARD_TEST_REQUIRE_SERVICES=1`` does not turn this
+skip into a failure): a missing data folder is not a service a run can start.
+
+Where the files come from (copy each unchanged; ``<repo>@<commit>:<path>``)::
+
+    samples/chinook/Chinook_Sqlite.sql      lerocha/chinook-database@7f67772503d71ba90f19283c38e93923addb43fa
+    samples/chinook/Chinook_PostgreSql.sql      :ChinookDatabase/DataSources/<same name>
+    samples/chinook/Chinook_MySql.sql           (Chinook 1.4.5)
+    samples/chinook/LICENSE.md                  :LICENSE.md (MIT, Luis Rocha)
+    samples/pagila/pagila-schema.sql        devrimgunduz/pagila@e0e35a666f31a786b9d3c06cb83799fc46db25d4
+    samples/pagila/pagila-data.sql              :<same name> (at the repository's root)
+    samples/pagila/LICENSE.txt                  :LICENSE.txt (MIT-style; its README says
+                                                 PostgreSQL licence; Devrim Gündüz)
+    samples/sakila/sakila-schema.sql        aFemzz/Sakila-db@44864c2865dff5004bfb6b77d055426e0ba29996
+    samples/sakila/sakila-data.sql              :sakila-db/<same name> (Oracle's Sakila 1.5,
+                                                 as Oracle distributes it)
+
+Sakila has no licence file upstream: its New BSD licence (Copyright (c) 2006, 2024, Oracle
+and/or its affiliates) is the header of ``sakila-schema.sql``. A file
+``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` is each file as GitHub serves
+it. Their SHA-256 (``cd shared/samples && sha256sum -c``)::
+
+    caf31d698a4a79c628215b552dfe6575e71be052ae02b8f18e763498f55f5d44  chinook/Chinook_Sqlite.sql
+    e3fde5c1a5b51a2a91429a702c9ca6e69ba56e6c7f5e112724d70c3d03db695e  chinook/Chinook_PostgreSql.sql
+    68768623bac1fe6f92c317235735c706a54a28cc76ab175c194e99f994dadbd6  chinook/Chinook_MySql.sql
+    5064d720db431474b0a0b0cef9d2b5e362b6c6f80602b35c6443b07cbc979f77  chinook/LICENSE.md
+    8ce358e4c8014087b85296694a0893887bd7a4190e3ce407f2721b86b98e5707  pagila/pagila-schema.sql
+    880580fb2cd4daaa99f290ced264988cdd657b3158be63cd281466f796f6dbf2  pagila/pagila-data.sql
+    516e7dac679ac1eeb62d5614b01c4e7318154e9a147377d6264954215997ff38  pagila/LICENSE.txt
+    d80d69e78c800020126847678dfebe6bc40f78a828b2e33a9db38d7a6c84c123  sakila/sakila-schema.sql
+    9e4d588622957ae7fa5bbb29f9d75e08b8276071deedf1d5dec9309f5ba22119  sakila/sakila-data.sql
 
 Each script runs through the driver the dashboard uses, the way its own client would run
 it: SQLite's ``executescript``; on PostgreSQL whole batches plus ``COPY ... FROM stdin``
@@ -16,11 +49,12 @@ the ``mariadb`` client does).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sqlite3
 import typing as t
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,59 +63,87 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from tests.databases import REQUIRE_SERVICES_ENV, make_database
+from tests.databases import make_database
+from tests.sample_trim import trim_chinook, trim_pagila, trim_sakila
 
-__all__ = ["SAMPLES", "SAMPLES_ENV", "Sample", "load_sample", "require_sample", "sample_database", "samples_folder"]
+__all__ = ["SAMPLES", "SAMPLES_ENV", "Sample", "load_sample", "require_sample", "sample_database",
+           "samples_folder", "trimmed_scripts"]
 
 SAMPLES_ENV = "DASHBOARD_TEST_SAMPLES"
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample database: the scripts that build it, per dialect, run in order."""
+    """One sample database: its upstream files and how they become the scripts that build it."""
 
     name: str
+    #: Per dialect, the upstream files whose trimmed text builds the sample, run in order.
     scripts: dict[str, tuple[str, ...]]
+    #: The upstream licence file, if upstream has one apart from the scripts.
+    licence: str | None
+    #: ``trim(dialect, texts of scripts)``: the scripts to run, see :mod:`tests.sample_trim`.
+    trim: t.Callable[[str, Sequence[str]], tuple[str, ...]]
 
     @property
     def dialects(self) -> tuple[str, ...]:
         return tuple(self.scripts)
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file its folder holds: the scripts of every dialect, then the licence."""
+        names = dict.fromkeys(name for scripts in self.scripts.values() for name in scripts)
+        return (*names, *([self.licence] if self.licence else []))
+
 
 SAMPLES: dict[str, Sample] = {
     sample.name: sample
     for sample in (
-        Sample("chinook", {"sqlite": ("sqlite.sql",), "postgresql": ("postgresql.sql",),
-                           "mariadb": ("mariadb.sql",)}),
-        Sample("pagila", {"postgresql": ("schema.sql", "data.sql")}),
-        Sample("sakila", {"mariadb": ("schema.sql", "data.sql")}),
+        Sample("chinook", {"sqlite": ("Chinook_Sqlite.sql",), "postgresql": ("Chinook_PostgreSql.sql",),
+                           "mariadb": ("Chinook_MySql.sql",)}, "LICENSE.md", trim_chinook),
+        Sample("pagila", {"postgresql": ("pagila-schema.sql", "pagila-data.sql")}, "LICENSE.txt",
+               trim_pagila),
+        Sample("sakila", {"mariadb": ("sakila-schema.sql", "sakila-data.sql")}, None, trim_sakila),
     )
 }
 
 
 def samples_folder() -> Path:
-    """Where the sample folders are: ``$DASHBOARD_TEST_SAMPLES``, else ``shared/samples`` beside the work tree."""
+    """Where the sample folders are: ``$DASHBOARD_TEST_SAMPLES``, else ``shared/samples`` beside the repository."""
     configured = os.environ.get(SAMPLES_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+    return Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
 def require_sample(name: str, dialect: str) -> Path:
-    """The folder of sample ``name``; skips the test (fails it in CI) when its scripts are missing.
+    """The folder of sample ``name``; skips the test when its scripts for ``dialect`` are missing.
 
     :param name: a key of :data:`SAMPLES`.
     :param dialect: the dialect whose scripts are needed.
     """
+    sample = SAMPLES[name]
     folder = samples_folder() / name
-    missing = [script for script in SAMPLES[name].scripts[dialect] if not (folder / script).is_file()]
+    expected = (f"expected {', '.join(sample.files)} from upstream, unchanged "
+                f"(tests/samples.py says where from; {SAMPLES_ENV} may name another folder of samples)")
+    if not folder.is_dir():
+        pytest.skip(f"sample database {name!r} not found: no folder {folder}; {expected}")
+    missing = [script for script in sample.scripts[dialect] if not (folder / script).is_file()]
     if missing:
-        message = (f"sample database {name!r} not found: no {', '.join(missing)} in {folder} "
-                   f"(set {SAMPLES_ENV})")
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(f"{message}; {REQUIRE_SERVICES_ENV}=1 forbids skipping", pytrace=False)
-        pytest.skip(message)
+        pytest.skip(f"sample database {name!r} on {dialect} not found: no {', '.join(missing)} "
+                    f"in {folder}; {expected}")
     return folder
+
+
+@functools.cache
+def trimmed_scripts(name: str, dialect: str, folder: Path) -> tuple[str, ...]:
+    """The scripts building sample ``name`` on ``dialect`` from the upstream files in ``folder``.
+
+    Cached: each sample is trimmed once per run (reading and trimming a few MB takes tenths
+    of a second), however many databases the tests build from it.
+    """
+    sample = SAMPLES[name]
+    texts = [(folder / script).read_text(encoding="utf-8") for script in sample.scripts[dialect]]
+    return sample.trim(dialect, texts)
 
 
 def load_sample(name: str, url: str) -> None:
@@ -91,8 +153,8 @@ def load_sample(name: str, url: str) -> None:
     """
     dialect = _dialect_of(url)
     folder = require_sample(name, dialect)
-    for script in SAMPLES[name].scripts[dialect]:
-        _RUNNERS[dialect](url, (folder / script).read_text(encoding="utf-8"))
+    for script in trimmed_scripts(name, dialect, folder):
+        _RUNNERS[dialect](url, script)
 
 
 @contextlib.contextmanager
