@@ -230,16 +230,22 @@ def test_stored_text_that_is_not_json_is_shown_as_marked_text(site, values_url, 
 
 def test_json_nested_5000_deep_typed_into_a_form_is_a_field_error(site, values_url, dialect):
     before = _ids(values_url, docs)
-    response = site.post(site.url("docs", "new"), {"label": "typed deep", "doc": DEEP})
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    if dialect == "mariadb":
-        # MariaDB's JSON is LONGTEXT checked by JSON_VALID: the dashboard edits it as text,
-        # and the database's refusal is named.
-        assert any("not allowed by a CHECK constraint" in f for f in site.flashes(page))
-    else:
-        assert "JSON nested more than 256 levels deep is not accepted." in _field_error(page, "doc")
+    # Balanced, unbalanced (the parser's own recursion), and alternating arrays and objects.
+    for typed in (DEEP, "[" * 5000, '{"a": [' * 129 + "1" + "]}" * 129):
+        response = site.post(site.url("docs", "new"), {"label": "typed deep", "doc": typed})
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        if dialect == "mariadb":
+            # MariaDB's JSON is LONGTEXT checked by JSON_VALID: the dashboard edits it as text,
+            # and the database's refusal is named.
+            assert any("not allowed by a CHECK constraint" in f for f in site.flashes(page))
+        else:
+            assert "JSON nested more than 256 levels deep is not accepted." in _field_error(page, "doc")
     assert _ids(values_url, docs) == before
+    if dialect != "mariadb":
+        # As deep as accepted: saved.
+        edge = '{"a": [' * 128 + "1" + "]}" * 128
+        assert site.post(site.url("docs", "new"), {"label": "typed 256 deep", "doc": edge}).status_code == 302
     nested = "[" * 20 + "1" + "]" * 20
     assert site.post(site.url("docs", "new"), {"label": "typed 20 deep", "doc": nested}).status_code == 302
     assert json.dumps(json.loads(_raw(values_url, "SELECT CAST(doc AS CHAR) FROM docs WHERE label = 'typed 20 deep'"
