@@ -40,7 +40,8 @@ bare_keys = sa.Table("bare_keys", metadata, sa.Column("id", sa.Integer, primary_
 numbers = sa.Table("numbers", metadata, sa.Column("id", sa.Integer, primary_key=True),
                    sa.Column("small", sa.SmallInteger), sa.Column("regular", sa.Integer),
                    sa.Column("big", sa.BigInteger), sa.Column("parent_id", sa.ForeignKey("parents.id")),
-                   sa.Column("key_id", sa.ForeignKey("bare_keys.id")), sa.Column("label", sa.String(50)))
+                   sa.Column("key_id", sa.ForeignKey("bare_keys.id")), sa.Column("label", sa.String(50)),
+                   sa.Column("price", sa.Numeric(5, 2)), sa.Column("ratio", sa.REAL))
 docs = sa.Table("docs", metadata, sa.Column("id", sa.Integer, primary_key=True),
                 sa.Column("label", sa.String(50)), sa.Column("doc", sa.JSON))
 
@@ -173,6 +174,23 @@ def test_an_integer_filter_past_the_column_range_is_an_invalid_filter(site, dial
     # A value in range still filters.
     page = site.text(f"{site.url('numbers')}?{filter_arg(site, 'numbers', column, 'equals')}=1")
     assert row_ids(page) == ["1"]
+
+
+@pytest.mark.parametrize("column, typed", [("price", "12345678.9"), ("price", "1e400"), ("ratio", "1e300"),
+                                           ("ratio", "1e400")])
+def test_a_number_filter_past_the_column_range_finds_nothing_and_says_why(site, column, typed):
+    for operation in ("equals", "greater than"):
+        response = site.get(f"{site.url('numbers')}?{filter_arg(site, 'numbers', column, operation)}={typed}&refresh=1")
+        assert response.status_code == 200, (operation, typed)
+        page = response.get_data(as_text=True)
+        flashes = site.flashes(page)
+        # Refused where typed (an infinite number), refused by the database and said so
+        # (PostgreSQL casts the value to the column's type: numeric field overflow), or
+        # compared, matching no row.
+        refused = any(f"Invalid Filter Value: {typed}" in f for f in flashes)
+        out_of_range = any("A filter or search value is out of range for its column" in f for f in flashes)
+        assert refused or row_ids(page) == [], (operation, typed, flashes)
+        assert not out_of_range or row_ids(page) == []
 
 
 def test_keys_past_the_range_find_no_row(site, values_url, dialect):
