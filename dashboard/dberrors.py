@@ -202,7 +202,7 @@ _MYSQL_CONSTRAINTS = {1062: "unique", 1586: "unique", 1451: "foreign_key", 1452:
 # 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time, 1317 interrupted, 1205
 # lock wait timeout.
 _MYSQL_TIMEOUTS = frozenset({1205, 1317, 1969, 3024})
-_MYSQL_OUT_OF_RANGE = frozenset({1264, 1690, 1292, 1441})
+_MYSQL_OUT_OF_RANGE = frozenset({1264, 1690})
 _MYSQL_NAMES = (
     re.compile(r"CONSTRAINT `((?:[^`]|``)+)`"),
     re.compile(r"for key '((?:[^']|'')+)'"),
@@ -213,23 +213,26 @@ _MYSQL_TABLE = re.compile(r"(?:for table|in table) [`']?(?:(?:[^`'.]+)[`']?\.[`'
 
 def _mysql(orig: t.Any, reason: str) -> DatabaseError | None:
     code = _mysql_code(orig)
+    args = getattr(orig, "args", ())
+    # PyMySQL's str() is the repr of (code, message): names are read from the message itself.
+    text = str(args[1]) if len(args) > 1 else reason
     if code in _MYSQL_DENIED:
-        column = _match(_MYSQL_COLUMN, reason) if code == 1143 else None
+        column = _match(_MYSQL_COLUMN, text) if code == 1143 else None
         return DatabaseError(Kind.PERMISSION, "column" if column else "table", column=column,
-                             relation=_match(_MYSQL_TABLE, reason), reason=reason)
+                             relation=_match(_MYSQL_TABLE, text), reason=reason)
     if code in _MYSQL_READ_ONLY:
         return DatabaseError(Kind.PERMISSION, "read_only", reason=reason)
     if code in _MYSQL_CONSTRAINTS:
         detail = _MYSQL_CONSTRAINTS[code]
         # MariaDB names a column's own CHECK (JSON validity, an inline CHECK) "table.column".
-        name = next((found for pattern in _MYSQL_NAMES if (found := _match(pattern, reason))), None)
-        return DatabaseError(Kind.CONSTRAINT, detail, name, _match(_MYSQL_COLUMN, reason), reason=reason)
+        name = next((found for pattern in _MYSQL_NAMES if (found := _match(pattern, text))), None)
+        return DatabaseError(Kind.CONSTRAINT, detail, name, _match(_MYSQL_COLUMN, text), reason=reason)
     if code in _MYSQL_TIMEOUTS:
         return DatabaseError(Kind.TIMEOUT, reason=reason)
     if code in _MYSQL_OUT_OF_RANGE:
-        return DatabaseError(Kind.OUT_OF_RANGE, column=_match(_MYSQL_COLUMN, reason), reason=reason)
+        return DatabaseError(Kind.OUT_OF_RANGE, column=_match(_MYSQL_COLUMN, text), reason=reason)
     if code == 1406:
-        return DatabaseError(Kind.OUT_OF_RANGE, "too_long", column=_match(_MYSQL_COLUMN, reason), reason=reason)
+        return DatabaseError(Kind.OUT_OF_RANGE, "too_long", column=_match(_MYSQL_COLUMN, text), reason=reason)
     return None
 
 

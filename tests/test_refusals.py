@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import typing as t
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -271,3 +272,27 @@ def test_a_referenced_table_no_longer_readable_leaves_the_referring_pages_workin
         assert "1" in response.get_data(as_text=True)
     lookup = site.get(site.url("child") + "ajax/lookup/?name=parent_id&query=")
     assert (lookup.status_code, lookup.get_json()) == (200, [])
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True)
+def test_an_update_of_a_column_outside_a_column_grant_is_refused_by_name(refusing, dialect):
+    site = refusing.site
+    edit_url = site.url("parent", "edit", "2")
+    values = site.form_values(edit_url)
+    refusing.revoke("UPDATE")
+    user = make_url(refusing.url).username
+    if dialect == "postgresql":
+        refusing.admin(f'GRANT UPDATE (price) ON TABLE parent TO "{user}"')
+    else:
+        for host in ("%", "localhost"):
+            refusing.admin(sa.text(f"GRANT UPDATE (price) ON `{make_url(refusing.url).database}`.parent TO :user@:host"),
+                           {"user": user, "host": host})
+    page = site.post(edit_url, {**values, "name": "renamed"}).get_data(as_text=True)
+    # MariaDB names the column; PostgreSQL names the table only.
+    expected = ("The database user may not update column name of parent. Nothing was saved." if dialect == "mariadb"
+                else "The database user may not update parent. Nothing was saved.")
+    assert any(expected in f for f in site.flashes(page)), site.flashes(page)
+    _assert_not_misblamed(page)
+    # The column the grant covers still saves.
+    assert site.post(edit_url, {**site.form_values(edit_url), "price": "9.50"}).status_code == 302
+    assert rows(refusing.admin_url, "parent", "id")[1][1:] == ("free", Decimal("9.50"))
