@@ -32,6 +32,7 @@ from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.reflection import SchemaInfo, reflect_schema
+from dashboard.routing import LazyBuilderRule
 from dashboard.settings import ConfigError, load_settings
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
 
@@ -60,6 +61,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     :raises ConfigError: when a setting is invalid.
     """
     app = Flask("dashboard", template_folder=str(bundled_dir("templates")))
+    # Ten routes per table: their URL builders are compiled when first used, not at start.
+    app.url_rule_class = LazyBuilderRule
     load_settings(app, config_file, test_config)
     # The per-user data folder unless INSTANCE_PATH says otherwise, never the current directory.
     app.instance_path = str(instance_path_for(app.config))

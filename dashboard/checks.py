@@ -7,7 +7,8 @@ understood; anything else is left alone (the database still enforces it on save)
 from __future__ import annotations
 
 import re
-import typing as t
+
+import sqlalchemy as sa
 
 _QUOTED = r"'((?:[^']|'')*)'"
 # SQLite / MariaDB: col IN ('a', 'b')    PostgreSQL: (col)::text = ANY (ARRAY['a'::..., 'b'::...])
@@ -41,15 +42,16 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def check_choices(inspector: t.Any, table: str, schema: str | None) -> dict[str, tuple[str, ...]]:
-    """Choices per column of ``table`` found in its CHECK constraints."""
+def check_choices(table: sa.Table) -> dict[str, tuple[str, ...]]:
+    """Choices per column of a reflected ``table``, found in its CHECK constraints.
+
+    Read from what ``MetaData.reflect`` already brought back: asking the inspector again,
+    table by table, cost one query per table (two seconds for 600 tables on PostgreSQL).
+    """
     found: dict[str, tuple[str, ...]] = {}
-    try:
-        constraints = inspector.get_check_constraints(table, schema=schema)
-    except NotImplementedError:
-        return found
-    for constraint in constraints:
-        parsed = choices_from_check(constraint.get("sqltext") or "")
-        if parsed:
-            found[parsed[0]] = parsed[1]
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.CheckConstraint):
+            parsed = choices_from_check(str(constraint.sqltext))
+            if parsed:
+                found[parsed[0]] = parsed[1]
     return found

@@ -221,7 +221,7 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
             info.privileges = granted.get(table.name, db_privileges.ALL)
             info.populated = materialized.get(table.name)
             if kind == "table":
-                for name, choices in check_choices(inspector, table.name, schema).items():
+                for name, choices in check_choices(table).items():
                     if any(c.name == name for c in info.columns):
                         info.column(name).choices = choices
             tables.append(info)

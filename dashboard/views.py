@@ -257,6 +257,54 @@ class TableView(BaseModelView):
                                            label=self._label(column), lookup=lookup, read_only=read_only)
         return build_form_class(fields, with_fingerprint=not creating)
 
+    # -- what Flask-Admin prepares for every view at start-up, prepared when first needed --
+    # On a schema of 600 tables, building every view's create and edit form classes and
+    # scanning every view's attributes for actions took a quarter of the start-up, for
+    # pages most of which no one opens (bench/schema_size.py).
+    def _refresh_forms_cache(self) -> None:
+        # Flask-Admin's own, except that the create and edit forms wait for their first use.
+        self._form_ajax_refs = self._process_ajax_references()
+        widget_args: dict[str, t.Any] | None = getattr(self, "form_widget_args", None)
+        self.form_widget_args = widget_args or {}
+        self._delete_form_class = self.get_delete_form()
+        self._action_form_class = self.get_action_form()
+        self.column_editable_list: dict[str, t.Any] = {}
+        self._built_forms: dict[bool, type[DashboardForm]] = {}
+
+    @property
+    def _create_form_class(self) -> type[DashboardForm]:
+        return self._form_on_first_use(creating=True)
+
+    @property
+    def _edit_form_class(self) -> type[DashboardForm]:
+        return self._form_on_first_use(creating=False)
+
+    def _form_on_first_use(self, *, creating: bool) -> type[DashboardForm]:
+        if self._scaffolding:
+            # Flask-Admin checks the form classes against form rules as it starts; there are
+            # no form rules here, so the bare form passes that check without building one.
+            return DashboardForm
+        built = self._built_forms.get(creating)
+        if built is None:
+            # Two threads may both build it: the same class either way, and the last one stays.
+            built = self._built_forms[creating] = self._form_class(creating=creating)
+        return built
+
+    def init_actions(self) -> None:
+        # Flask-Admin's own looks through all ~300 attributes of each view; the @action
+        # methods belong to the class, so they are looked for once per class.
+        self._actions = []
+        self._actions_data = {}
+        for attribute, (name, text, description) in _action_methods(type(self)):
+            self._actions.append((name, text))
+            self._actions_data[name] = (getattr(self, attribute), text, description)
+
+    def ajax_update(self) -> t.NoReturn:
+        # Flask-Admin's inline editing of list cells, which the dashboard never offers: not
+        # exposed here, so it is not a route (one rule fewer per table, and no write path
+        # around the edit form's checks).
+        abort(404)
+
     def _process_ajax_references(self) -> dict[str, AjaxModelLoader]:
         loaders: dict[str, AjaxModelLoader] = {}
         for column in self.visible:
@@ -851,6 +899,23 @@ def _is_year(column: ColumnInfo) -> bool:
     """Whether a number column holds years (MySQL's YEAR, a domain or a column named so)."""
     type_name = str(getattr(column.type, "name", None) or type(column.type).__name__)
     return type_name.lower() == "year" or column.name.lower().endswith("year")
+
+
+_ACTION_METHODS: dict[type, list[tuple[str, tuple[str, str, str | None]]]] = {}
+
+
+def _action_methods(cls: type) -> list[tuple[str, tuple[str, str, str | None]]]:
+    """``(attribute, (name, text, confirmation))`` of every ``@action`` method of a view class."""
+    if cls not in _ACTION_METHODS:
+        found = []
+        for attribute in dir(cls):
+            # From the class dictionaries, as Flask-Admin does: no property is evaluated.
+            owner = next((klass for klass in cls.__mro__ if attribute in klass.__dict__), None)
+            marked = getattr(owner.__dict__[attribute], "_action", None) if owner is not None else None
+            if marked is not None:
+                found.append((attribute, marked))
+        _ACTION_METHODS[cls] = found
+    return _ACTION_METHODS[cls]
 
 
 def _has_app() -> bool:
