@@ -17,6 +17,7 @@ from flask_admin import AdminIndexView, expose
 from dashboard import counts
 from dashboard.labels import TranslatedLabel
 from dashboard.messages import N_
+from dashboard.navigation import list_url
 from dashboard.reflection import SchemaInfo
 
 #: Up to this many relations the groups start unfolded; beyond, folded.
@@ -47,7 +48,7 @@ class HomeView(AdminIndexView):
                  for group, entries in groups.items()}
         unfolded = bool(words) or sum(len(entries) for entries in groups.values()) <= UNFOLDED_UP_TO
         return self.render(self._template, groups=groups, dialect=self.schema.dialect, shown=shown,
-                           unfolded=unfolded, query=" ".join(words))
+                           unfolded=unfolded, query=" ".join(words), list_url=list_url)
 
 
 def matches(words: t.Sequence[str], view: t.Any, group: t.Any) -> bool:
