@@ -73,11 +73,6 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 ROLES: tuple[str, ...] = tuple(ROLE_ACTIONS)
 
-#: Throttling: this many failed logins within the window answer 429 for that user name,
-#: or for everyone from that address. Other names and addresses are not affected.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-THROTTLE_WINDOW_S = 15 * 60
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")

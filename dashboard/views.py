@@ -646,9 +646,6 @@ class TableView(BaseModelView):
         form.fingerprint.data = self.store.fingerprint(model)
         return False
 
-    def _loaded_texts(self, model: Record) -> dict[str, str]:
-        return {c.key: self._codec(c.key).to_text(getattr(model, c.key)) for c in self.info.columns}
-
     def conflict(self) -> list[tuple[LocalizedLabel, str, str]] | None:
         """``(column, your value, value now)`` where this request's save met a changed row."""
         return g.get("dashboard_conflict")
