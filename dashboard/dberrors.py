@@ -213,7 +213,7 @@ _MYSQL_TABLE = re.compile(r"(?:for table|in table) [`']?(?:(?:[^`'.]+)[`']?\.[`'
 
 def _mysql(orig: t.Any, reason: str) -> DatabaseError | None:
     code = _mysql_code(orig)
-    args = getattr(orig, "args", ())
+    args: tuple[t.Any, ...] = tuple(getattr(orig, "args", ()))
     # PyMySQL's str() is the repr of (code, message): names are read from the message itself.
     text = str(args[1]) if len(args) > 1 else reason
     if code in _MYSQL_DENIED:

@@ -22,6 +22,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     request,
     stream_with_context,
@@ -158,7 +159,10 @@ class TableView(BaseModelView):
 
     @property
     def can_export(self) -> bool:
-        return self.info.readable and self.allowed("export")
+        # A list page whose own read was refused (an unpopulated materialized view, a
+        # timeout) offers no export: the same read would only bounce back with the message.
+        refused = has_request_context() and g.get("dashboard_listing_refused")
+        return self.info.readable and self.allowed("export") and not refused
 
     @property
     def can_view_details(self) -> bool:
@@ -380,6 +384,7 @@ class TableView(BaseModelView):
             # did not see: a message on the page, not a server error.
             log.info("listing of %s failed (%s): %s", self.info.id, error.kind, error.reason)
             flash(translate(read_message(error, self.info.name)), "error")
+            g.dashboard_listing_refused = True
             return 0, []
         g.dashboard_fk_labels = result.extras
         g.dashboard_listing = {"count": count, "read_at": result.read_at, "cached": result.cached}
