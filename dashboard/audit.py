@@ -305,7 +305,8 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     message = entry.get("message") or ""
     kind = _KIND_PREFIX.match(message)
     if kind and kind.group(1) in KIND_LABELS:
-        message = f"{gettext(KIND_LABELS[kind.group(1)])}: {gettext(kind.group(2))}"
+        message = gettext("%(kind)s: %(message)s", kind=gettext(KIND_LABELS[kind.group(1)]),
+                          message=gettext(kind.group(2)))
     elif message:
         message = gettext(message)
     return {
