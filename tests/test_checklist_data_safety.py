@@ -562,7 +562,10 @@ def test_33_a_query_over_the_statement_timeout_is_cancelled_with_a_message(empty
 def test_33_exports_stop_at_the_row_limit(site):
     site.state.views[schemas.TEXT_KEYS_TABLE].export_max_rows = 3
     export = site.get(site.url(schemas.TEXT_KEYS_TABLE, "export/csv")).get_data(as_text=True)
-    assert len(export.strip().splitlines()) == 1 + 3
+    lines = export.strip().splitlines()
+    # The header, three rows, and the line saying the file was cut there.
+    assert len(lines) == 1 + 3 + 1
+    assert lines[-1].startswith("Export cut at 3 rows")
 
 
 def test_33_deep_pages_answer_empty(site):

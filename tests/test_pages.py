@@ -49,7 +49,7 @@ def shop_url(tmp_path):
 
 def listed_stock(page: str) -> list[str]:
     """The stock column of a products list page, top to bottom."""
-    return re.findall(r'<td class="col-stock">\s*([^<]*?)\s*</td>', page)
+    return re.findall(r'<td class="col-stock(?: [^"]*)?">\s*([^<]*?)\s*</td>', page)
 
 
 def stock(url: str, sku: str) -> int:
