@@ -20,8 +20,8 @@ if t.TYPE_CHECKING:
 def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
     """Menu group of a relation: its schema, with views apart from tables, in the operator's language."""
     if info.schema is None:
-        return TranslatedLabel(N_("Views") if info.kind == "view" else N_("Tables"))
-    if info.kind == "view":
+        return TranslatedLabel(N_("Views") if info.kind != "table" else N_("Tables"))
+    if info.kind != "table":
         return TranslatedLabel(N_("%(schema)s: views"), schema=info.schema)
     return TranslatedLabel(N_("%(schema)s: tables"), schema=info.schema)
 

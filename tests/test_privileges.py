@@ -390,6 +390,10 @@ def test_materialized_views_are_served_read_only_and_say_when_not_populated(rest
         empty = site.get(site.url("empty_totals"))
         assert empty.status_code == 200
         assert "has not been populated yet" in _text(empty) and "REFRESH MATERIALIZED VIEW" in _text(empty)
+        # The home page lists materialized views with the views, not among the tables.
+        home = _text(site.get("/admin/"))
+        views_group = home.split('data-group="views"', 1)[1].split("</details>", 1)[0]
+        assert "order_totals" in views_group and "empty_totals" in views_group
         with engine.begin() as connection:
             connection.exec_driver_sql("REFRESH MATERIALIZED VIEW empty_totals")
         engine.dispose()
