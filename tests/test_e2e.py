@@ -90,7 +90,21 @@ def prepare_demo(instance: Path, database_url: str | None = None) -> None:
         _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
     else:
         _dashboard("demo", "--rows", "2000", "--url", database_url, env=env)
+    add_operator(instance)
+
+
+def add_operator(instance: Path) -> None:
+    """An admin ``operator`` (password :data:`PASSWORD`) in ``instance``'s state database."""
+    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
     _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+
+
+@contextlib.contextmanager
+def serve_to_operator(instance: Path, database_url: str) -> t.Iterator[str]:
+    """``database_url`` served with an admin ``operator`` in ``instance``; yields the base URL."""
+    add_operator(instance)
+    with serve(instance, database_url) as base:
+        yield base
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ what reaches the browser is the same on every dialect. Screenshots go to ``test-
 from __future__ import annotations
 
 import datetime as dt
-import os
 import typing as t
 from pathlib import Path
 
@@ -22,12 +21,10 @@ import sqlalchemy as sa
 from tests.databases import make_database
 from tests.test_e2e import (
     ARTIFACTS,
-    PASSWORD,
     Operator,
-    _dashboard,
     _require_browser,
     logged_in,
-    serve,
+    serve_to_operator,
 )
 
 pytestmark = pytest.mark.e2e
@@ -77,9 +74,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     instance: Path = tmp_path_factory.mktemp("instance")
     with make_database("postgresql") as url:
         _write_table(url)
-        env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-        _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
-        with serve(instance, url) as base:
+        with serve_to_operator(instance, url) as base:
             yield base
 
 

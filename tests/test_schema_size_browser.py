@@ -7,13 +7,12 @@ the navbar's finder reaches a table no group shows. Screenshots go to ``test-art
 
 from __future__ import annotations
 
-import os
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from tests.test_e2e import PASSWORD, Operator, _dashboard, _require_browser, logged_in, serve
+from tests.test_e2e import Operator, _require_browser, logged_in, serve_to_operator
 from tests.wide_schema import create_wide_schema
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +26,7 @@ def served_wide(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     instance: Path = tmp_path_factory.mktemp("wide")
     url = f"sqlite:///{instance / 'wide.db'}"
     create_wide_schema(url, RELATIONS)
-    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-    _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
-    with serve(instance, url) as base:
+    with serve_to_operator(instance, url) as base:
         yield base
 
 
