@@ -75,6 +75,8 @@ ROLES: tuple[str, ...] = tuple(ROLE_ACTIONS)
 
 
 MIN_PASSWORD_LENGTH = 10
+#: The production method of ``PASSWORD_HASH_METHOD``: slow and memory-hard on purpose.
+DEFAULT_HASH_METHOD = "scrypt"
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 
 # Session keys (Flask-Login keeps its own ``_user_id``, ``_fresh`` and ``_id``).
@@ -102,6 +104,8 @@ class AuthSettings:
     throttle: Policy = Policy()
     #: Seconds since the epoch, for the throttle; a test replaces it instead of sleeping.
     clock: t.Callable[[], float] = time.time
+    #: ``PASSWORD_HASH_METHOD``: what an unknown name's password is checked against.
+    hash_method: str = DEFAULT_HASH_METHOD
 
 
 class User(UserMixin):
@@ -129,9 +133,13 @@ class LoginForm(FlaskForm):
 # -- passwords ----------------------------------------------------------------------------
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash of ``password`` (Werkzeug's default method)."""
-    return generate_password_hash(password, method="scrypt")
+def hash_password(password: str, method: str = DEFAULT_HASH_METHOD) -> str:
+    """A salted hash of ``password``, by default scrypt (Werkzeug's default method).
+
+    :param method: a Werkzeug method (``PASSWORD_HASH_METHOD``); a check reads the method
+        from the hash, so hashes made with another method keep working.
+    """
+    return generate_password_hash(password, method=method)
 
 
 def password_problem(password: str) -> str | None:
@@ -143,12 +151,12 @@ def password_problem(password: str) -> str | None:
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    """A hash to check against when the user name is unknown: one scrypt run either way.
+def _dummy_hash(method: str = DEFAULT_HASH_METHOD) -> str:
+    """A hash to check against when the user name is unknown: one check of ``method`` either way.
 
-    A constant of the process (it hashes no secret), computed once.
+    A constant of the process per method (it hashes no secret), computed once.
     """
-    return hash_password(secrets.token_hex(16))
+    return hash_password(secrets.token_hex(16), method)
 
 
 def username_problem(username: str) -> str | None:
@@ -267,8 +275,9 @@ def _wait_text(seconds: float) -> str:
 def authenticate(store: state.StateStore, username: str, password: str) -> state.UserRecord | None:
     """The user if ``password`` is theirs, else ``None``, in the same time either way."""
     record = store.user_by_name(username.strip()) if username_problem(username.strip()) is None else None
-    # Always one scrypt check: an unknown name must not answer faster than a wrong password.
-    matches = check_password_hash(record.password_hash if record else _dummy_hash(), password)
+    # Always one password check: an unknown name must not answer faster than a wrong password.
+    hashed = record.password_hash if record else _dummy_hash(_settings().hash_method)
+    matches = check_password_hash(hashed, password)
     if record is None or not matches or record.role not in ROLE_ACTIONS:
         return None
     return record
@@ -410,15 +419,22 @@ def init_app(app: Flask) -> None:
         raise ConfigError(Message(N_("%(setting)s must be a positive number"), setting="SESSION_IDLE_MINUTES"))
     if not isinstance(lifetime_h, (int, float)) or lifetime_h <= 0:
         raise ConfigError(Message(N_("%(setting)s must be a positive number"), setting="SESSION_LIFETIME_HOURS"))
+    hash_method = app.config["PASSWORD_HASH_METHOD"]
+    try:
+        # Computed now, so the first unknown name is not slower than the others.
+        _dummy_hash(hash_method)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(Message(N_("%(setting)s must name a password hash method such as scrypt"),
+                                  setting="PASSWORD_HASH_METHOD")) from exc
     app.extensions[EXTENSION_KEY] = AuthSettings(
         idle_s=float(idle_min) * 60,
         lifetime_s=float(lifetime_h) * 3600,
         user_header=str(app.config["TRUSTED_USER_HEADER"] or "").strip(),
         table_roles=parse_table_roles(app.config["TABLES"]),
+        hash_method=hash_method,
     )
     # The client address the throttle counts by: the peer's, or behind TRUSTED_PROXIES the forwarded one.
     proxies.init_app(app)
-    _dummy_hash()  # computed now, so the first unknown name is not slower than the others
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(lifetime_h))
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

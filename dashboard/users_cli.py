@@ -13,7 +13,7 @@ import sys
 import typing as t
 
 import click
-from flask import Flask
+from flask import Config, Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard import auth
@@ -32,14 +32,26 @@ def _fail(message: str) -> t.NoReturn:
     fail(message)
 
 
-def open_store(config_file: str | None) -> StateStore:
-    """The state database the settings name (created with its tables when missing)."""
+def _settings(config_file: str | None) -> Config:
     settings_holder = Flask("dashboard")
     try:
         load_settings(settings_holder, config_file)
     except ConfigError as exc:
         _fail(exception_text(exc))
-    config = settings_holder.config
+    return settings_holder.config
+
+
+def _hash(password: str, config_file: str | None) -> str:
+    """``password`` hashed with the ``PASSWORD_HASH_METHOD`` the settings name."""
+    try:
+        return auth.hash_password(password, _settings(config_file)["PASSWORD_HASH_METHOD"])
+    except (TypeError, ValueError, AttributeError):
+        _fail(_("%(setting)s must name a password hash method such as scrypt", setting="PASSWORD_HASH_METHOD"))
+
+
+def open_store(config_file: str | None) -> StateStore:
+    """The state database the settings name (created with its tables when missing)."""
+    config = _settings(config_file)
     url = state_database_url(config, instance_path_for(config))
     try:
         return make_state_store(url)
@@ -93,7 +105,7 @@ def add_user(name: str, role: str, password_stdin: bool, config_file: str | None
         _fail(_("user %(name)s exists already; use set-password to change the password", name=repr(name)))
     password = _read_password(password_stdin)
     try:
-        store.add_user(name, auth.hash_password(password), role)
+        store.add_user(name, _hash(password, config_file), role)
     except IntegrityError:
         _fail(_("user %(name)s exists already", name=repr(name)))
     click.echo(_("Added %(name)s (%(role)s) to %(where)s.", name=name, role=role, where=state_location(store)))
@@ -140,17 +152,17 @@ def set_password(name: str, password_stdin: bool, config_file: str | None) -> No
     if store.user_by_name(name) is None:
         _fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
     password = _read_password(password_stdin)
-    store.set_password_hash(name, auth.hash_password(password))
+    store.set_password_hash(name, _hash(password, config_file))
     click.echo(_("Password of %(name)s changed; their sessions have ended.", name=name))
 
 
-def create_first_admin(store: StateStore) -> str | None:
+def create_first_admin(store: StateStore, hash_method: str = auth.DEFAULT_HASH_METHOD) -> str | None:
     """When no user exists, add ``admin`` with a random password and return it; else ``None``."""
     if store.count_users():
         return None
     password = secrets.token_urlsafe(18)
     try:
-        store.add_user(FIRST_ADMIN, auth.hash_password(password), "admin")
+        store.add_user(FIRST_ADMIN, auth.hash_password(password, hash_method), "admin")
     except IntegrityError:  # another process was first
         return None
     return password
@@ -158,7 +170,7 @@ def create_first_admin(store: StateStore) -> str | None:
 
 def announce_first_admin(app: Flask, login_url: str) -> None:
     """For ``serve``: create the first admin if there is no user, and print its password once."""
-    password = create_first_admin(get_store(app))
+    password = create_first_admin(get_store(app), app.config["PASSWORD_HASH_METHOD"])
     if password is None:
         return
     click.echo("\n" + _(

@@ -22,6 +22,10 @@ from dashboard.app import create_app
 
 #: Long enough for the password rule; used when a test does not care which password.
 PASSWORD = "correct horse battery"
+#: The suite's ``PASSWORD_HASH_METHOD``: one PBKDF2 round instead of scrypt's ~70 ms, paid
+#: twice per logged-in client (hashing the password, checking it at login).
+#: tests/test_auth.py keeps the real scrypt where hashing itself is tested.
+FAST_HASH_METHOD = "pbkdf2:sha256:1"
 
 _INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 _NAME_CSRF = re.compile(r'\bname="csrf_token"')
@@ -31,17 +35,20 @@ _VALUE = re.compile(r'\bvalue="([^"]*)"')
 def make_app(database_url: str, instance_path: str | Path, **settings: t.Any) -> Flask:
     """A dashboard app on ``database_url`` keeping its own files in ``instance_path``.
 
-    :param settings: further settings (``TABLES=...``, ``HTTPS=True``...); they win over all.
+    :param settings: further settings (``TABLES=...``, ``HTTPS=True``...); they win over all,
+        ``PASSWORD_HASH_METHOD`` (default :data:`FAST_HASH_METHOD`) included.
     """
-    config = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance_path), **settings}
+    config = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance_path),
+              "PASSWORD_HASH_METHOD": FAST_HASH_METHOD, **settings}
     app = create_app(config)
     app.testing = True
     return app
 
 
 def add_user(app: Flask, username: str, role: str, password: str = PASSWORD) -> state.UserRecord:
-    """Create operator ``username`` with ``role`` in ``app``'s state database."""
-    return state.get_store(app).add_user(username, auth.hash_password(password), role)
+    """Create operator ``username`` with ``role`` in ``app``'s state database, hashed as the app would."""
+    hashed = auth.hash_password(password, app.config["PASSWORD_HASH_METHOD"])
+    return state.get_store(app).add_user(username, hashed, role)
 
 
 def csrf_token(client: FlaskClient, url: str = "/admin/") -> str:

@@ -22,7 +22,8 @@ from tests.apps import PASSWORD, add_user, csrf_token, login, make_app, table_ro
 
 @pytest.fixture
 def app(small_database_url, tmp_path):
-    return make_app(small_database_url, tmp_path / "instance")
+    # The production scrypt, not the suite's cheap hash: these tests are about passwords.
+    return make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD="scrypt")
 
 
 def _location(response) -> str:
@@ -539,6 +540,30 @@ def test_first_start_creates_admin_with_a_one_time_password(app, capsys):
     assert record.role == "admin" and password not in record.password_hash
     announce_first_admin(app, "http://127.0.0.1:5000/login")
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("app_method, stored_method", [("pbkdf2:sha256:1", "scrypt"), ("scrypt", "pbkdf2:sha256:1")])
+def test_20_a_password_hashed_with_another_method_still_logs_in(small_database_url, tmp_path, app_method,
+                                                                 stored_method):
+    app = make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD=app_method)
+    state.get_store(app).add_user("alice", auth.hash_password(PASSWORD, stored_method), "viewer")
+    assert login(app.test_client(), "alice", "not the password").status_code == 200
+    assert login(app.test_client(), "alice").status_code == 302
+
+
+@pytest.mark.parametrize("method", ["md5", "pbkdf2:sha256:many", "", 12])
+def test_20_an_unknown_password_hash_method_stops_the_start(small_database_url, tmp_path, method):
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD must name a password hash method"):
+        make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD=method)
+
+
+def test_20_users_cli_hashes_with_the_configured_method(cli_env, small_database_url, monkeypatch):
+    assert _run("add", "alice", "--role", "viewer", "--password-stdin", input="a long password\n").exit_code == 0
+    monkeypatch.setenv("DASHBOARD_PASSWORD_HASH_METHOD", "pbkdf2:sha256:600000")
+    assert _run("add", "bob", "--role", "viewer", "--password-stdin", input="a long password\n").exit_code == 0
+    with state.get_store(make_app(small_database_url, cli_env)).engine.connect() as connection:
+        hashes = dict(connection.execute(sa.select(state.users.c.username, state.users.c.password_hash)).all())
+    assert hashes["alice"].startswith("scrypt:") and hashes["bob"].startswith("pbkdf2:sha256:600000$")
 
 
 def test_20_state_database_may_not_be_the_target(small_database_url, tmp_path):
