@@ -335,10 +335,31 @@ def _flush_redis(url: str) -> None:
         client.close()
 
 
+def worker_redis_url(url: str, worker: str | None = None) -> str:
+    """``url`` with a database number of this test process's own, so parallel workers do not
+    empty each other's caches.
+
+    pytest-xdist worker ``gwN`` (from ``PYTEST_XDIST_WORKER``) takes the URL's number minus
+    ``N`` (15, 14, ... by default); a run without xdist keeps the URL as it is.
+
+    :param worker: the worker's name; ``PYTEST_XDIST_WORKER`` when ``None``.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER") if worker is None else worker
+    if not worker:
+        return url
+    parsed = make_url(url)
+    base = int(parsed.database or 0)
+    number = base - int(worker.removeprefix("gw"))
+    if number < 0:
+        pytest.fail(f"worker {worker} has no Redis database of its own below {url}: run fewer workers "
+                    f"or point {_SERVICE_URLS['redis'][0]} at a higher database number", pytrace=False)
+    return parsed.set(database=str(number)).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """URL of a Redis database number, emptied before and after the test."""
-    url = service_url("redis")
+    """URL of a Redis database number of this test process's own, emptied before and after the test."""
+    url = worker_redis_url(service_url("redis"))
     require_service("redis", f"Redis is not reachable at {url} (set {_SERVICE_URLS['redis'][0]})")
     _flush_redis(url)
     yield url

@@ -134,6 +134,15 @@ def test_redis_url_starts_empty(redis_url: str) -> None:
         client.close()
 
 
+def test_each_parallel_worker_has_a_redis_database_of_its_own() -> None:
+    url = "redis://:secret@127.0.0.1:6379/15"
+    assert databases.worker_redis_url(url, "") == url
+    assert databases.worker_redis_url(url, "gw0") == url
+    assert databases.worker_redis_url(url, "gw1") == "redis://:secret@127.0.0.1:6379/14"
+    with pytest.raises(pytest.fail.Exception, match="no Redis database of its own"):
+        databases.worker_redis_url(url, "gw16")
+
+
 def test_require_service_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(databases, "service_problem", lambda name: "down")
     monkeypatch.delenv(databases.REQUIRE_SERVICES_ENV, raising=False)
