@@ -26,12 +26,12 @@ from dashboard import (
     security,
     unavailable,
 )
-from dashboard.database import make_engine
+from dashboard.db.engine import make_engine
+from dashboard.db.reflection import SchemaInfo, reflect_schema
 from dashboard.home import HomeView
 from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
-from dashboard.reflection import SchemaInfo, reflect_schema
 from dashboard.routing import LazyBuilderRule
 from dashboard.settings import ConfigError, load_settings
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
@@ -57,7 +57,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
 
     :param test_config: settings that win over every other layer (tests, the CLI).
     :param config_file: an operator's TOML settings file.
-    :raises dashboard.database.DatabaseUnavailable: when the database cannot be used.
+    :raises dashboard.db.engine.DatabaseUnavailable: when the database cannot be used.
     :raises ConfigError: when a setting is invalid.
     """
     app = Flask("dashboard", template_folder=str(bundled_dir("templates")))
@@ -119,7 +119,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
-        from dashboard.database import DatabaseUnavailable, check_connection
+        from dashboard.db.engine import DatabaseUnavailable, check_connection
 
         try:
             check_connection(engine)
@@ -146,7 +146,7 @@ def _demo_database_url(instance_path: str) -> str:
     """The demo database in the instance folder, written on first use."""
     path = Path(instance_path) / "demo.db"
     if not path.exists():
-        from dashboard.demo import write_demo_database
+        from dashboard.db.demo import write_demo_database
 
         # Built under a private name and renamed into place, so a failed build never
         # leaves a half-written demo and two starting workers never share one.

@@ -35,14 +35,14 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import state
-from dashboard.dberrors import KIND_LABELS, first_line
+from dashboard.db.errors import KIND_LABELS, first_line
 from dashboard.formatting import format_moment
 from dashboard.i18n import gettext, lazy_gettext
 from dashboard.messages import N_
 from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:
-    from dashboard.records import Record
+    from dashboard.db.records import Record
     from dashboard.views import TableView
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         for ``bulk_delete``, that per row key.
     :param username: who, when not the logged-in operator of the current request.
     :param role: their role, likewise.
-    :param kind: why the database refused a failed write (a :class:`dashboard.dberrors.Kind`),
+    :param kind: why the database refused a failed write (a :class:`dashboard.db.errors.Kind`),
         kept at the start of the message as ``[kind]``.
     :returns: whether the entry was written; when the state database refuses it the
         entry is logged as an error instead, and the request carries on.

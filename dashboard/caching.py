@@ -22,10 +22,9 @@ import typing as t
 from flask import Flask, current_app
 from flask_caching import Cache
 
+from dashboard.db.listing import MISSING
+
 log = logging.getLogger(__name__)
-
-_MISSING = object()
-
 
 class ListingCache:
     """Cached listing data for one app, over any Flask-Caching backend."""
@@ -80,9 +79,6 @@ class ListingCache:
             self.cache.set(key, value, timeout=self.ttl if ttl is None else ttl)
         except Exception as exc:
             self._warn("write", exc)
-
-
-MISSING = _MISSING
 
 
 def _generation_key(table_id: str) -> str:

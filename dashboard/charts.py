@@ -39,7 +39,7 @@ from flask_babel import format_decimal
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.caching import MISSING, listing_cache
-from dashboard.dberrors import first_line, is_gone, is_timeout
+from dashboard.db.errors import first_line, is_gone, is_timeout
 
 if t.TYPE_CHECKING:
     from dashboard.views import TableView
@@ -535,7 +535,7 @@ def panel(entry: ChartEntry) -> ChartPanel:
         shown.details = f"{entry.plugin}: {entry.problem}" if sees_details() else None
         return shown
     if entry.view is not None and not entry.view.info.readable:
-        # Never queried: the database user may not read the chart's table (dashboard.privileges).
+        # Never queried: the database user may not read the chart's table (dashboard.db.privileges).
         shown.error = gettext("This chart could not be shown: its table is not readable by this database user.")
         return shown
     try:

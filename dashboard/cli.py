@@ -10,7 +10,7 @@ import typing as t
 
 import click
 
-from dashboard.database import DatabaseUnavailable, is_empty, make_engine
+from dashboard.db.engine import DatabaseUnavailable, is_empty, make_engine
 from dashboard.i18n import exception_text, translate
 from dashboard.i18n import gettext as _
 from dashboard.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
@@ -161,9 +161,9 @@ def _announce_state_folder(app: t.Any) -> None:
 @click.option("--schema", "schemas", multiple=True, help="Also inspect this schema ('*' for all).")
 def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
     """Print every table and view, its key, and whether it will be editable (and why not)."""
+    from dashboard.db.privileges import NOT_POPULATED, WRITES
+    from dashboard.db.reflection import reflect_schema
     from dashboard.messages import Message
-    from dashboard.privileges import NOT_POPULATED, WRITES
-    from dashboard.reflection import reflect_schema
 
     try:
         engine = make_engine(database_url)
@@ -194,7 +194,7 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
 
 
 def _register_optional_commands() -> None:
-    from dashboard.demo import demo_command
+    from dashboard.demo_cli import demo_command
 
     main.add_command(demo_command, "demo")
 

@@ -8,7 +8,7 @@ import itertools
 import re
 import typing as t
 
-from dashboard.codecs import Codec
+from dashboard.db.codecs import Codec
 
 # A spreadsheet treats a cell starting with one of these as a formula
 # (OWASP "CSV injection"): =HYPERLINK(...), -2+3+cmd|' /C calc'!A0, @SUM(...).

@@ -13,10 +13,10 @@ import typing as t
 import sqlalchemy as sa
 from flask_admin.model.filters import BaseFilter
 
-from dashboard.codecs import Codec
+from dashboard.db.codecs import Codec
+from dashboard.db.search import like_pattern
 from dashboard.i18n import lazy_gettext
 from dashboard.labels import LocalizedLabel
-from dashboard.search import like_pattern
 
 Conditions = list[sa.ColumnElement[bool]]
 

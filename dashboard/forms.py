@@ -21,11 +21,11 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 from dashboard import submissions
-from dashboard.codecs import Codec
+from dashboard.db.codecs import Codec
+from dashboard.db.reflection import ColumnInfo
 from dashboard.i18n import current_locale, exception_text, gettext, lazy_gettext, translate
 from dashboard.labels import LocalizedLabel
 from dashboard.messages import N_, Message
-from dashboard.reflection import ColumnInfo
 
 
 class DashboardForm(FlaskForm):

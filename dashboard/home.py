@@ -14,11 +14,11 @@ import typing as t
 from flask import current_app, request
 from flask_admin import AdminIndexView, expose
 
-from dashboard import counts
+from dashboard.db import counts
+from dashboard.db.reflection import SchemaInfo
 from dashboard.labels import TranslatedLabel
 from dashboard.messages import N_
 from dashboard.navigation import list_url
-from dashboard.reflection import SchemaInfo
 
 #: Up to this many relations the groups start unfolded; beyond, folded.
 UNFOLDED_UP_TO = 60

@@ -24,15 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import charts as charts_module
 from dashboard import plugins
 from dashboard.auth import ROLES, TABLE_ACTIONS
+from dashboard.db.records import WriteError
 from dashboard.keys import BadKey, decode_key
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
 from dashboard.recency import has_recent_rows
-from dashboard.records import WriteError
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
-    from dashboard.reflection import ColumnInfo, TableInfo
+    from dashboard.db.reflection import ColumnInfo, TableInfo
     from dashboard.views import TableView
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, act
 
 
 def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]) -> t.Any:
-    from dashboard.dberrors import is_gone
+    from dashboard.db.errors import is_gone
 
     if not action.allowed_on(view):
         flash(_("Permission denied."), "error")

@@ -21,8 +21,8 @@ if t.TYPE_CHECKING:
     from flask import Flask, Request
 
     from dashboard.charts import Chart
+    from dashboard.db.reflection import ColumnInfo, TableInfo
     from dashboard.pages import BulkAction, MenuLink, Page
-    from dashboard.reflection import ColumnInfo, TableInfo
 
 PROJECT = "dashboard"
 

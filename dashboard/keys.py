@@ -12,7 +12,7 @@ import typing as t
 
 from flask_admin.tools import iterdecode, iterencode
 
-from dashboard.codecs import Codec
+from dashboard.db.codecs import Codec
 
 
 class BadKey(ValueError):

@@ -26,7 +26,7 @@ from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 
 if t.TYPE_CHECKING:
-    from dashboard.reflection import SchemaInfo
+    from dashboard.db.reflection import SchemaInfo
 
 
 class LocalizedLabel:

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from flask import current_app, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.dberrors import is_gone
+from dashboard.db.errors import is_gone
+from dashboard.db.records import Record
+from dashboard.db.reflection import ForeignKeyInfo
 from dashboard.i18n import gettext
-from dashboard.records import Record
-from dashboard.reflection import ForeignKeyInfo
 
 if t.TYPE_CHECKING:
     from dashboard.views import TableView

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flask_admin.model.ajax import AjaxModelLoader
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.dberrors import first_line, is_gone
-from dashboard.records import Record, RecordStore
-from dashboard.search import search_condition
+from dashboard.db.errors import first_line, is_gone
+from dashboard.db.records import Record, RecordStore
+from dashboard.db.search import search_condition
 
 log = logging.getLogger(__name__)
 

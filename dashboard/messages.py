@@ -1,7 +1,7 @@
 """Messages for operators, marked for translation where Flask is not at hand.
 
-Modules that import no Flask (:mod:`dashboard.reflection`, :mod:`dashboard.codecs`,
-:mod:`dashboard.records`, :mod:`dashboard.database`) cannot ask for the operator's language:
+Modules that import no Flask (:mod:`dashboard.db.reflection`, :mod:`dashboard.db.codecs`,
+:mod:`dashboard.db.records`, :mod:`dashboard.db.engine`) cannot ask for the operator's language:
 they run at start-up, in the CLI, or below the request. They mark a message with
 :func:`N_` (so ``dashboard translations extract`` finds it) and hand back a
 :class:`Message`: a plain ``str`` holding the English text, so logs, the audit log and

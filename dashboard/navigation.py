@@ -53,7 +53,7 @@ def tables_json() -> t.Any:
             "url": list_url(view),
         }
         if not view.info.readable:
-            # Its page says why and what to grant; it is never queried (dashboard.privileges).
+            # Its page says why and what to grant; it is never queried (dashboard.db.privileges).
             entry["note"] = translate(view.info.privilege_notice)
         tables.append(entry)
     known = {table["id"] for table in tables}

@@ -139,7 +139,7 @@ class Page(BaseView):
     def _run_view(self, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
         # Flask-Admin's own version retries a TypeError with other arguments, which would
         # hide a plugin's real error behind a second one.
-        from dashboard.dberrors import is_gone
+        from dashboard.db.errors import is_gone
         from dashboard.plugins import report
         from dashboard.writes import WriteRefused
 

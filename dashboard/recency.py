@@ -57,7 +57,7 @@ def has_recent_rows(entry: ChartEntry) -> bool:
 def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) -> bool:
     """Whether some row has ``start <= column < end``."""
     from dashboard.charts import _inline_date
-    from dashboard.dberrors import is_gone
+    from dashboard.db.errors import is_gone
 
     table = view.store.table
     column = table.c[column_name]

@@ -15,9 +15,9 @@ import typing as t
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.db.records import RecordStore
 from dashboard.i18n import gettext
 from dashboard.keys import encode_key
-from dashboard.records import RecordStore
 
 log = logging.getLogger(__name__)
 

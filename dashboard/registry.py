@@ -7,9 +7,9 @@ import typing as t
 from flask import Flask
 
 from dashboard import hooks
+from dashboard.db.records import RecordStore
 from dashboard.labels import TranslatedLabel
 from dashboard.messages import N_
-from dashboard.records import RecordStore
 from dashboard.table_options import TableOptions
 from dashboard.views import TableView
 

@@ -6,7 +6,7 @@ import typing as t
 
 from markupsafe import Markup, escape
 
-from dashboard.codecs import Codec, InvalidText, UnreadableJSON
+from dashboard.db.codecs import Codec, InvalidText, UnreadableJSON
 from dashboard.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
 from dashboard.i18n import gettext
 

@@ -19,7 +19,7 @@ from flask import abort, current_app, flash, redirect
 from dashboard import state
 from dashboard.i18n import gettext
 
-#: Name of the hidden form field; a reserved column key (:mod:`dashboard.reflection`).
+#: Name of the hidden form field; a reserved column key (:mod:`dashboard.db.reflection`).
 FIELD = "submission_token"
 #: How long a claimed token is remembered.
 KEEP_S = 24 * 3600

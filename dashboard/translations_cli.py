@@ -115,9 +115,9 @@ def _report(locale: str, catalog: t.Any) -> dict[str, int]:
               help="TOML settings file whose labels are kept.")
 def labels(database_url: str, locale: str, schemas: tuple[str, ...], config_file: str | None) -> None:
     """Print a TOML file labelling every table and column of DATABASE_URL in one language."""
-    from dashboard.database import DatabaseUnavailable, make_engine
+    from dashboard.db.engine import DatabaseUnavailable, make_engine
+    from dashboard.db.reflection import reflect_schema
     from dashboard.labels import starter_labels
-    from dashboard.reflection import reflect_schema
     from dashboard.settings import ConfigError, read_toml
 
     chosen = supported_locale(locale)

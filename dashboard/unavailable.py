@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.auth import safe_next
-from dashboard.dberrors import first_line, is_gone
+from dashboard.db.errors import first_line, is_gone
 from dashboard.errors import plain_page
 from dashboard.i18n import gettext
 from dashboard.messages import N_

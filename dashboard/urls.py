@@ -34,7 +34,7 @@ import typing as t
 import unicodedata
 
 if t.TYPE_CHECKING:
-    from dashboard.reflection import TableInfo
+    from dashboard.db.reflection import TableInfo
 
 #: Where Flask-Admin serves the home page and, below it, every relation.
 ADMIN_URL = "/admin"

@@ -38,10 +38,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from dashboard import audit, export, submissions, violations
-from dashboard import privileges as db_privileges
 from dashboard.caching import listing_cache
-from dashboard.codecs import Codec
-from dashboard.dberrors import Kind, classify, is_gone, read_message
+from dashboard.db import privileges as db_privileges
+from dashboard.db.codecs import Codec
+from dashboard.db.errors import Kind, classify, is_gone, read_message
+from dashboard.db.list_columns import default_list_columns
+from dashboard.db.listing import ListingQuery
+from dashboard.db.records import Conflict, Record, RecordStore, RowsGone, WriteError
+from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
+from dashboard.db.search import search_condition
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
 from dashboard.formatting import NUMBER_KINDS, format_number
 from dashboard.forms import (
@@ -55,15 +60,10 @@ from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, tran
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.labels import LocalizedLabel, column_label, table_label
 from dashboard.links import linked_rows
-from dashboard.list_columns import default_list_columns
-from dashboard.listing import ListingQuery
 from dashboard.lookups import ForeignKeyLoader
 from dashboard.messages import N_, Message
-from dashboard.records import Conflict, Record, RecordStore, RowsGone, WriteError
 from dashboard.references import blocking_reference
-from dashboard.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.rendering import render_value, unreadable_note
-from dashboard.search import search_condition
 from dashboard.table_options import TableOptions, is_sensitive
 from dashboard.unavailable import DatabaseUnreachable
 from dashboard.urls import ADMIN_URL
@@ -108,7 +108,7 @@ class TableView(BaseModelView):
         self.hidden_sensitive = [c.name for c in self.info.columns
                                  if is_sensitive(c.name, sensitive_patterns) and not self.options.column(c.name).get("visible")]
         # A relation the database user may neither insert into, update nor delete from is
-        # served read-only, like a view: no button, no route (dashboard.privileges).
+        # served read-only, like a view: no button, no route (dashboard.db.privileges).
         self.writable = (self.info.editable and not read_only_site and not options.read_only
                          and self.info.readable and bool(self.info.privileges & db_privileges.WRITES))
         self.fk_by_column = {fk.columns[0]: fk for fk in self.info.foreign_keys
@@ -814,7 +814,7 @@ class TableView(BaseModelView):
 
     def _write_failed(self, action: str, row_key: str | None, changes: t.Any, message: str,
                       unavailable: bool = False, kind: str | None = None) -> None:
-        """Record a refused write (``kind``: why the database refused it, :mod:`dashboard.dberrors`);
+        """Record a refused write (``kind``: why the database refused it, :mod:`dashboard.db.errors`);
         a lost database then answers 503 instead of the form."""
         audit.record_write(action, self.info.id, row_key=row_key, changes=changes, outcome="failed",
                            message=message, kind=kind)

@@ -16,8 +16,8 @@ import typing as t
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.db.records import RecordStore
 from dashboard.i18n import gettext
-from dashboard.records import RecordStore
 
 log = logging.getLogger(__name__)
 

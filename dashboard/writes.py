@@ -6,8 +6,8 @@ and every write through it
 
 - is refused with :class:`WriteRefused` (a 403 page on a plugin page) when the dashboard
   runs read-only, the table cannot be edited, or the operator's role lacks the right;
-- runs through the table's :class:`~dashboard.records.RecordStore`, in one transaction,
-  so a database error becomes a :class:`~dashboard.records.WriteError` with a message safe
+- runs through the table's :class:`~dashboard.db.records.RecordStore`, in one transaction,
+  so a database error becomes a :class:`~dashboard.db.records.WriteError` with a message safe
   to show, and a write over several rows is all or nothing;
 - bumps the table's cache generation, so its listings and charts show the change at once;
 - is recorded in the audit log (action ``plugin``), and so is a refused one.
@@ -24,9 +24,9 @@ from flask_login import current_user
 
 from dashboard import audit
 from dashboard.caching import listing_cache
+from dashboard.db.records import Record, WriteError
 from dashboard.keys import encode_key
 from dashboard.messages import N_, Message
-from dashboard.records import Record, WriteError
 from dashboard.unavailable import DatabaseUnreachable
 
 if t.TYPE_CHECKING:

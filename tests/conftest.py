@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard.demo import write_demo_database
+from dashboard.db.demo import write_demo_database
 from tests.apps import PASSWORD, logged_in, make_small_database
 from tests.checklist import site_on
 from tests.databases import *  # noqa: F403

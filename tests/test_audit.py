@@ -231,7 +231,7 @@ def _plugin_writes(site: Site) -> None:
     from flask_login import login_user
 
     from dashboard.auth import User
-    from dashboard.records import WriteError
+    from dashboard.db.records import WriteError
     from dashboard.writes import table_writer
 
     with site.app.test_request_context("/"):

@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dashboard.demo import write_demo_database
+from dashboard.db.demo import write_demo_database
 from tests.apps import logged_in, make_app
 from tests.databases import require_service
 from tests.site import form_values

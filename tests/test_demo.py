@@ -22,16 +22,16 @@ from sqlalchemy import MetaData, Table, create_engine, func, inspect, make_url, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from dashboard.database import make_engine
-from dashboard.demo import (
+from dashboard.db.demo import (
     ORDER_STATUSES,
     VIEW_NAME,
     DemoError,
     DemoTargetNotEmpty,
-    demo_command,
     demo_sizes,
     write_demo_database,
 )
+from dashboard.db.engine import make_engine
+from dashboard.demo_cli import demo_command
 
 ROWS = 200
 TABLES = {"customers", "products", "orders", "order_lines", "tags", "product_tags", "event_log"}

@@ -77,8 +77,8 @@ def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostil
     assert result.output.startswith("# Bezeichnungen auf Deutsch (de)")
     labels = tomllib.loads(result.output)["tables"]
     assert labels["customers"]["labels"] == {"de": "Kundschaft"}  # configured: kept
-    from dashboard.database import make_engine
-    from dashboard.reflection import reflect_schema
+    from dashboard.db.engine import make_engine
+    from dashboard.db.reflection import reflect_schema
 
     engine = make_engine(hostile_database_url)
     try:

@@ -1,5 +1,5 @@
 """A least-privilege database user: what it may not read is listed as such and never queried,
-and no write it may not make is offered (dashboard.privileges).
+and no write it may not make is offered (dashboard.db.privileges).
 
 The demo shop is served through users made by :mod:`tests.roles`: SELECT on a few tables,
 SELECT everywhere but no writes (on SQLite: the file opened read-only), and some writes
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from dashboard.cli import main
-from dashboard.demo import write_demo_database
-from dashboard.privileges import probe
+from dashboard.db.demo import write_demo_database
+from dashboard.db.privileges import probe
 from tests.databases import make_database, require_database
 from tests.plugin_kit import error_panels, plugin_site
 from tests.roles import restricted_url

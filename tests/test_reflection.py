@@ -7,8 +7,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from dashboard.database import make_engine
-from dashboard.reflection import reflect_schema, safe_key
+from dashboard.db.engine import make_engine
+from dashboard.db.reflection import reflect_schema, safe_key
 from dashboard.urls import make_slug
 from tests import schemas
 
@@ -144,20 +144,20 @@ def test_reflection_writes_nothing(empty_database_url):
     ],
 )
 def test_check_constraint_lists_become_choices(sqltext):
-    from dashboard.checks import choices_from_check
+    from dashboard.db.checks import choices_from_check
 
     assert choices_from_check(sqltext) == ("status", ("pending", "paid"))
 
 
 @pytest.mark.parametrize("sqltext", ["amount > 0", "status IN (1, 2)", "lower(a) IN ('x')", ""])
 def test_other_check_constraints_are_left_alone(sqltext):
-    from dashboard.checks import choices_from_check
+    from dashboard.db.checks import choices_from_check
 
     assert choices_from_check(sqltext) is None
 
 
 def test_demo_status_is_a_pick_list_on_every_dialect(empty_database_url):
-    from dashboard.demo import write_demo_database
+    from dashboard.db.demo import write_demo_database
 
     write_demo_database(empty_database_url, rows=20)
     engine = make_engine(empty_database_url)

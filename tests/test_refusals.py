@@ -1,4 +1,4 @@
-"""Writes and reads the database refuses, told for what they are (dashboard/dberrors.py).
+"""Writes and reads the database refuses, told for what they are (dashboard/db/errors.py).
 
 A refused privilege says which one ("The database user may not update parent"), never
 blames a foreign key or "the types and lengths"; a row-level security policy, a

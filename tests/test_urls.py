@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from dashboard.reflection import reflect_schema
+from dashboard.db.reflection import reflect_schema
 from dashboard.urls import assign_addresses, make_slug
 from tests import schemas
 from tests.apps import csrf_token

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
-from dashboard.codecs import codec_for
+from dashboard.db.codecs import codec_for
 from dashboard.keys import encode_key
 from tests import schemas
 from tests.site import rows

@@ -35,7 +35,7 @@ class WideRelation:
 
     @property
     def id(self) -> str:
-        """``schema.name`` or ``name``, as :attr:`dashboard.reflection.TableInfo.id` spells it."""
+        """``schema.name`` or ``name``, as :attr:`dashboard.db.reflection.TableInfo.id` spells it."""
         return f"{self.schema}.{self.name}" if self.schema else self.name
 
     def row_name(self, number: int) -> str:

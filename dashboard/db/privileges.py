@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dashboard.dberrors import Kind, classify
+from dashboard.db.errors import Kind, classify
 from dashboard.messages import N_, Message
 
 log = logging.getLogger(__name__)

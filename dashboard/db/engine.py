@@ -20,8 +20,8 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from dashboard.codecs import decode_text, read_json
-from dashboard.dberrors import first_line
+from dashboard.db.codecs import decode_text, read_json
+from dashboard.db.errors import first_line
 from dashboard.messages import N_, Message
 
 # The extra that installs each dialect's driver, and the URL scheme that uses it.
@@ -117,7 +117,7 @@ def _install_session_rules(engine: Engine, *, read_only: bool, statement_timeout
             if backend == "sqlite":
                 # SQLite keeps any bytes in TEXT; sqlite3 fails the whole query on one value
                 # that is not UTF-8 ("Could not decode to UTF-8"). Such text is read with
-                # replacement characters instead, marked (dashboard.codecs.InvalidText).
+                # replacement characters instead, marked (dashboard.db.codecs.InvalidText).
                 dbapi_connection.text_factory = decode_text
                 # SQLite ignores foreign keys unless asked, per connection.
                 cursor.execute("PRAGMA foreign_keys=ON")

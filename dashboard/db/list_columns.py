@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import typing as t
 
-from dashboard.codecs import Codec
-from dashboard.reflection import ColumnInfo
+from dashboard.db.codecs import Codec
+from dashboard.db.reflection import ColumnInfo
 
 #: A list keeps bulky columns when fewer than this many others would remain.
 MIN_COLUMNS = 3

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from dashboard.codecs import Codec, codec_for, key_codec_for
-from dashboard.database import NO_STATEMENT_TIMEOUT
-from dashboard.dberrors import Action, DatabaseError, Kind, classify, write_message
+from dashboard.db.codecs import Codec, codec_for, key_codec_for
+from dashboard.db.engine import NO_STATEMENT_TIMEOUT
+from dashboard.db.errors import Action, DatabaseError, Kind, classify, write_message
+from dashboard.db.reflection import TableInfo
 from dashboard.messages import N_, Message
-from dashboard.reflection import TableInfo
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Record:
 class WriteError(Exception):
     """A write the database refused; ``message`` is safe to show, details are logged.
 
-    :param kind: why, as :mod:`dashboard.dberrors` classifies it (the audit log records it).
+    :param kind: why, as :mod:`dashboard.db.errors` classifies it (the audit log records it).
     :param error: the classified database error, when the database raised one.
     """
 
@@ -365,7 +365,7 @@ class _guarded_transaction:
 
 
 def describe_write_error(exc: BaseException, action: Action, table: str) -> WriteError:
-    """A message an operator can act on, without raw SQL or parameters (:mod:`dashboard.dberrors`)."""
+    """A message an operator can act on, without raw SQL or parameters (:mod:`dashboard.db.errors`)."""
     error = classify(exc)
     return WriteError(write_message(error, action, table), unavailable=error.kind is Kind.GONE,
                       kind=error.kind, error=error)

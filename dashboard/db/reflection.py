@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.operators import OperatorClass
 
-from dashboard import privileges as db_privileges
-from dashboard.checks import check_choices
+from dashboard.db import privileges as db_privileges
+from dashboard.db.checks import check_choices
 from dashboard.messages import N_, Message
 from dashboard.urls import assign_addresses
 
@@ -94,7 +94,7 @@ class TableInfo:
     display_column: str | None = None
     referenced_by: list[tuple[str, ForeignKeyInfo]] = field(default_factory=list)
     #: What the connected database user may do with it (``"SELECT"``, ``"INSERT"``...), as
-    #: :mod:`dashboard.privileges` found at start.
+    #: :mod:`dashboard.db.privileges` found at start.
     privileges: frozenset[str] = db_privileges.ALL
     #: For a materialized view: whether it held data when reflected (``None`` otherwise).
     populated: bool | None = None

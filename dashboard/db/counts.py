@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.reflection import TableInfo
+from dashboard.db.reflection import TableInfo
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,24 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from dashboard.caching import MISSING, ListingCache
-from dashboard.counts import RowEstimate, estimate_rows
-from dashboard.records import Record, RecordStore
+from dashboard.db.counts import RowEstimate, estimate_rows
+from dashboard.db.records import Record, RecordStore
+
+#: What a cache answers for a key it does not hold (``None`` is a value worth caching).
+MISSING: t.Final = object()
+
+
+class ResultCache(t.Protocol):
+    """What a listing needs of a cache: the web layer's listing cache
+    (:class:`dashboard.web.caching.ListingCache`) is one, over any Flask-Caching backend."""
+
+    def generation(self, table_id: str) -> int | None: ...
+
+    def key(self, table_id: str, generation: int, kind: str, scope: t.Any, args: t.Any) -> str: ...
+
+    def get(self, key: str) -> t.Any: ...
+
+    def set(self, key: str, value: t.Any, ttl: int | None = None) -> None: ...
 
 
 @dataclass
@@ -52,7 +67,7 @@ class ListingQuery:
     :param args: the listing's arguments as the operator gave them (for cache keys).
     """
 
-    def __init__(self, store: RecordStore, cache: ListingCache | None, scope: t.Any,
+    def __init__(self, store: RecordStore, cache: ResultCache | None, scope: t.Any,
                  where: list[sa.ColumnElement[bool]], order: list[tuple[str, bool]], args: t.Any) -> None:
         self.store = store
         self.cache = cache
