@@ -142,7 +142,7 @@ def serve(database_url: str, host: str, port: int) -> None:
 
     class FloorServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            # The options of dashboard/server.py, so both servers differ only by the app.
+            # The options of dashboard/cli/server.py, so both servers differ only by the app.
             for key, value in {"bind": f"{host}:{port}", "workers": 1, "accesslog": "-",
                                "timeout": 120, "graceful_timeout": 10}.items():
                 self.cfg.set(key, value)

@@ -36,8 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import state
 from dashboard.db.errors import KIND_LABELS, first_line
-from dashboard.formatting import format_moment
-from dashboard.i18n import gettext, lazy_gettext
+from dashboard.i18n.formatting import format_moment
+from dashboard.i18n.translation import gettext, lazy_gettext
 from dashboard.messages import N_
 from dashboard.urls import own_endpoint, own_url
 

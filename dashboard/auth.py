@@ -32,7 +32,6 @@ import time
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -54,12 +53,12 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard import proxies, state
-from dashboard.i18n import LANGUAGE_ENDPOINT, gettext, lazy_gettext
-from dashboard.i18n import SESSION_KEY as _LOCALE_KEY
+from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettext, lazy_gettext
+from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 from dashboard.throttle import Policy, throttle_key
-from dashboard.urls import own_endpoint
+from dashboard.urls import own_endpoint, safe_next
 
 EXTENSION_KEY = "dashboard_auth"
 
@@ -169,24 +168,6 @@ def username_problem(username: str) -> str | None:
 # -- redirects ----------------------------------------------------------------------------
 
 
-def safe_next(target: t.Any) -> str | None:
-    """``target`` when it is a path on this site, else ``None``.
-
-    Browsers read ``//host``, ``/\\host`` and paths with tabs or newlines inside (``%09//host``)
-    as other sites, so anything but a plain absolute path is refused.
-    """
-    if not isinstance(target, str) or not target or len(target) > 2048:
-        return None
-    if "\\" in target or any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 def _login_url_for_current_request() -> str:
     nxt = safe_next(request.script_root + request.full_path.rstrip("?"))
     return url_for(LOGIN_ENDPOINT, next=nxt) if nxt else url_for(LOGIN_ENDPOINT)
@@ -266,8 +247,6 @@ def _client_address() -> str:
 def _wait_text(seconds: float) -> str:
     """``seconds`` as an operator reads a wait ("30 seconds", "2 minutes"), in their language."""
     from babel.dates import format_timedelta
-
-    from dashboard.i18n import current_locale
 
     return format_timedelta(timedelta(seconds=math.ceil(seconds)), threshold=1.5, locale=current_locale())
 

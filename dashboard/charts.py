@@ -523,8 +523,8 @@ def visible(entry: ChartEntry) -> bool:
 
 def panel(entry: ChartEntry) -> ChartPanel:
     """Compute ``entry`` for the current operator (who may see it: check :func:`visible` first)."""
-    from dashboard.formatting import format_bucket
-    from dashboard.i18n import gettext
+    from dashboard.i18n.formatting import format_bucket
+    from dashboard.i18n.translation import gettext
     from dashboard.plugins import report, sees_details
 
     chart = entry.chart

@@ -22,7 +22,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import LOGIN_ENDPOINT
-from dashboard.i18n import current_locale, gettext, html_lang, is_right_to_left
+from dashboard.i18n.translation import current_locale, gettext, html_lang, is_right_to_left
 from dashboard.messages import N_
 
 log = logging.getLogger(__name__)

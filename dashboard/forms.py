@@ -23,7 +23,13 @@ from wtforms.widgets import html_params
 from dashboard import submissions
 from dashboard.db.codecs import Codec
 from dashboard.db.reflection import ColumnInfo
-from dashboard.i18n import current_locale, exception_text, gettext, lazy_gettext, translate
+from dashboard.i18n.translation import (
+    current_locale,
+    exception_text,
+    gettext,
+    lazy_gettext,
+    translate,
+)
 from dashboard.labels import LocalizedLabel
 from dashboard.messages import N_, Message
 

@@ -359,7 +359,7 @@ def visible_problems() -> list[plugins.PluginProblem]:
 
 
 def _(text: str, **variables: t.Any) -> str:
-    from dashboard.i18n import gettext
+    from dashboard.i18n.translation import gettext
 
     return gettext(text, **variables)
 

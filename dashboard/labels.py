@@ -21,7 +21,7 @@ import json
 import re
 import typing as t
 
-from dashboard.i18n import LANGUAGE_NAMES, current_locale, gettext, supported_locale
+from dashboard.i18n.translation import LANGUAGE_NAMES, current_locale, gettext, supported_locale
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 

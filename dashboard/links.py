@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.db.errors import is_gone
 from dashboard.db.records import Record
 from dashboard.db.reflection import ForeignKeyInfo
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 
 if t.TYPE_CHECKING:
     from dashboard.views import TableView

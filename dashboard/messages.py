@@ -7,7 +7,7 @@ they run at start-up, in the CLI, or below the request. They mark a message with
 :class:`Message`: a plain ``str`` holding the English text, so logs, the audit log and
 every ``"..." in message`` keep working, which also remembers its message id and
 parameters. Whoever shows it to an operator translates it with
-:func:`dashboard.i18n.translate`.
+:func:`dashboard.i18n.translation.translate`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import typing as t
 
 from flask import Blueprint, Flask, current_app, jsonify, request, session
 
-from dashboard.i18n import translate
+from dashboard.i18n.translation import translate
 from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:

@@ -148,7 +148,7 @@ class Page(BaseView):
         except HTTPException:
             raise
         except WriteRefused as refused:
-            from dashboard.i18n import translate
+            from dashboard.i18n.translation import translate
 
             return self._error(translate(refused.message), None, 403)
         except Exception as exc:
@@ -167,7 +167,7 @@ class Page(BaseView):
             return super().render("dashboard/page_error.html", page=self, message=message,
                                   details=details, plugin=self.plugin), status
         except Exception:  # noqa: BLE001 -- the frame itself failed: a plain page still answers
-            from dashboard.i18n import gettext
+            from dashboard.i18n.translation import gettext
 
             return gettext("This page could not be shown."), status, {"Content-Type": "text/plain; charset=utf-8"}
 

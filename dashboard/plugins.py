@@ -309,7 +309,7 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
                                              static_url_path=f"/plugins-static/{plugin.name}"))
         if translations.is_dir():
             try:
-                from dashboard.i18n import register_translations
+                from dashboard.i18n.translation import register_translations
 
                 register_translations(app, translations, plugin.name)
             except Exception as exc:  # noqa: BLE001 -- broken catalogs must not stop the site

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.records import RecordStore
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 from dashboard.keys import encode_key
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import typing as t
 from markupsafe import Markup, escape
 
 from dashboard.db.codecs import Codec, InvalidText, UnreadableJSON
-from dashboard.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
-from dashboard.i18n import gettext
+from dashboard.i18n.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
+from dashboard.i18n.translation import gettext
 
 #: List cells longer than this many characters may be cut by the list's CSS: they carry a title.
 WHOLE_IN_CELL = 40
@@ -17,7 +17,7 @@ WHOLE_IN_CELL = 40
 def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: bool = True) -> t.Any:
     """A value as safe HTML for lists and details; text is escaped, never trusted.
 
-    Numbers, dates and times are shown in the operator's locale (:mod:`dashboard.formatting`);
+    Numbers, dates and times are shown in the operator's locale (:mod:`dashboard.i18n.formatting`);
     dates and times carry their stored text in ``title``, which is also what forms take.
 
     :param grouping: group the digits of numbers (off for keys, which are identifiers).

@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard.errors import plain_page
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 from dashboard.messages import N_
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -17,7 +17,7 @@ import typing as t
 from flask import abort, current_app, flash, redirect
 
 from dashboard import state
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 
 #: Name of the hidden form field; a reserved column key (:mod:`dashboard.db.reflection`).
 FIELD = "submission_token"

@@ -18,11 +18,11 @@ from flask import Flask, current_app, make_response, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
-from dashboard.auth import safe_next
 from dashboard.db.errors import first_line, is_gone
 from dashboard.errors import plain_page
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 from dashboard.messages import N_
+from dashboard.urls import safe_next
 
 log = logging.getLogger(__name__)
 

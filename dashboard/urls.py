@@ -23,6 +23,9 @@ other names get a readable slug plus a short hash of the original (``we"ird tabl
 slug is derived gets a suffix (``-2``, ``-3``...). Relations are taken in a fixed order,
 so the same schema gets the same addresses at every start.
 
+:func:`safe_next` says whether a "go back to" address (``?next=``, the language menu's)
+is a path on this site, so no redirect leads elsewhere.
+
 This module imports no Flask: reflection uses it before any app exists.
 """
 
@@ -32,6 +35,7 @@ import hashlib
 import re
 import typing as t
 import unicodedata
+from urllib.parse import urlsplit
 
 if t.TYPE_CHECKING:
     from dashboard.db.reflection import TableInfo
@@ -124,3 +128,21 @@ def _distinct(ordered: t.Sequence[TableInfo], natural: t.Callable[[TableInfo], t
             taken.add(candidate)
             chosen[id(info)] = candidate
     return chosen
+
+
+def safe_next(target: t.Any) -> str | None:
+    """``target`` when it is a path on this site, else ``None``.
+
+    Browsers read ``//host``, ``/\\host`` and paths with tabs or newlines inside (``%09//host``)
+    as other sites, so anything but a plain absolute path is refused.
+    """
+    if not isinstance(target, str) or not target or len(target) > 2048:
+        return None
+    if "\\" in target or any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

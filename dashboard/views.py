@@ -48,7 +48,6 @@ from dashboard.db.records import Conflict, Record, RecordStore, RowsGone, WriteE
 from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.db.search import search_condition
 from dashboard.filters import ColumnFilter, EqualFilter, filters_for
-from dashboard.formatting import NUMBER_KINDS, format_number
 from dashboard.forms import (
     DashboardForm,
     ReadOnlyField,
@@ -56,7 +55,8 @@ from dashboard.forms import (
     field_for,
     read_only_reason,
 )
-from dashboard.i18n import exception_text, gettext, lazy_gettext, ngettext, translate
+from dashboard.i18n.formatting import NUMBER_KINDS, format_number
+from dashboard.i18n.translation import exception_text, gettext, lazy_gettext, ngettext, translate
 from dashboard.keys import BadKey, decode_key, encode_key
 from dashboard.labels import LocalizedLabel, column_label, table_label
 from dashboard.links import linked_rows

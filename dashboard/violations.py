@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.records import RecordStore
-from dashboard.i18n import gettext
+from dashboard.i18n.translation import gettext
 
 log = logging.getLogger(__name__)
 

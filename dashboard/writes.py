@@ -63,7 +63,7 @@ class TableWriter:
         return self._refusal(action) is None
 
     def _refusal(self, action: str) -> str | None:
-        from dashboard.i18n import gettext
+        from dashboard.i18n.translation import gettext
 
         if action in WRITE_ACTIONS:
             if current_app.config.get("READ_ONLY"):

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from dashboard import auth, state
 from dashboard.cli import main
+from dashboard.cli.users import announce_first_admin
 from dashboard.settings import ConfigError
-from dashboard.users_cli import announce_first_admin
 from tests.apps import PASSWORD, add_user, csrf_token, login, make_app, table_rows
 
 

@@ -28,8 +28,9 @@ from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner
 from jinja2 import Environment
 
-from dashboard import catalogs, i18n
+from dashboard import i18n
 from dashboard.cli import main
+from dashboard.i18n import catalogs
 
 REPO = Path(__file__).resolve().parent.parent
 FLASK_ADMIN_CATALOGS = Path(flask_admin.translations.__path__[0])

@@ -22,6 +22,7 @@ from sqlalchemy import MetaData, Table, create_engine, func, inspect, make_url, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from dashboard.cli.demo import demo_command
 from dashboard.db.demo import (
     ORDER_STATUSES,
     VIEW_NAME,
@@ -31,7 +32,6 @@ from dashboard.db.demo import (
     write_demo_database,
 )
 from dashboard.db.engine import make_engine
-from dashboard.demo_cli import demo_command
 
 ROWS = 200
 TABLES = {"customers", "products", "orders", "order_lines", "tags", "product_tags", "event_log"}

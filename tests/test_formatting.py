@@ -10,7 +10,8 @@ import pytest
 from babel import Locale
 from flask import Flask
 
-from dashboard import formatting, i18n
+from dashboard import i18n
+from dashboard.i18n import formatting
 from dashboard.settings import DEFAULTS
 
 

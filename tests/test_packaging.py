@@ -128,14 +128,14 @@ _TRANSLATED_LOGIN = """
 import sqlite3, sys, tempfile
 from pathlib import Path
 
-import dashboard.catalogs
+import dashboard.i18n.catalogs
 from dashboard.app import create_app
 
 folder = Path(tempfile.mkdtemp())
 sqlite3.connect(folder / "shop.db").executescript("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);")
 app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'shop.db'}", "INSTANCE_PATH": str(folder / "instance")})
 page = app.test_client().get("/login", headers={"Accept-Language": sys.argv[1]}).get_data(as_text=True)
-mo = dashboard.catalogs.po_path(dashboard.catalogs.TRANSLATIONS_DIR, sys.argv[1]).with_suffix(".mo")
+mo = dashboard.i18n.catalogs.po_path(dashboard.i18n.catalogs.TRANSLATIONS_DIR, sys.argv[1]).with_suffix(".mo")
 print(mo.is_file(), page)
 """
 

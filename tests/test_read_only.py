@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dashboard.cli import _app_settings
+from dashboard.cli.common import app_settings
 from tests import schemas
 from tests.checklist import site_on
 from tests.site import rows
@@ -85,5 +85,5 @@ def test_36_audit_log_and_logins_still_work(read_only):
 
 
 def test_36_serve_read_only_sets_the_setting():
-    assert _app_settings(None, (), True, None)["READ_ONLY"] is True
-    assert "READ_ONLY" not in _app_settings(None, (), False, None)
+    assert app_settings(None, (), True, None)["READ_ONLY"] is True
+    assert "READ_ONLY" not in app_settings(None, (), False, None)

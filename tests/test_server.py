@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import server
+from dashboard.cli import server
 from tests.served import Browser, dashboard_cli, serving
 from tests.site import form_values
 

@@ -52,7 +52,7 @@ def date_column(view: t.Any) -> str | None:
 @hookimpl
 def register_charts(app: Flask) -> list[Chart]:
     from dashboard.db.counts import estimate_rows
-    from dashboard.i18n import lazy_gettext
+    from dashboard.i18n.translation import lazy_gettext
 
     limit = int(app.config.get("HOME_CHARTS") or 0)
     if limit <= 0:

@@ -12,7 +12,7 @@ import typing as t
 from flask import abort, current_app, request
 
 from dashboard.hookspecs import hookimpl
-from dashboard.i18n import lazy_gettext
+from dashboard.i18n.translation import lazy_gettext
 from dashboard.pages import ALL_ROLES, Page
 
 

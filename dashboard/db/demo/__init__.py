@@ -1,6 +1,6 @@
 """The demo "shop" database, built fast: :mod:`.schema`, :mod:`.data` (generated rows), :mod:`.load`.
 
-``dashboard demo`` (:mod:`dashboard.demo_cli`) writes customers, products, orders with their lines, tags, an event log
+``dashboard demo`` (:mod:`dashboard.cli.demo`) writes customers, products, orders with their lines, tags, an event log
 and a summary view into an empty database, so there is something to click through before
 pointing the dashboard at real data. The schema is small but covers what the admin site has
 to cope with: autoincrement and composite primary keys, foreign keys, unique columns, a CHECK

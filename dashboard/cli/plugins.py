@@ -11,7 +11,9 @@ import typing as t
 
 import click
 
-from dashboard.i18n import gettext as _
+from dashboard.cli.common import app_settings, build_app
+from dashboard.i18n.translation import gettext as _
+from dashboard.plugins import plugins_dir, registry
 from dashboard.urls import own_url
 
 
@@ -24,10 +26,7 @@ from dashboard.urls import own_url
 def plugins_command(database_url: str | None, config_file: str | None, plugins: str | None,
                     schemas: tuple[str, ...], tracebacks: bool) -> None:
     """List the plugins loaded for DATABASE_URL (default: the demo database) and their problems."""
-    from dashboard.cli import _app_settings, build_app
-    from dashboard.plugins import plugins_dir, registry
-
-    app = build_app(_app_settings(database_url, schemas, False, plugins), config_file)
+    app = build_app(app_settings(database_url, schemas, False, plugins), config_file)
     found = registry(app)
     click.echo(_("Plugins folder: %(folder)s", folder=plugins_dir(app)))
     for plugin in found.plugins:

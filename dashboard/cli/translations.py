@@ -20,9 +20,14 @@ from pathlib import Path
 
 import click
 
-from dashboard import catalogs
-from dashboard.i18n import LOCALES, exception_text, supported_locale
-from dashboard.i18n import gettext as _
+from dashboard.cli.common import fail
+from dashboard.db.engine import DatabaseUnavailable, make_engine
+from dashboard.db.reflection import reflect_schema
+from dashboard.i18n import catalogs
+from dashboard.i18n.translation import LOCALES, exception_text, supported_locale
+from dashboard.i18n.translation import gettext as _
+from dashboard.labels import starter_labels
+from dashboard.settings import ConfigError, read_toml
 
 POT_NAME = f"{catalogs.DOMAIN}.pot"
 
@@ -73,11 +78,11 @@ def init(locale: str, directory: Path) -> None:
     """Start the catalog of a new language LOCALE (e.g. sv, pt_PT) from dashboard.pot."""
     po = catalogs.po_path(directory, locale)
     if po.exists():
-        _fail(_("%(path)s exists already; use update", path=po))
+        fail(_("%(path)s exists already; use update", path=po))
     try:
         catalog = catalogs.update_catalog(po, catalogs.read_catalog(directory / POT_NAME), locale)
     except ValueError as exc:
-        _fail(exception_text(exc))
+        fail(exception_text(exc))
     catalogs.write_catalog(po, catalog)
     click.echo(_("Created %(path)s; add %(locale)s to dashboard.i18n.LOCALES once it is complete.",
                  path=po, locale=locale))
@@ -115,28 +120,18 @@ def _report(locale: str, catalog: t.Any) -> dict[str, int]:
               help="TOML settings file whose labels are kept.")
 def labels(database_url: str, locale: str, schemas: tuple[str, ...], config_file: str | None) -> None:
     """Print a TOML file labelling every table and column of DATABASE_URL in one language."""
-    from dashboard.db.engine import DatabaseUnavailable, make_engine
-    from dashboard.db.reflection import reflect_schema
-    from dashboard.labels import starter_labels
-    from dashboard.settings import ConfigError, read_toml
-
     chosen = supported_locale(locale)
     if chosen is None:
-        _fail(_("unknown language %(code)s; languages are %(locales)s", code=repr(locale),
+        fail(_("unknown language %(code)s; languages are %(locales)s", code=repr(locale),
                 locales=", ".join(LOCALES)))
     try:
         tables = read_toml(config_file).get("TABLES", {}) if config_file else {}
         engine = make_engine(database_url)
     except (ConfigError, DatabaseUnavailable) as exc:
-        _fail(exception_text(exc))
+        fail(exception_text(exc))
     try:
         schema = reflect_schema(engine, list(schemas))
     finally:
         engine.dispose()
     click.echo(starter_labels(schema, chosen, tables if isinstance(tables, dict) else {}))
 
-
-def _fail(message: str) -> t.NoReturn:
-    from dashboard.cli import fail
-
-    fail(message)

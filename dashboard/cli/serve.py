@@ -1,64 +1,21 @@
-"""The ``dashboard`` command: serve, demo, inspect (and the groups plugins add)."""
+"""``dashboard serve``: the admin site under gunicorn (:mod:`dashboard.cli.server`) or, with
+``--reload``, Werkzeug's development server."""
 
 from __future__ import annotations
 
 import errno
-import os
 import socket
-import sys
 import typing as t
 
 import click
 
-from dashboard.db.engine import DatabaseUnavailable, is_empty, make_engine
-from dashboard.i18n import exception_text, translate
-from dashboard.i18n import gettext as _
-from dashboard.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
-from dashboard.settings import ConfigError
-
-EXIT_USAGE = 2
-
-
-def fail(message: str) -> t.NoReturn:
-    """Print one clear line on stderr and exit with status 2, without a traceback."""
-    click.echo(_("error: %(message)s", message=message), err=True)
-    sys.exit(EXIT_USAGE)
-
-
-@click.group()
-@click.version_option(package_name="dashboard")
-def main() -> None:
-    """Point dashboard at a SQL database and get an admin site for every table."""
-
-
-def _app_settings(database_url: str | None, schemas: tuple[str, ...], read_only: bool,
-                  plugins: str | None) -> dict[str, t.Any]:
-    settings: dict[str, t.Any] = {}
-    if database_url:
-        settings["DATABASE_URL"] = database_url
-    if schemas:
-        settings["SCHEMAS"] = list(schemas)
-    if read_only:
-        settings["READ_ONLY"] = True
-    if plugins:
-        settings["PLUGINS_DIR"] = plugins
-    return settings
-
-
-def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
-    """Create the app, turning every set-up failure into :func:`fail`."""
-    from dashboard.app import create_app
-
-    try:
-        app = create_app(settings, config_file=config_file)
-    except DatabaseUnavailable as exc:
-        fail(exception_text(exc))
-    except ConfigError as exc:
-        fail(exception_text(exc))
-    if not app.extensions["dashboard"].schema.tables:
-        fail(_("the database has no tables or views to serve. Check the URL names the right "
-               "database, or pass --schema NAME for tables outside the default schema."))
-    return app
+from dashboard import caching
+from dashboard.cli.common import app_settings, build_app, fail
+from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
+from dashboard.cli.users import announce_first_admin, state_location
+from dashboard.i18n.translation import gettext as _
+from dashboard.instance import file_cache_dir
+from dashboard.state import get_store
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -82,7 +39,7 @@ def _site_url(host: str, port: int, path: str) -> str:
     return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
 
 
-@main.command()
+@click.command("serve")
 @click.argument("database_url", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
@@ -107,7 +64,7 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
         listener = _listen(host, port)
     elif not is_running_from_reloader():  # the reloaded child inherits the port its parent bound
         _listen(host, port).close()  # the development server binds the port itself
-    settings = _app_settings(database_url, schemas, read_only, plugins)
+    settings = app_settings(database_url, schemas, read_only, plugins)
     app = build_app(settings, config_file)
     state = app.extensions["dashboard"]
     editable = sum(1 for v in state.views.values() if v.writable)
@@ -121,8 +78,6 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
                      workers=workers, threads=threads))
     click.echo(_("Open %(url)s", url=_site_url(host, port, "/admin/")))
     # First start: an admin with a one-time password.
-    from dashboard.users_cli import announce_first_admin
-
     announce_first_admin(app, _site_url(host, port, "/login"))
     if listener is None:
         app.run(host=host, port=port, debug=True, use_reloader=True)
@@ -131,9 +86,6 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
         # An in-process cache is per worker: a write on one would leave the others' listings
         # stale until they expire. Several workers on one machine share a folder instead
         # (threads of one worker share its SimpleCache).
-        from dashboard import caching
-        from dashboard.instance import file_cache_dir
-
         app.config["CACHE_TYPE"] = "FileSystemCache"
         app.config["CACHE_DIR"] = str(file_cache_dir(app.instance_path, app.config["DATABASE_URL"]))
         caching.init_app(app)
@@ -146,9 +98,6 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
 def _announce_state_folder(app: t.Any) -> None:
     """Say where the users, audit log and secret key live: the same folder from any directory."""
     if app.config["STATE_DATABASE_URL"]:
-        from dashboard.state import get_store
-        from dashboard.users_cli import state_location
-
         click.echo(_("Instance folder: %(folder)s; users and audit log in %(state)s",
                      folder=app.instance_path, state=state_location(get_store(app))))
     else:
@@ -156,62 +105,3 @@ def _announce_state_folder(app: t.Any) -> None:
                      "(DASHBOARD_INSTANCE_PATH to change it)", folder=app.instance_path))
 
 
-@main.command()
-@click.argument("database_url")
-@click.option("--schema", "schemas", multiple=True, help="Also inspect this schema ('*' for all).")
-def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
-    """Print every table and view, its key, and whether it will be editable (and why not)."""
-    from dashboard.db.privileges import NOT_POPULATED, WRITES
-    from dashboard.db.reflection import reflect_schema
-    from dashboard.messages import Message
-
-    try:
-        engine = make_engine(database_url)
-    except DatabaseUnavailable as exc:
-        fail(exception_text(exc))
-    if is_empty(engine, [None, *[s for s in schemas if s != "*"]]) and "*" not in schemas:
-        fail(_("the database has no tables or views. Check the URL names the right database."))
-    info = reflect_schema(engine, list(schemas))
-    for table in sorted(info.tables, key=lambda t: (t.schema or "", t.name)):
-        key = ", ".join(table.row_key) if table.row_key else "-"
-        source = {"primary_key": _("primary key"), "unique": _("unique key"),
-                  "rowid": "rowid"}.get(table.row_key_source, _("none"))
-        status = _("editable") if table.editable else _("read-only")
-        notes = [table.read_only_reason, *table.notes]
-        # What the connected database user may do wins over what the relation would allow.
-        if not table.readable:
-            status = _("not readable by this database user")
-        elif table.editable and not table.privileges & WRITES:
-            status = _("read-only: this database user may not insert, update or delete")
-        elif table.editable:
-            notes.append(table.privilege_notice)
-        if table.populated is False:
-            notes.append(Message(NOT_POPULATED))
-        click.echo(f"{table.kind:5} {table.id!r:40} key={key!r} ({source}) {status} -> /admin/{table.url_path}/")
-        for note in filter(None, notes):
-            click.echo(f"      {translate(note)}")
-    engine.dispose()
-
-
-def _register_optional_commands() -> None:
-    from dashboard.demo_cli import demo_command
-
-    main.add_command(demo_command, "demo")
-
-    from dashboard.users_cli import users_command
-
-    main.add_command(users_command, "users")
-
-    from dashboard.plugins_cli import plugins_command
-
-    main.add_command(plugins_command, "plugins")
-
-    from dashboard.translations_cli import translations_command
-
-    main.add_command(translations_command, "translations")
-
-
-_register_optional_commands()
-
-if __name__ == "__main__":  # pragma: no cover
-    main(prog_name=os.path.basename(sys.argv[0]))

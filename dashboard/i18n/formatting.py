@@ -19,7 +19,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from dashboard.i18n import current_locale, display_zone
+from dashboard.i18n.translation import current_locale, display_zone
 
 #: Codec kinds this module formats; every other value keeps its codec text.
 NUMBER_KINDS = frozenset({"integer", "decimal", "float"})

@@ -3,7 +3,7 @@
 Three gettext domains are at work on every page, all following the one locale that
 :func:`select_locale` picks: Flask-Admin's (``admin``, its own catalogs, for the strings of
 its templates), WTForms' (``wtforms``, validation messages, through Flask-WTF), and the
-dashboard's (``dashboard``, see :mod:`dashboard.catalogs`) for everything else, plugins'
+dashboard's (``dashboard``, see :mod:`dashboard.i18n.catalogs`) for everything else, plugins'
 strings included once they call :func:`register_translations`.
 
 Mark and translate with :func:`gettext` (alias :func:`_`), :func:`ngettext` and
@@ -37,10 +37,10 @@ from flask import (
 from flask_babel import Babel, Domain, get_locale
 from flask_babel.speaklater import LazyString
 
-from dashboard import catalogs
+from dashboard.i18n import catalogs
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
-from dashboard.urls import own_endpoint
+from dashboard.urls import own_endpoint, safe_next
 
 EXTENSION_KEY = "dashboard_i18n"
 #: Where the operator's choice is kept; :mod:`dashboard.auth` keeps it across login and logout.
@@ -278,8 +278,6 @@ def set_language_view() -> t.Any:
     An unknown code forgets the choice (the browser's language applies again). The way back
     is followed only when it is a path on this site.
     """
-    from dashboard.auth import safe_next
-
     chosen = supported_locale(request.form.get("locale"))
     if chosen:
         session[SESSION_KEY] = chosen
@@ -300,7 +298,8 @@ def _page_language() -> dict[str, t.Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Initialise Flask-Babel with the dashboard's domain, the language menu's route and page context.
+    """Initialise Flask-Babel with the dashboard's domain, the language menu's route and page context
+    (:func:`dashboard.i18n.init_app` adds the templates' number and clock filters).
 
     Flask-Admin's list pages fail with a KeyError unless Flask-Babel is initialised.
 
@@ -323,6 +322,3 @@ def init_app(app: Flask) -> None:
     blueprint.add_url_rule("/language", "set_language", set_language_view, methods=["POST"])
     app.register_blueprint(blueprint)
     app.context_processor(_page_language)
-    from dashboard import formatting  # it imports this module
-
-    app.jinja_env.filters.update(number=formatting.format_number, clock=formatting.format_clock)

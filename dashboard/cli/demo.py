@@ -13,6 +13,8 @@ from sqlalchemy import (
 
 from dashboard.db.demo import VIEW_NAME, DemoError, DemoTargetNotEmpty, write_demo_database
 from dashboard.db.demo.load import is_sqlite_file, replace_sqlite_file, sqlite_file
+from dashboard.i18n.translation import exception_text, ngettext
+from dashboard.i18n.translation import gettext as _
 from dashboard.messages import N_, Message
 
 
@@ -75,9 +77,6 @@ def demo_command(
     into an empty PostgreSQL or MySQL/MariaDB database. Refuses to touch a database that
     already has tables; --force replaces an existing SQLite file.
     """
-    from dashboard.i18n import exception_text, ngettext
-    from dashboard.i18n import gettext as _
-
     started = time.perf_counter()
     path: Path | None = None
     try:

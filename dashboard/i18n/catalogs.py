@@ -28,10 +28,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
 
+from dashboard.paths import PACKAGE_DIR
+
 #: The dashboard's own gettext domain (Flask-Admin's is ``admin``, WTForms' ``wtforms``).
 DOMAIN = "dashboard"
 #: Where the dashboard's catalogs live: ``<locale>/LC_MESSAGES/dashboard.po`` and the ``.pot``.
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 
 
 def po_path(directory: Path, locale: str, domain: str = DOMAIN) -> Path:

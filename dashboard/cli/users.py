@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import secrets
 import sys
-import typing as t
 
 import click
 from flask import Config, Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard import auth
-from dashboard.i18n import exception_text, translate
-from dashboard.i18n import gettext as _
+from dashboard.cli.common import fail
+from dashboard.i18n.translation import exception_text, translate
+from dashboard.i18n.translation import gettext as _
 from dashboard.instance import instance_path_for
 from dashboard.settings import ConfigError, load_settings
 from dashboard.state import StateStore, get_store, make_state_store, state_database_url
@@ -26,18 +26,13 @@ from dashboard.state import StateStore, get_store, make_state_store, state_datab
 FIRST_ADMIN = "admin"
 
 
-def _fail(message: str) -> t.NoReturn:
-    from dashboard.cli import fail
-
-    fail(message)
-
 
 def _settings(config_file: str | None) -> Config:
     settings_holder = Flask("dashboard")
     try:
         load_settings(settings_holder, config_file)
     except ConfigError as exc:
-        _fail(exception_text(exc))
+        fail(exception_text(exc))
     return settings_holder.config
 
 
@@ -46,7 +41,7 @@ def _hash(password: str, config_file: str | None) -> str:
     try:
         return auth.hash_password(password, _settings(config_file)["PASSWORD_HASH_METHOD"])
     except (TypeError, ValueError, AttributeError):
-        _fail(_("%(setting)s must name a password hash method such as scrypt", setting="PASSWORD_HASH_METHOD"))
+        fail(_("%(setting)s must name a password hash method such as scrypt", setting="PASSWORD_HASH_METHOD"))
 
 
 def open_store(config_file: str | None) -> StateStore:
@@ -56,7 +51,7 @@ def open_store(config_file: str | None) -> StateStore:
     try:
         return make_state_store(url)
     except (SQLAlchemyError, OSError) as exc:
-        _fail(_("cannot open the state database: %(reason)s", reason=exc))
+        fail(_("cannot open the state database: %(reason)s", reason=exc))
 
 
 def state_location(store: StateStore) -> str:
@@ -74,7 +69,7 @@ def _read_password(from_stdin: bool) -> str:
         password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat password"))
     problem = auth.password_problem(password)
     if problem:
-        _fail(translate(problem))
+        fail(translate(problem))
     return password
 
 
@@ -99,15 +94,15 @@ def add_user(name: str, role: str, password_stdin: bool, config_file: str | None
     """Add user NAME; asks for the password twice unless --password-stdin."""
     problem = auth.username_problem(name)
     if problem:
-        _fail(translate(problem))
+        fail(translate(problem))
     store = open_store(config_file)
     if store.user_by_name(name) is not None:
-        _fail(_("user %(name)s exists already; use set-password to change the password", name=repr(name)))
+        fail(_("user %(name)s exists already; use set-password to change the password", name=repr(name)))
     password = _read_password(password_stdin)
     try:
         store.add_user(name, _hash(password, config_file), role)
     except IntegrityError:
-        _fail(_("user %(name)s exists already", name=repr(name)))
+        fail(_("user %(name)s exists already", name=repr(name)))
     click.echo(_("Added %(name)s (%(role)s) to %(where)s.", name=name, role=role, where=state_location(store)))
 
 
@@ -134,10 +129,10 @@ def remove_user(name: str, config_file: str | None) -> None:
     store = open_store(config_file)
     user = store.user_by_name(name)
     if user is None:
-        _fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
+        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
     admins = [u for u in store.list_users() if u.role == "admin"]
     if user.role == "admin" and len(admins) == 1:
-        _fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
+        fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
     store.remove_user(name)
     click.echo(_("Removed %(name)s.", name=name))
 
@@ -150,7 +145,7 @@ def set_password(name: str, password_stdin: bool, config_file: str | None) -> No
     """Set the password of NAME and end their current sessions."""
     store = open_store(config_file)
     if store.user_by_name(name) is None:
-        _fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
+        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
     password = _read_password(password_stdin)
     store.set_password_hash(name, _hash(password, config_file))
     click.echo(_("Password of %(name)s changed; their sessions have ended.", name=name))
