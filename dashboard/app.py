@@ -13,19 +13,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
-from dashboard import (
-    audit,
-    auth,
-    caching,
-    errors,
-    hooks,
-    i18n,
-    navigation,
-    plugins,
-    registry,
-    security,
-    unavailable,
-)
+from dashboard import caching, errors, hooks, i18n, navigation, plugins, registry, unavailable
 from dashboard.db.engine import make_engine
 from dashboard.db.reflection import SchemaInfo, reflect_schema
 from dashboard.home import HomeView
@@ -33,6 +21,7 @@ from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.routing import LazyBuilderRule
+from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
 
@@ -89,7 +78,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
         static_url_path=ADMIN_STATIC_PATH,
         theme=Bootstrap4Theme(base_template="dashboard/base.html", fluid=True),
         index_view=HomeView(schema),
-        csp_nonce_generator=security.csp_nonce,
+        csp_nonce_generator=headers.csp_nonce,
     )
     state = DashboardState(engine=engine, schema=schema, admin=admin)
     app.extensions["dashboard"] = state
@@ -100,7 +89,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)
     state.authorize = auth.make_authorizer(app)
-    security.init_app(app)
+    headers.init_app(app)
     audit.init_app(app)
     # Every HTTP error gets a translated page; a database lost during a request is a 503
     # "nothing was saved" page, never a 500.

@@ -8,7 +8,7 @@ code. Nothing of the request (its path, its arguments) is echoed back: a 404 for
 ``/admin/<script>`` shows no markup of the attacker's choosing.
 
 The few pages that must not depend on the frame (a form too large, a CSRF refusal, a lost
-database) use :func:`plain_page` directly.
+database) use :func:`plain_page` directly; the first two are answered here too.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import typing as t
 
 from flask import Flask, current_app, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from dashboard.auth import LOGIN_ENDPOINT
 from dashboard.i18n.translation import current_locale, gettext, html_lang, is_right_to_left
 from dashboard.messages import N_
+from dashboard.security.auth import LOGIN_ENDPOINT
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,28 @@ def _headers(error: HTTPException) -> dict[str, str]:
     return {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
 
 
+#: Flask-WTF's reasons for refusing a token (English in Flask-WTF), translated by their text.
+CSRF_REASONS = (N_("The CSRF token is missing."), N_("The CSRF session token is missing."),
+                N_("The CSRF token has expired."), N_("The CSRF token is invalid."),
+                N_("The CSRF tokens do not match."))
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
+    reason = gettext("Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the "
+                     "FORM_MAX_BYTES setting).", limit=int(current_app.config["FORM_MAX_BYTES"]))
+    advice = gettext("Use your browser's Back button: the form still holds what you typed.")
+    body = plain_page(gettext("Too large to save"), gettext("The form was too large to save"), reason, advice)
+    return body, 413, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
+    reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
+    advice = gettext("It was open too long, you logged out meanwhile, or it did not come from this site. "
+                     "Nothing was changed. Go back, reload the page and try again.")
+    body = plain_page(gettext("Form expired"), gettext("The form could not be accepted"), reason, advice)
+    return body, 400, {"Content-Type": "text/html; charset=utf-8"}
+
+
 def init_app(app: Flask) -> None:
     """Answer every HTTP error, and every unhandled exception, with a translated page.
 
@@ -100,3 +123,6 @@ def init_app(app: Flask) -> None:
     ``InternalServerError``: the 500 page shows none of the traceback.
     """
     app.register_error_handler(HTTPException, error_page)
+    # Refusals of dashboard.security.headers: a form too large, a CSRF token missing or expired.
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)

@@ -23,11 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import charts as charts_module
 from dashboard import plugins
-from dashboard.auth import ROLES, TABLE_ACTIONS
 from dashboard.db.records import WriteError
 from dashboard.keys import BadKey, decode_key
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
 from dashboard.recency import has_recent_rows
+from dashboard.security.auth import ROLES, TABLE_ACTIONS
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:

@@ -31,7 +31,7 @@ from flask_admin.menu import MenuLink as FlaskAdminMenuLink
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from dashboard.auth import ROLES
+from dashboard.security.auth import ROLES
 from dashboard.urls import own_endpoint, own_url
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.

@@ -16,7 +16,7 @@ import typing as t
 
 from flask import abort, current_app, flash, redirect
 
-from dashboard import state
+from dashboard import statedb
 from dashboard.i18n.translation import gettext
 
 #: Name of the hidden form field; a reserved column key (:mod:`dashboard.db.reflection`).
@@ -40,7 +40,7 @@ def create_once(form: t.Any, create: t.Callable[[], T], return_url: str) -> T:
     """
     field = getattr(form, FIELD, None)
     token = field.data if field is not None and isinstance(field.data, str) and field.data else new_token()
-    store = state.get_store(current_app)
+    store = statedb.get_store(current_app)
     if not store.claim_submission(token, keep_s=KEEP_S):
         flash(gettext("This form was already sent, and its row saved once; it was not saved again."), "info")
         abort(redirect(return_url))

@@ -37,7 +37,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from dashboard import audit, export, submissions, violations
+from dashboard import export, submissions, violations
 from dashboard.caching import listing_cache
 from dashboard.db import privileges as db_privileges
 from dashboard.db.codecs import Codec
@@ -64,6 +64,7 @@ from dashboard.lookups import ForeignKeyLoader
 from dashboard.messages import N_, Message
 from dashboard.references import blocking_reference
 from dashboard.rendering import render_value, unreadable_note
+from dashboard.security import audit
 from dashboard.table_options import TableOptions, is_sensitive
 from dashboard.unavailable import DatabaseUnreachable
 from dashboard.urls import ADMIN_URL
@@ -779,7 +780,7 @@ class TableView(BaseModelView):
                        deleted, count=deleted), "success")
 
     # -- audit ------------------------------------------------------------------------
-    # Every write is recorded by dashboard.audit in the state database: after it commits,
+    # Every write is recorded by dashboard.security.audit in the state database: after it commits,
     # or as "failed" with the reason when it was refused, so a rolled-back write is on
     # record too.
     def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:

@@ -22,11 +22,11 @@ import typing as t
 from flask import current_app
 from flask_login import current_user
 
-from dashboard import audit
 from dashboard.caching import listing_cache
 from dashboard.db.records import Record, WriteError
 from dashboard.keys import encode_key
 from dashboard.messages import N_, Message
+from dashboard.security import audit
 from dashboard.unavailable import DatabaseUnreachable
 
 if t.TYPE_CHECKING:

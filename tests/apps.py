@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import auth, state
+from dashboard import statedb as state
 from dashboard.app import create_app
+from dashboard.security import auth
 
 #: Long enough for the password rule; used when a test does not care which password.
 PASSWORD = "correct horse battery"

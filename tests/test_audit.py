@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from flask import Flask
 from markupsafe import escape
 
-from dashboard import audit, state
+from dashboard import statedb
+from dashboard.security import audit
 from tests.apps import csrf_token, logged_in, make_app, table_rows
 from tests.site import Site, make_site, rows
 
@@ -37,7 +38,7 @@ def site(demo_site: Site) -> Site:
 
 def entries(app: Flask, **filters: str) -> list[dict[str, t.Any]]:
     """The audit log of ``app``, newest first."""
-    return state.get_store(app).audit_entries(filters, limit=1000)
+    return statedb.get_store(app).audit_entries(filters, limit=1000)
 
 
 def _unreferenced_customers(url: str) -> list[int]:
@@ -230,12 +231,12 @@ def _plugin_writes(site: Site) -> None:
     """What a plugin writes through ``dashboard.writes``, as the logged-in admin."""
     from flask_login import login_user
 
-    from dashboard.auth import User
     from dashboard.db.records import WriteError
+    from dashboard.security.auth import User
     from dashboard.writes import table_writer
 
     with site.app.test_request_context("/"):
-        login_user(User(state.get_store(site.app).user_by_name("admin-user")))
+        login_user(User(statedb.get_store(site.app).user_by_name("admin-user")))
         writer = table_writer("staff", plugin="payroll")
         writer.insert({"id": 16, "name": "person 16", "salary": 969696, "api_token": "tok-16-secret"})
         writer.update({"id": 16}, {"salary": 979797, "name": "person sixteen"})
@@ -410,14 +411,14 @@ def test_38_a_lost_audit_entry_does_not_undo_the_write_and_is_logged(app, logged
                                                                      caplog):
     admin = logged_in_client(app, "admin")
     token = csrf_token(admin, "/admin/parent/")
-    engine = state.get_store(app).engine
+    engine = statedb.get_store(app).engine
 
     def garble(_conn: t.Any, _cursor: t.Any, statement: str, parameters: t.Any, *_args: t.Any) -> t.Any:
         return ("INSERT INTO no_such_table VALUES (1)" if "audit_log" in statement else statement), parameters
 
     sa.event.listen(engine, "before_cursor_execute", garble, retval=True)
     try:
-        with caplog.at_level(logging.ERROR, logger="dashboard.audit"):
+        with caplog.at_level(logging.ERROR, logger="dashboard.security.audit"):
             response = admin.post("/admin/parent/new/", data={"name": "kept", "csrf_token": token})
     finally:
         sa.event.remove(engine, "before_cursor_execute", garble)

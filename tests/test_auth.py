@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from dashboard import auth, state
+from dashboard import statedb
 from dashboard.cli import main
 from dashboard.cli.users import announce_first_admin
+from dashboard.security import auth
 from dashboard.settings import ConfigError
 from tests.apps import PASSWORD, add_user, csrf_token, login, make_app, table_rows
 
@@ -236,13 +237,13 @@ def test_18_logout_is_post_only_with_csrf(app, logged_in_client):
 
 def test_18_password_change_ends_sessions(app, logged_in_client):
     client = logged_in_client(app, "viewer", "alice")
-    state.get_store(app).set_password_hash("alice", auth.hash_password("another password"))
+    statedb.get_store(app).set_password_hash("alice", auth.hash_password("another password"))
     assert client.get("/admin/").status_code == 302
 
 
 def test_18_removed_user_is_logged_out(app, logged_in_client):
     client = logged_in_client(app, "editor", "alice")
-    state.get_store(app).remove_user("alice")
+    statedb.get_store(app).remove_user("alice")
     assert client.get("/admin/").status_code == 302
 
 
@@ -306,8 +307,8 @@ def test_19_unknown_user_costs_one_password_check_too(app, monkeypatch):
 def test_20_password_hashed_with_scrypt_and_salted(app):
     add_user(app, "alice", "viewer", "same password 123")
     add_user(app, "bob", "viewer", "same password 123")
-    with state.get_store(app).engine.connect() as connection:
-        hashes = connection.execute(sa.select(state.users.c.password_hash)).scalars().all()
+    with statedb.get_store(app).engine.connect() as connection:
+        hashes = connection.execute(sa.select(statedb.users.c.password_hash)).scalars().all()
     assert all(h.startswith("scrypt:") and "same password" not in h for h in hashes)
     assert hashes[0] != hashes[1]
 
@@ -536,7 +537,7 @@ def test_first_start_creates_admin_with_a_one_time_password(app, capsys):
     password = re.search(r"password:\s+(\S+)", out).group(1)
     assert len(password) >= 20 and "dashboard users set-password admin" in out
     assert login(app.test_client(), "admin", password).status_code == 302
-    record = state.get_store(app).user_by_name("admin")
+    record = statedb.get_store(app).user_by_name("admin")
     assert record.role == "admin" and password not in record.password_hash
     announce_first_admin(app, "http://127.0.0.1:5000/login")
     assert capsys.readouterr().out == ""
@@ -546,7 +547,7 @@ def test_first_start_creates_admin_with_a_one_time_password(app, capsys):
 def test_20_a_password_hashed_with_another_method_still_logs_in(small_database_url, tmp_path, app_method,
                                                                  stored_method):
     app = make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD=app_method)
-    state.get_store(app).add_user("alice", auth.hash_password(PASSWORD, stored_method), "viewer")
+    statedb.get_store(app).add_user("alice", auth.hash_password(PASSWORD, stored_method), "viewer")
     assert login(app.test_client(), "alice", "not the password").status_code == 200
     assert login(app.test_client(), "alice").status_code == 302
 
@@ -561,8 +562,8 @@ def test_20_users_cli_hashes_with_the_configured_method(cli_env, small_database_
     assert _run("add", "alice", "--role", "viewer", "--password-stdin", input="a long password\n").exit_code == 0
     monkeypatch.setenv("DASHBOARD_PASSWORD_HASH_METHOD", "pbkdf2:sha256:600000")
     assert _run("add", "bob", "--role", "viewer", "--password-stdin", input="a long password\n").exit_code == 0
-    with state.get_store(make_app(small_database_url, cli_env)).engine.connect() as connection:
-        hashes = dict(connection.execute(sa.select(state.users.c.username, state.users.c.password_hash)).all())
+    with statedb.get_store(make_app(small_database_url, cli_env)).engine.connect() as connection:
+        hashes = dict(connection.execute(sa.select(statedb.users.c.username, statedb.users.c.password_hash)).all())
     assert hashes["alice"].startswith("scrypt:") and hashes["bob"].startswith("pbkdf2:sha256:600000$")
 
 

@@ -19,7 +19,7 @@ from markupsafe import escape
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 
-from dashboard import state
+from dashboard import statedb
 from tests import schemas
 from tests.checklist import multipart_post, row_ids, site_on
 from tests.site import form_values as site_form
@@ -170,7 +170,7 @@ def test_44_an_edit_without_a_fingerprint_is_a_failed_audit_entry(site, hostile_
     del mine["fingerprint"]
     mine["group"] = "blind overwrite"
     site.post(edit_url, mine)
-    [entry] = state.get_store(site.app).audit_entries({}, limit=10)
+    [entry] = statedb.get_store(site.app).audit_entries({}, limit=10)
     assert (entry["action"], entry["outcome"], entry["row_key"]) == ("edit", "failed", "1")
     assert "which version of the row" in entry["message"]
     assert entry["changes"]["group"]["new"] == "blind overwrite"
@@ -247,7 +247,7 @@ def test_28_a_selection_with_a_row_gone_deletes_nothing_and_names_the_rows_gone(
     assert "Nothing was deleted: the selected rows 3, 999 no longer exist. Reload the list and select again." in flashes
     assert not [f for f in flashes if "successfully deleted" in f]
     assert [row[0] for row in rows(hostile_database_url, schemas.ORDER, "id")] == [1, 2, 4]
-    entry = state.get_store(site.app).audit_entries({"action": "bulk_delete"}, limit=10)[0]
+    entry = statedb.get_store(site.app).audit_entries({"action": "bulk_delete"}, limit=10)[0]
     assert entry["outcome"] == "failed" and "3, 999" in entry["message"]
     # One row gone is named in the singular; the same row chosen twice is one row, deleted.
     response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["2", "3"]},

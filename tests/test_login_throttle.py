@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from dashboard import auth, proxies, state, throttle
+from dashboard import statedb
+from dashboard.security import auth, proxies, throttle
 from dashboard.settings import ConfigError
 from tests.apps import add_user, csrf_token, login, make_app
 
@@ -131,9 +132,9 @@ def test_45_failures_are_forgotten_after_a_quiet_day_and_the_table_stays_small(a
     clock.advance(POLICY.forget_after_s + 1)
     assert fail(app, POLICY.free_failures) == [200] * POLICY.free_failures
     fail(app, 1, username="newcomer")  # a pair's first try clears out the forgotten ones
-    store = state.get_store(app)
+    store = statedb.get_store(app)
     with store.engine.connect() as connection:
-        left = connection.execute(sa.select(state.login_throttle.c.username)).scalars().all()
+        left = connection.execute(sa.select(statedb.login_throttle.c.username)).scalars().all()
     assert sorted(left) == ["alice", "newcomer"]
 
 
@@ -188,7 +189,7 @@ def test_45_tries_racing_on_three_workers_check_no_more_passwords_than_allowed(
         assert login(workers[2].test_client(), "alice", environ_base=OWNER).status_code == 302
     finally:
         for worker in workers:
-            state.get_store(worker).engine.dispose()
+            statedb.get_store(worker).engine.dispose()
 
 
 # -- the client address behind trusted proxies --------------------------------------------------------

@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from dashboard import state
+from dashboard import statedb
 from tests.apps import csrf_token, logged_in
 from tests.plugin_kit import REPO, chart_figures, create_shop, plugin_site
 from tests.site import rows
@@ -101,7 +101,7 @@ def test_restock_writes_through_the_dashboard(shop_url, tmp_path):
     assert "Anvil: stock is now 8." in after
     # The products list shows the new stock at once: the write bumped its cache generation.
     assert listed_stock(site.text("/admin/products/")) == ["8", "10", "7"]
-    entry = state.get_store(site.app).audit_entries({})[0]
+    entry = statedb.get_store(site.app).audit_entries({})[0]
     assert (entry["username"], entry["action"], entry["table_id"], entry["row_key"], entry["outcome"]) == \
         ("editor-user", "plugin", "products", "1", "ok")
     assert entry["changes"] == {"stock": {"old": "3", "new": "8"}}
@@ -137,7 +137,7 @@ def test_plugin_writes_respect_permissions_and_read_only_mode(shop_url, tmp_path
     response = limited.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
     assert response.status_code == 403 and "Permission denied." in response.get_data(as_text=True)
     assert stock(shop_url, "A-1") == 3
-    entry = state.get_store(limited.app).audit_entries({})[0]
+    entry = statedb.get_store(limited.app).audit_entries({})[0]
     assert (entry["action"], entry["outcome"], entry["row_key"]) == ("plugin", "failed", "1")
     assert logged_in(limited.app, "viewer").get("/admin/-/pages/restock/").status_code == 403
 

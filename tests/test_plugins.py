@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dashboard import hookspecs, state
+from dashboard import hookspecs, statedb
 from dashboard.plugins import hook_names
 from tests.apps import csrf_token, logged_in, make_small_database
 from tests.plugin_kit import (
@@ -359,7 +359,7 @@ def test_hook_table_actions(small_url, tmp_path):
                                                                "csrf_token": token}, follow_redirects=True)
     assert "2 parents are loud now." in response.get_data(as_text=True)
     assert rows(small_url, "parent", "id") == [(1, "LOUD"), (2, "LOUD")]
-    entries = state.get_store(site.app).audit_entries({})
+    entries = statedb.get_store(site.app).audit_entries({})
     assert [(e["action"], e["row_key"], e["outcome"]) for e in entries[:2]] == [("plugin", "2", "ok"), ("plugin", "1", "ok")]
     assert entries[0]["message"].startswith("acts: edit")
     # A viewer sees the read-only action only, and a forged POST of the other changes nothing.

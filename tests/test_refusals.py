@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dashboard import state
+from dashboard import statedb
 from tests.roles import restricted_url
 from tests.site import Site, form_values, make_site, rows
 
@@ -104,7 +104,7 @@ def refusing(empty_database_url: str, dialect: str, tmp_path: t.Any) -> t.Iterat
 
 
 def _failed_entries(site: Site) -> list[dict[str, t.Any]]:
-    return [e for e in state.get_store(site.app).audit_entries({}, limit=100) if e["outcome"] == "failed"]
+    return [e for e in statedb.get_store(site.app).audit_entries({}, limit=100) if e["outcome"] == "failed"]
 
 
 def _assert_not_misblamed(page: str) -> None:

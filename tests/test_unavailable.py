@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from dashboard import state
+from dashboard import statedb
 from tests.site import Site, make_site, rows
 
 NOT_SAVED = "Nothing was saved; try again."
@@ -142,7 +142,7 @@ def _unreferenced_customers(url: str) -> list[int]:
 
 
 def _audit(site: Site) -> list[dict[str, t.Any]]:
-    return state.get_store(site.app).audit_entries({})
+    return statedb.get_store(site.app).audit_entries({})
 
 
 def _assert_unavailable_page(response: t.Any) -> None:
@@ -241,7 +241,7 @@ def test_35_server_down_answers_503_until_it_is_back(site, demo_url):
 def test_35_state_database_lost_answers_a_plain_503(small_database_url, tmp_path):
     """Without the state database no operator can be loaded: still a 503, on a plain page."""
     site = make_site(small_database_url, tmp_path)
-    engine = state.get_store(site.app).engine
+    engine = statedb.get_store(site.app).engine
 
     def refuse(_dialect: t.Any, _record: t.Any, cargs: list[t.Any], _cparams: t.Any) -> None:
         cargs[0] = "/nonexistent-dashboard-test/state.db"

@@ -76,14 +76,15 @@ def register_charts(app: Flask) -> list[Chart]:
 
 @hookimpl
 def template_variables(template: str) -> dict[str, t.Any] | None:
-    from dashboard import audit, state
+    from dashboard import statedb
+    from dashboard.security import audit
 
     if template != "dashboard/home.html":
         return None
     authorize = current_app.extensions["dashboard"].authorize
     if authorize is None or not authorize(None, audit.READ_ACTION):
         return None
-    entries = state.get_store(current_app).audit_entries({}, offset=0, limit=RECENT_ENTRIES)
+    entries = statedb.get_store(current_app).audit_entries({}, offset=0, limit=RECENT_ENTRIES)
     return {"recent_activity": [{**entry, "at": _when(entry["at"])} for entry in entries]}
 
 

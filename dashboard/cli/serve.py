@@ -15,7 +15,7 @@ from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers
 from dashboard.cli.users import announce_first_admin, state_location
 from dashboard.i18n.translation import gettext as _
 from dashboard.instance import file_cache_dir
-from dashboard.state import get_store
+from dashboard.statedb import get_store
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -15,13 +15,13 @@ import click
 from flask import Config, Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from dashboard import auth
 from dashboard.cli.common import fail
 from dashboard.i18n.translation import exception_text, translate
 from dashboard.i18n.translation import gettext as _
 from dashboard.instance import instance_path_for
+from dashboard.security import auth
 from dashboard.settings import ConfigError, load_settings
-from dashboard.state import StateStore, get_store, make_state_store, state_database_url
+from dashboard.statedb import StateStore, get_store, make_state_store, state_database_url
 
 FIRST_ADMIN = "admin"
 

@@ -43,7 +43,7 @@ from dashboard.settings import ConfigError
 from dashboard.urls import own_endpoint, safe_next
 
 EXTENSION_KEY = "dashboard_i18n"
-#: Where the operator's choice is kept; :mod:`dashboard.auth` keeps it across login and logout.
+#: Where the operator's choice is kept; :mod:`dashboard.security.auth` keeps it across login and logout.
 SESSION_KEY = "locale"
 #: The language menu's form posts here (``POST /language``).
 LANGUAGE_ENDPOINT = own_endpoint("i18n.set_language")

@@ -11,10 +11,10 @@ doubles the wait before the next try, from :data:`FIRST_DELAY_S` up to
 :data:`FORGET_AFTER_S` starts again from nothing.
 
 Each try is counted *before* its password is checked, by one conditional ``UPDATE`` in the
-state database (:meth:`dashboard.state.StateStore.claim_login_attempt`), so requests
+state database (:meth:`dashboard.statedb.StateStore.claim_login_attempt`), so requests
 racing on several workers cannot all slip in under the limit: the database hands out the
 tries one by one. The client address is ``request.remote_addr``, which
-:mod:`dashboard.proxies` takes from ``X-Forwarded-For`` only behind ``TRUSTED_PROXIES``.
+:mod:`dashboard.security.proxies` takes from ``X-Forwarded-For`` only behind ``TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The client's address behind reverse proxies the operator trusts (``TRUSTED_PROXIES``).
 
 Behind a load balancer every request comes from the balancer's address, and login
-throttling (:mod:`dashboard.throttle`) would count every operator as one client. The
+throttling (:mod:`dashboard.security.throttle`) would count every operator as one client. The
 balancer names the client in ``X-Forwarded-For``; but any client can send that header too,
 so it is believed only from the proxies listed in ``TRUSTED_PROXIES`` (addresses or
 networks such as ``10.0.0.0/8``). Off by default: with the list empty, the header is

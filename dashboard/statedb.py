@@ -27,7 +27,7 @@ from dashboard.settings import ConfigError
 if t.TYPE_CHECKING:
     from flask import Flask
 
-    from dashboard.throttle import Policy
+    from dashboard.security.throttle import Policy
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ users = sa.Table(
     sa.Column("session_version", sa.Integer, nullable=False, default=0),
 )
 
-# Login throttling (dashboard.throttle): one row per user name and client address with
+# Login throttling (dashboard.security.throttle): one row per user name and client address with
 # failed tries, deleted at the pair's next correct password or once long forgotten. The
 # key makes the row unique, so every worker counts on the same row.
 login_throttle = sa.Table(
@@ -64,7 +64,7 @@ login_throttle = sa.Table(
 )
 
 # Every write made through the dashboard, and every one refused, written in a transaction
-# of its own so it outlives the rollback of the write it describes (dashboard.audit).
+# of its own so it outlives the rollback of the write it describes (dashboard.security.audit).
 audit_log = sa.Table(
     "audit_log",
     metadata,

@@ -1,7 +1,7 @@
 """Who may use the dashboard, and what each operator may do.
 
 Every request needs a logged-in operator except the login page, static files and
-``/healthz``. Operators and their roles live in the state database (:mod:`dashboard.state`);
+``/healthz``. Operators and their roles live in the state database (:mod:`dashboard.statedb`);
 ``dashboard users`` manages them. A role grants table actions, and the ``TABLES`` setting
 can change that per table::
 
@@ -17,9 +17,9 @@ Sessions are Flask's signed cookies, so what makes them revocable is the user's
 logging out, a password change or removing the user bumps it, and every cookie issued
 before stops working.
 
-Failed logins are slowed down per user name and client address (:mod:`dashboard.throttle`);
+Failed logins are slowed down per user name and client address (:mod:`dashboard.security.throttle`);
 the client address is the peer's, or behind ``TRUSTED_PROXIES`` the forwarded one
-(:mod:`dashboard.proxies`).
+(:mod:`dashboard.security.proxies`).
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard import proxies, state
+from dashboard import statedb
 from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettext, lazy_gettext
 from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
+from dashboard.security import proxies
+from dashboard.security.throttle import Policy, throttle_key
 from dashboard.settings import ConfigError
-from dashboard.throttle import Policy, throttle_key
 from dashboard.urls import own_endpoint, safe_next
 
 EXTENSION_KEY = "dashboard_auth"
@@ -99,7 +100,7 @@ class AuthSettings:
     lifetime_s: float
     user_header: str
     table_roles: dict[str, dict[str, frozenset[str]]]
-    #: How failed logins are slowed down (:mod:`dashboard.throttle`).
+    #: How failed logins are slowed down (:mod:`dashboard.security.throttle`).
     throttle: Policy = Policy()
     #: Seconds since the epoch, for the throttle; a test replaces it instead of sleeping.
     clock: t.Callable[[], float] = time.time
@@ -110,7 +111,7 @@ class AuthSettings:
 class User(UserMixin):
     """The logged-in operator, loaded from the state database on every request."""
 
-    def __init__(self, record: state.UserRecord, *, via_header: bool = False) -> None:
+    def __init__(self, record: statedb.UserRecord, *, via_header: bool = False) -> None:
         self.id = record.id
         self.username = record.username
         self.role = record.role
@@ -251,7 +252,7 @@ def _wait_text(seconds: float) -> str:
     return format_timedelta(timedelta(seconds=math.ceil(seconds)), threshold=1.5, locale=current_locale())
 
 
-def authenticate(store: state.StateStore, username: str, password: str) -> state.UserRecord | None:
+def authenticate(store: statedb.StateStore, username: str, password: str) -> statedb.UserRecord | None:
     """The user if ``password`` is theirs, else ``None``, in the same time either way."""
     record = store.user_by_name(username.strip()) if username_problem(username.strip()) is None else None
     # Always one password check: an unknown name must not answer faster than a wrong password.
@@ -269,7 +270,7 @@ def _clear_session() -> None:
     session.update(kept)
 
 
-def _start_session(record: state.UserRecord) -> None:
+def _start_session(record: statedb.UserRecord) -> None:
     # A fresh session: nothing an attacker planted in the cookie before login survives.
     _clear_session()
     session.permanent = True
@@ -282,7 +283,7 @@ def _start_session(record: state.UserRecord) -> None:
 
 def login_view() -> t.Any:
     """``GET/POST /login``."""
-    store = state.get_store(current_app)
+    store = statedb.get_store(current_app)
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(next_url or url_for("admin.index"))
@@ -323,7 +324,7 @@ def login_view() -> t.Any:
 def logout_view() -> t.Any:
     """``POST /logout``: ends every session of this operator, on every device."""
     if current_user.is_authenticated and not getattr(current_user, "via_header", False):
-        state.get_store(current_app).bump_session_version(int(current_user.id))
+        statedb.get_store(current_app).bump_session_version(int(current_user.id))
     logout_user()
     _clear_session()
     flash(gettext("You are logged out."), "info")
@@ -338,7 +339,7 @@ def _load_from_session(user_id: str) -> User | None:
     if settings.user_header and request.headers.get(settings.user_header):
         return None  # the proxy's word wins over a cookie
     try:
-        record = state.get_store(current_app).user_by_id(int(user_id))
+        record = statedb.get_store(current_app).user_by_id(int(user_id))
     except (TypeError, ValueError):
         return None
     if record is None or session.get(_VERSION) != record.session_version:
@@ -358,7 +359,7 @@ def _load_from_header(req: t.Any) -> User | None:
     name = (req.headers.get(header, "") if header else "").strip()
     if not name:
         return None
-    record = state.get_store(current_app).user_by_name(name)
+    record = statedb.get_store(current_app).user_by_name(name)
     return User(record, via_header=True) if record is not None else None
 
 
@@ -384,14 +385,14 @@ def _require_login() -> t.Any:
 def init_app(app: Flask) -> None:
     """Login pages, session rules and the login requirement for every request.
 
-    Opens the state database (:func:`dashboard.state.init_app`) when that is not done yet.
-    Call before :func:`dashboard.security.init_app`, so an anonymous POST is refused as
+    Opens the state database (:func:`dashboard.statedb.init_app`) when that is not done yet.
+    Call before :func:`dashboard.security.headers.init_app`, so an anonymous POST is refused as
     such before its CSRF token is looked at.
 
     :raises ConfigError: when ``TABLES`` roles or the session settings are invalid.
     """
-    if state.EXTENSION_KEY not in app.extensions:
-        state.init_app(app)
+    if statedb.EXTENSION_KEY not in app.extensions:
+        statedb.init_app(app)
     idle_min = app.config["SESSION_IDLE_MINUTES"]
     lifetime_h = app.config["SESSION_LIFETIME_HOURS"]
     if not isinstance(idle_min, (int, float)) or idle_min <= 0:

@@ -3,7 +3,7 @@
 Each create, edit, delete and bulk delete made through a table view, whether it was saved
 or refused (a database error, a conflicting edit, a role without the right, a lost
 connection), becomes one row of ``audit_log`` in the dashboard's own state database
-(:mod:`dashboard.state`), never in the database being administered. The entry is written
+(:mod:`dashboard.statedb`), never in the database being administered. The entry is written
 in a transaction of its own on the state database: after the write committed when it
 succeeded, and whatever happened to the write's transaction when it failed, so a rolled
 back write is still on record.
@@ -34,7 +34,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import state
+from dashboard import statedb
 from dashboard.db.errors import KIND_LABELS, first_line
 from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext
@@ -145,7 +145,7 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         "message": (f"[{kind}] {message}" if kind else str(message))[:_MAX_MESSAGE_CHARS],
     }
     try:
-        state.get_store(current_app).add_audit_entry(entry)
+        statedb.get_store(current_app).add_audit_entry(entry)
     except SQLAlchemyError as exc:
         # The write itself has committed or failed already; refusing the response would
         # not undo it. The entry goes to the log instead, where it is not lost.
@@ -337,9 +337,9 @@ class AuditView(BaseView):
 
     @expose("/")
     def index(self) -> str:
-        filters = {name: value.strip()[:255] for name in state.AUDIT_FILTERS
+        filters = {name: value.strip()[:255] for name in statedb.AUDIT_FILTERS
                    if (value := request.args.get(name, "")).strip()}
-        store = state.get_store(current_app)
+        store = statedb.get_store(current_app)
         total = store.count_audit_entries(filters)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(_page_number(request.args.get("page")), pages - 1)

@@ -18,12 +18,7 @@ import secrets
 import typing as t
 
 from flask import Flask, abort, current_app, g, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import RequestEntityTooLarge
-
-from dashboard.errors import plain_page
-from dashboard.i18n.translation import gettext
-from dashboard.messages import N_
+from flask_wtf.csrf import CSRFProtect
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -96,40 +91,16 @@ def _set_headers(response: t.Any) -> t.Any:
     return response
 
 
-#: Flask-WTF's reasons for refusing a token (English in Flask-WTF), translated by their text.
-CSRF_REASONS = (N_("The CSRF token is missing."), N_("The CSRF session token is missing."),
-                N_("The CSRF token has expired."), N_("The CSRF token is invalid."),
-                N_("The CSRF tokens do not match."))
-
-
-def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
-    reason = gettext("Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the "
-                     "FORM_MAX_BYTES setting).", limit=int(current_app.config["FORM_MAX_BYTES"]))
-    advice = gettext("Use your browser's Back button: the form still holds what you typed.")
-    body = plain_page(gettext("Too large to save"), gettext("The form was too large to save"), reason, advice)
-    return body, 413, {"Content-Type": "text/html; charset=utf-8"}
-
-
-def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
-    reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
-    advice = gettext("It was open too long, you logged out meanwhile, or it did not come from this site. "
-                     "Nothing was changed. Go back, reload the page and try again.")
-    body = plain_page(gettext("Form expired"), gettext("The form could not be accepted"), reason, advice)
-    return body, 400, {"Content-Type": "text/html; charset=utf-8"}
-
-
 def init_app(app: Flask) -> None:
     """CSRF on every POST, PUT, PATCH and DELETE; security headers on every response.
 
     CSRF tokens live as long as the session: it is renewed at login and cleared at logout,
-    and idle and absolute timeouts end it (:mod:`dashboard.auth`).
+    and idle and absolute timeouts end it (:mod:`dashboard.security.auth`).
     """
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     app.config["WTF_CSRF_METHODS"] = sorted(_UNSAFE_METHODS)
     app.before_request(_refuse_cross_site_writes)
     app.before_request(_raise_form_limit)
     CSRFProtect(app)
-    app.register_error_handler(CSRFError, _csrf_failed)
-    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

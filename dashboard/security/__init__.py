@@ -1,0 +1,16 @@
+"""Who may do what, and the guards around every request.
+
+- :mod:`~dashboard.security.auth`: login, logout, sessions, roles and the permission checks.
+- :mod:`~dashboard.security.headers`: CSRF protection, the Content-Security-Policy nonce and
+  the security headers of every response.
+- :mod:`~dashboard.security.proxies`: which reverse proxies' forwarded headers to believe.
+- :mod:`~dashboard.security.throttle`: slowing down repeated failed logins.
+- :mod:`~dashboard.security.audit`: the audit recorder (every write, refused or not) and the
+  audit log's page.
+
+May import: Flask and its extensions, :mod:`dashboard.i18n`, :mod:`dashboard.statedb`, the
+shared modules (:mod:`dashboard.messages`, :mod:`dashboard.settings`, :mod:`dashboard.urls`)
+and :mod:`dashboard.db` for what a refused write means. The web views and the plugins sit
+above this layer and call it; it does not import them (the audit recorder's helpers name
+a table view's type only under ``TYPE_CHECKING``).
+"""
