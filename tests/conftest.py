@@ -84,3 +84,14 @@ def hostile_site(hostile_database_url: str, tmp_path: t.Any) -> Iterator[Site]:
     site = site_on(hostile_database_url, tmp_path)
     yield site
     site.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_hostile_site(module_hostile_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Like :func:`hostile_site`, but one per test module and dialect: for tests that only read.
+
+    A test that writes takes :func:`hostile_site` (its own database) instead.
+    """
+    site = site_on(module_hostile_database_url, tmp_path_factory.mktemp("module-site"))
+    yield site
+    site.state.engine.dispose()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from dashboard.db.codecs import codec_for
-from dashboard.keys import encode_key
+from dashboard.web.keys import encode_key
 from tests import schemas
 from tests.site import rows
 
@@ -29,8 +29,13 @@ HOSTILE_MARKUP = [
 
 
 @pytest.fixture
-def site(hostile_site):
-    return hostile_site
+def site(request, dialect):
+    """An admin's site on the hostile schema: a database of its own for a test that writes
+    (it names ``hostile_database_url`` to read the rows back), else one shared by the module's
+    readers (building the schema and logging in once per dialect, not per test)."""
+    if "hostile_database_url" in request.fixturenames:
+        return request.getfixturevalue("hostile_site")
+    return request.getfixturevalue("module_hostile_site")
 
 
 def composite_key(part_a: str, part_b: int) -> str:
