@@ -13,20 +13,23 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.engine import Engine
 
-from dashboard import caching, errors, hooks, i18n, navigation, plugins, registry, unavailable
+from dashboard import i18n
 from dashboard.db.engine import make_engine
 from dashboard.db.reflection import SchemaInfo, reflect_schema
-from dashboard.home import HomeView
 from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
-from dashboard.routing import LazyBuilderRule
+from dashboard.plugins import hooks
+from dashboard.plugins import loader as plugins
 from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
+from dashboard.web import caching, errors, navigation, registry, unavailable
+from dashboard.web.home import HomeView
+from dashboard.web.routing import LazyBuilderRule
 
 if t.TYPE_CHECKING:
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 
 @dataclass

@@ -38,11 +38,11 @@ from flask import current_app, g
 from flask_babel import format_decimal
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.caching import MISSING, listing_cache
 from dashboard.db.errors import first_line, is_gone, is_timeout
+from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Chart:
     :param roles: for ``sql`` charts, the roles besides ``admin`` that may see it.
     :param description: a line of explanation under the title.
     :param recent_only: on the home page, shown only while some row's ``group_by`` falls in the
-        chart's ``last`` buckets (one cached query, :mod:`dashboard.recency`): a "last 12
+        chart's ``last`` buckets (one cached query, :mod:`dashboard.web.recency`): a "last 12
         months" chart of old data would be empty.
     """
 
@@ -509,7 +509,7 @@ def format_value(value: float | None) -> str:
 
 def visible(entry: ChartEntry) -> bool:
     """Whether the current operator may see ``entry``: who may view its table; for SQL, its roles."""
-    from dashboard.plugins import operator_role, sees_details
+    from dashboard.plugins.loader import operator_role, sees_details
 
     authorize = current_app.extensions["dashboard"].authorize
     if authorize is None:
@@ -525,7 +525,7 @@ def panel(entry: ChartEntry) -> ChartPanel:
     """Compute ``entry`` for the current operator (who may see it: check :func:`visible` first)."""
     from dashboard.i18n.formatting import format_bucket
     from dashboard.i18n.translation import gettext
-    from dashboard.plugins import report, sees_details
+    from dashboard.plugins.loader import report, sees_details
 
     chart = entry.chart
     shown = ChartPanel(name=chart.name, title=str(chart.title or chart.name),

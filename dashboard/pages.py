@@ -132,7 +132,7 @@ class Page(BaseView):
 
     def static_url(self, filename: str) -> str:
         """The URL of ``filename`` in the page's plugin's ``static/`` folder."""
-        from dashboard.plugins import plugin_static
+        from dashboard.plugins.loader import plugin_static
 
         return plugin_static(self.plugin, filename)
 
@@ -140,7 +140,7 @@ class Page(BaseView):
         # Flask-Admin's own version retries a TypeError with other arguments, which would
         # hide a plugin's real error behind a second one.
         from dashboard.db.errors import is_gone
-        from dashboard.plugins import report
+        from dashboard.plugins.loader import report
         from dashboard.writes import WriteRefused
 
         try:
@@ -160,7 +160,7 @@ class Page(BaseView):
     def _error(self, message: str | None, exc: BaseException | None, status: int) -> t.Any:
         import traceback
 
-        from dashboard.plugins import sees_details
+        from dashboard.plugins.loader import sees_details
 
         details = "".join(traceback.format_exception(exc)) if exc is not None and sees_details() else None
         try:

@@ -82,7 +82,7 @@ audit_log = sa.Table(
 )
 
 # One row per create form submitted, keyed by the one-time token the form carried
-# (dashboard.submissions): the same form posted again, by a double click or a browser
+# (dashboard.web.submissions): the same form posted again, by a double click or a browser
 # resending after a time-out, finds its token taken and creates nothing. Shared by every
 # worker, unlike process memory; rows older than a day are pruned.
 form_submissions = sa.Table(

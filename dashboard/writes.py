@@ -22,15 +22,15 @@ import typing as t
 from flask import current_app
 from flask_login import current_user
 
-from dashboard.caching import listing_cache
 from dashboard.db.records import Record, WriteError
-from dashboard.keys import encode_key
 from dashboard.messages import N_, Message
 from dashboard.security import audit
-from dashboard.unavailable import DatabaseUnreachable
+from dashboard.web.caching import listing_cache
+from dashboard.web.keys import encode_key
+from dashboard.web.unavailable import DatabaseUnreachable
 
 if t.TYPE_CHECKING:
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 #: Table actions that change rows, and need a writable table as well as the right.
 WRITE_ACTIONS = ("create", "edit", "delete")

@@ -140,7 +140,7 @@ def test_a_redis_that_is_gone_degrades_to_uncached_pages(apps, caplog):
     require_service("redis", "Redis is needed to compare against")
     app = apps(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:1/0")
     client = logged_in(app, "admin")
-    with caplog.at_level(logging.WARNING, logger="dashboard.caching"):
+    with caplog.at_level(logging.WARNING, logger="dashboard.web.caching"):
         assert client.get(LIST).status_code == 200
         assert client.get(LIST).status_code == 200
     assert any("listing cache unavailable" in r.getMessage() for r in caplog.records)

@@ -1,4 +1,4 @@
-"""The navbar's table finder (dashboard/navigation.py): what it offers, to whom, in which order."""
+"""The navbar's table finder (dashboard/web/navigation.py): what it offers, to whom, in which order."""
 
 from __future__ import annotations
 

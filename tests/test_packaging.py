@@ -37,7 +37,7 @@ WHEEL_MUST_CONTAIN += (
     "dashboard/static/vendor/chartjs/chart.umd.min.js",
     "dashboard/static/vendor/chartjs/LICENSE.md",
     "dashboard/static/charts.js",
-    "dashboard/builtins/overview.py",
+    "dashboard/plugins/builtins/overview.py",
     "dashboard/_bundled/plugins/sales_overview/templates/sales_overview/page.html",
 )
 # Building and installing Flask & co. from the index takes well under this.

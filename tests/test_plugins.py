@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard import hookspecs, statedb
-from dashboard.plugins import hook_names
+from dashboard.plugins.loader import hook_names
 from tests.apps import csrf_token, logged_in, make_small_database
 from tests.plugin_kit import (
     REPO,
@@ -188,7 +188,7 @@ def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
 
 
 def test_import_error_is_reported_and_the_rest_works(small_url, tmp_path, caplog):
-    caplog.set_level(logging.ERROR, logger="dashboard.plugins")
+    caplog.set_level(logging.ERROR, logger="dashboard.plugins.loader")
     site = plugin_site(small_url, tmp_path, {"hello": HELLO, "broken": "import no_such_module_for_dashboard\n",
                                             "typo": "from dashboard.hookspecs import hookimpl\n\n"
                                                     "@hookimpl\ndef register_page():\n    return []\n"},

@@ -13,7 +13,7 @@ import click
 
 from dashboard.cli.common import app_settings, build_app
 from dashboard.i18n.translation import gettext as _
-from dashboard.plugins import plugins_dir, registry
+from dashboard.plugins.loader import plugins_dir, registry
 from dashboard.urls import own_url
 
 

@@ -9,13 +9,13 @@ import typing as t
 
 import click
 
-from dashboard import caching
 from dashboard.cli.common import app_settings, build_app, fail
 from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
 from dashboard.cli.users import announce_first_admin, state_location
 from dashboard.i18n.translation import gettext as _
 from dashboard.instance import file_cache_dir
 from dashboard.statedb import get_store
+from dashboard.web import caching
 
 
 def _listen(host: str, port: int) -> socket.socket:

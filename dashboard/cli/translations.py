@@ -26,8 +26,8 @@ from dashboard.db.reflection import reflect_schema
 from dashboard.i18n import catalogs
 from dashboard.i18n.translation import LOCALES, exception_text, supported_locale
 from dashboard.i18n.translation import gettext as _
-from dashboard.labels import starter_labels
 from dashboard.settings import ConfigError, read_toml
+from dashboard.web.labels import starter_labels
 
 POT_NAME = f"{catalogs.DOMAIN}.pot"
 

@@ -362,8 +362,8 @@ def _permission_message(error: DatabaseError, action: Action, table: str) -> Mes
 def _constraint_message(error: DatabaseError, action: Action) -> Message:
     # Constraint names stay out of these messages (the log has them): a name such as
     # items_name_key says nothing to an operator, and says much about the schema. The form
-    # marks the field concerned (dashboard.violations), a refused delete names the row and
-    # the foreign key that blocked it (dashboard.references).
+    # marks the field concerned (dashboard.web.violations), a refused delete names the row and
+    # the foreign key that blocked it (dashboard.web.references).
     if error.detail == "unique":
         return Message(N_("Not saved: another row already has this value where values must be unique."))
     if error.detail == "foreign_key":

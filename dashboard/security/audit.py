@@ -43,7 +43,7 @@ from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:
     from dashboard.db.records import Record
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
 

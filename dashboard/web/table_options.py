@@ -18,7 +18,7 @@ class TableOptions:
         raw = raw or {}
         self.hidden = bool(raw.get("hidden", False))
         self.label: str | None = raw.get("label")
-        #: The label per language (``{de = "Bestellungen"}``), checked by :mod:`dashboard.labels`.
+        #: The label per language (``{de = "Bestellungen"}``), checked by :mod:`dashboard.web.labels`.
         self.labels: t.Any = raw.get("labels")
         self.read_only = bool(raw.get("read_only", False))
         self.display_column: str | None = raw.get("display_column")

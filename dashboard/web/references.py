@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.records import RecordStore
 from dashboard.i18n.translation import gettext
-from dashboard.keys import encode_key
+from dashboard.web.keys import encode_key
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.caching import MISSING, listing_cache
+from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:
     from dashboard.charts import ChartEntry

@@ -16,9 +16,9 @@ from flask_admin import AdminIndexView, expose
 
 from dashboard.db import counts
 from dashboard.db.reflection import SchemaInfo
-from dashboard.labels import TranslatedLabel
 from dashboard.messages import N_
-from dashboard.navigation import list_url
+from dashboard.web.labels import TranslatedLabel
+from dashboard.web.navigation import list_url
 
 #: Up to this many relations the groups start unfolded; beyond, folded.
 UNFOLDED_UP_TO = 60

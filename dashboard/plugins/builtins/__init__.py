@@ -8,6 +8,6 @@ from __future__ import annotations
 
 #: ``(plugin name, module)`` of every built-in plugin, in loading order.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
-    ("overview", "dashboard.builtins.overview"),
-    ("plugin_pages", "dashboard.builtins.plugin_pages"),
+    ("overview", "dashboard.plugins.builtins.overview"),
+    ("plugin_pages", "dashboard.plugins.builtins.plugin_pages"),
 )

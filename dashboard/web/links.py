@@ -26,7 +26,7 @@ from dashboard.db.reflection import ForeignKeyInfo
 from dashboard.i18n.translation import gettext
 
 if t.TYPE_CHECKING:
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
 

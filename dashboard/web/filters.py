@@ -16,7 +16,7 @@ from flask_admin.model.filters import BaseFilter
 from dashboard.db.codecs import Codec
 from dashboard.db.search import like_pattern
 from dashboard.i18n.translation import lazy_gettext
-from dashboard.labels import LocalizedLabel
+from dashboard.web.labels import LocalizedLabel
 
 Conditions = list[sa.ColumnElement[bool]]
 

@@ -2,7 +2,7 @@
 
 Plugins come from three places, loaded in this order, and are all alike once loaded:
 
-1. built in: the features of :mod:`dashboard.builtins`, written as ordinary plugins;
+1. built in: the features of :mod:`dashboard.plugins.builtins`, written as ordinary plugins;
 2. installed packages declaring an entry point in the group ``dashboard``
    (``[project.entry-points.dashboard] my_plugin = "my_package"``);
 3. every package (a folder with ``__init__.py``) in the plugins folder: ``PLUGINS_DIR``
@@ -193,7 +193,7 @@ def plugins_dir(app: Flask) -> Path:
 
 
 def _builtins() -> list[tuple[str, str]]:
-    from dashboard.builtins import BUILTIN_PLUGINS
+    from dashboard.plugins.builtins import BUILTIN_PLUGINS
 
     return list(BUILTIN_PLUGINS)
 

@@ -1,6 +1,6 @@
 """Applying the plugins' hooks to the site.
 
-:mod:`dashboard.plugins` finds and imports plugins; this module puts what their hooks
+:mod:`dashboard.plugins.loader` finds and imports plugins; this module puts what their hooks
 return into place: table options, cell renderers and bulk actions while the table views
 are built (:func:`table_options`, :func:`extend_view`), then charts, pages, menu links and
 template variables, and finally the start-up hook (:func:`init_app`). Whatever a plugin
@@ -22,18 +22,18 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import charts as charts_module
-from dashboard import plugins
 from dashboard.db.records import WriteError
-from dashboard.keys import BadKey, decode_key
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
-from dashboard.recency import has_recent_rows
+from dashboard.plugins import loader as plugins
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
+from dashboard.web.keys import BadKey, decode_key
+from dashboard.web.recency import has_recent_rows
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
     from dashboard.db.reflection import ColumnInfo, TableInfo
-    from dashboard.views import TableView
+    from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ def list_url(view: t.Any) -> str:
 
     Built from the view's own path: pages listing hundreds of tables (the finder's data,
     the home page) would otherwise pay a ``url_for`` per table, and the first of them the
-    compilation of each table's URL builder (dashboard.routing).
+    compilation of each table's URL builder (dashboard.web.routing).
     """
     return f"{request.script_root}{view.url}/"
 

@@ -37,8 +37,6 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from dashboard import export, submissions, violations
-from dashboard.caching import listing_cache
 from dashboard.db import privileges as db_privileges
 from dashboard.db.codecs import Codec
 from dashboard.db.errors import Kind, classify, is_gone, read_message
@@ -47,27 +45,29 @@ from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Conflict, Record, RecordStore, RowsGone, WriteError
 from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.db.search import search_condition
-from dashboard.filters import ColumnFilter, EqualFilter, filters_for
-from dashboard.forms import (
+from dashboard.i18n.formatting import NUMBER_KINDS, format_number
+from dashboard.i18n.translation import exception_text, gettext, lazy_gettext, ngettext, translate
+from dashboard.messages import N_, Message
+from dashboard.security import audit
+from dashboard.urls import ADMIN_URL
+from dashboard.web import export, submissions, violations
+from dashboard.web.caching import listing_cache
+from dashboard.web.filters import ColumnFilter, EqualFilter, filters_for
+from dashboard.web.forms import (
     DashboardForm,
     ReadOnlyField,
     build_form_class,
     field_for,
     read_only_reason,
 )
-from dashboard.i18n.formatting import NUMBER_KINDS, format_number
-from dashboard.i18n.translation import exception_text, gettext, lazy_gettext, ngettext, translate
-from dashboard.keys import BadKey, decode_key, encode_key
-from dashboard.labels import LocalizedLabel, column_label, table_label
-from dashboard.links import linked_rows
-from dashboard.lookups import ForeignKeyLoader
-from dashboard.messages import N_, Message
-from dashboard.references import blocking_reference
-from dashboard.rendering import render_value, unreadable_note
-from dashboard.security import audit
-from dashboard.table_options import TableOptions, is_sensitive
-from dashboard.unavailable import DatabaseUnreachable
-from dashboard.urls import ADMIN_URL
+from dashboard.web.keys import BadKey, decode_key, encode_key
+from dashboard.web.labels import LocalizedLabel, column_label, table_label
+from dashboard.web.links import linked_rows
+from dashboard.web.lookups import ForeignKeyLoader
+from dashboard.web.references import blocking_reference
+from dashboard.web.rendering import render_value, unreadable_note
+from dashboard.web.table_options import TableOptions, is_sensitive
+from dashboard.web.unavailable import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class TableView(BaseModelView):
         return self.info.has_row_identity and self.info.readable and self.allowed("view")
 
     def is_visible(self) -> bool:
-        # Tables are found with the navbar's search (dashboard/navigation.py), not in
+        # Tables are found with the navbar's search (dashboard/web/navigation.py), not in
         # Flask-Admin's menu, whose one dropdown per category cannot hold 300 tables.
         return False
 
@@ -825,7 +825,7 @@ class TableView(BaseModelView):
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete" and not self.can_delete:
             return False
-        # Bulk actions added by plugins (dashboard.hooks) need their own right on this table.
+        # Bulk actions added by plugins (dashboard.plugins.hooks) need their own right on this table.
         plugin_action = getattr(self, "plugin_actions", {}).get(name)
         if plugin_action is not None:
             return bool(plugin_action.allowed_on(self))

@@ -20,7 +20,6 @@ from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, 
 from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
-from dashboard import submissions
 from dashboard.db.codecs import Codec
 from dashboard.db.reflection import ColumnInfo
 from dashboard.i18n.translation import (
@@ -30,8 +29,9 @@ from dashboard.i18n.translation import (
     lazy_gettext,
     translate,
 )
-from dashboard.labels import LocalizedLabel
 from dashboard.messages import N_, Message
+from dashboard.web import submissions
+from dashboard.web.labels import LocalizedLabel
 
 
 class DashboardForm(FlaskForm):
@@ -243,7 +243,7 @@ def _choice_label(codec: Codec, choice: str) -> t.Any:
 
 def build_form_class(fields: dict[str, Field], *, with_fingerprint: bool) -> type[DashboardForm]:
     """A form class with ``fields`` (keyed by column key) and, on edit forms, the row fingerprint;
-    create forms get a one-time submission token instead (:mod:`dashboard.submissions`)."""
+    create forms get a one-time submission token instead (:mod:`dashboard.web.submissions`)."""
     attributes: dict[str, t.Any] = dict(fields)
     if with_fingerprint:
         attributes["fingerprint"] = HiddenField()

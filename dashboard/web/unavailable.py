@@ -19,10 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.db.errors import first_line, is_gone
-from dashboard.errors import plain_page
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_
 from dashboard.urls import safe_next
+from dashboard.web.errors import plain_page
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import typing as t
 
 from flask import Flask
 
-from dashboard import hooks
 from dashboard.db.records import RecordStore
-from dashboard.labels import TranslatedLabel
 from dashboard.messages import N_
-from dashboard.table_options import TableOptions
-from dashboard.views import TableView
+from dashboard.plugins import hooks
+from dashboard.web.labels import TranslatedLabel
+from dashboard.web.table_options import TableOptions
+from dashboard.web.table_view import TableView
 
 if t.TYPE_CHECKING:
     from dashboard.app import DashboardState
@@ -32,7 +32,7 @@ def register_table_views(app: Flask, state: DashboardState) -> None:
     stores = {info.id: RecordStore(state.engine, info) for info in state.schema.tables}
     overrides = config["TABLES"]
     for info in sorted(state.schema.tables, key=lambda i: (i.schema or "", i.kind, i.name.lower())):
-        # Plugins' options first, the operator's TABLES entry over them (dashboard.hooks).
+        # Plugins' options first, the operator's TABLES entry over them (dashboard.plugins.hooks).
         options = TableOptions(hooks.table_options(app, info, overrides.get(info.endpoint) or overrides.get(info.id)))
         if options.hidden:
             continue
