@@ -1,0 +1,203 @@
+"""Reading a table for its pages: listings (search, filters, sort, cached pages and counts), one
+row, and what a page shows around the rows (notices, links to related rows)."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import sqlalchemy as sa
+from flask import (
+    current_app,
+    flash,
+    g,
+    request,
+    url_for,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.db.errors import Kind, classify, is_gone, read_message
+from dashboard.db.listing import ListingQuery
+from dashboard.db.records import Record
+from dashboard.db.search import search_condition
+from dashboard.i18n.translation import gettext, translate
+from dashboard.web.caching import listing_cache
+from dashboard.web.filters import EqualFilter
+from dashboard.web.keys import BadKey, decode_key
+from dashboard.web.links import linked_rows
+from dashboard.web.table_base import MAX_PAGE, TableBase
+
+log = logging.getLogger(__name__)
+
+
+class TableReads(TableBase):
+    """Listings, rows and the pages around them (see :class:`dashboard.web.table_view.TableView`)."""
+
+    # -- reading ------------------------------------------------------------------
+    def _conditions(self, search: str | None, filters: t.Sequence[t.Any] | None) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if search:
+            condition = search_condition([self.store.column(c.key) for c in self._search_columns], search)
+            if condition is not None:
+                where.append(condition)
+        for index, _name, value in filters or ():
+            if not 0 <= index < len(self._filters or ()):
+                continue
+            flt = self._filters[index]
+            try:
+                where = flt.apply(where, flt.clean(value))
+            except ValueError:
+                continue
+        return where
+
+    def get_list(self, page: int | None, sort_field: t.Any, sort_desc: bool, search: str | None,
+                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> tuple[int | None, list[Record]]:
+        where = self._conditions(search, filters)
+        order = self._order(sort_field, sort_desc)
+        size = page_size or self.page_size
+        # A page number past any real table would overflow the database's OFFSET (a 500).
+        number = min(max(0, page or 0), MAX_PAGE)
+        args = {"order": order, "search": search or "", "size": size,
+                "filters": [(index, value) for index, _name, value in filters or ()]}
+        query = ListingQuery(self.store, listing_cache(), self._cache_scope(), where, order, args)
+        fresh = request.args.get("refresh") == "1"
+        try:
+            result = query.page(number, size, self._load_fk_labels, fresh=fresh)
+            count = query.count(exact=request.args.get("exact_count") == "1",
+                                estimate_above=int(current_app.config["COUNT_ESTIMATE_ABOVE"]),
+                                cap=int(current_app.config["COUNT_CAP"]))
+        except (SQLAlchemyError, OverflowError) as exc:
+            error = classify(exc)
+            if error.kind in (Kind.GONE, Kind.OTHER):
+                raise  # a 503 page, or a server error: a statement refused otherwise is a bug
+            # A statement timeout, an unpopulated materialized view, a privilege the probe
+            # did not see: a message on the page, not a server error.
+            log.info("listing of %s failed (%s): %s", self.info.id, error.kind, error.reason)
+            flash(translate(read_message(error, self.info.name)), "error")
+            g.dashboard_listing_refused = True
+            return 0, []
+        g.dashboard_fk_labels = result.extras
+        g.dashboard_listing = {"count": count, "read_at": result.read_at, "cached": result.cached}
+        # An estimate or a capped count is still a number for the pager; the page says which it is.
+        return count.rows, result.records
+
+    def _cache_scope(self) -> list[t.Any]:
+        """Who is asking, as far as it could change a listing: the role and its rights on this table."""
+        from flask_login import current_user
+
+        actions = [a for a in ("view", "create", "edit", "delete", "export") if self.allowed(a)]
+        return [getattr(current_user, "role", None), actions]
+
+    def listing_url(self, **changes: str) -> str:
+        """The current listing's URL with ``changes`` to its arguments."""
+        args: dict[str, t.Any] = request.args.to_dict(flat=False)
+        args.update({name: [value] for name, value in changes.items()})
+        return url_for(f"{self.endpoint}.index_view", **args)
+
+    def row_url(self, endpoint: str, row_id: str, return_url: str) -> str:
+        """The URL of a row's details or edit page, for the list's row buttons."""
+        return self.cheap_url(endpoint, id=row_id, url=return_url)
+
+    def listing_info(self) -> dict[str, t.Any] | None:
+        """How the current listing was read: its count kind and when its rows were read."""
+        return g.get("dashboard_listing")
+
+    def _order(self, sort_field: t.Any, sort_desc: bool) -> list[tuple[str, bool]]:
+        if sort_field and sort_field in self._sortable_columns:
+            return [(str(sort_field), bool(sort_desc))]
+        return []
+
+    def get_one(self, id: t.Any) -> Record | None:
+        if not self.info.has_row_identity or not isinstance(id, str):
+            return None
+        try:
+            key = decode_key(id, self.store.key_codecs)
+        except BadKey:
+            return None
+        try:
+            record = self.store.get(key)
+        except (SQLAlchemyError, OverflowError) as exc:
+            if is_gone(exc):
+                raise
+            log.info("lookup of %r in %s failed: %s", id, self.info.id, exc)
+            return None
+        if record is not None:
+            g.dashboard_fk_labels = self._load_fk_labels([record])
+        return record
+
+    def _load_fk_labels(self, records: t.Sequence[Record]) -> dict[tuple[str, t.Any], str]:
+        """Labels of the rows the page's foreign keys point at: one query per foreign key."""
+        labels: dict[tuple[str, t.Any], str] = {}
+        for column_name, fk in self.fk_by_column.items():
+            column = self.info.column(column_name)
+            if column.key not in self.column_list and len(records) > 1:
+                continue
+            target = self.stores[fk.target_id]
+            display = self.display_column_of(target.info)
+            if display is None or not self.may_see(target.info.id, display):
+                continue
+            values = {getattr(r, column.key) for r in records} - {None}
+            if not values:
+                continue
+            target_column = target.info.column(fk.target_columns[0])
+            statement = sa.select(target.table.c[target_column.name], target.table.c[display]).where(
+                target.table.c[target_column.name].in_(list(values)[:500]))
+            try:
+                with target.engine.connect() as connection:
+                    for value, label in connection.execute(statement):
+                        labels[(column.key, value)] = "" if label is None else str(label)
+            except SQLAlchemyError as exc:
+                log.warning("could not load labels from %s: %s", target.info.id, exc)
+        return labels
+
+    # -- rendering ------------------------------------------------------------------
+    def render(self, template: str, **kwargs: t.Any) -> str:
+        kwargs.setdefault("table_info", self.info)
+        kwargs.setdefault("table_notice", self._notice())
+        kwargs.setdefault("related_links", self._related_links(kwargs.get("model")))
+        if template == self.details_template:
+            kwargs.setdefault("linked_rows", linked_rows(self, kwargs.get("model")))
+        return super().render(template, **kwargs)
+
+    def _notice(self) -> list[str]:
+        notes = [translate(note) for note in self.info.notes]
+        if self.info.read_only_reason:
+            notes.insert(0, translate(self.info.read_only_reason))
+        elif self.read_only_site:
+            notes.insert(0, gettext("The dashboard runs in read-only mode."))
+        elif self.options.read_only:
+            notes.insert(0, gettext("This table is configured read-only."))
+        elif self.info.readable and self.info.privilege_notice:
+            # Otherwise writable: what the database user may not do is why it is not (or only partly).
+            notes.insert(0, translate(self.info.privilege_notice))
+        if not self.info.readable:
+            notes.insert(0, translate(self.info.privilege_notice))
+        if self.hidden_sensitive:
+            notes.append(gettext("Hidden because they look secret: %(columns)s.", columns=", ".join(self.hidden_sensitive)))
+        return notes
+
+    def _related_links(self, model: Record | None) -> list[tuple[str, str]]:
+        """Links from a row's details to the rows of other tables that refer to it."""
+        if model is None or not isinstance(model, Record):
+            return []
+        links = []
+        for child_id, fk in self.info.referenced_by:
+            child_view = current_app.extensions["dashboard"].views.get(child_id)
+            if child_view is None or len(fk.columns) != 1 or not self.may_see(child_id):
+                continue
+            target_column = self.info.column(fk.target_columns[0])
+            value = getattr(model, target_column.key)
+            url = child_view.filtered_url(fk.columns[0], self._codec(target_column.key).to_text(value))
+            if url:
+                links.append((f"{child_view.name} ({fk.columns[0]})", url))
+        return links
+
+    def filtered_url(self, column_name: str, value_text: str) -> str | None:
+        """The list URL showing rows whose ``column_name`` equals ``value_text``."""
+        for index, flt in enumerate(self._filters or ()):
+            if isinstance(flt, EqualFilter) and flt.column.name == column_name:
+                arg = self.get_filter_arg(index, flt)
+                args: dict[str, t.Any] = {f"flt0_{arg}": value_text}
+                return url_for(f"{self.endpoint}.index_view", **args)
+        return None
+
