@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import typing as t
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, Flask, redirect, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
-from sqlalchemy.engine import Engine
 
 from dashboard import i18n
 from dashboard.db.engine import make_engine
-from dashboard.db.reflection import SchemaInfo, reflect_schema
+from dashboard.db.reflection import reflect_schema
 from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
@@ -24,24 +23,10 @@ from dashboard.plugins import loader as plugins
 from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
-from dashboard.web import caching, errors, navigation, registry, unavailable
+from dashboard.web import caching, errors, navigation, unavailable
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
-
-if t.TYPE_CHECKING:
-    from dashboard.web.table_view import TableView
-
-
-@dataclass
-class DashboardState:
-    """What one app serves, kept in ``app.extensions["dashboard"]`` (never a module global)."""
-
-    engine: Engine
-    schema: SchemaInfo
-    admin: Admin
-    views: dict[str, TableView] = field(default_factory=dict)
-    #: ``authorize(table_info, action) -> bool`` for the current request; ``None`` denies all.
-    authorize: t.Callable[[t.Any, str], bool] | None = None
+from dashboard.web.site import DashboardState, register_table_views
 
 
 def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file: str | None = None) -> Flask:
@@ -87,7 +72,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     app.extensions["dashboard"] = state
     # Plugins are imported before the table views are built: their hooks shape those views.
     plugins.init_app(app)
-    registry.register_table_views(app, state)
+    register_table_views(app, state, table_options=functools.partial(hooks.table_options, app),
+                         extend_view=functools.partial(hooks.extend_view, app))
     navigation.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)

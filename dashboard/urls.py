@@ -37,9 +37,6 @@ import typing as t
 import unicodedata
 from urllib.parse import urlsplit
 
-if t.TYPE_CHECKING:
-    from dashboard.db.reflection import TableInfo
-
 #: Where Flask-Admin serves the home page and, below it, every relation.
 ADMIN_URL = "/admin"
 #: Where the dashboard's own pages live: no relation's slug starts with ``-``.
@@ -81,7 +78,17 @@ def make_slug(text: str) -> str:
     return f"{readable}-{digest}"
 
 
-def assign_addresses(tables: t.Sequence[TableInfo]) -> None:
+class Addressed(t.Protocol):
+    """A relation as :func:`assign_addresses` sees it (:class:`dashboard.db.reflection.TableInfo`
+    is one): its names, and the two addresses it is given."""
+
+    schema: str | None
+    name: str
+    url_path: str
+    endpoint: str
+
+
+def assign_addresses(tables: t.Sequence[Addressed]) -> None:
     """Set ``url_path`` and ``endpoint`` of every relation, each distinct from every other.
 
     Names that are their own slug claim their address first; derived slugs then take a
@@ -96,7 +103,7 @@ def assign_addresses(tables: t.Sequence[TableInfo]) -> None:
         info.endpoint = endpoints[id(info)]
 
 
-def _natural_path(info: TableInfo) -> tuple[str, bool]:
+def _natural_path(info: Addressed) -> tuple[str, bool]:
     if info.schema is None:
         slug = make_slug(info.name)
         return slug, slug == info.name
@@ -104,7 +111,7 @@ def _natural_path(info: TableInfo) -> tuple[str, bool]:
     return slug, slug == f"{info.schema}.{info.name}"
 
 
-def _natural_endpoint(info: TableInfo) -> tuple[str, bool]:
+def _natural_endpoint(info: Addressed) -> tuple[str, bool]:
     if info.schema is None:
         slug = make_slug(info.name)
         return slug, slug == info.name and slug not in RESERVED_ENDPOINTS
@@ -112,7 +119,7 @@ def _natural_endpoint(info: TableInfo) -> tuple[str, bool]:
     return make_slug(f"{info.schema}__{info.name}"), False
 
 
-def _distinct(ordered: t.Sequence[TableInfo], natural: t.Callable[[TableInfo], tuple[str, bool]],
+def _distinct(ordered: t.Sequence[Addressed], natural: t.Callable[[Addressed], tuple[str, bool]],
               taken: set[str]) -> dict[int, str]:
     wanted = {id(info): natural(info) for info in ordered}
     chosen: dict[int, str] = {}

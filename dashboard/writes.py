@@ -25,6 +25,7 @@ from flask_login import current_user
 from dashboard.db.records import Record, WriteError
 from dashboard.messages import N_, Message
 from dashboard.security import audit
+from dashboard.web import audit_changes
 from dashboard.web.caching import listing_cache
 from dashboard.web.keys import encode_key
 from dashboard.web.unavailable import DatabaseUnreachable
@@ -84,7 +85,7 @@ class TableWriter:
     def insert(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         """Insert one row from ``values`` (by column name) and return its key by column name."""
         typed = self._by_key(values)
-        changes = audit.created(self.view, typed)
+        changes = audit_changes.created(self.view, typed)
         self._check("create", None, changes)
         try:
             key = self.store.insert(typed)
@@ -103,7 +104,7 @@ class TableWriter:
         """
         records = self._records(rows)
         typed = self._by_key(changes)
-        before = {encode_key(r._key, self.store.key_codecs): audit.edited(self.view, r, typed) for r in records}
+        before = {encode_key(r._key, self.store.key_codecs): audit_changes.edited(self.view, r, typed) for r in records}
         self._check("edit", _joined(before), _single(before))
         try:
             changed = self.store.update_rows([r._key for r in records], typed)
@@ -117,7 +118,7 @@ class TableWriter:
     def delete(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> int:
         """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went."""
         records = self._records(rows)
-        removed = {encode_key(r._key, self.store.key_codecs): audit.deleted(self.view, r) for r in records}
+        removed = {encode_key(r._key, self.store.key_codecs): audit_changes.deleted(self.view, r) for r in records}
         self._check("delete", _joined(removed), _single(removed))
         try:
             deleted = self.store.delete([r._key for r in records])

@@ -31,8 +31,8 @@ from dashboard.web.recency import has_recent_rows
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:
-    from dashboard.app import DashboardState
     from dashboard.db.reflection import ColumnInfo, TableInfo
+    from dashboard.web.site import DashboardState
     from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)

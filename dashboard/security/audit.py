@@ -28,7 +28,6 @@ import logging
 import re
 import typing as t
 
-import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from flask_admin import BaseView, expose
 from flask_login import current_user
@@ -40,10 +39,6 @@ from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext
 from dashboard.messages import N_
 from dashboard.urls import own_endpoint, own_url
-
-if t.TYPE_CHECKING:
-    from dashboard.db.records import Record
-    from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +65,7 @@ _MAX_KEY_CHARS = 10_000
 _MAX_MESSAGE_CHARS = 1000
 _MAX_NAME_CHARS = 150
 #: Most rows whose values a bulk delete reads first, to record them.
-_MAX_AUDITED_ROWS = 1000
+MAX_AUDITED_ROWS = 1000
 PAGE_SIZE = 50
 #: Flask-Admin's write endpoints of a table view -> the right each needs.
 WRITE_VIEWS: dict[str, str] = {"create_view": "create", "edit_view": "edit", "delete_view": "delete",
@@ -196,66 +191,6 @@ def _text(value: t.Any, limit: int = _MAX_VALUE_CHARS) -> str | None:
         return None
     text = value if isinstance(value, str) else str(value)
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-# -- what a table view's writes change ------------------------------------------------------
-
-
-def row_texts(view: TableView, values: t.Mapping[str, t.Any]) -> dict[str, str | None]:
-    """Values by column key -> their text (the column's codec) by column name."""
-    return {view.info.column_by_key(key).name: None if value is None else view._codec(key).to_text(value)
-            for key, value in values.items()}
-
-
-def created(view: TableView, values: t.Mapping[str, t.Any]) -> Changes:
-    """The changes of a create: every value given."""
-    return changes_between(None, {k: v for k, v in row_texts(view, values).items() if v is not None})
-
-
-def edited(view: TableView, model: Record, changes: t.Mapping[str, t.Any]) -> Changes:
-    """The changes of an edit of ``model``: the columns whose text changes, old -> new."""
-    return changes_between(row_texts(view, {key: getattr(model, key) for key in changes}),
-                           row_texts(view, changes))
-
-
-def deleted(view: TableView, model: Record) -> Changes:
-    """The changes of a delete: every value of the row."""
-    return changes_between(row_texts(view, model._values), None)
-
-
-def rows_to_delete(view: TableView, keys: t.Sequence[tuple[t.Any, ...]]) -> dict[str, Changes] | None:
-    """The values of the rows a bulk delete is about to remove, by row key (``None``: not read)."""
-    if len(keys) > _MAX_AUDITED_ROWS:
-        return None
-    found: dict[str, Changes] = {}
-    try:
-        for start in range(0, len(keys), 50):
-            condition = sa.or_(*(view.store.key_condition(key) for key in keys[start:start + 50]))
-            for record in view.store.select(where=[condition], limit=None):
-                found[view.get_pk_value(record)] = deleted(view, record)
-    except SQLAlchemyError as exc:
-        # The delete that follows finds out whether the database is there; the entry then
-        # keeps the keys without their values.
-        log.warning("could not read the rows to delete from %s for the audit log: %s", view.info.id, exc)
-        return None
-    return found
-
-
-def record_refused_post(view: TableView, endpoint: str) -> None:
-    """Record a write POST to ``endpoint`` that the view turns away for lack of a right.
-
-    :param endpoint: a key of :data:`WRITE_VIEWS`.
-    """
-    right = WRITE_VIEWS[endpoint]
-    if endpoint == "action_view" and request.form.get("action") != "delete":
-        return
-    if view.is_accessible() and getattr(view, f"can_{right}"):
-        return
-    permitted = view.is_accessible() and view.allowed(right)
-    row_key = {"edit_view": request.args.get("id"), "delete_view": request.form.get("id"),
-               "action_view": json.dumps(request.form.getlist("rowid"), ensure_ascii=False)}.get(endpoint)
-    record_write("bulk_delete" if endpoint == "action_view" else right, view.info.id, row_key=row_key,
-                 outcome="failed", message=N_("This table is read-only.") if permitted else N_("Permission denied."))
 
 
 # -- the page ----------------------------------------------------------------------------------

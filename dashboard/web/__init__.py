@@ -1,6 +1,7 @@
 """The web layer: Flask-Admin views and everything a page needs.
 
-- :mod:`~dashboard.web.registry`: one view per reflected relation, registered with ``Admin``.
+- :mod:`~dashboard.web.site`: what one app serves (``DashboardState``) and one view per
+  reflected relation, registered with ``Admin``.
 - :mod:`~dashboard.web.table_view`: the list, details, create, edit, delete and export of a
   table, with :mod:`~dashboard.web.forms`, :mod:`~dashboard.web.filters`,
   :mod:`~dashboard.web.lookups` (foreign-key pickers), :mod:`~dashboard.web.rendering`,

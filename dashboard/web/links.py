@@ -26,7 +26,7 @@ from dashboard.db.reflection import ForeignKeyInfo
 from dashboard.i18n.translation import gettext
 
 if t.TYPE_CHECKING:
-    from dashboard.web.table_view import TableView
+    from dashboard.web.table_base import TableBase
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class LinkedRows:
     add_url: str | None = None
 
 
-def linked_rows(view: TableView, model: Record | None) -> list[LinkedRows]:
+def linked_rows(view: TableBase, model: Record | None) -> list[LinkedRows]:
     """Every association table's links from ``model`` (a row of ``view``) to its far rows."""
     if not isinstance(model, Record):
         return []
@@ -67,7 +67,7 @@ def linked_rows(view: TableView, model: Record | None) -> list[LinkedRows]:
     return found
 
 
-def _linked(view: TableView, association: TableView, fk: ForeignKeyInfo, far_fk: ForeignKeyInfo,
+def _linked(view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk: ForeignKeyInfo,
             model: Record) -> LinkedRows | None:
     far_view = current_app.extensions["dashboard"].views.get(far_fk.target_id)
     if far_view is None:

@@ -16,7 +16,7 @@ from dashboard.i18n.translation import translate
 from dashboard.urls import own_endpoint, own_url
 
 if t.TYPE_CHECKING:
-    from dashboard.app import DashboardState
+    from dashboard.web.site import DashboardState
 
 #: How many recently opened tables the session remembers (a few bytes each in the cookie).
 RECENT_LIMIT = 8

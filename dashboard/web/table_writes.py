@@ -22,7 +22,7 @@ from dashboard.db.records import Conflict, Record, RowsGone, WriteError
 from dashboard.i18n.translation import exception_text, gettext, lazy_gettext, ngettext, translate
 from dashboard.messages import N_, Message
 from dashboard.security import audit
-from dashboard.web import submissions, violations
+from dashboard.web import audit_changes, submissions, violations
 from dashboard.web.caching import listing_cache
 from dashboard.web.forms import (
     ReadOnlyField,
@@ -71,14 +71,14 @@ class TableWrites(TableReads):
             flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
-            self._write_failed("create", None, audit.created(self, values), exc.message, exc.unavailable, exc.kind)
+            self._write_failed("create", None, audit_changes.created(self, values), exc.message, exc.unavailable, exc.kind)
             if exc.kind == Kind.CONSTRAINT:
                 violations.mark_fields(form, violations.field_errors(self.store, self.stores, values, None))
             flash(translate(exc.message), "error")
             return False
         self._after_write()
         complete = all(part is not None for part in key)
-        audit.record_write("create", self.info.id, changes=audit.created(self, values),
+        audit.record_write("create", self.info.id, changes=audit_changes.created(self, values),
                            row_key=encode_key(key, self.store.key_codecs) if complete else None)
         return Record(values, key) if complete else True
 
@@ -92,7 +92,7 @@ class TableWrites(TableReads):
             changes = self._typed_values(form, only_changed_from=loaded)
             self.store.update(model._key, changes, fingerprint)
         except Conflict as conflict:
-            self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes),
+            self._write_failed("edit", self.get_pk_value(model), audit_changes.edited(self, model, changes),
                                N_("Not saved: the row was changed or deleted by someone else after it was opened."))
             # Kept for this request only: the view object is shared by every operator.
             g.dashboard_conflict = self._differences(form, conflict.current)
@@ -105,7 +105,7 @@ class TableWrites(TableReads):
             flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
-            self._write_failed("edit", self.get_pk_value(model), audit.edited(self, model, changes), exc.message,
+            self._write_failed("edit", self.get_pk_value(model), audit_changes.edited(self, model, changes), exc.message,
                                exc.unavailable, exc.kind)
             if exc.kind == Kind.CONSTRAINT:
                 violations.mark_fields(form, violations.field_errors(self.store, self.stores, changes, model._key))
@@ -113,7 +113,7 @@ class TableWrites(TableReads):
             return False
         self._after_write()
         audit.record_write("edit", self.info.id, row_key=self.get_pk_value(model),
-                           changes=audit.edited(self, model, changes))
+                           changes=audit_changes.edited(self, model, changes))
         return True
 
     def _refuse_unverified_edit(self, form: t.Any, model: Record, loaded: dict[str, str]) -> bool:
@@ -126,7 +126,7 @@ class TableWrites(TableReads):
         """
         changes: t.Any = None
         try:
-            changes = audit.edited(self, model, self._typed_values(form, only_changed_from=loaded))
+            changes = audit_changes.edited(self, model, self._typed_values(form, only_changed_from=loaded))
         except ValueError:
             pass  # the values are refused as well; the entry keeps the row key and the reason
         self._write_failed("edit", self.get_pk_value(model), changes,
@@ -161,7 +161,7 @@ class TableWrites(TableReads):
         return found
 
     def delete_model(self, model: Record) -> bool:
-        key, removed = self.get_pk_value(model), audit.deleted(self, model)
+        key, removed = self.get_pk_value(model), audit_changes.deleted(self, model)
         try:
             self.store.delete([model._key])
         except WriteError as exc:
@@ -240,7 +240,7 @@ class TableWrites(TableReads):
             self._write_failed("bulk_delete", listed, None, N_("Some of the selected rows do not exist."))
             flash(gettext("Some of the selected rows do not exist."), "error")
             return
-        removed = audit.rows_to_delete(self, keys)
+        removed = audit_changes.rows_to_delete(self, keys)
         try:
             deleted = self.store.delete(keys)
         except RowsGone as gone:
@@ -272,7 +272,7 @@ class TableWrites(TableReads):
     # record too.
     def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:
         if request.method == "POST" and name in audit.WRITE_VIEWS:
-            audit.record_refused_post(self, name)
+            audit_changes.record_refused_post(self, name)
         response = super()._handle_view(name, **kwargs)
         if response is None and not self.info.readable:
             # Every page of a relation the database user may not read says so, and none of

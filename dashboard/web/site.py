@@ -1,20 +1,39 @@
-"""Registering one view per reflected relation with the app's ``Admin``."""
+"""The site: what one app serves (:class:`DashboardState`, in ``app.extensions["dashboard"]``)
+and one view per reflected relation, registered with the app's ``Admin``."""
 
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass, field
 
 from flask import Flask
+from flask_admin import Admin
+from sqlalchemy.engine import Engine
 
 from dashboard.db.records import RecordStore
+from dashboard.db.reflection import SchemaInfo, TableInfo
 from dashboard.messages import N_
-from dashboard.plugins import hooks
 from dashboard.web.labels import TranslatedLabel
 from dashboard.web.table_options import TableOptions
 from dashboard.web.table_view import TableView
 
-if t.TYPE_CHECKING:
-    from dashboard.app import DashboardState
+
+@dataclass
+class DashboardState:
+    """What one app serves, kept in ``app.extensions["dashboard"]`` (never a module global)."""
+
+    engine: Engine
+    schema: SchemaInfo
+    admin: Admin
+    views: dict[str, TableView] = field(default_factory=dict)
+    #: ``authorize(table_info, action) -> bool`` for the current request; ``None`` denies all.
+    authorize: t.Callable[[t.Any, str], bool] | None = None
+
+
+#: The plugins' options of a relation under the operator's ``TABLES`` entry (dashboard.plugins.hooks).
+OptionsHook = t.Callable[[TableInfo, t.Mapping[str, t.Any] | None], t.Mapping[str, t.Any]]
+#: Gives a new view the plugins' cell renderers and bulk actions.
+ViewHook = t.Callable[[TableView], None]
 
 
 def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
@@ -26,14 +45,16 @@ def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
     return TranslatedLabel(N_("%(schema)s: tables"), schema=info.schema)
 
 
-def register_table_views(app: Flask, state: DashboardState) -> None:
-    """Add a :class:`TableView` for every relation that the settings do not hide."""
+def register_table_views(app: Flask, state: DashboardState, *, table_options: OptionsHook,
+                         extend_view: ViewHook) -> None:
+    """Add a :class:`TableView` for every relation that the settings (and the plugins, through
+    ``table_options``) do not hide."""
     config = app.config
     stores = {info.id: RecordStore(state.engine, info) for info in state.schema.tables}
     overrides = config["TABLES"]
     for info in sorted(state.schema.tables, key=lambda i: (i.schema or "", i.kind, i.name.lower())):
         # Plugins' options first, the operator's TABLES entry over them (dashboard.plugins.hooks).
-        options = TableOptions(hooks.table_options(app, info, overrides.get(info.endpoint) or overrides.get(info.id)))
+        options = TableOptions(table_options(info, overrides.get(info.endpoint) or overrides.get(info.id)))
         if options.hidden:
             continue
         view = TableView(
@@ -48,6 +69,6 @@ def register_table_views(app: Flask, state: DashboardState) -> None:
             export_max_rows=int(config["EXPORT_MAX_ROWS"]),
             category=menu_category(info, state.schema.default_schema),
         )
-        hooks.extend_view(app, view)
+        extend_view(view)
         state.admin.add_view(view)
         state.views[info.id] = view
