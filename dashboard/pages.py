@@ -31,8 +31,13 @@ from flask_admin.menu import MenuLink as FlaskAdminMenuLink
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from dashboard.db.errors import is_gone
+from dashboard.i18n.translation import gettext, translate
+from dashboard.plugins import charting
+from dashboard.plugins.runtime import plugin_static, report, sees_details
 from dashboard.security.auth import ROLES
 from dashboard.urls import own_endpoint, own_url
+from dashboard.writes import WRITE_ACTIONS, WriteRefused
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
@@ -121,35 +126,25 @@ class Page(BaseView):
         return self.render(self.template, **self.context())
 
     def render(self, template: str, **kwargs: t.Any) -> str:
-        from dashboard import charts
-
         found = current_app.extensions["dashboard_plugins"].charts
         kwargs.setdefault("page", self)
         if "chart_panels" not in kwargs:
-            kwargs["chart_panels"] = charts.panels(
-                found[name] if name in found else charts.missing(name, self.plugin) for name in self.charts)
+            kwargs["chart_panels"] = charting.panels(
+                found[name] if name in found else charting.missing(name, self.plugin) for name in self.charts)
         return super().render(template, **kwargs)
 
     def static_url(self, filename: str) -> str:
         """The URL of ``filename`` in the page's plugin's ``static/`` folder."""
-        from dashboard.plugins.loader import plugin_static
-
         return plugin_static(self.plugin, filename)
 
     def _run_view(self, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
         # Flask-Admin's own version retries a TypeError with other arguments, which would
         # hide a plugin's real error behind a second one.
-        from dashboard.db.errors import is_gone
-        from dashboard.plugins.loader import report
-        from dashboard.writes import WriteRefused
-
         try:
             return fn(self, *args, **kwargs)
         except HTTPException:
             raise
         except WriteRefused as refused:
-            from dashboard.i18n.translation import translate
-
             return self._error(translate(refused.message), None, 403)
         except Exception as exc:
             if is_gone(exc):
@@ -160,15 +155,11 @@ class Page(BaseView):
     def _error(self, message: str | None, exc: BaseException | None, status: int) -> t.Any:
         import traceback
 
-        from dashboard.plugins.loader import sees_details
-
         details = "".join(traceback.format_exception(exc)) if exc is not None and sees_details() else None
         try:
             return super().render("dashboard/page_error.html", page=self, message=message,
                                   details=details, plugin=self.plugin), status
         except Exception:  # noqa: BLE001 -- the frame itself failed: a plain page still answers
-            from dashboard.i18n.translation import gettext
-
             return gettext("This page could not be shown."), status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
@@ -194,8 +185,6 @@ class BulkAction:
 
     def allowed_on(self, view: t.Any) -> bool:
         """Whether the current operator may run it on ``view``'s table (writes also need a writable table)."""
-        from dashboard.writes import WRITE_ACTIONS
-
         if self.permission in WRITE_ACTIONS and not view.writable:
             return False
         return bool(view.allowed(self.permission))

@@ -1,8 +1,10 @@
-"""The package's layout holds: ``dashboard.db`` stays free of Flask and of the layers above it.
+"""The package's layout holds: layers import only downwards, no import cycle, small modules.
 
-Read from the source (every import statement, those inside functions and under
-``TYPE_CHECKING`` included), so a rule broken in a branch no test runs is still caught;
-and once at run time, where an import hidden from the source (``importlib``) would show.
+``dashboard.db`` stays free of Flask and of the layers above it; no module imports one that
+(directly or not) imports it back; no module passes ``MAX_MODULE_LINES``. Read from the source
+(every import statement, those inside functions and under ``TYPE_CHECKING`` included), so a
+rule broken in a branch no test runs is still caught; and once at run time, where an import
+hidden from the source (``importlib``) would show.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ FLASK_PACKAGES = ("flask", "flask_admin", "flask_babel", "flask_caching", "flask
                   "werkzeug", "jinja2", "wtforms", "markupsafe")
 #: What ``dashboard.db`` may import of the package besides itself: the Flask-free shared modules.
 DB_MAY_IMPORT = ("dashboard.db", "dashboard.messages", "dashboard.urls")
+#: Layers and what each may never import (the layers above it).
+FORBIDDEN = {
+    "dashboard.i18n": ("dashboard.db", "dashboard.web", "dashboard.security", "dashboard.plugins", "dashboard.cli",
+                       "dashboard.app"),
+    "dashboard.security": ("dashboard.web", "dashboard.plugins", "dashboard.cli", "dashboard.app"),
+    "dashboard.web": ("dashboard.plugins", "dashboard.cli", "dashboard.app"),
+    "dashboard.plugins": ("dashboard.cli", "dashboard.app"),
+}
+#: The one place a type-only import may point back: a hookspec names the types of its hooks.
+TYPE_ONLY_ALLOWED_IN = ("dashboard.hookspecs",)
+MAX_MODULE_LINES = 500
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,8 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _imports_of(path: Path) -> t.Iterator[Import]:
-    """Every module an import statement of ``path`` names (``from a import b``: ``a.b`` and ``a``)."""
+    """Every name an import statement of ``path`` loads (``from a import b``: ``a.b``, a module
+    of the package or a name in ``a``)."""
     source = _module_name(path)
     package = source if path.name == "__init__.py" else source.rpartition(".")[0]
 
@@ -58,7 +72,6 @@ def _imports_of(path: Path) -> t.Iterator[Import]:
                 if child.level:
                     anchor = package.split(".")[: len(package.split(".")) - (child.level - 1)]
                     base = ".".join([*anchor, *([base] if base else [])])
-                yield Import(source, base, child.lineno, kind)
                 for alias in child.names:
                     yield Import(source, f"{base}.{alias.name}", child.lineno, kind)
             elif isinstance(child, ast.If) and _is_type_checking(child.test):
@@ -112,3 +125,76 @@ def test_db_layer_loads_without_flask() -> None:
     flask_modules, db_modules = result.stdout.splitlines()
     assert flask_modules == "[]"
     assert "dashboard.db.demo.load" in db_modules and "dashboard.db.reflection" in db_modules
+
+
+def _package_imports() -> list[Import]:
+    """Imports between the package's modules, each naming the module it loads."""
+    modules = _modules()
+    found = []
+    for name, path in modules.items():
+        for imported in _imports_of(path):
+            target = imported.target
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.append(Import(name, target, imported.line, imported.kind))
+    return found
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``edges`` as the list of its modules, or ``None``."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_no_import_cycle_not_even_type_only() -> None:
+    """Data flows one way (database -> db -> web -> pages); a cycle means two modules that can
+    only be understood, tested and imported together. Only a hookspec may name a type of a
+    module that imports it, under ``TYPE_CHECKING``."""
+    edges: dict[str, set[str]] = {}
+    imports = _package_imports()
+    assert len(imports) > 100, len(imports)
+    for imported in imports:
+        if imported.kind == "typing" and imported.source in TYPE_ONLY_ALLOWED_IN:
+            continue
+        edges.setdefault(imported.source, set()).add(imported.target)
+    cycle = _cycle(edges)
+    assert cycle is None, " -> ".join(cycle or ())
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_layers_import_only_downwards() -> None:
+    """A layer never imports one above it, not even inside a function or for a type."""
+    wrong = [imported for imported in _package_imports()
+             for layer, above in FORBIDDEN.items() if _within(imported.source, layer)
+             and any(_within(imported.target, upper) for upper in above)]
+    assert not wrong, "\n".join(f"{i.source}:{i.line} imports {i.target} ({i.kind})" for i in wrong)
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    """A module past ~500 lines holds more than one concept: split it."""
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in _modules().items()}
+    assert len(sizes) > 50
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_long, too_long

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard import charts
+from dashboard.plugins import charting
 from tests.apps import logged_in, make_app
 from tests.databases import make_database
 from tests.plugin_kit import (
@@ -371,7 +372,7 @@ def test_sql_chart_runs_read_only(tmp_path):
             plugin="test")
         try:
             with app.test_request_context("/admin/"), pytest.raises(charts.ChartError, match="read-only"):
-                charts.compute(entry)
+                charting.compute(entry)
         finally:
             app.extensions["dashboard"].engine.dispose()
         assert len(read_orders(url)) == 13

@@ -4,6 +4,11 @@
   packages, loaded with pluggy; a plugin that fails is reported, never fatal.
 - :mod:`~dashboard.plugins.hooks`: what the hooks' answers do to the app (pages, charts,
   menu links, bulk actions, table options, template variables).
+- :mod:`~dashboard.plugins.runtime`: what a plugin's code meets while the app runs
+  (reporting a failure, who may read it, the URL of its static files).
+- :mod:`~dashboard.plugins.charting`: the chart engine behind :class:`dashboard.charts.Chart`
+  (checking, the aggregate per dialect, computing, panels), and
+  :mod:`~dashboard.plugins.recency` (whether a chart's window holds any row).
 - :mod:`~dashboard.plugins.builtins`: features of the dashboard written as ordinary plugins.
 
 A plugin itself imports only the public API: :mod:`dashboard.hookspecs`,

@@ -21,13 +21,13 @@ from flask.signals import before_render_template
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import charts as charts_module
 from dashboard.db.records import WriteError
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
+from dashboard.plugins import charting, runtime
 from dashboard.plugins import loader as plugins
+from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
 from dashboard.web.keys import BadKey, decode_key
-from dashboard.web.recency import has_recent_rows
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _rendering(plugin: str, render: t.Callable[..., t.Any], info: TableInfo, col
         try:
             shown = render(getattr(model, column.key), _Row(model, info))
         except Exception as exc:  # noqa: BLE001 -- one cell fails, the page does not
-            plugins.report(plugin, f"cell_renderer {info.id}.{column.name}", exc)
+            runtime.report(plugin, f"cell_renderer {info.id}.{column.name}", exc)
             return Markup('<span class="text-danger dashboard-cell-error" title="{}">⚠</span>').format(
                 _("A plugin failed to show this value."))
         if shown is None:
@@ -204,7 +204,7 @@ def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]
     except Exception as exc:
         if is_gone(exc):
             raise
-        plugins.report(plugin, f"action {action.name}", exc)
+        runtime.report(plugin, f"action {action.name}", exc)
         flash(_("The action %(action)s failed: a plugin raised an error.", action=str(action.label)), "error")
     else:
         flash(str(message) if message else _("Done."), "success")
@@ -242,7 +242,7 @@ def _register_charts(app: Flask, found: plugins.PluginRegistry, state: Dashboard
     for plugin, declared in reversed(found.call("register_charts", app=app)):
         for chart in _items(declared):
             try:
-                entry = charts_module.check(chart, state.views)
+                entry = charting.check(chart, state.views)
             except TypeError as exc:
                 found.report(plugin, "register_charts", exc, traceback=False)
                 continue
@@ -328,23 +328,23 @@ def _template_variables(sender: Flask, template: t.Any, context: dict[str, t.Any
 # -- what templates call -----------------------------------------------------------------------
 
 
-def dashboard_charts(place: str) -> list[charts_module.ChartPanel]:
+def dashboard_charts(place: str) -> list[charting.ChartPanel]:
     """Panels of the charts for ``place`` the operator may see: ``home``, or ``table:<id>`` (its list page)."""
     entries = plugins.registry().charts.values()
     if place == "home":
         # A recent-only chart costs a query: asked only for those the operator may see.
         chosen = [e for e in entries if e.chart.home and (
-            not e.chart.recent_only or (charts_module.visible(e) and has_recent_rows(e)))]
+            not e.chart.recent_only or (charting.visible(e) and has_recent_rows(e)))]
     elif place.startswith("table:"):
         chosen = [e for e in entries if e.chart.on_list and e.chart.table == place[len("table:"):]]
     else:
         chosen = []
     try:
-        return charts_module.panels(chosen)
+        return charting.panels(chosen)
     except SQLAlchemyError:
         raise
     except Exception as exc:  # noqa: BLE001 -- charts never take their page down
-        plugins.report("dashboard", f"charts {place}", exc)
+        runtime.report("dashboard", f"charts {place}", exc)
         return []
 
 
@@ -355,7 +355,7 @@ def charts_drawn() -> bool:
 
 def visible_problems() -> list[plugins.PluginProblem]:
     """The plugins' problems, for administrators; nothing for anybody else."""
-    return list(plugins.registry().problems) if plugins.sees_details() else []
+    return list(plugins.registry().problems) if runtime.sees_details() else []
 
 
 def _(text: str, **variables: t.Any) -> str:

@@ -38,12 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pluggy
-from flask import Blueprint, Flask, current_app, has_request_context
+from flask import Blueprint, Flask, current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from dashboard import hookspecs
 from dashboard.paths import bundled_dir
-from dashboard.urls import own_endpoint
+from dashboard.plugins.runtime import (
+    EXTENSION_KEY,
+    plugin_static,
+    static_endpoint,
+)
 
 if t.TYPE_CHECKING:
     from dashboard.charts import ChartEntry
@@ -51,11 +55,7 @@ if t.TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "dashboard_plugins"
 ENTRY_POINT_GROUP = "dashboard"
-#: The authorizer's action for seeing what went wrong inside a plugin (tracebacks, SQL
-#: errors): no role grants it, so only ``admin``, who may do whatever is asked, has it.
-DETAILS_ACTION = "plugin_details"
 #: Problems kept per app; beyond that they are only logged.
 MAX_PROBLEMS = 200
 _PLUGIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -159,28 +159,6 @@ class PluginRegistry:
 def registry(app: Flask | None = None) -> PluginRegistry:
     """The plugin registry of ``app`` (default: the current app)."""
     return t.cast(PluginRegistry, (app or current_app).extensions[EXTENSION_KEY])
-
-
-def report(plugin: str, part: str, exc: BaseException, *, traceback: bool = True) -> None:
-    """Report a failure of ``plugin`` in the current app (see :meth:`PluginRegistry.report`)."""
-    registry().report(plugin, part, exc, traceback=traceback)
-
-
-def sees_details() -> bool:
-    """Whether the current operator may read what went wrong inside plugins (administrators)."""
-    if not has_request_context():
-        return False
-    authorize = current_app.extensions["dashboard"].authorize
-    return authorize is not None and bool(authorize(None, DETAILS_ACTION))
-
-
-def operator_role() -> str | None:
-    """The current operator's role, or ``None`` when nobody is logged in."""
-    from flask_login import current_user
-
-    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return None
-    return t.cast("str | None", getattr(current_user, "role", None))
 
 
 # -- discovery ----------------------------------------------------------------------------------
@@ -305,7 +283,7 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
         if templates.is_dir():
             loaders.append(FileSystemLoader(str(templates)))
         if static.is_dir():
-            app.register_blueprint(Blueprint(_static_endpoint(plugin.name), __name__, static_folder=str(static),
+            app.register_blueprint(Blueprint(static_endpoint(plugin.name), __name__, static_folder=str(static),
                                              static_url_path=f"/plugins-static/{plugin.name}"))
         if translations.is_dir():
             try:
@@ -317,18 +295,6 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
     if loaders:
         # The app's own templates first: a plugin adds pages, it does not replace core ones.
         app.jinja_loader = ChoiceLoader([t.cast(t.Any, app.jinja_loader), *loaders])
-
-
-def plugin_static(plugin: str, filename: str) -> str:
-    """The URL of ``filename`` in ``plugin``'s ``static/`` folder (``plugin_static()`` in templates)."""
-    from flask import url_for
-
-    return url_for(f"{_static_endpoint(plugin)}.static", filename=filename)
-
-
-def _static_endpoint(plugin: str) -> str:
-    # In the dashboard's namespace: a table named like the plugin never takes it.
-    return own_endpoint(f"plugin-static:{plugin}")
 
 
 def init_app(app: Flask) -> PluginRegistry:

@@ -9,8 +9,7 @@
   :mod:`~dashboard.web.keys` (row keys in URLs), :mod:`~dashboard.web.references` and
   :mod:`~dashboard.web.violations` (refused writes explained), :mod:`~dashboard.web.labels`
   and :mod:`~dashboard.web.table_options` (what the settings say of a table).
-- :mod:`~dashboard.web.caching`: the listing cache over Flask-Caching;
-  :mod:`~dashboard.web.recency` (is a chart's window empty).
+- :mod:`~dashboard.web.caching`: the listing cache over Flask-Caching.
 - :mod:`~dashboard.web.home`, :mod:`~dashboard.web.navigation` (the table finder),
   :mod:`~dashboard.web.errors` (error pages), :mod:`~dashboard.web.unavailable` (the
   database is gone), :mod:`~dashboard.web.submissions` (a form posted twice),
@@ -18,6 +17,6 @@
 
 May import: Flask, Flask-Admin and their kin, :mod:`dashboard.db`, :mod:`dashboard.i18n`,
 :mod:`dashboard.security`, :mod:`dashboard.statedb` and the shared modules. Not
-:mod:`dashboard.plugins` nor :mod:`dashboard.cli`, which sit above it; :mod:`dashboard.db`
-never imports this layer.
+:mod:`dashboard.plugins` nor :mod:`dashboard.cli`, which sit above it (the site takes the
+plugins' table options as arguments); :mod:`dashboard.db` never imports this layer.
 """

@@ -14,6 +14,7 @@ from flask import abort, current_app, request
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n.translation import lazy_gettext
 from dashboard.pages import ALL_ROLES, Page
+from dashboard.plugins import charting
 
 
 class PluginsPage(Page):
@@ -37,25 +38,21 @@ class ChartsPage(Page):
     template = "dashboard/charts.html"
 
     def _entries(self) -> list[t.Any]:
-        from dashboard import charts
-
         found = current_app.extensions["dashboard_plugins"].charts
-        return [entry for entry in found.values() if charts.visible(entry)]
+        return [entry for entry in found.values() if charting.visible(entry)]
 
     def is_visible(self) -> bool:
         # In the menu only when there is something to see.
         return bool(self._entries())
 
     def context(self) -> t.Mapping[str, t.Any]:
-        from dashboard import charts
-
         entries = self._entries()
         wanted = request.args.get("chart")
         if wanted is not None:
             entries = [entry for entry in entries if entry.chart.name == wanted]
             if not entries:
                 abort(404)
-        return {"chart_panels": charts.panels(entries), "single": wanted is not None}
+        return {"chart_panels": charting.panels(entries), "single": wanted is not None}
 
 
 @hookimpl

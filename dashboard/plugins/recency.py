@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.plugins.charting import first_bucket, inline_date
 from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:
@@ -31,8 +32,6 @@ def has_recent_rows(entry: ChartEntry) -> bool:
     A chart without such a window always counts as recent; a query the database refuses or
     cancels counts as not recent (the chart is left out, not shown as an error).
     """
-    from dashboard.charts import first_bucket
-
     chart, view = entry.chart, entry.view
     if view is None or entry.problem is not None or chart.group_by is None or chart.bucket is None \
             or chart.last is None:
@@ -56,14 +55,13 @@ def has_recent_rows(entry: ChartEntry) -> bool:
 
 def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) -> bool:
     """Whether some row has ``start <= column < end``."""
-    from dashboard.charts import _inline_date
     from dashboard.db.errors import is_gone
 
     table = view.store.table
     column = table.c[column_name]
     dialect = view.store.engine.dialect.name
     statement = (sa.select(sa.literal(1)).select_from(table)
-                 .where(column >= _inline_date(start, column, dialect), column < _inline_date(end, column, dialect))
+                 .where(column >= inline_date(start, column, dialect), column < inline_date(end, column, dialect))
                  .limit(1))
     try:
         with view.store.engine.connect() as connection:
