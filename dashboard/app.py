@@ -13,7 +13,8 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from dashboard import i18n
-from dashboard.db.engine import make_engine
+from dashboard.db.demo import write_demo_database
+from dashboard.db.engine import DatabaseUnavailable, check_connection, make_engine
 from dashboard.db.reflection import reflect_schema
 from dashboard.instance import file_cache_dir, instance_path_for
 from dashboard.messages import N_, Message
@@ -97,8 +98,6 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
-        from dashboard.db.engine import DatabaseUnavailable, check_connection
-
         try:
             check_connection(engine)
         except DatabaseUnavailable:
@@ -124,8 +123,6 @@ def _demo_database_url(instance_path: str) -> str:
     """The demo database in the instance folder, written on first use."""
     path = Path(instance_path) / "demo.db"
     if not path.exists():
-        from dashboard.db.demo import write_demo_database
-
         # Built under a private name and renamed into place, so a failed build never
         # leaves a half-written demo and two starting workers never share one.
         partial = path.with_name(f".demo-{os.getpid()}.db")

@@ -23,6 +23,7 @@ from flask import current_app
 from flask_login import current_user
 
 from dashboard.db.records import Record, WriteError
+from dashboard.i18n.translation import gettext
 from dashboard.messages import N_, Message
 from dashboard.security import audit
 from dashboard.web import audit_changes
@@ -64,8 +65,6 @@ class TableWriter:
         return self._refusal(action) is None
 
     def _refusal(self, action: str) -> str | None:
-        from dashboard.i18n.translation import gettext
-
         if action in WRITE_ACTIONS:
             if current_app.config.get("READ_ONLY"):
                 return gettext("The dashboard runs in read-only mode: nothing can be changed.")

@@ -16,6 +16,8 @@ from flask_babel import format_decimal
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import first_line, is_gone, is_timeout
+from dashboard.i18n.formatting import format_bucket
+from dashboard.i18n.translation import gettext
 from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:
@@ -426,9 +428,6 @@ def visible(entry: ChartEntry) -> bool:
 
 def panel(entry: ChartEntry) -> ChartPanel:
     """Compute ``entry`` for the current operator (who may see it: check :func:`visible` first)."""
-    from dashboard.i18n.formatting import format_bucket
-    from dashboard.i18n.translation import gettext
-
     chart = entry.chart
     shown = ChartPanel(name=chart.name, title=str(chart.title or chart.name),
                        description=str(chart.description or ""), kind=chart.kind)

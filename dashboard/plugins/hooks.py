@@ -21,7 +21,9 @@ from flask.signals import before_render_template
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.db.errors import is_gone
 from dashboard.db.records import WriteError
+from dashboard.i18n.translation import gettext
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
 from dashboard.plugins import charting, runtime
 from dashboard.plugins import loader as plugins
@@ -186,8 +188,6 @@ def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, act
 
 
 def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]) -> t.Any:
-    from dashboard.db.errors import is_gone
-
     if not action.allowed_on(view):
         flash(_("Permission denied."), "error")
         return None
@@ -359,8 +359,6 @@ def visible_problems() -> list[plugins.PluginProblem]:
 
 
 def _(text: str, **variables: t.Any) -> str:
-    from dashboard.i18n.translation import gettext
-
     return gettext(text, **variables)
 
 

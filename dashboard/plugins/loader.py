@@ -42,7 +42,9 @@ from flask import Blueprint, Flask, current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from dashboard import hookspecs
+from dashboard.i18n.translation import register_translations
 from dashboard.paths import bundled_dir
+from dashboard.plugins.builtins import BUILTIN_PLUGINS
 from dashboard.plugins.runtime import (
     EXTENSION_KEY,
     plugin_static,
@@ -171,8 +173,6 @@ def plugins_dir(app: Flask) -> Path:
 
 
 def _builtins() -> list[tuple[str, str]]:
-    from dashboard.plugins.builtins import BUILTIN_PLUGINS
-
     return list(BUILTIN_PLUGINS)
 
 
@@ -287,8 +287,6 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
                                              static_url_path=f"/plugins-static/{plugin.name}"))
         if translations.is_dir():
             try:
-                from dashboard.i18n.translation import register_translations
-
                 register_translations(app, translations, plugin.name)
             except Exception as exc:  # noqa: BLE001 -- broken catalogs must not stop the site
                 found.report(plugin.name, "translations", exc)

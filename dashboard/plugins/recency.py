@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.db.errors import is_gone
 from dashboard.plugins.charting import first_bucket, inline_date
 from dashboard.web.caching import MISSING, listing_cache
 
@@ -55,8 +56,6 @@ def has_recent_rows(entry: ChartEntry) -> bool:
 
 def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) -> bool:
     """Whether some row has ``start <= column < end``."""
-    from dashboard.db.errors import is_gone
-
     table = view.store.table
     column = table.c[column_name]
     dialect = view.store.engine.dialect.name

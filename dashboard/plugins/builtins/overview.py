@@ -20,8 +20,12 @@ import typing as t
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from dashboard import statedb
 from dashboard.charts import Chart
+from dashboard.db.counts import estimate_rows
 from dashboard.hookspecs import hookimpl
+from dashboard.i18n.translation import lazy_gettext
+from dashboard.security import audit
 
 #: Column names that most likely say when a row was created, best first.
 _DATE_NAMES = ("created_at", "created", "created_on", "inserted_at", "ordered_at", "date", "timestamp")
@@ -51,9 +55,6 @@ def date_column(view: t.Any) -> str | None:
 
 @hookimpl
 def register_charts(app: Flask) -> list[Chart]:
-    from dashboard.db.counts import estimate_rows
-    from dashboard.i18n.translation import lazy_gettext
-
     limit = int(app.config.get("HOME_CHARTS") or 0)
     if limit <= 0:
         return []
@@ -76,9 +77,6 @@ def register_charts(app: Flask) -> list[Chart]:
 
 @hookimpl
 def template_variables(template: str) -> dict[str, t.Any] | None:
-    from dashboard import statedb
-    from dashboard.security import audit
-
     if template != "dashboard/home.html":
         return None
     authorize = current_app.extensions["dashboard"].authorize
