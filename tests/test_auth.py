@@ -18,13 +18,16 @@ from dashboard.cli import main
 from dashboard.cli.users import announce_first_admin
 from dashboard.security import auth
 from dashboard.settings import ConfigError
-from tests.apps import PASSWORD, add_user, csrf_token, login, make_app, table_rows
+from tests.apps import FAST_HASH_METHOD, PASSWORD, add_user, csrf_token, login, make_app, table_rows
 
 
 @pytest.fixture
-def app(small_database_url, tmp_path):
-    # The production scrypt, not the suite's cheap hash: these tests are about passwords.
-    return make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD="scrypt")
+def app(small_database_url, tmp_path, request):
+    """An app with the suite's cheap password hash, or the method a test names through
+    ``@pytest.mark.parametrize("app", ["scrypt"], indirect=True)`` (the production one, for
+    the tests about how passwords are hashed)."""
+    method = getattr(request, "param", FAST_HASH_METHOD)
+    return make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD=method)
 
 
 def _location(response) -> str:
@@ -285,6 +288,7 @@ def test_18_timeouts_are_settings(small_database_url, tmp_path, logged_in_client
 # Throttling per user name and address, with back-off: tests/test_login_throttle.py.
 
 
+@pytest.mark.parametrize("app", ["scrypt"], indirect=True)
 def test_19_unknown_user_costs_one_password_check_too(app, monkeypatch):
     add_user(app, "alice", "viewer")
     checks = []
@@ -304,6 +308,7 @@ def test_19_unknown_user_costs_one_password_check_too(app, monkeypatch):
 # -- 20: credential storage -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("app", ["scrypt"], indirect=True)
 def test_20_password_hashed_with_scrypt_and_salted(app):
     add_user(app, "alice", "viewer", "same password 123")
     add_user(app, "bob", "viewer", "same password 123")
