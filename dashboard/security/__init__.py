@@ -11,6 +11,6 @@
 May import: Flask and its extensions, :mod:`dashboard.i18n`, :mod:`dashboard.statedb`, the
 shared modules (:mod:`dashboard.messages`, :mod:`dashboard.settings`, :mod:`dashboard.urls`)
 and :mod:`dashboard.db` for what a refused write means. The web views and the plugins sit
-above this layer and call it; it does not import them (the audit recorder's helpers name
-a table view's type only under ``TYPE_CHECKING``).
+above this layer and call it; it does not import them (what a table view's write changes
+is told to the recorder by :mod:`dashboard.web.audit_changes`).
 """
