@@ -23,11 +23,13 @@ from dashboard.plugins import hooks
 from dashboard.plugins import loader as plugins
 from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
+from dashboard.site_state import EXTENSION, DashboardState
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
 from dashboard.web import caching, errors, navigation, unavailable
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
-from dashboard.web.site import DashboardState, register_table_views
+from dashboard.web.site import register_table_views
+from dashboard.web.table_view import TableView
 
 
 def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file: str | None = None) -> Flask:
@@ -69,8 +71,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
         index_view=HomeView(schema),
         csp_nonce_generator=headers.csp_nonce,
     )
-    state = DashboardState(engine=engine, schema=schema, admin=admin)
-    app.extensions["dashboard"] = state
+    state: DashboardState[TableView] = DashboardState(engine=engine, schema=schema, admin=admin)
+    app.extensions[EXTENSION] = state
     # Plugins are imported before the table views are built: their hooks shape those views.
     plugins.init_app(app)
     register_table_views(app, state, table_options=functools.partial(hooks.table_options, app),

@@ -36,6 +36,7 @@ from dashboard.i18n.translation import gettext, translate
 from dashboard.plugins import charting
 from dashboard.plugins.runtime import plugin_static, report, sees_details
 from dashboard.security.auth import ROLES
+from dashboard.site_state import current_site
 from dashboard.urls import own_endpoint, own_url
 from dashboard.writes import WRITE_ACTIONS, WriteRefused
 
@@ -59,7 +60,7 @@ def page_url(slug: str) -> str | None:
 
 def role_allows(roles: t.Sequence[str], action: str) -> bool:
     """Whether the current operator is an administrator (who may ``action``) or has one of ``roles``."""
-    authorize = current_app.extensions["dashboard"].authorize
+    authorize = current_site().authorize
     if authorize is None or not getattr(current_user, "is_authenticated", False):
         return False
     return bool(authorize(None, action)) or getattr(current_user, "role", None) in roles

@@ -26,6 +26,7 @@ from dashboard.db.records import Record, WriteError
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_, Message
 from dashboard.security import audit
+from dashboard.site_state import current_site
 from dashboard.web import audit_changes
 from dashboard.web.caching import listing_cache
 from dashboard.web.keys import encode_key
@@ -202,7 +203,7 @@ def table_writer(table_id: str, plugin: str) -> TableWriter:
 
     :raises LookupError: when the dashboard does not serve that table (unknown or hidden).
     """
-    view = current_app.extensions["dashboard"].views.get(table_id)
+    view = current_site().views.get(table_id)
     if view is None:
         raise LookupError(f"the dashboard serves no table {table_id!r}")
     return TableWriter(view, plugin)

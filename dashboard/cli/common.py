@@ -12,6 +12,7 @@ from dashboard.db.engine import DatabaseUnavailable
 from dashboard.i18n.translation import exception_text
 from dashboard.i18n.translation import gettext as _
 from dashboard.settings import ConfigError
+from dashboard.site_state import current_site
 
 EXIT_USAGE = 2
 
@@ -45,7 +46,7 @@ def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
         fail(exception_text(exc))
     except ConfigError as exc:
         fail(exception_text(exc))
-    if not app.extensions["dashboard"].schema.tables:
+    if not current_site(app).schema.tables:
         fail(_("the database has no tables or views to serve. Check the URL names the right "
                "database, or pass --schema NAME for tables outside the default schema."))
     return app

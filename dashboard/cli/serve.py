@@ -14,6 +14,7 @@ from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers
 from dashboard.cli.users import announce_first_admin, state_location
 from dashboard.i18n.translation import gettext as _
 from dashboard.instance import file_cache_dir
+from dashboard.site_state import current_site
 from dashboard.statedb import get_store
 from dashboard.web import caching
 
@@ -66,7 +67,7 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
         _listen(host, port).close()  # the development server binds the port itself
     settings = app_settings(database_url, schemas, read_only, plugins)
     app = build_app(settings, config_file)
-    state = app.extensions["dashboard"]
+    state = current_site(app)
     editable = sum(1 for v in state.views.values() if v.writable)
     click.echo(_("Serving %(count)s tables and views (%(editable)s editable) from %(url)s",
                  count=len(state.views), editable=editable,

@@ -22,6 +22,8 @@ import typing as t
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from dashboard.site_state import current_site
+
 #: Threads per worker: room for a few long exports while pages keep answering. Each
 #: thread holds at most a connection or two, well inside SQLAlchemy's default pool
 #: (5 kept, 10 more on demand per process).
@@ -71,7 +73,7 @@ def release_connections(app: Flask) -> None:
     A forked worker must never reuse a connection its parent opened (both would talk over one
     socket); ``dispose(close=False)`` gives the child fresh pools (SQLAlchemy's pooling docs).
     """
-    engines = [app.extensions["dashboard"].engine]
+    engines = [current_site(app).engine]
     state = app.extensions.get("dashboard_state")
     if state is not None:
         engines.append(state.engine)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.db.errors import first_line, is_gone, is_timeout
 from dashboard.i18n.formatting import format_bucket
 from dashboard.i18n.translation import gettext
+from dashboard.site_state import current_site
 from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:
@@ -350,7 +351,7 @@ def _fill_buckets(chart: Chart, found: dict[str, float | None],
 
 
 def _run_sql(chart: Chart) -> tuple[list[str], list[float | None]]:
-    engine = current_app.extensions["dashboard"].engine
+    engine = current_site().engine
     dialect = engine.dialect.name
     with engine.connect() as connection:
         restore = None
@@ -416,7 +417,7 @@ def format_value(value: float | None) -> str:
 
 def visible(entry: ChartEntry) -> bool:
     """Whether the current operator may see ``entry``: who may view its table; for SQL, its roles."""
-    authorize = current_app.extensions["dashboard"].authorize
+    authorize = current_site().authorize
     if authorize is None:
         return False
     if entry.view is not None:

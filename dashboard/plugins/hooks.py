@@ -29,12 +29,12 @@ from dashboard.plugins import charting, runtime
 from dashboard.plugins import loader as plugins
 from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
+from dashboard.site_state import DashboardState, current_site
 from dashboard.web.keys import BadKey, decode_key
 from dashboard.writes import TableWriter, WriteRefused
 
 if t.TYPE_CHECKING:
     from dashboard.db.reflection import ColumnInfo, TableInfo
-    from dashboard.web.site import DashboardState
     from dashboard.web.table_view import TableView
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def _rows(view: TableView, keys: list[tuple[t.Any, ...]]) -> list[dict[str, t.An
 def init_app(app: Flask) -> None:
     """Register the plugins' charts, pages and menu links, connect template variables, then run ``startup``."""
     found = plugins.registry(app)
-    state = app.extensions["dashboard"]
+    state = current_site(app)
     _register_charts(app, found, state)
     _register_pages(app, found, state)
     _register_menu_links(app, found, state)
@@ -238,7 +238,7 @@ def init_app(app: Flask) -> None:
     found.call("startup", app=app)
 
 
-def _register_charts(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+def _register_charts(app: Flask, found: plugins.PluginRegistry, state: DashboardState[TableView]) -> None:
     for plugin, declared in reversed(found.call("register_charts", app=app)):
         for chart in _items(declared):
             try:
@@ -260,7 +260,7 @@ def _register_charts(app: Flask, found: plugins.PluginRegistry, state: Dashboard
                 found.add_problem(plugin, f"chart {chart.name}", entry.problem)
 
 
-def _register_pages(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+def _register_pages(app: Flask, found: plugins.PluginRegistry, state: DashboardState[TableView]) -> None:
     for plugin, declared in reversed(found.call("register_pages", app=app)):
         for page_class in _items(declared):
             if not (isinstance(page_class, type) and issubclass(page_class, Page)):
@@ -300,7 +300,7 @@ def _link_problem(link: t.Any) -> str | None:
     return None
 
 
-def _register_menu_links(app: Flask, found: plugins.PluginRegistry, state: DashboardState) -> None:
+def _register_menu_links(app: Flask, found: plugins.PluginRegistry, state: DashboardState[TableView]) -> None:
     for plugin, links in reversed(found.call("menu_links", app=app)):
         for link in _items(links):
             problem = _link_problem(link)

@@ -11,6 +11,7 @@ import typing as t
 
 from flask import current_app, has_request_context
 
+from dashboard.site_state import current_site
 from dashboard.urls import own_endpoint
 
 #: Where an app keeps its plugin registry (:class:`dashboard.plugins.loader.PluginRegistry`).
@@ -34,7 +35,7 @@ def sees_details() -> bool:
     """Whether the current operator may read what went wrong inside plugins (administrators)."""
     if not has_request_context():
         return False
-    authorize = current_app.extensions["dashboard"].authorize
+    authorize = current_site().authorize
     return authorize is not None and bool(authorize(None, DETAILS_ACTION))
 
 

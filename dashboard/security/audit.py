@@ -38,6 +38,7 @@ from dashboard.db.errors import KIND_LABELS, first_line
 from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext
 from dashboard.messages import N_
+from dashboard.site_state import current_site, has_site
 from dashboard.urls import own_endpoint, own_url
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def _unshown_columns(table_id: str | None) -> frozenset[str] | None:
     table the dashboard does not serve. An entry with no table has none."""
     if table_id is None:
         return frozenset()
-    view = current_app.extensions["dashboard"].views.get(table_id) if "dashboard" in current_app.extensions else None
+    view = current_site().views.get(table_id) if has_site() else None
     if view is None:
         return None
     shown = {column.name for column in view.visible}
@@ -267,7 +268,7 @@ class AuditView(BaseView):
     """
 
     def is_accessible(self) -> bool:
-        authorize = current_app.extensions["dashboard"].authorize
+        authorize = current_site().authorize
         return authorize is not None and bool(authorize(None, READ_ACTION))
 
     @expose("/")
@@ -305,5 +306,5 @@ def _page_number(raw: str | None) -> int:
 
 def init_app(app: Flask) -> None:
     """Add the audit log page to the app's ``Admin`` (in the menu of administrators only)."""
-    admin = app.extensions["dashboard"].admin
+    admin = current_site(app).admin
     admin.add_view(AuditView(name=lazy_gettext("Audit log"), endpoint=ENDPOINT, url=own_url("audit")))

@@ -1,7 +1,8 @@
 """The web layer: Flask-Admin views and everything a page needs.
 
-- :mod:`~dashboard.web.site`: what one app serves (``DashboardState``) and one view per
-  reflected relation, registered with ``Admin``.
+- :mod:`~dashboard.web.site`: one view per reflected relation, registered with ``Admin``
+  (what one app serves, ``DashboardState``, and its accessor ``current_site()`` are in
+  :mod:`dashboard.site_state`, below every layer, since security reads it too).
 - :mod:`~dashboard.web.table_view`: the list, details, create, edit, delete and export of a
   table, with :mod:`~dashboard.web.forms`, :mod:`~dashboard.web.filters`,
   :mod:`~dashboard.web.lookups` (foreign-key pickers), :mod:`~dashboard.web.rendering`,

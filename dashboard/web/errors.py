@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from dashboard.i18n.translation import current_locale, gettext, html_lang, is_right_to_left
 from dashboard.messages import N_
 from dashboard.security.auth import LOGIN_ENDPOINT
+from dashboard.site_state import current_site
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def error_page(error: HTTPException) -> t.Any:
     home = url_for("admin.index")
     if current_user.is_authenticated and code != 500:
         try:
-            admin = current_app.extensions["dashboard"].admin
+            admin = current_site().admin
             body = admin.index_view.render("dashboard/error.html", error_title=title, error_text=paragraphs,
                                            status_code=code)
             return body, code, _headers(error)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app, request
+from flask import request
 from flask_admin import AdminIndexView, expose
 
 from dashboard.db import counts
 from dashboard.db.reflection import SchemaInfo
 from dashboard.messages import N_
+from dashboard.site_state import current_site
 from dashboard.web.labels import TranslatedLabel
 from dashboard.web.navigation import list_url
 
@@ -33,7 +34,7 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self) -> str:
-        state = current_app.extensions["dashboard"]
+        state = current_site()
         # Nothing is asked of a relation the database user may not read, not even its count.
         estimates = counts.estimate_rows(state.engine, [v.info for v in state.views.values()
                                                         if v.info.readable and v.is_accessible()])

@@ -17,13 +17,14 @@ import typing as t
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import is_gone
 from dashboard.db.records import Record
 from dashboard.db.reflection import ForeignKeyInfo
 from dashboard.i18n.translation import gettext
+from dashboard.site_state import current_site
 
 if t.TYPE_CHECKING:
     from dashboard.web.table_base import TableBase
@@ -51,7 +52,7 @@ def linked_rows(view: TableBase, model: Record | None) -> list[LinkedRows]:
     """Every association table's links from ``model`` (a row of ``view``) to its far rows."""
     if not isinstance(model, Record):
         return []
-    views = current_app.extensions["dashboard"].views
+    views = current_site().views
     found = []
     for child_id, fk in view.info.referenced_by:
         association = views.get(child_id)
@@ -69,7 +70,7 @@ def linked_rows(view: TableBase, model: Record | None) -> list[LinkedRows]:
 
 def _linked(view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk: ForeignKeyInfo,
             model: Record) -> LinkedRows | None:
-    far_view = current_app.extensions["dashboard"].views.get(far_fk.target_id)
+    far_view = current_site().views.get(far_fk.target_id)
     if far_view is None:
         return None
     own_column = view.info.column(fk.target_columns[0])

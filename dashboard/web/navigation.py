@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Flask, current_app, jsonify, request, session
+from flask import Blueprint, Flask, jsonify, request, session
 
 from dashboard.i18n.translation import translate
+from dashboard.site_state import current_site
 from dashboard.urls import own_endpoint, own_url
-
-if t.TYPE_CHECKING:
-    from dashboard.web.site import DashboardState
 
 #: How many recently opened tables the session remembers (a few bytes each in the cookie).
 RECENT_LIMIT = 8
@@ -24,8 +22,6 @@ RECENT_LIMIT = 8
 blueprint = Blueprint(own_endpoint("navigation"), __name__)
 
 
-def _state() -> DashboardState:
-    return t.cast("DashboardState", current_app.extensions["dashboard"])
 
 
 def list_url(view: t.Any) -> str:
@@ -41,7 +37,7 @@ def list_url(view: t.Any) -> str:
 @blueprint.route(own_url("navigation.json"))
 def tables_json() -> t.Any:
     """The tables the operator may open, grouped by schema, the recently used ones first."""
-    state = _state()
+    state = current_site()
     tables = []
     for view_id, view in state.views.items():
         if not view.is_accessible():
@@ -66,7 +62,7 @@ def remember_table() -> None:
     if request.method != "GET" or not request.endpoint or not request.endpoint.endswith(".index_view"):
         return
     endpoint = request.endpoint.rsplit(".", 1)[0]
-    view_id = next((view_id for view_id, view in _state().views.items() if view.endpoint == endpoint), None)
+    view_id = next((view_id for view_id, view in current_site().views.items() if view.endpoint == endpoint), None)
     if view_id is None:
         return
     recent = [view_id] + [other for other in session.get("recent_tables", []) if other != view_id]

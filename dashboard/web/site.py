@@ -1,34 +1,19 @@
-"""The site: what one app serves (:class:`DashboardState`, in ``app.extensions["dashboard"]``)
-and one view per reflected relation, registered with the app's ``Admin``."""
+"""The site's table views: one per reflected relation, registered with the app's ``Admin``
+(what one app serves is :class:`dashboard.site_state.DashboardState`)."""
 
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
 
 from flask import Flask
-from flask_admin import Admin
-from sqlalchemy.engine import Engine
 
 from dashboard.db.records import RecordStore
-from dashboard.db.reflection import SchemaInfo, TableInfo
+from dashboard.db.reflection import TableInfo
 from dashboard.messages import N_
+from dashboard.site_state import DashboardState
 from dashboard.web.labels import TranslatedLabel
 from dashboard.web.table_options import TableOptions
 from dashboard.web.table_view import TableView
-
-
-@dataclass
-class DashboardState:
-    """What one app serves, kept in ``app.extensions["dashboard"]`` (never a module global)."""
-
-    engine: Engine
-    schema: SchemaInfo
-    admin: Admin
-    views: dict[str, TableView] = field(default_factory=dict)
-    #: ``authorize(table_info, action) -> bool`` for the current request; ``None`` denies all.
-    authorize: t.Callable[[t.Any, str], bool] | None = None
-
 
 #: The plugins' options of a relation under the operator's ``TABLES`` entry (dashboard.plugins.hooks).
 OptionsHook = t.Callable[[TableInfo, t.Mapping[str, t.Any] | None], t.Mapping[str, t.Any]]
@@ -45,7 +30,7 @@ def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
     return TranslatedLabel(N_("%(schema)s: tables"), schema=info.schema)
 
 
-def register_table_views(app: Flask, state: DashboardState, *, table_options: OptionsHook,
+def register_table_views(app: Flask, state: DashboardState[TableView], *, table_options: OptionsHook,
                          extend_view: ViewHook) -> None:
     """Add a :class:`TableView` for every relation that the settings (and the plugins, through
     ``table_options``) do not hide."""

@@ -24,6 +24,7 @@ from dashboard.db.records import Record, RecordStore
 from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.i18n.formatting import NUMBER_KINDS
 from dashboard.i18n.translation import gettext
+from dashboard.site_state import current_site
 from dashboard.urls import ADMIN_URL
 from dashboard.web.filters import ColumnFilter, filters_for
 from dashboard.web.forms import (
@@ -111,7 +112,7 @@ class TableBase(BaseModelView):
             return True
         if not _has_app():
             return False
-        authorize = current_app.extensions["dashboard"].authorize
+        authorize = current_site().authorize
         return authorize is not None and bool(authorize(self.info, action))
 
     @property
@@ -298,7 +299,7 @@ class TableBase(BaseModelView):
         Foreign-key labels, links and lookups show nothing of a table the operator may not
         open: they would leak its rows (or, for a hidden column, its values) past its permission.
         """
-        view = current_app.extensions["dashboard"].views.get(table_id) if _has_app() else None
+        view = current_site().views.get(table_id) if _has_app() else None
         # A table the database user may not read is never queried: its keys show as they are.
         if view is None or not view.info.readable or not view.is_accessible():
             return False

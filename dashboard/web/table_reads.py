@@ -21,6 +21,7 @@ from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Record
 from dashboard.db.search import search_condition
 from dashboard.i18n.translation import gettext, translate
+from dashboard.site_state import current_site
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -182,7 +183,7 @@ class TableReads(TableBase):
             return []
         links = []
         for child_id, fk in self.info.referenced_by:
-            child_view = current_app.extensions["dashboard"].views.get(child_id)
+            child_view = current_site().views.get(child_id)
             if child_view is None or len(fk.columns) != 1 or not self.may_see(child_id):
                 continue
             target_column = self.info.column(fk.target_columns[0])

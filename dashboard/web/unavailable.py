@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import Flask, current_app, make_response, request
+from flask import Flask, make_response, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import ServiceUnavailable
 
 from dashboard.db.errors import first_line, is_gone
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_
+from dashboard.site_state import current_site
 from dashboard.urls import safe_next
 from dashboard.web.errors import plain_page
 
@@ -41,7 +42,7 @@ def unavailable_response() -> t.Any:
     """The 503 page, in the site's frame when that can be drawn, else a plain page."""
     retry_url = safe_next(request.full_path.rstrip("?")) if request.method in ("GET", "HEAD") else None
     try:
-        admin = current_app.extensions["dashboard"].admin
+        admin = current_site().admin
         body = admin.index_view.render("dashboard/unavailable.html", retry_url=retry_url)
     except Exception:
         # The frame needs the operator (state database) and the menu: whatever stops it,

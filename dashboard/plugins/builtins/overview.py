@@ -26,6 +26,7 @@ from dashboard.db.counts import estimate_rows
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n.translation import lazy_gettext
 from dashboard.security import audit
+from dashboard.site_state import current_site
 
 #: Column names that most likely say when a row was created, best first.
 _DATE_NAMES = ("created_at", "created", "created_on", "inserted_at", "ordered_at", "date", "timestamp")
@@ -58,7 +59,7 @@ def register_charts(app: Flask) -> list[Chart]:
     limit = int(app.config.get("HOME_CHARTS") or 0)
     if limit <= 0:
         return []
-    state = app.extensions["dashboard"]
+    state = current_site(app)
     candidates = [(view, column) for view in state.views.values()
                   if view.info.kind == "table" and view.info.readable and (column := date_column(view)) is not None]
     if state.engine.dialect.name in ("postgresql", "mysql", "mariadb") and len(candidates) > limit:
@@ -79,7 +80,7 @@ def register_charts(app: Flask) -> list[Chart]:
 def template_variables(template: str) -> dict[str, t.Any] | None:
     if template != "dashboard/home.html":
         return None
-    authorize = current_app.extensions["dashboard"].authorize
+    authorize = current_site().authorize
     if authorize is None or not authorize(None, audit.READ_ACTION):
         return None
     entries = statedb.get_store(current_app).audit_entries({}, offset=0, limit=RECENT_ENTRIES)
