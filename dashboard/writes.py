@@ -1,8 +1,11 @@
-"""Writing to the database on behalf of a plugin, the way the dashboard's own forms do.
+"""A plugin's handle on a served table: reading, linking and writing, the way the dashboard's own pages do.
 
-A plugin never opens its own connection to write: it asks for a :class:`TableWriter`
-(``table_writer("orders", plugin="restock")``, or the ``writer`` a bulk action receives),
-and every write through it
+A plugin never opens its own connection nor reaches into the app: it asks which tables
+the dashboard serves (:func:`served_tables`, also from a start-up hook), then for a
+:class:`TableWriter` (``table_writer("orders", plugin="restock")``, or the ``writer`` a
+bulk action receives), which reads rows (:meth:`TableWriter.rows`), links to the table's
+pages (:meth:`TableWriter.list_url`, :meth:`TableWriter.details_url`), and writes; every
+write through it
 
 - is refused with :class:`WriteRefused` (a 403 page on a plugin page) when the dashboard
   runs read-only, the table cannot be edited, or the operator's role lacks the right;
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app
+from flask import Flask, current_app, url_for
 from flask_login import current_user
 
 from dashboard.db.records import Record, WriteError
@@ -50,14 +53,18 @@ class WriteRefused(Exception):
 class TableWriter:
     """Audited, permission-checked writes to one served table.
 
+    The table's view and record store stay private: every read and write goes through the
+    methods below, so none skips the permission check or the audit log.
+
     :param view: the table's view (it knows the store, the columns and the rights).
     :param plugin: the name of the plugin writing, recorded with each audit entry.
     """
 
     def __init__(self, view: TableView, plugin: str) -> None:
-        self.view = view
+        self._view = view
+        self._store = view.store
+        #: The table's reflected description (name, columns, key), as hooks receive it.
         self.info = view.info
-        self.store = view.store
         self.plugin = plugin
 
     # -- rights ---------------------------------------------------------------------------
@@ -69,9 +76,9 @@ class TableWriter:
         if action in WRITE_ACTIONS:
             if current_app.config.get("READ_ONLY"):
                 return gettext("The dashboard runs in read-only mode: nothing can be changed.")
-            if not self.view.writable:
+            if not self._view.writable:
                 return gettext("This table cannot be changed from the dashboard.")
-        if not getattr(current_user, "is_authenticated", False) or not self.view.allowed(action):
+        if not getattr(current_user, "is_authenticated", False) or not self._view.allowed(action):
             return gettext("Permission denied.")
         return None
 
@@ -85,15 +92,15 @@ class TableWriter:
     def insert(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         """Insert one row from ``values`` (by column name) and return its key by column name."""
         typed = self._by_key(values)
-        changes = audit_changes.created(self.view, typed)
+        changes = audit_changes.created(self._view, typed)
         self._check("create", None, changes)
         try:
-            key = self.store.insert(typed)
+            key = self._store.insert(typed)
         except WriteError as exc:
             self._failed(None, changes, exc, "create")
         self._after_write()
         complete = all(part is not None for part in key)
-        self._audit(encode_key(key, self.store.key_codecs) if complete else None, changes, verb="create")
+        self._audit(encode_key(key, self._store.key_codecs) if complete else None, changes, verb="create")
         return dict(zip(self.info.row_key, key, strict=False))
 
     def update(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]],
@@ -104,10 +111,10 @@ class TableWriter:
         """
         records = self._records(rows)
         typed = self._by_key(changes)
-        before = {encode_key(r._key, self.store.key_codecs): audit_changes.edited(self.view, r, typed) for r in records}
+        before = {encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, typed) for r in records}
         self._check("edit", _joined(before), _single(before))
         try:
-            changed = self.store.update_rows([r._key for r in records], typed)
+            changed = self._store.update_rows([r._key for r in records], typed)
         except WriteError as exc:
             self._failed(_joined(before), _single(before), exc, "edit")
         self._after_write()
@@ -118,10 +125,10 @@ class TableWriter:
     def delete(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> int:
         """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went."""
         records = self._records(rows)
-        removed = {encode_key(r._key, self.store.key_codecs): audit_changes.deleted(self.view, r) for r in records}
+        removed = {encode_key(r._key, self._store.key_codecs): audit_changes.deleted(self._view, r) for r in records}
         self._check("delete", _joined(removed), _single(removed))
         try:
-            deleted = self.store.delete([r._key for r in records])
+            deleted = self._store.delete([r._key for r in records])
         except WriteError as exc:
             self._failed(_joined(removed), _single(removed), exc, "delete")
         self._after_write()
@@ -136,14 +143,31 @@ class TableWriter:
 
         Reading needs the ``view`` right on the table, as its list page does.
         """
-        if not self.view.allowed("view"):
+        if not self._view.allowed("view"):
             raise WriteRefused(self._refusal("view") or Message(N_("Permission denied.")))
-        conditions = [self.store.table.c[self.info.column(name).name] == value
+        conditions = [self._store.table.c[self.info.column(name).name] == value
                       for name, value in (where or {}).items()]
         order = [(self.info.column(order_by).key, descending)] if order_by else []
-        shown = {c.name for c in self.view.visible} | set(self.info.row_key)
+        shown = {c.name for c in self._view.visible} | set(self.info.row_key)
         return [{c.name: getattr(record, c.key) for c in self.info.columns if c.name in shown}
-                for record in self.store.select(where=conditions, order=order, limit=min(limit, 1000))]
+                for record in self._store.select(where=conditions, order=order, limit=min(limit, 1000))]
+
+    # -- linking ----------------------------------------------------------------------------
+    def list_url(self) -> str | None:
+        """The URL of the table's list page, or ``None`` when the operator may not open it."""
+        if not self._view.allowed("view"):
+            return None
+        return url_for(f"{self._view.endpoint}.index_view")
+
+    def details_url(self, row: t.Mapping[str, t.Any]) -> str | None:
+        """The URL of ``row``'s details page (``row`` holds at least the key columns, as :meth:`rows`
+        returns them), or ``None`` when the operator may not open it or the table has no row key."""
+        info = self.info
+        if (not self._view.can_view_details or not info.row_key or info.row_key_source == "rowid"
+                or any(name not in row for name in info.row_key)):
+            return None
+        key = tuple(row[name] for name in info.row_key)
+        return url_for(f"{self._view.endpoint}.details_view", id=encode_key(key, self._store.key_codecs))
 
     # -- helpers -----------------------------------------------------------------------------
     def _by_key(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -164,7 +188,7 @@ class TableWriter:
         records = []
         for row in rows:
             key = tuple(row[name] for name in self.info.row_key)
-            record = self.store.get(key)
+            record = self._store.get(key)
             if record is None:
                 raise WriteError(Message(N_("Not saved: no row of %(table)s has the key %(key)s any more."),
                                          table=self.info.name, key=repr(key)))
@@ -196,6 +220,16 @@ def _joined(by_key: t.Mapping[str, t.Any]) -> str | None:
 def _single(by_key: t.Mapping[str, t.Any]) -> t.Any:
     """The changes of the one row written, for an entry about it; none when the entry names several rows."""
     return next(iter(by_key.values())) if len(by_key) == 1 else None
+
+
+def served_tables(app: Flask | None = None) -> list[str]:
+    """The ids (``name`` or ``schema.name``) of the tables and views the dashboard serves, sorted.
+
+    For ``app`` (in a start-up hook such as ``register_pages(app)``), else the current app.
+    Hidden tables are not served; whether the operator may open one is asked of its writer
+    (``table_writer(table_id, plugin).allowed("view")``).
+    """
+    return sorted(current_site(app).views)
 
 
 def table_writer(table_id: str, plugin: str) -> TableWriter:

@@ -10,6 +10,7 @@ hidden from the source (``importlib``) would show.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import typing as t
@@ -198,3 +199,106 @@ def test_no_module_is_longer_than_the_limit() -> None:
     assert len(sizes) > 50
     too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
     assert not too_long, too_long
+
+
+# -- the plugin boundary ------------------------------------------------------------------------------
+
+PLUGINS = PACKAGE.parent / "plugins"
+#: Everything of the dashboard a plugin may use (plugins/README.md): module -> its public names.
+PLUGIN_API: dict[str, frozenset[str]] = {
+    "dashboard.hookspecs": frozenset({"hookimpl"}),
+    "dashboard.pages": frozenset({"Page", "BulkAction", "MenuLink", "ALL_ROLES", "page_url"}),
+    "dashboard.charts": frozenset({"Chart"}),
+    "dashboard.writes": frozenset({"served_tables", "table_writer", "TableWriter", "WriteRefused"}),
+    "dashboard.i18n": frozenset({"gettext", "ngettext", "lazy_gettext", "register_translations"}),
+}
+#: Reaching the site object, its table views or their stores: what the public API stands in for.
+INTERNALS = re.compile(r"""extensions\s*(\[|\.get\()\s*["']dashboard|\.views\b|\._?store\b|\._view\b""")
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _outside_plugin_api(source: str) -> list[str]:
+    """What ``source``, a plugin's Python code, uses of the dashboard beyond :data:`PLUGIN_API`."""
+    problems = []
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}  # a local name bound to a dashboard module -> that module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "dashboard" or alias.name.startswith("dashboard."):
+                    if alias.name not in PLUGIN_API:
+                        problems.append(f"line {node.lineno}: import {alias.name}")
+                    aliases[alias.asname or alias.name] = alias.name if alias.asname else "dashboard"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module is not None:
+            if node.module == "dashboard":
+                for alias in node.names:
+                    module = f"dashboard.{alias.name}"
+                    if module not in PLUGIN_API:
+                        problems.append(f"line {node.lineno}: from dashboard import {alias.name}")
+                    aliases[alias.asname or alias.name] = module
+            elif node.module.startswith("dashboard."):
+                allowed = PLUGIN_API.get(node.module, frozenset())
+                problems += [f"line {node.lineno}: from {node.module} import {alias.name}"
+                             for alias in node.names if alias.name not in allowed]
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        if node.attr.startswith("_") and not node.attr.startswith("__") and not (
+                isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            problems.append(f"line {node.lineno}: private attribute .{node.attr}")
+        dotted = _dotted(node)
+        head = dotted.split(".", 1)[0] if dotted else None
+        if dotted is None or head not in aliases:
+            continue
+        # ``dashboard.pages.Page.title`` is fine: some prefix is a public module and what follows a public name.
+        parts = (aliases[head] + dotted[len(head):]).split(".")
+        if not any(".".join(parts[:end]) in PLUGIN_API
+                   and (end == len(parts) or parts[end] in PLUGIN_API[".".join(parts[:end])])
+                   for end in range(1, len(parts) + 1)):
+            problems.append(f"line {node.lineno}: {dotted}")
+    return problems
+
+
+def _readme_code() -> list[tuple[str, str]]:
+    """The fenced code blocks of plugins/README.md: ``(language, code)``."""
+    text = (PLUGINS / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def test_plugin_api_check_finds_what_is_outside() -> None:
+    """The check below sees each way past the public API (so a pass there means something)."""
+    assert _outside_plugin_api("from dashboard.writes import table_writer\nfrom dashboard.i18n import gettext\n"
+                               "import dashboard.pages\nx = dashboard.pages.Page.title\n") == []
+    assert len(_outside_plugin_api("from dashboard.web.site import DashboardState\n"
+                                   "from dashboard.writes import TableWriter, WRITE_ACTIONS\n"
+                                   "from dashboard import statedb\nimport dashboard.security.audit\n"
+                                   "from dashboard import writes as w\nw.current_site()\n"
+                                   "writer._store.insert({})\n")) == 6
+    assert INTERNALS.search('app.extensions["dashboard"].views') and INTERNALS.search("writer.store.table")
+
+
+def test_plugins_and_their_guide_use_only_the_public_api() -> None:
+    """The bundled plugins, their templates and plugins/README.md's examples use only ``PLUGIN_API``:
+    no import of another dashboard module, no site object, table view or record store."""
+    sources = {str(path.relative_to(PACKAGE.parent)): path.read_text(encoding="utf-8")
+               for path in sorted(PLUGINS.rglob("*")) if path.suffix in (".py", ".html")}
+    blocks = _readme_code()
+    assert len(sources) >= 4 and sum(language == "python" for language, _ in blocks) >= 8
+    sources.update({f"plugins/README.md, {language or 'text'} example {number}.{'py' if language == 'python' else 'txt'}":
+                    code for number, (language, code) in enumerate(blocks, 1)})
+    found = {name: [f"{match.group(0)!r} at offset {match.start()}" for match in INTERNALS.finditer(source)]
+             for name, source in sources.items()}
+    for name, source in sources.items():
+        if name.endswith(".py"):
+            found[name] += _outside_plugin_api(source)
+    found = {name: problems for name, problems in found.items() if problems}
+    assert not found, found

@@ -93,7 +93,9 @@ def test_restock_writes_through_the_dashboard(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, role="editor", PLUGINS_DIR=EXAMPLES)
     assert listed_stock(site.text("/admin/products/")) == ["3", "10", "7"]  # read once: now cached
     page = site.text("/admin/-/pages/restock/")
-    assert re.search(r"<td>A-1</td><td>Anvil</td><td class=\"text-right\">3</td>", page)
+    # Each product links to its details page, through the public API (TableWriter.details_url).
+    assert '<td>A-1</td><td><a href="/admin/products/details/?id=1">Anvil</a></td><td class="text-right">3</td>' in page
+    assert '<a class="dashboard-all-products" href="/admin/products/">' in page
     response = site.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/-/pages/restock/"
     assert stock(shop_url, "A-1") == 8

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from dashboard import hookspecs, statedb
 from dashboard.plugins.loader import hook_names
+from dashboard.writes import table_writer
 from tests.apps import csrf_token, logged_in, make_small_database
 from tests.plugin_kit import (
     REPO,
@@ -448,9 +449,11 @@ def template_variables(template, view, request):
 
 def test_hook_startup(small_url, tmp_path):
     code = HELLO + """
+from dashboard.writes import served_tables
+
 @hookimpl
 def startup(app):
-    app.config["HELLO_GREETING"] = "configured at start-up for " + ", ".join(sorted(app.extensions["dashboard"].views))
+    app.config["HELLO_GREETING"] = "configured at start-up for " + ", ".join(served_tables(app))
 """
     files = {"templates/hello/page.html": """
         {% extends "dashboard/page.html" %}
@@ -461,6 +464,47 @@ def startup(app):
                        files={"hello": files})
     assert "configured at start-up for child, parent, payments" in site.text("/admin/-/pages/hello/")
     assert problems(site) == [("crashy", "startup")]
+
+
+TABLE_LINKS = """
+from dashboard.hookspecs import hookimpl
+from dashboard.pages import ALL_ROLES, Page
+from dashboard.writes import served_tables, table_writer
+
+class Links(Page):
+    title = "Links"
+    roles = ALL_ROLES
+    template = "links/page.html"
+
+    def context(self):
+        parent = table_writer("parent", plugin="links")
+        return {"list_url": parent.list_url(), "first_url": parent.details_url({"id": 1, "name": "first"}),
+                "keyless_url": parent.details_url({"name": "first"}), "served": served_tables()}
+
+@hookimpl
+def register_pages(app):
+    return [Links] if "parent" in served_tables(app) else []
+"""
+TABLE_LINKS_FILES = {"templates/links/page.html": """
+    {% extends "dashboard/page.html" %}
+    {% block page_content %}<p class="links">{{ list_url }} | {{ first_url }} | {{ keyless_url }} | {{ served|join(",") }}</p>
+    {% endblock %}
+"""}
+
+
+def test_table_writer_links_to_the_tables_pages_for_whoever_may_open_them(small_url, tmp_path):
+    """A plugin links to a table's list and a row's details through ``dashboard.writes``, never the site's
+    views; an operator who may not open the table gets no link; a writer gives no way to its store."""
+    site = plugin_site(small_url, tmp_path / "viewer", {"links": TABLE_LINKS}, role="viewer",
+                       files={"links": TABLE_LINKS_FILES}, TABLES={"payments": {"hidden": True}})
+    assert '<p class="links">/admin/parent/ | /admin/parent/details/?id=1 | None | child,parent</p>' in \
+        site.text("/admin/-/pages/links/")
+    denied = plugin_site(small_url, tmp_path / "denied", {"links": TABLE_LINKS}, role="viewer",
+                         files={"links": TABLE_LINKS_FILES}, TABLES={"parent": {"roles": {"viewer": []}}})
+    assert '<p class="links">None | None | None | child,parent,payments</p>' in denied.text("/admin/-/pages/links/")
+    with site.app.test_request_context():
+        writer = table_writer("parent", plugin="links")
+        assert not hasattr(writer, "store") and not hasattr(writer, "view")
 
 
 # -- the contract: every hook documented and tested ---------------------------------------------------

@@ -14,7 +14,7 @@ from dashboard.hookspecs import hookimpl
 from dashboard.i18n import gettext
 from dashboard.i18n import lazy_gettext as _
 from dashboard.pages import Page
-from dashboard.writes import table_writer
+from dashboard.writes import served_tables, table_writer
 
 
 class RestockForm(FlaskForm):
@@ -32,10 +32,12 @@ class Restock(Page):
 
     def context(self, form=None):
         products = table_writer("products", plugin="restock")
+        low_stock = products.rows(order_by="stock", limit=5)
         return {
             "form": form or RestockForm(),
             "can_write": products.allowed("edit"),
-            "low_stock": products.rows(order_by="stock", limit=5),
+            "low_stock": [(product, products.details_url(product)) for product in low_stock],
+            "products_url": products.list_url(),
         }
 
     def post(self):
@@ -56,4 +58,4 @@ class Restock(Page):
 
 @hookimpl
 def register_pages(app):
-    return [Restock] if "products" in app.extensions["dashboard"].views else []
+    return [Restock] if "products" in served_tables(app) else []

@@ -9,6 +9,7 @@ from dashboard.charts import Chart
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n import lazy_gettext as _
 from dashboard.pages import ALL_ROLES, Page
+from dashboard.writes import served_tables
 
 #: Orders that brought money in.
 PAID = ("paid", "shipped", "delivered")
@@ -35,7 +36,7 @@ class SalesOverview(Page):
 
 
 def _has_shop(app):
-    return {"orders", "products"} <= set(app.extensions["dashboard"].views)
+    return {"orders", "products"} <= set(served_tables(app))
 
 
 @hookimpl
