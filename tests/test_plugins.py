@@ -477,34 +477,40 @@ class Links(Page):
     template = "links/page.html"
 
     def context(self):
-        parent = table_writer("parent", plugin="links")
-        return {"list_url": parent.list_url(), "first_url": parent.details_url({"id": 1, "name": "first"}),
-                "keyless_url": parent.details_url({"name": "first"}), "served": served_tables()}
+        products = table_writer("products", plugin="links")
+        lowest = products.rows(order_by="stock", limit=1)[0] if products.allowed("view") else {"id": 1}
+        return {"list_url": products.list_url(), "lowest": lowest.get("name"), "lowest_url": products.details_url(lowest),
+                "keyless_url": products.details_url({"name": "Anvil"}), "served": served_tables()}
 
 @hookimpl
 def register_pages(app):
-    return [Links] if "parent" in served_tables(app) else []
+    return [Links] if "products" in served_tables(app) else []
 """
 TABLE_LINKS_FILES = {"templates/links/page.html": """
     {% extends "dashboard/page.html" %}
-    {% block page_content %}<p class="links">{{ list_url }} | {{ first_url }} | {{ keyless_url }} | {{ served|join(",") }}</p>
+    {% block page_content %}<p class="links">{{ list_url }} | {{ lowest }} {{ lowest_url }} | {{ keyless_url }} | {{ served|join(",") }}</p>
     {% endblock %}
 """}
 
 
-def test_table_writer_links_to_the_tables_pages_for_whoever_may_open_them(small_url, tmp_path):
-    """A plugin links to a table's list and a row's details through ``dashboard.writes``, never the site's
-    views; an operator who may not open the table gets no link; a writer gives no way to its store."""
-    site = plugin_site(small_url, tmp_path / "viewer", {"links": TABLE_LINKS}, role="viewer",
-                       files={"links": TABLE_LINKS_FILES}, TABLES={"payments": {"hidden": True}})
-    assert '<p class="links">/admin/parent/ | /admin/parent/details/?id=1 | None | child,parent</p>' in \
-        site.text("/admin/-/pages/links/")
-    denied = plugin_site(small_url, tmp_path / "denied", {"links": TABLE_LINKS}, role="viewer",
-                         files={"links": TABLE_LINKS_FILES}, TABLES={"parent": {"roles": {"viewer": []}}})
-    assert '<p class="links">None | None | None | child,parent,payments</p>' in denied.text("/admin/-/pages/links/")
-    with site.app.test_request_context():
-        writer = table_writer("parent", plugin="links")
-        assert not hasattr(writer, "store") and not hasattr(writer, "view")
+def test_table_writer_links_to_the_tables_pages_for_whoever_may_open_them(empty_database_url, tmp_path):
+    """A plugin reads a table and links to its list and a row's details through ``dashboard.writes``, never
+    the site's views; an operator who may not open the table gets no link; a writer gives no way to its store."""
+    create_shop(empty_database_url)
+    site = plugin_site(empty_database_url, tmp_path / "viewer", {"links": TABLE_LINKS}, role="viewer",
+                       files={"links": TABLE_LINKS_FILES}, TABLES={"orders": {"hidden": True}})
+    denied = plugin_site(empty_database_url, tmp_path / "denied", {"links": TABLE_LINKS}, role="viewer",
+                         files={"links": TABLE_LINKS_FILES}, TABLES={"products": {"roles": {"viewer": []}}})
+    try:
+        assert '<p class="links">/admin/products/ | Anvil /admin/products/details/?id=1 | None | products</p>' in \
+            site.text("/admin/-/pages/links/")
+        assert '<p class="links">None | None None | None | orders,products</p>' in denied.text("/admin/-/pages/links/")
+        with site.app.test_request_context():
+            writer = table_writer("products", plugin="links")
+            assert not hasattr(writer, "store") and not hasattr(writer, "view")
+    finally:
+        site.state.engine.dispose()
+        denied.state.engine.dispose()
 
 
 # -- the contract: every hook documented and tested ---------------------------------------------------
