@@ -12,7 +12,7 @@ from dashboard.db.reflection import TableInfo
 from dashboard.messages import N_
 from dashboard.site_state import DashboardState
 from dashboard.web.labels import TranslatedLabel
-from dashboard.web.table_options import TableOptions
+from dashboard.web.table_options import TableOptions, table_entry
 from dashboard.web.table_view import TableView
 
 #: The plugins' options of a relation under the operator's ``TABLES`` entry (dashboard.plugins.hooks).
@@ -39,7 +39,7 @@ def register_table_views(app: Flask, state: DashboardState[TableView], *, table_
     overrides = config["TABLES"]
     for info in sorted(state.schema.tables, key=lambda i: (i.schema or "", i.kind, i.name.lower())):
         # Plugins' options first, the operator's TABLES entry over them (dashboard.plugins.hooks).
-        options = TableOptions(table_options(info, overrides.get(info.endpoint) or overrides.get(info.id)))
+        options = TableOptions(table_options(info, table_entry(overrides, info)))
         if options.hidden:
             continue
         view = TableView(

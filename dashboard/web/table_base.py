@@ -37,7 +37,7 @@ from dashboard.web.keys import encode_key
 from dashboard.web.labels import LocalizedLabel, column_label, table_label
 from dashboard.web.lookups import ForeignKeyLoader
 from dashboard.web.rendering import render_value
-from dashboard.web.table_options import TableOptions, is_sensitive
+from dashboard.web.table_options import TableOptions, is_sensitive, table_entry
 
 LIST_TEXT_LIMIT = 120
 MAX_LIST_COLUMNS = 15
@@ -307,7 +307,7 @@ class TableBase(BaseModelView):
 
     def display_column_of(self, info: TableInfo) -> str | None:
         """The column that labels rows of ``info`` where they are referenced (configured, else reflected)."""
-        configured = (current_app.config.get("TABLES", {}).get(info.endpoint, {}) or {}).get("display_column") \
+        configured = TableOptions(table_entry(current_app.config.get("TABLES", {}), info)).display_column \
             if _has_app() else None
         if configured and any(c.name == configured for c in info.columns):
             return str(configured)

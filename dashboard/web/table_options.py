@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import typing as t
 
+from dashboard.db.reflection import TableInfo
+
 
 def is_sensitive(column_name: str, patterns: t.Sequence[str]) -> bool:
     """Whether a column looks like it holds a secret (password hashes, tokens)."""
     lowered = column_name.lower()
     return any(p in lowered for p in patterns)
+
+
+def table_entry(tables: t.Mapping[str, t.Any], info: TableInfo) -> t.Mapping[str, t.Any] | None:
+    """The operator's ``TABLES`` entry of a relation: under its endpoint (``schema_table``),
+    else under its id (``schema.table``)."""
+    return tables.get(info.endpoint) or tables.get(info.id)
 
 
 class TableOptions:
