@@ -11,6 +11,7 @@ from markupsafe import escape
 
 from dashboard.cli import main
 from dashboard.settings import ConfigError
+from dashboard.web.labels import LocalizedLabel, TranslatedLabel
 from tests import schemas
 from tests.apps import logged_in, make_app
 
@@ -45,6 +46,20 @@ def test_table_and_column_labels_follow_the_operators_language(app) -> None:
     assert "Parents" in english and "Bezeichnung" not in english and ">name<" in english.replace(" ", "")
     export = client.get("/admin/parent/export/csv/", headers={"Accept-Language": "de"})
     assert export.get_data(as_text=True).splitlines()[0] == "id,Bezeichnung"
+
+
+def test_a_label_equals_what_hashes_like_it_in_every_language(app) -> None:
+    """Equal objects hash alike, whatever language the request asks for."""
+    label = LocalizedLabel("parent", {"de": "Eltern"})
+    for language in ("de", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            others: list[object] = ["parent", "Eltern", LocalizedLabel("parent", {"de": "Eltern"}),
+                                    LocalizedLabel("parent"), TranslatedLabel("parent")]
+            for other in others:
+                assert label != other or hash(label) == hash(other), (language, other)
+            assert [o for o in others if o == label] == ["parent", others[2]]
+            assert {label: 1}.get("parent") == 1 and {label: 1}.get("Eltern") is None
+            assert str(label) == ("Eltern" if language == "de" else "parent")
 
 
 def test_labels_in_a_language_that_is_not_shipped_stop_start_up(small_database_url, tmp_path) -> None:

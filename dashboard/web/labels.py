@@ -58,9 +58,11 @@ class LocalizedLabel:
         return len(str(self))
 
     def __eq__(self, other: object) -> bool:
+        # The default text, as the hash: equal to its translation would break dicts and sets
+        # (equal objects with different hashes), and the current language changes per request.
         if isinstance(other, LocalizedLabel):
             return (self.default, self.by_locale) == (other.default, other.by_locale)
-        return str(self) == other
+        return self.default == other
 
     def __hash__(self) -> int:
         return hash(self.default)
