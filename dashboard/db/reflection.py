@@ -167,13 +167,6 @@ class SchemaInfo:
                 return info
         return None
 
-    def by_endpoint(self, endpoint: str) -> TableInfo | None:
-        """The relation served under ``endpoint``."""
-        for info in self.tables:
-            if info.endpoint == endpoint:
-                return info
-        return None
-
 
 def safe_key(name: str, position: int, taken: set[str]) -> str:
     """A Python-identifier key for a column, so hostile names never reach form or attribute names.
@@ -201,7 +194,7 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
     default_schema = inspector.default_schema_name
     wanted: list[str | None] = [None]
     if "*" in schemas:
-        wanted += [s for s in inspector.get_schema_names() if s != default_schema and not _is_system_schema(engine, s)]
+        wanted += [s for s in inspector.get_schema_names() if s != default_schema and not _is_system_schema(s)]
     else:
         wanted += [s for s in schemas if s and s != default_schema]
     tables: list[TableInfo] = []
@@ -210,7 +203,7 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
         view_names = set(inspector.get_view_names(schema=schema))
         materialized = db_privileges.materialized_views(engine, schema)
         granted = db_privileges.probe(engine, schema, [t.name for t in metadata.tables.values() if t.schema == schema])
-        unique_sets = _unique_sets(inspector, metadata, schema)
+        unique_sets = _unique_sets(metadata)
         for table in metadata.tables.values():
             if table.schema != schema:
                 continue
@@ -252,12 +245,12 @@ def _declare_operators(table: sa.Table) -> None:
             fallback if declared is OperatorClass.UNSPECIFIED else declared)
 
 
-def _is_system_schema(engine: Engine, schema: str) -> bool:
+def _is_system_schema(schema: str) -> bool:
     system = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
     return schema in system or schema.startswith("pg_temp") or schema.startswith("pg_toast")
 
 
-def _unique_sets(inspector: t.Any, metadata: sa.MetaData, schema: str | None) -> dict[str, list[tuple[str, ...]]]:
+def _unique_sets(metadata: sa.MetaData) -> dict[str, list[tuple[str, ...]]]:
     # Unique constraints and unique indexes both make a column set a usable row key.
     found: dict[str, list[tuple[str, ...]]] = {}
     for table in metadata.tables.values():

@@ -51,7 +51,6 @@ LANGUAGE_ENDPOINT = own_endpoint("i18n.set_language")
 #: The languages with complete catalogs, as Babel locale identifiers: the folder names under
 #: ``dashboard/translations/``, which are also Flask-Admin's (``pt_BR``, ``zh_Hans_CN``).
 LOCALES: tuple[str, ...] = ("en", "de", "fr", "es", "pt_BR", "it", "nl", "pl", "ru", "zh_Hans_CN", "ja", "ar")
-SUPPORTED_LOCALES = LOCALES
 #: Each language's name in that language, for the language menu.
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",

@@ -21,7 +21,7 @@ OptionsHook = t.Callable[[TableInfo, t.Mapping[str, t.Any] | None], t.Mapping[st
 ViewHook = t.Callable[[TableView], None]
 
 
-def menu_category(info: t.Any, default_schema: str | None) -> TranslatedLabel:
+def menu_category(info: t.Any) -> TranslatedLabel:
     """Menu group of a relation: its schema, with views apart from tables, in the operator's language."""
     if info.schema is None:
         return TranslatedLabel(N_("Views") if info.kind != "table" else N_("Tables"))
@@ -52,7 +52,7 @@ def register_table_views(app: Flask, state: DashboardState[TableView], *, table_
             page_size=int(config["PAGE_SIZE"]),
             page_sizes=list(config["PAGE_SIZES"]),
             export_max_rows=int(config["EXPORT_MAX_ROWS"]),
-            category=menu_category(info, state.schema.default_schema),
+            category=menu_category(info),
         )
         extend_view(view)
         state.admin.add_view(view)
