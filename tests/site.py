@@ -10,6 +10,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from flask import Flask
 
+from dashboard.site_state import current_site
 from tests.apps import csrf_token, logged_in, make_app
 
 
@@ -19,7 +20,7 @@ class Site:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.client = app.test_client()
-        self.state = app.extensions["dashboard"]
+        self.state = current_site(app)
 
     def url(self, table_id: str, page: str = "", key: str | None = None) -> str:
         """The URL of a table's page (``""`` list, ``details``, ``edit``, ``new``), for row ``key``."""

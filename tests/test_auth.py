@@ -18,6 +18,7 @@ from dashboard.cli import main
 from dashboard.cli.users import announce_first_admin
 from dashboard.security import auth
 from dashboard.settings import ConfigError
+from dashboard.site_state import current_site
 from tests.apps import FAST_HASH_METHOD, PASSWORD, add_user, csrf_token, login, make_app, table_rows
 
 
@@ -403,8 +404,8 @@ def test_21_permission_matrix_per_table_roles(small_database_url, tmp_path, logg
 
 
 def test_21_authorizer_denies_by_default(app):
-    authorize = app.extensions["dashboard"].authorize
-    info = app.extensions["dashboard"].views["parent"].info
+    authorize = current_site(app).authorize
+    info = current_site(app).views["parent"].info
     with app.test_request_context("/admin/"):
         assert authorize(info, "view") is False  # nobody logged in
     with app.app_context():
@@ -421,8 +422,8 @@ def test_21_role_defaults(app, role, table_actions, other):
     from flask_login import login_user
 
     record = add_user(app, f"u-{role}", role)
-    authorize = app.extensions["dashboard"].authorize
-    info = app.extensions["dashboard"].views["parent"].info
+    authorize = current_site(app).authorize
+    info = current_site(app).views["parent"].info
     with app.test_request_context("/admin/"):
         login_user(auth.User(record))
         assert {a for a in auth.TABLE_ACTIONS if authorize(info, a)} == table_actions

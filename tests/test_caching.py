@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.db.demo import write_demo_database
+from dashboard.site_state import current_site
 from tests.apps import logged_in, make_app
 from tests.databases import require_service
 from tests.site import form_values
@@ -45,7 +46,7 @@ def apps(demo_url, tmp_path):
 
     yield build
     for app in built:
-        app.extensions["dashboard"].engine.dispose()
+        current_site(app).engine.dispose()
 
 
 class QueryCounter:
@@ -53,7 +54,7 @@ class QueryCounter:
 
     def __init__(self, app):
         self.count = 0
-        sa.event.listen(app.extensions["dashboard"].engine, "before_cursor_execute", self._seen)
+        sa.event.listen(current_site(app).engine, "before_cursor_execute", self._seen)
 
     def _seen(self, *args):
         self.count += 1

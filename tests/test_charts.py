@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from dashboard import charts
 from dashboard.plugins import charting
+from dashboard.site_state import current_site
 from tests.apps import logged_in, make_app
 from tests.databases import make_database
 from tests.plugin_kit import (
@@ -374,5 +375,5 @@ def test_sql_chart_runs_read_only(tmp_path):
             with app.test_request_context("/admin/"), pytest.raises(charts.ChartError, match="read-only"):
                 charting.compute(entry)
         finally:
-            app.extensions["dashboard"].engine.dispose()
+            current_site(app).engine.dispose()
         assert len(read_orders(url)) == 13

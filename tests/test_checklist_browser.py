@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from dashboard.site_state import current_site
 from tests import schemas
 from tests.apps import PASSWORD, add_user, make_app
 from tests.databases import REQUIRE_SERVICES_ENV
@@ -120,13 +121,13 @@ def served() -> Iterator[tuple[str, str, dict[str, str]]]:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            paths = {table_id: view.info.url_path for table_id, view in app.extensions["dashboard"].views.items()}
+            paths = {table_id: view.info.url_path for table_id, view in current_site(app).views.items()}
             yield f"http://127.0.0.1:{server.server_port}", url, paths
         finally:
             server.shutdown()
             server.server_close()
             thread.join()
-            app.extensions["dashboard"].engine.dispose()
+            current_site(app).engine.dispose()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 
 from dashboard import i18n
 from dashboard.settings import ConfigError
+from dashboard.site_state import current_site
 from tests.apps import csrf_token, logged_in, make_app
 from tests.databases import make_database
 from tests.site import form_values, rows
@@ -111,7 +112,7 @@ def app(shop_url: str, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[F
     app = make_app(shop_url, tmp_path_factory.mktemp("i18n"), BABEL_DEFAULT_TIMEZONE="Europe/Berlin")
     app.config["PROPAGATE_EXCEPTIONS"] = True  # a server error fails the test with its traceback
     yield app
-    app.extensions["dashboard"].engine.dispose()
+    current_site(app).engine.dispose()
 
 
 def operator(app: Flask, language: str | None = None, role: str = "admin") -> FlaskClient:
@@ -259,7 +260,7 @@ def test_the_configured_default_applies_when_nobody_asks(shop_url: str, tmp_path
         assert EXPECTED["pl"]["home"] in page(operator(app), "/admin/")
         assert EXPECTED["en"]["home"] in page(operator(app, "en-US"), "/admin/")
     finally:
-        app.extensions["dashboard"].engine.dispose()
+        current_site(app).engine.dispose()
 
 
 @pytest.mark.parametrize(("setting", "value", "message"), [
@@ -372,7 +373,7 @@ def test_a_plugins_catalog_joins_the_dashboards_underscore(small_database_url: s
         with app.test_request_context(headers={"Accept-Language": "fr"}):
             assert i18n.gettext("Reorder point") == "Reorder point"  # no French catalog: the message itself
     finally:
-        app.extensions["dashboard"].engine.dispose()
+        current_site(app).engine.dispose()
 
 
 @pytest.mark.parametrize(("environment", "expected"), [

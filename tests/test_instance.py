@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.instance import file_cache_dir, instance_path_for
+from dashboard.site_state import current_site
 from tests.apps import make_app
 from tests.served import Browser, dashboard_cli, serving
 
@@ -70,7 +71,7 @@ def test_the_app_keeps_its_files_in_the_users_data_folder(tmp_path, monkeypatch,
         assert {p.name for p in Path(app.instance_path).iterdir()} >= {"state.db", "secret_key"}
         assert not (tmp_path / "instance").exists()
     finally:
-        app.extensions["dashboard"].engine.dispose()
+        current_site(app).engine.dispose()
 
 
 def test_instance_path_overrides_the_default(tmp_path, monkeypatch):

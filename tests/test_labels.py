@@ -11,6 +11,7 @@ from markupsafe import escape
 
 from dashboard.cli import main
 from dashboard.settings import ConfigError
+from dashboard.site_state import current_site
 from dashboard.web.labels import LocalizedLabel, TranslatedLabel
 from tests import schemas
 from tests.apps import logged_in, make_app
@@ -25,7 +26,7 @@ LABELS = {
 def app(small_database_url, tmp_path):
     app = make_app(small_database_url, tmp_path / "instance", TABLES=LABELS)
     yield app
-    app.extensions["dashboard"].engine.dispose()
+    current_site(app).engine.dispose()
 
 
 def _page(client, url: str, language: str) -> str:
@@ -78,7 +79,7 @@ def test_a_hostile_label_is_escaped(small_database_url, tmp_path) -> None:
     for url in ("/admin/", "/admin/parent/", "/admin/parent/edit/?id=1", "/admin/parent/details/?id=1"):
         page = client.get(url, headers={"Accept-Language": "de"}).get_data(as_text=True)
         assert schemas.XSS_NAME not in page and str(escape(schemas.XSS_NAME)) in page, url
-    app.extensions["dashboard"].engine.dispose()
+    current_site(app).engine.dispose()
 
 
 def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostile_database_url, tmp_path) -> None:
@@ -109,7 +110,7 @@ def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostil
     # The file works as it is: every label is accepted by the dashboard.
     app = make_app(hostile_database_url, tmp_path / "instance", TABLES=labels,
                    SCHEMAS=[other] if other else [])
-    app.extensions["dashboard"].engine.dispose()
+    current_site(app).engine.dispose()
 
 
 def test_the_starter_file_refuses_an_unknown_language(small_database_url) -> None:

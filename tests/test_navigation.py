@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from dashboard.site_state import current_site
 from tests.apps import make_app as _make_app
 
 TABLE_COUNT = 500
@@ -22,7 +23,7 @@ def make_app():
 
     yield build
     for app in built:
-        app.extensions["dashboard"].engine.dispose()
+        current_site(app).engine.dispose()
 
 
 def _tables(client) -> dict:
