@@ -1,19 +1,6 @@
-"""A realistic demo "shop" database, built fast.
-
-``dashboard demo`` writes customers, products, orders with their lines, tags, an event log
-and a summary view into an empty database, so there is something to click through before
-pointing the dashboard at real data. The schema is small but covers what the admin site has
-to cope with: autoincrement and composite primary keys, foreign keys, unique columns, a CHECK
-constraint, a pure association table, a table without any primary key (holding exact
-duplicate rows, as real logs do) and a view.
-
-The data is deterministic for a given ``seed`` and day: dates are spread over the three
-years up to midnight (UTC) today, so the demo always looks current.
-
-Speed comes from skipping the ORM: rows are generated as plain tuples and handed to each
-driver's fastest bulk path (``executemany`` in one transaction for SQLite and MySQL/MariaDB,
-``COPY`` for PostgreSQL).
-"""
+"""Writing the demo shop into an empty database: the schema of :mod:`.schema`, then the
+rows of :mod:`.data` through each driver's fastest bulk path (``executemany`` in one
+transaction for SQLite and MySQL/MariaDB, ``COPY`` for PostgreSQL), never the ORM."""
 
 
 from __future__ import annotations
