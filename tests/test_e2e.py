@@ -67,15 +67,16 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
         process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
+            # Ready when this process's gunicorn says it listens on the port: a connection
+            # alone could reach another server that took the port between probe and bind.
+            listening = f"Listening at: http://127.0.0.1:{port} "
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    if process.poll() is not None:
-                        pytest.fail("dashboard serve exited: " + log_path.read_text())
-                    time.sleep(0.2)
+            while listening not in log_path.read_text():
+                if process.poll() is not None:
+                    pytest.fail("dashboard serve exited: " + log_path.read_text())
+                if time.monotonic() > deadline:
+                    pytest.fail("dashboard serve did not listen within 60 s: " + log_path.read_text())
+                time.sleep(0.2)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
