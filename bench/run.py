@@ -35,15 +35,13 @@ from loadclient import BenchError, Client, LoadResult, load, percentile
 from servers import (
     BENCH_DIR,
     Server,
-    dashboard_command,
-    export_source,
     free_port,
     memory_kb,
     postgresql_data,
     reset_peak_memory,
+    source_under_test,
     sqlite_data,
     start,
-    working_tree_commit,
 )
 
 PAGE_SIZE = 20
@@ -300,22 +298,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     temp = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
-    env = dict(os.environ)
-    env["DASHBOARD_INSTANCE_PATH"] = str(temp / "instance")
-    # gunicorn >= 25 opens a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl (else
-    # ~/.gunicorn/gunicorn.ctl), one path for every server of the user: give each run its own.
-    env["XDG_RUNTIME_DIR"] = str(temp)
-    env.pop("DASHBOARD_DATABASE_URL", None)
     servers: list[Server] = []
     run = Run()
     failed = True
     try:
-        if args.ref:
-            commit = export_source(args.ref, temp / "src")
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(temp / "src"), env.get("PYTHONPATH")]))
-        else:
-            commit = working_tree_commit()
-        dashboard = dashboard_command(env)
+        env, commit, dashboard = source_under_test(args.ref, temp)
         if args.database == "sqlite":
             url = sqlite_data(args.rows, dashboard, env)
         else:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import statistics
@@ -43,11 +42,9 @@ import sqlalchemy as sa
 from loadclient import BenchError
 from servers import (
     BENCH_DIR,
-    dashboard_command,
-    export_source,
     free_port,
+    source_under_test,
     start,
-    working_tree_commit,
 )
 from sqlalchemy.engine import make_url
 
@@ -189,17 +186,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     temp = Path(tempfile.mkdtemp(prefix="dashboard-schema-size-"))
-    env = dict(os.environ)
-    env["XDG_RUNTIME_DIR"] = str(temp)
-    env.pop("DASHBOARD_DATABASE_URL", None)
-    env["DASHBOARD_INSTANCE_PATH"] = str(temp / "instance")
     try:
-        if args.ref:
-            commit = export_source(args.ref, temp / "src")
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(temp / "src"), env.get("PYTHONPATH")]))
-        else:
-            commit = working_tree_commit()
-        dashboard = dashboard_command(env)
+        env, commit, dashboard = source_under_test(args.ref, temp)
         results: dict[str, tuple[Figures, Figures]] = {}
         for dialect in args.database:
             small = measure(dialect, args.baseline, args, env, dashboard, temp)

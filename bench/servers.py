@@ -59,6 +59,25 @@ def _git(*args: str, strip: bool = True) -> str:
     return output.strip() if strip else output
 
 
+def source_under_test(ref: str | None, temp: Path) -> tuple[dict[str, str], str, list[str]]:
+    """The environment, commit and ``dashboard`` command of one run over ``ref`` (else the
+    working tree), with every per-run path inside ``temp``.
+
+    gunicorn >= 25 opens a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl (else
+    ~/.gunicorn/gunicorn.ctl), one path for every server of the user: each run gets its own.
+    """
+    env = dict(os.environ)
+    env["DASHBOARD_INSTANCE_PATH"] = str(temp / "instance")
+    env["XDG_RUNTIME_DIR"] = str(temp)
+    env.pop("DASHBOARD_DATABASE_URL", None)
+    if ref:
+        commit = export_source(ref, temp / "src")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(temp / "src"), env.get("PYTHONPATH")]))
+    else:
+        commit = working_tree_commit()
+    return env, commit, dashboard_command(env)
+
+
 def dashboard_command(env: t.Mapping[str, str]) -> list[str]:
     """How to run ``dashboard``: the venv's script, importing the package ``env`` points at."""
     script = Path(sys.executable).with_name("dashboard")
