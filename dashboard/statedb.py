@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import typing as t
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
@@ -118,6 +119,16 @@ class StateStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: Goes up after every write to ``users`` made through this store, so what this
+        #: process remembers of an operator (:mod:`dashboard.security.identity`) is dropped
+        #: at once; writes by other processes are picked up when it is rechecked.
+        self.users_generation = 0
+        self._generation_lock = threading.Lock()
+
+    def _users_changed(self) -> None:
+        # After the commit: a record read between the commit and this line is already fresh.
+        with self._generation_lock:
+            self.users_generation += 1
 
     def create_tables(self) -> None:
         """Create the state tables that do not exist yet (on this engine only)."""
@@ -151,6 +162,7 @@ class StateStore:
             connection.execute(users.insert().values(
                 username=username, password_hash=password_hash, role=role,
                 created_at=dt.datetime.now(dt.UTC), session_version=0))
+        self._users_changed()
         record = self.user_by_name(username)
         if record is None:
             raise LookupError(f"user {username!r} was removed as soon as it was added")
@@ -159,7 +171,9 @@ class StateStore:
     def remove_user(self, username: str) -> bool:
         """Delete a user; whether one was deleted."""
         with self.engine.begin() as connection:
-            return bool(connection.execute(users.delete().where(users.c.username == username)).rowcount)
+            removed = bool(connection.execute(users.delete().where(users.c.username == username)).rowcount)
+        self._users_changed()
+        return removed
 
     def set_password_hash(self, username: str, password_hash: str) -> bool:
         """Replace a user's password and revoke their sessions; whether the user exists."""
@@ -167,13 +181,15 @@ class StateStore:
             result = connection.execute(
                 users.update().where(users.c.username == username)
                 .values(password_hash=password_hash, session_version=users.c.session_version + 1))
-            return bool(result.rowcount)
+        self._users_changed()
+        return bool(result.rowcount)
 
     def bump_session_version(self, user_id: int) -> None:
         """Make every session issued to ``user_id`` so far invalid."""
         with self.engine.begin() as connection:
             connection.execute(users.update().where(users.c.id == user_id)
                                .values(session_version=users.c.session_version + 1))
+        self._users_changed()
 
     # -- login throttling ----------------------------------------------------------------
     def claim_login_attempt(self, username: str, address: str, *, now: float, policy: Policy) -> float:
@@ -308,15 +324,17 @@ def make_state_store(url: str) -> StateStore:
     """Open the state database at ``url`` and create its tables.
 
     SQLite files get a busy timeout and write-ahead logging, so several workers can log
-    operators in at once without "database is locked" errors.
+    operators in at once without "database is locked" errors. Connections are pooled on
+    every backend: opening an SQLite file and setting its pragmas costs more than the
+    query a request makes.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # NullPool: a file opened per use, so no connection outlives the app (or a test's
-        # temporary folder) and no ResourceWarning is left behind.
-        engine = sa.create_engine(parsed, connect_args={"timeout": 15}, poolclass=NullPool)
+        # SQLAlchemy's default pool for a file: connections kept and shared by the threads
+        # of a worker (a forked worker starts with its own, dashboard.cli.server).
+        engine = sa.create_engine(parsed, connect_args={"timeout": 15})
         if parsed.database and parsed.database != ":memory:":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -372,6 +390,9 @@ def init_app(app: Flask) -> StateStore:
         raise ConfigError(Message(N_("STATE_DATABASE_URL must not be the database being administered (DATABASE_URL)")))
     store = make_state_store(url)
     app.extensions[EXTENSION_KEY] = store
+    # The pooled connections close with the app, not whenever the interpreter gets to them
+    # (a test process builds hundreds of apps on temporary folders).
+    weakref.finalize(app, store.engine.dispose)
     return store
 
 
