@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.menu import MenuLink as FlaskAdminMenuLink
-from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from dashboard.db.errors import is_gone
@@ -36,7 +35,7 @@ from dashboard.i18n.translation import gettext, translate
 from dashboard.plugins import charting
 from dashboard.plugins.runtime import plugin_static, report, sees_details
 from dashboard.security.auth import ROLES
-from dashboard.site_state import current_site
+from dashboard.security.permissions import can, operator_role
 from dashboard.urls import own_endpoint, own_url
 from dashboard.writes import WRITE_ACTIONS, WriteRefused
 
@@ -60,10 +59,7 @@ def page_url(slug: str) -> str | None:
 
 def role_allows(roles: t.Sequence[str], action: str) -> bool:
     """Whether the current operator is an administrator (who may ``action``) or has one of ``roles``."""
-    authorize = current_site().authorize
-    if authorize is None or not getattr(current_user, "is_authenticated", False):
-        return False
-    return bool(authorize(None, action)) or getattr(current_user, "role", None) in roles
+    return can(action) or operator_role() in roles
 
 
 class Page(BaseView):

@@ -35,7 +35,8 @@ from dashboard.charts import (
     ChartEntry,
     ChartError,
 )
-from dashboard.plugins.runtime import operator_role, report, sees_details
+from dashboard.plugins.runtime import report, sees_details
+from dashboard.security.permissions import can, operator_role
 
 log = logging.getLogger(__name__)
 
@@ -417,11 +418,8 @@ def format_value(value: float | None) -> str:
 
 def visible(entry: ChartEntry) -> bool:
     """Whether the current operator may see ``entry``: who may view its table; for SQL, its roles."""
-    authorize = current_site().authorize
-    if authorize is None:
-        return False
     if entry.view is not None:
-        return bool(authorize(entry.view.info, "view"))
+        return can("view", entry.view.info)
     if entry.chart.sql is not None and entry.problem is None:
         return sees_details() or operator_role() in entry.chart.roles
     return sees_details()

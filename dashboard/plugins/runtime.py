@@ -1,5 +1,5 @@
 """What a plugin's code meets while the app runs: reporting its failures, whether the operator
-may read them, the operator's role, the URL of its static files.
+may read them, the URL of its static files.
 
 Imported by the public API modules (:mod:`dashboard.pages`) and by the chart engine without
 the loader (:mod:`dashboard.plugins.loader`), which holds the registry these read.
@@ -11,7 +11,7 @@ import typing as t
 
 from flask import current_app, has_request_context
 
-from dashboard.site_state import current_site
+from dashboard.security.permissions import can
 from dashboard.urls import own_endpoint
 
 #: Where an app keeps its plugin registry (:class:`dashboard.plugins.loader.PluginRegistry`).
@@ -33,19 +33,7 @@ def report(plugin: str, part: str, exc: BaseException, *, traceback: bool = True
 
 def sees_details() -> bool:
     """Whether the current operator may read what went wrong inside plugins (administrators)."""
-    if not has_request_context():
-        return False
-    authorize = current_site().authorize
-    return authorize is not None and bool(authorize(None, DETAILS_ACTION))
-
-
-def operator_role() -> str | None:
-    """The current operator's role, or ``None`` when nobody is logged in."""
-    from flask_login import current_user
-
-    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return None
-    return t.cast("str | None", getattr(current_user, "role", None))
+    return has_request_context() and can(DETAILS_ACTION)
 
 
 def plugin_static(plugin: str, filename: str) -> str:

@@ -38,6 +38,7 @@ from dashboard.db.errors import KIND_LABELS, first_line
 from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext
 from dashboard.messages import N_
+from dashboard.security.permissions import can
 from dashboard.site_state import current_site, has_site
 from dashboard.urls import own_endpoint, own_url
 
@@ -268,8 +269,7 @@ class AuditView(BaseView):
     """
 
     def is_accessible(self) -> bool:
-        authorize = current_site().authorize
-        return authorize is not None and bool(authorize(None, READ_ACTION))
+        return can(READ_ACTION)
 
     @expose("/")
     def index(self) -> str:

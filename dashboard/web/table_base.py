@@ -24,6 +24,7 @@ from dashboard.db.records import Record, RecordStore
 from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.i18n.formatting import NUMBER_KINDS
 from dashboard.i18n.translation import gettext
+from dashboard.security.permissions import can
 from dashboard.site_state import current_site
 from dashboard.urls import ADMIN_URL
 from dashboard.web.filters import ColumnFilter, filters_for
@@ -102,7 +103,7 @@ class TableBase(BaseModelView):
 
     # -- permissions ------------------------------------------------------------
     # What the relation allows (``writable``, a row identity) combined with what the
-    # current operator may do, asked of the app's authorizer on every request, so a
+    # current operator may do, asked of ``permissions.can`` on every request, so a
     # hidden button is never the only thing standing between a role and a write.
     def allowed(self, action: str) -> bool:
         """Whether the current operator may ``action`` ("view", "create", "edit", "delete", "export")."""
@@ -112,8 +113,7 @@ class TableBase(BaseModelView):
             return True
         if not _has_app():
             return False
-        authorize = current_site().authorize
-        return authorize is not None and bool(authorize(self.info, action))
+        return can(action, self.info)
 
     @property
     def can_create(self) -> bool:

@@ -26,6 +26,7 @@ from dashboard.db.counts import estimate_rows
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n.translation import lazy_gettext
 from dashboard.security import audit
+from dashboard.security.permissions import can
 from dashboard.site_state import current_site
 
 #: Column names that most likely say when a row was created, best first.
@@ -80,8 +81,7 @@ def register_charts(app: Flask) -> list[Chart]:
 def template_variables(template: str) -> dict[str, t.Any] | None:
     if template != "dashboard/home.html":
         return None
-    authorize = current_site().authorize
-    if authorize is None or not authorize(None, audit.READ_ACTION):
+    if not can(audit.READ_ACTION):
         return None
     entries = statedb.get_store(current_app).audit_entries({}, offset=0, limit=RECENT_ENTRIES)
     return {"recent_activity": [{**entry, "at": _when(entry["at"])} for entry in entries]}
