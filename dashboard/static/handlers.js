@@ -4,7 +4,8 @@
 //   data-dashboard-action="NAME"   bulk action NAME on the checked rows (actions.html); a
 //                                  confirmation holding "{count}" is asked with the number
 //                                  of checked rows in it (Flask-Admin would show it as is)
-//   data-dashboard-confirm="TEXT"  ask TEXT before submitting (row delete buttons)
+//   data-dashboard-confirm="TEXT"  ask TEXT before submitting (on a button, or on the form a
+//                                  row's delete button points at with form="...")
 //   data-dashboard-no-follow       a menu entry whose own script does the work (filters)
 //   data-dashboard-busy="TEXT"     long work behind a link (exact counts, exports): TEXT is
 //                                  shown with a spinner until the next page, or for a while
@@ -109,6 +110,11 @@
     }
 
     var confirming = target.closest('[data-dashboard-confirm]');
+    // A row's delete button submits the page's one delete form (form="..."), which asks.
+    var submitter = target.closest('button[form]');
+    if (!confirming && submitter && submitter.form && submitter.form.hasAttribute('data-dashboard-confirm')) {
+      confirming = submitter.form;
+    }
     if (confirming) {
       var ok = false;
       try {

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import Kind, classify, is_gone, read_message
@@ -22,6 +23,7 @@ from dashboard.db.records import Record
 from dashboard.db.search import search_condition
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
+from dashboard.web import list_rows
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -60,7 +62,7 @@ class TableReads(TableBase):
         number = min(max(0, page or 0), MAX_PAGE)
         args = {"order": order, "search": search or "", "size": size,
                 "filters": [(index, value) for index, _name, value in filters or ()]}
-        query = ListingQuery(self.store, listing_cache(), self._cache_scope(), where, order, args)
+        query = ListingQuery(self.store, listing_cache(), self.cache_scope(), where, order, args)
         fresh = request.args.get("refresh") == "1"
         try:
             result = query.page(number, size, self._load_fk_labels, fresh=fresh)
@@ -82,12 +84,18 @@ class TableReads(TableBase):
         # An estimate or a capped count is still a number for the pager; the page says which it is.
         return count.rows, result.records
 
-    def _cache_scope(self) -> list[t.Any]:
+    def cache_scope(self) -> list[t.Any]:
         """Who is asking, as far as it could change a listing: the role and its rights on this table."""
         from flask_login import current_user
 
         actions = [a for a in ("view", "create", "edit", "delete", "export") if self.allowed(a)]
         return [getattr(current_user, "role", None), actions]
+
+    def rows_html(self, records: t.Sequence[Record], columns: t.Sequence[tuple[str, t.Any]], return_url: str,
+                  with_checkboxes: bool) -> Markup:
+        """The list page's rows (:mod:`dashboard.web.list_rows`)."""
+        return list_rows.rows_html(self, records, [key for key, _label in columns], return_url, with_checkboxes,
+                                   self.cache_scope())
 
     def listing_url(self, **changes: str) -> str:
         """The current listing's URL with ``changes`` to its arguments."""

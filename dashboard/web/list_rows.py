@@ -1,0 +1,120 @@
+"""The rows of a list page as one piece of HTML: rendered in Python, cached for everyone alike.
+
+A list page's rows were its cost: a Jinja macro call and ``get_list_value`` per cell, a
+``url_for`` and a form with a CSRF token per row. Here one function per column (the view's
+formatters, built once per table at start) writes each cell, the row buttons are plain links
+and a button pointing at the page's single delete form (``form="dashboard-delete"``), and
+the whole ``<tbody>`` is cached.
+
+Nothing per session is inside: the CSRF token lives in that one form, outside the cached
+part; the CSP nonce only on ``<script>`` and ``<link>`` tags, which rows have none of. The
+cache key holds what can change the HTML for a reader: the rows themselves (the table's write
+generation, the listing's arguments and when its rows were read), which buttons and columns
+the reader's role shows, the language and time zone the cells are written in, and the
+site's address prefix. Two operators with the same role and language share the entry; two
+with different ones never do.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import quote_plus
+
+from flask import g, request
+from flask_admin.babel import gettext as admin_gettext
+from markupsafe import Markup, escape
+
+from dashboard.db.listing import MISSING
+from dashboard.db.records import Record
+from dashboard.i18n.translation import current_locale, display_zone
+from dashboard.web.caching import listing_cache
+from dashboard.web.table_base import URL_SAFE, TableBase
+
+#: The id of the page's one delete form, which every row's delete button submits.
+DELETE_FORM_ID = "dashboard-delete"
+
+
+def rows_html(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[str], return_url: str,
+              with_checkboxes: bool, scope: t.Any) -> Markup:
+    """The ``<tr>`` elements of ``records``, from the shared cache when another reader made them.
+
+    :param scope: what the reader's role may do on this table (it decides buttons and cells).
+    """
+    buttons = _buttons(view)
+    cache = listing_cache()
+    listing = g.get("dashboard_listing")
+    generation = cache.generation(view.info.id) if cache is not None and listing else None
+    key = None
+    if generation is not None:
+        scope = [scope, sorted(buttons), with_checkboxes, list(columns)]
+        args = [request.script_root, return_url, str(listing["read_at"]), str(current_locale()),
+                str(display_zone()), [view.get_pk_value(r) for r in records]]
+        key = cache.key(view.info.id, generation, "rows-html", scope, args)
+        found = cache.get(key)
+        if found is not MISSING:
+            return Markup(found)
+    html = _render(view, records, columns, return_url, with_checkboxes, buttons)
+    if key is not None:
+        cache.set(key, str(html))
+    return html
+
+
+def _buttons(view: TableBase) -> set[str]:
+    """The row buttons the current reader gets: details, edit, delete (as the view allows them)."""
+    shown = set()
+    if view.column_display_actions:
+        if view.can_view_details:
+            shown.add("details")
+        if view.can_edit:
+            shown.add("edit")
+        if view.can_delete:
+            shown.add("delete")
+    return shown
+
+
+def _render(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[str], return_url: str,
+            with_checkboxes: bool, buttons: set[str]) -> Markup:
+    formatters = view.column_formatters
+    classes = [(key, Markup(' class="col-{}{}"').format(key, view.cell_classes.get(key, ""))) for key in columns]
+    details = view.get_url(".details_view") if "details" in buttons else None
+    edit = view.get_url(".edit_view") if "edit" in buttons else None
+    texts = {
+        "select": escape(admin_gettext("Select record")),
+        "details": escape(admin_gettext("View Record")),
+        "edit": escape(admin_gettext("Edit Record")),
+        "delete": escape(admin_gettext("Delete Record")),
+    }
+    back = _url_argument(return_url)
+    parts: list[str] = []
+    append = parts.append
+    for record in records:
+        row_id = view.get_pk_value(record)
+        id_arg = _url_argument(row_id)
+        append("<tr>")
+        if with_checkboxes:
+            append(f'<td><input type="checkbox" name="rowid" class="action-checkbox" value="{escape(row_id)}" '
+                   f'title="{texts["select"]}"></td>')
+        if buttons:
+            # Icons are the links themselves (class "fa ..."): a row is a third lighter without inner spans.
+            append('<td class="list-buttons-column">')
+            if details:
+                append(f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}&url={back}")}" '
+                       f'title="{texts["details"]}"></a>')
+            if edit:
+                append(f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}&url={back}")}" '
+                       f'title="{texts["edit"]}"></a>')
+            if "delete" in buttons:
+                append(f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '
+                       f'class="icon fa fa-trash" title="{texts["delete"]}"></button>')
+            append("</td>")
+        for key, cell_class in classes:
+            formatter = formatters.get(key)
+            value = formatter(view, None, record, key) if formatter else getattr(record, key, None)
+            append(f"<td{cell_class}>{escape(value) if value is not None else ''}</td>")
+        append("</tr>")
+    return Markup("".join(parts))
+
+
+def _url_argument(value: str) -> str:
+    """``value`` quoted for a query string as ``url_for`` quotes it."""
+    return quote_plus(value, safe=URL_SAFE)
