@@ -25,7 +25,7 @@ from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.site_state import EXTENSION, DashboardState
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
-from dashboard.web import caching, errors, navigation, unavailable
+from dashboard.web import caching, errors, navigation, static_files, unavailable
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
 from dashboard.web.site import register_table_views
@@ -56,6 +56,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     # Every blueprint and page of our own is named and placed where no table can be (dashboard.urls).
     app.register_blueprint(Blueprint(own_endpoint("static"), __name__, static_folder="static",
                                      static_url_path="/dashboard-static"))
+    # Every static URL, ours, Flask-Admin's and plugins', carries its file's fingerprint.
+    static_files.init_app(app)
     engine = make_engine(
         app.config["DATABASE_URL"] or _demo_database_url(app.instance_path),
         read_only=bool(app.config["READ_ONLY"]),

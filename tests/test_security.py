@@ -207,7 +207,7 @@ def test_12_list_page_uses_data_attributes_and_the_handlers_script(app, logged_i
     assert 'data-dashboard-action="delete"' in page  # bulk actions
     assert "data-dashboard-confirm=" in page  # delete buttons
     assert re.search(r'class="dropdown-item filter" data-dashboard-no-follow', page)  # filter menu
-    assert re.search(r'<script defer nonce="[^"]+" src="/dashboard-static/handlers.js">', page)
+    assert re.search(r'<script defer nonce="[^"]+" src="/dashboard-static/handlers.js\?v=[0-9a-f]{12}">', page)
 
 
 def _chromium() -> str | None:
