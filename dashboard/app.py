@@ -25,7 +25,7 @@ from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.site_state import EXTENSION, DashboardState
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
-from dashboard.web import caching, errors, navigation, static_files, unavailable
+from dashboard.web import caching, compression, errors, navigation, static_files, unavailable
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
 from dashboard.web.site import register_table_views
@@ -50,6 +50,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _instance_secret(app.instance_path)
     _check_settings(app)
 
+    # Compression first: Flask runs after_request hooks last registered first, so it
+    # encodes the body and headers every other hook has finished.
+    compression.init_app(app)
     i18n.init_app(app)
     _cache_settings(app)
     caching.init_app(app)
