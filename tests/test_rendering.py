@@ -90,6 +90,12 @@ def test_the_delete_button_of_a_cached_row_deletes_that_row_with_the_readers_tok
     _response, after = _page(carol, "/admin/parent/")
     assert re.findall(r'<button form="dashboard-delete" name="id" value="([^"]+)"', after) == ["1"]
     assert ">second<" not in after
+    assert 'class="alert alert-success' in after  # carol's own message, once
+    # Alice's page, from the page carol's request kept, shows neither carol's message nor the row.
+    _response, alice_after = _page(alice, "/admin/parent/")
+    assert 'class="alert' not in alice_after and ">second<" not in alice_after
+    _response, again = _page(carol, "/admin/parent/")
+    assert 'class="alert' not in again
 
 
 def test_a_write_shows_at_once_in_the_cached_rows(site):

@@ -59,7 +59,7 @@ class FragmentCache:
                 if len(self._parts) >= MAX_PARTS:
                     self._parts.clear()
                 self._parts[full_key] = html
-        return Markup(_fill(html))
+        return Markup(fill(html))
 
 
 def slot(name: str) -> Markup:
@@ -67,13 +67,24 @@ def slot(name: str) -> Markup:
     return Markup(_SLOTS[name])
 
 
-def _fill(html: str) -> str:
+def fill(html: str) -> str:
+    """``html`` with every slot replaced by this request's value, escaped."""
     if "\x00" not in html:
         return html
     for name, produce in _slot_values().items():
         marker = _SLOTS[name]
         if marker in html:
             html = html.replace(marker, str(escape(produce())))
+    return html
+
+
+def scrub(html: str) -> str:
+    """``html`` rendered for this request, with its CSRF token and CSP nonce turned back into
+    slots, so it can be kept for others. Both are long random strings: nothing else matches."""
+    for name in ("csrf", "nonce"):
+        value = str(escape(_slot_values()[name]()))
+        if len(value) >= 16:
+            html = html.replace(value, _SLOTS[name])
     return html
 
 

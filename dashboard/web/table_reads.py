@@ -14,6 +14,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_admin.base import expose
+from flask_admin.model import BaseModelView
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +25,7 @@ from dashboard.db.records import Record
 from dashboard.db.search import search_condition
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import list_rows
+from dashboard.web import list_rows, page_cache
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -160,7 +162,27 @@ class TableReads(TableBase):
         return labels
 
     # -- rendering ------------------------------------------------------------------
+    @expose("/")
+    def index_view(self) -> t.Any:
+        # A list page kept whole for readers like this one (dashboard.web.page_cache): only
+        # the layout around it is rendered.
+        key = page_cache.page_key(self.info.id, self.cache_scope())
+        if key is not None:
+            parts = page_cache.cached_parts(key)
+            if parts is not None:
+                return self.render("dashboard/list_kept.html", kept=parts)
+            g.dashboard_page_key = key
+        # Flask-Admin's own listing, unwrapped: this method's wrapper already checked access.
+        return BaseModelView.index_view.__wrapped__(self)  # type: ignore[attr-defined]
+
     def render(self, template: str, **kwargs: t.Any) -> str:
+        if template == self.list_template:
+            html = self._render_page(template, **kwargs)
+            page_cache.store_page()
+            return html
+        return self._render_page(template, **kwargs)
+
+    def _render_page(self, template: str, **kwargs: t.Any) -> str:
         kwargs.setdefault("table_info", self.info)
         kwargs.setdefault("table_notice", self._notice())
         kwargs.setdefault("related_links", self._related_links(kwargs.get("model")))
