@@ -22,12 +22,18 @@ import typing as t
 from flask import Flask, current_app
 from flask_caching import Cache
 
+from dashboard import clock
 from dashboard.db.listing import MISSING
 
 log = logging.getLogger(__name__)
 
 class ListingCache:
-    """Cached listing data for one app, over any Flask-Caching backend."""
+    """Cached listing data for one app, over any Flask-Caching backend.
+
+    Each entry carries the time it expires by the app's clock (:mod:`dashboard.clock`, wall
+    time: an entry one worker writes is read by the others): the backends' whole-second
+    timeouts only free the space, so a test moves the clock past the TTL instead of waiting.
+    """
 
     def __init__(self, cache: Cache, ttl: int) -> None:
         self.cache = cache
@@ -67,16 +73,22 @@ class ListingCache:
     def get(self, key: str) -> t.Any:
         """The cached value, or :data:`MISSING`."""
         try:
-            value = self.cache.get(key)
+            entry = self.cache.get(key)
         except Exception as exc:
             self._warn("read", exc)
             return MISSING
-        return MISSING if value is None else value
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            return MISSING  # never written, freed by the backend, or written by an older release
+        expires_at, value = entry
+        return MISSING if expires_at is not None and clock.now() >= expires_at else value
 
     def set(self, key: str, value: t.Any, ttl: int | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (default :attr:`ttl`; charts keep theirs longer)."""
+        ttl = self.ttl if ttl is None else ttl
+        # A TTL of 0 is Flask-Caching's "never expires"; it stays that.
+        expires_at = None if ttl == 0 else clock.now() + ttl
         try:
-            self.cache.set(key, value, timeout=self.ttl if ttl is None else ttl)
+            self.cache.set(key, (expires_at, value), timeout=ttl)
         except Exception as exc:
             self._warn("write", exc)
 
