@@ -7,6 +7,11 @@ log, ``dashboard plugins`` and an error panel) and the others still run. Hooks a
 called once at start-up, except :func:`template_variables`, called for every page
 rendered, and the callables that :func:`cell_renderer` returns, called for every cell.
 
+Hooks receive the public API's objects only: a table as its reflected
+:class:`~dashboard.db.reflection.TableInfo`, or as a :class:`~dashboard.writes.TableWriter`
+(``template_variables``' ``writer``, ``BulkAction.run`` and ``BulkAction.allowed_on``);
+never the site's Flask-Admin views, whose attributes are no promise.
+
 ``plugins/README.md`` documents each hook with an example; a test fails when a hook
 here has no example there or no test.
 """
@@ -23,6 +28,7 @@ if t.TYPE_CHECKING:
     from dashboard.charts import Chart
     from dashboard.db.reflection import ColumnInfo, TableInfo
     from dashboard.pages import BulkAction, MenuLink, Page
+    from dashboard.writes import TableWriter
 
 PROJECT = "dashboard"
 
@@ -62,8 +68,9 @@ def menu_links(app: Flask) -> t.Sequence[MenuLink] | None:
 
 
 @hookspec
-def template_variables(template: str, view: t.Any, request: Request) -> t.Mapping[str, t.Any] | None:
-    """Return extra variables for rendering ``template``; a page's own variables win."""
+def template_variables(template: str, writer: TableWriter | None, request: Request,
+                       view: TableWriter | None) -> t.Mapping[str, t.Any] | None:
+    """Return extra variables for ``template`` (``writer``: the page's table, or None; ``view``: its old name)."""
 
 
 @hookspec

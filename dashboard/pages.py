@@ -37,7 +37,7 @@ from dashboard.plugins.runtime import plugin_static, report, sees_details
 from dashboard.security.auth import ROLES
 from dashboard.security.permissions import can, operator_role
 from dashboard.urls import own_endpoint, own_url
-from dashboard.writes import WRITE_ACTIONS, WriteRefused
+from dashboard.writes import TableWriter, WriteRefused
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
@@ -180,11 +180,10 @@ class BulkAction:
     confirmation: str | None = None
     permission: str = "edit"
 
-    def allowed_on(self, view: t.Any) -> bool:
-        """Whether the current operator may run it on ``view``'s table (writes also need a writable table)."""
-        if self.permission in WRITE_ACTIONS and not view.writable:
-            return False
-        return bool(view.allowed(self.permission))
+    def allowed_on(self, writer: TableWriter) -> bool:
+        """Whether the current operator may run it on ``writer``'s table (a write also needs the
+        table writable and the dashboard not read-only)."""
+        return writer.allowed(self.permission)
 
 
 @dataclass(frozen=True)

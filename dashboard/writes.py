@@ -69,7 +69,8 @@ class TableWriter:
 
     # -- rights ---------------------------------------------------------------------------
     def allowed(self, action: str) -> bool:
-        """Whether the current operator may ``action`` (``create``, ``edit``, ``delete``) here now."""
+        """Whether the current operator may ``action`` (``view``, ``export``, ``create``, ``edit``,
+        ``delete``) here now; a write also needs the table writable and the dashboard not read-only."""
         return self._refusal(action) is None
 
     def _refusal(self, action: str) -> str | None:

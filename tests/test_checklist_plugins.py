@@ -168,6 +168,7 @@ def test_23_a_plugin_that_raises_takes_down_neither_listings_nor_other_pages(mak
 
 def test_36_in_read_only_mode_no_plugin_writes_not_even_a_careless_one(make, hostile_database_url):
     site = make("admin", READ_ONLY=True)
+    assert ">Rename<" not in site.text(site.url(schemas.TAGS))  # an edit action is not even offered
     refused = site.post("/admin/-/pages/unlabelled/", {"name": "written by the page"})
     assert refused.status_code == 403 and "read-only mode" in refused.get_data(as_text=True)
     action = site.post(site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["1", "2"]},
@@ -181,6 +182,7 @@ def test_36_in_read_only_mode_no_plugin_writes_not_even_a_careless_one(make, hos
 
 def test_36_outside_read_only_mode_the_same_plugins_do_write(make, hostile_database_url):
     site = make("admin")
+    assert ">Rename<" in site.text(site.url(schemas.TAGS))
     response = site.post(site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["2", "3"]},
                          token_from=site.url(schemas.TAGS))
     assert response.status_code == 302

@@ -380,6 +380,39 @@ def test_hook_table_actions(small_url, tmp_path):
     assert rows(small_url, "parent", "id") == before
 
 
+NARROWED_ACTION = """
+from dashboard.hookspecs import hookimpl
+from dashboard.pages import BulkAction
+
+class IfTheyMayDelete(BulkAction):
+    def allowed_on(self, writer):
+        return super().allowed_on(writer) and writer.allowed("delete")
+
+def archive(rows, writer):
+    return f"archived {len(rows)}"
+
+@hookimpl
+def table_actions(table):
+    return [IfTheyMayDelete(name="archive", label="Archive them", run=archive)] if table.name == "parent" else None
+"""
+
+
+def test_a_bulk_action_may_narrow_who_runs_it_by_its_tables_writer(small_url, tmp_path):
+    site = plugin_site(small_url, tmp_path, {"narrow": NARROWED_ACTION}, role="editor",
+                       TABLES={"parent": {"roles": {"editor": ["view", "edit"]}}})
+    assert "Archive them" not in site.text("/admin/parent/")
+    token = csrf_token(site.client, "/admin/parent/")
+    forged = site.client.post("/admin/parent/action/", data={"action": "archive", "rowid": ["1"], "csrf_token": token},
+                              follow_redirects=True)
+    assert "archived" not in forged.get_data(as_text=True)
+    admin = logged_in(site.app, "admin")
+    assert "Archive them" in admin.get("/admin/parent/").get_data(as_text=True)
+    token = csrf_token(admin, "/admin/parent/")
+    response = admin.post("/admin/parent/action/", data={"action": "archive", "rowid": ["1", "2"], "csrf_token": token},
+                          follow_redirects=True)
+    assert "archived 2" in response.get_data(as_text=True)
+
+
 def test_hook_table_options(small_url, tmp_path):
     code = """
 from dashboard.hookspecs import hookimpl
@@ -431,20 +464,62 @@ def menu_links(app):
 
 def test_hook_template_variables(small_url, tmp_path):
     code = HELLO.replace('{"greeting": "Hello from a plugin"}', '{"greeting": "from the page"}') + """
+from flask import current_app
+from dashboard.writes import TableWriter
+
 @hookimpl
-def template_variables(template, view, request):
+def template_variables(template, writer, request):
     if template == "hello/page.html":
-        return {"greeting": "from the plugin", "motd": "<b>Freeze on Friday</b>"}
+        return {"greeting": "from the plugin", "motd": "<b>Freeze on Friday</b>", "writer": repr(writer)}
+    if writer is not None:  # a table's page: what the plugin's writer tells about it
+        assert isinstance(writer, TableWriter)
+        current_app.config.setdefault("SEEN", []).append(
+            (template, writer.info.name, writer.plugin, writer.list_url(), writer.allowed("edit"), request.path))
     return None
 """
     files = {"templates/hello/page.html": """
         {% extends "dashboard/page.html" %}
-        {% block page_content %}<p class="greeting">{{ greeting }}</p><p class="motd">{{ motd }}</p>{% endblock %}
+        {% block page_content %}<p class="greeting">{{ greeting }}</p><p class="motd">{{ motd }}</p>
+        <p class="writer">{{ writer }}</p>{% endblock %}
     """}
     site = plugin_site(small_url, tmp_path, {"hello": code}, files={"hello": files})
     page = site.text("/admin/-/pages/hello/")
     assert '<p class="greeting">from the page</p>' in page  # the page's own variable wins
     assert '<p class="motd">&lt;b&gt;Freeze on Friday&lt;/b&gt;</p>' in page
+    assert '<p class="writer">None</p>' in page  # not a table's page: no writer
+    site.text("/admin/")
+    assert "SEEN" not in site.app.config
+    site.text("/admin/parent/")
+    site.text(site.url("parent", "details", "1"))
+    assert site.app.config["SEEN"] == [
+        ("dashboard/list.html", "parent", "hello", "/admin/parent/", True, "/admin/parent/"),
+        ("dashboard/details.html", "parent", "hello", "/admin/parent/", True, "/admin/parent/details/"),
+    ]
+
+
+LEGACY_VARIABLES = """
+from flask import current_app
+from dashboard.hookspecs import hookimpl
+
+@hookimpl
+def template_variables(template, view):
+    info = getattr(view, "info", None)
+    if info is not None:
+        current_app.config.setdefault("LEGACY", []).append((info.name, view.allowed("edit")))
+    return None
+"""
+
+
+def test_template_variables_written_for_the_table_view_still_work(small_url, tmp_path):
+    """A plugin written when the hook passed ``view`` (the Flask-Admin view) and reading
+    only ``view.info`` and ``view.allowed()`` gets the table's writer under that name."""
+    site = plugin_site(small_url, tmp_path, {"legacy": LEGACY_VARIABLES}, role="viewer",
+                       TABLES={"child": {"roles": {"viewer": ["view", "edit"]}}})
+    site.text("/admin/")
+    site.text("/admin/parent/")
+    site.text("/admin/child/")
+    assert site.app.config["LEGACY"] == [("parent", False), ("child", True)]
+    assert problems(site) == []
 
 
 def test_hook_startup(small_url, tmp_path):

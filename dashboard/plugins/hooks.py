@@ -116,7 +116,7 @@ def extend_view(app: Flask, view: TableView) -> None:
         for column in view.visible:
             _cell_renderer(found, view, column)
     if found.has_implementations("table_actions"):
-        view.plugin_actions = {}
+        view.plugin_action_allowed = {}
         for plugin, actions in reversed(found.call("table_actions", table=view.info)):
             for action in _items(actions):
                 _add_action(found, view, plugin, action)
@@ -184,11 +184,17 @@ def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, act
     handler = functools.partial(_run_action, view, plugin, action)
     view._actions.append((action.name, action.label))
     view._actions_data[action.name] = (handler, action.label, action.confirmation)
-    view.plugin_actions[action.name] = action
+    # Asked by the view (dashboard.web.table_writes) before it offers or runs the action.
+    view.plugin_action_allowed[action.name] = functools.partial(_may_run, view, plugin, action)
+
+
+def _may_run(view: TableView, plugin: str, action: BulkAction) -> bool:
+    return action.allowed_on(TableWriter(view, plugin))
 
 
 def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]) -> t.Any:
-    if not action.allowed_on(view):
+    writer = TableWriter(view, plugin)
+    if not action.allowed_on(writer):
         flash(_("Permission denied."), "error")
         return None
     try:
@@ -198,7 +204,7 @@ def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]
         flash(_("Some of the selected rows do not exist."), "error")
         return None
     try:
-        message = action.run(rows, TableWriter(view, plugin))
+        message = action.run(rows, writer)
     except (WriteRefused, WriteError) as refused:
         flash(refused.message, "error")
     except Exception as exc:
@@ -316,13 +322,24 @@ def _template_variables(sender: Flask, template: t.Any, context: dict[str, t.Any
         return
     name = getattr(template, "name", None) or ""
     current = request if has_request_context() else None
-    for plugin, variables in found.call("template_variables", template=name, view=context.get("admin_view"),
+    writer = _page_table_writer(sender, context.get("admin_view"))
+    for plugin, variables in found.call("template_variables", template=name, writer=writer, view=writer,
                                         request=current):
         if not isinstance(variables, t.Mapping):
             found.add_problem(plugin, "template_variables", f"returned {type(variables).__name__}, not a mapping")
             continue
         for key, value in variables.items():
             context.setdefault(key, value)
+
+
+def _page_table_writer(app: Flask, view: t.Any) -> plugins.PerPlugin | None:
+    """For the page of a served table (list, details, a form...), a writer for it per plugin:
+    plugins get the public handle, never the Flask-Admin view; ``None`` on every other page."""
+    table_id = getattr(getattr(view, "info", None), "id", None)
+    table_view = current_site(app).views.get(table_id) if isinstance(table_id, str) else None
+    if table_view is None or table_view is not view:
+        return None
+    return plugins.PerPlugin(functools.partial(TableWriter, table_view))
 
 
 # -- what templates call -----------------------------------------------------------------------

@@ -92,6 +92,15 @@ class PluginProblem:
     traceback: str = ""
 
 
+@dataclass(frozen=True)
+class PerPlugin:
+    """A hook argument each plugin gets its own of, ``make(plugin name)``, made only for an
+    implementation that takes it (a :class:`~dashboard.writes.TableWriter` records its plugin's
+    name with every write)."""
+
+    make: t.Callable[[str], t.Any]
+
+
 class PluginRegistry:
     """The plugins of one app, their hooks, and what went wrong; ``app.extensions["dashboard_plugins"]``."""
 
@@ -122,7 +131,8 @@ class PluginRegistry:
 
         Implementations run in pluggy's order (the plugins loaded last first, so a folder
         plugin comes before an installed one, and that before the built-ins), each on its
-        own: one that raises is reported and skipped.
+        own: one that raises is reported and skipped. An argument given as a :class:`PerPlugin`
+        is made for each implementation that takes it.
         """
         caller = getattr(self.manager.hook, hook)
         results: list[tuple[str, t.Any]] = []
@@ -134,7 +144,7 @@ class PluginRegistry:
                                                          "implement the hook itself")
                 continue
             try:
-                result = impl.function(*[kwargs[name] for name in impl.argnames])
+                result = impl.function(*[_argument(kwargs[name], impl.plugin_name) for name in impl.argnames])
             except Exception as exc:  # noqa: BLE001 -- a plugin's failure is reported, never fatal
                 self.report(impl.plugin_name, hook, exc)
                 continue
@@ -156,6 +166,10 @@ class PluginRegistry:
             else:
                 log.warning("plugin %s: %s: %s", plugin, part, message)
         self.add_problem(plugin, part, message, details)
+
+
+def _argument(value: t.Any, plugin: str) -> t.Any:
+    return value.make(plugin) if isinstance(value, PerPlugin) else value
 
 
 def registry(app: Flask | None = None) -> PluginRegistry:

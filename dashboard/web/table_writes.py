@@ -313,8 +313,8 @@ class TableWrites(TableReads):
         if name == "delete" and not self.can_delete:
             return False
         # Bulk actions added by plugins (dashboard.plugins.hooks) need their own right on this table.
-        plugin_action = getattr(self, "plugin_actions", {}).get(name)
-        if plugin_action is not None:
-            return bool(plugin_action.allowed_on(self))
+        plugin_action_allowed = getattr(self, "plugin_action_allowed", {}).get(name)
+        if plugin_action_allowed is not None:
+            return bool(plugin_action_allowed())
         return super().is_action_allowed(name)
 
