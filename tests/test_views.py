@@ -6,7 +6,6 @@ import csv
 import html
 import io
 import re
-from urllib.parse import unquote_plus
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from markupsafe import escape
 from dashboard.db.codecs import codec_for
 from dashboard.web.keys import encode_key
 from tests import schemas
+from tests.checklist import row_ids
 from tests.site import rows
 
 HOSTILE_MARKUP = [
@@ -40,12 +40,6 @@ def site(request, dialect):
 
 def composite_key(part_a: str, part_b: int) -> str:
     return encode_key((part_a, part_b), [codec_for(sa.String()), codec_for(sa.Integer())])
-
-
-def row_ids(page: str) -> list[str]:
-    """Keys of the rows on a list page, read from their "view record" links (not links to other tables)."""
-    links = re.findall(r'href="(/admin/[^"]*?)/details/\?id=([^"]*?)&amp;url=', page)
-    return [unquote_plus(html.unescape(key)) for _path, key in links]
 
 
 def test_5_every_relation_lists_details_and_forms_without_error(site):

@@ -12,6 +12,7 @@ token, the CSP nonce, the page's own address and the operator's name, each escap
 
 from __future__ import annotations
 
+import re
 import threading
 import typing as t
 
@@ -27,6 +28,8 @@ from dashboard.security.headers import csp_nonce
 MAX_PARTS = 2048
 # A slot is a marker that cannot come out of escaped template text (NUL is never in a page).
 _SLOT = "\x00slot:{}\x00"
+_INDENTATION = re.compile(r"\n[ \t]+")
+_BLANK_LINES = re.compile(r"\n{2,}")
 
 
 def _slot_values() -> dict[str, t.Callable[[], str]]:
@@ -54,12 +57,21 @@ class FragmentCache:
                     str(current_locale()), request.script_root, *key)
         html = self._parts.get(full_key)
         if html is None:
-            html = str(caller())
+            html = compact(str(caller()))
             with self._lock:
                 if len(self._parts) >= MAX_PARTS:
                     self._parts.clear()
                 self._parts[full_key] = html
         return Markup(fill(html))
+
+
+def compact(html: str) -> str:
+    """``html`` without the indentation of its template lines: a kept part is rendered once and
+    served many times, so its bytes count. A line break stays, so text reads the same; a part
+    with preformatted text (``<pre>``, ``<textarea>``) is left as it is."""
+    if "<pre" in html or "<textarea" in html:
+        return html
+    return _BLANK_LINES.sub("\n", _INDENTATION.sub("\n", html))
 
 
 def slot(name: str) -> Markup:

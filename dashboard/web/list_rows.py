@@ -84,7 +84,10 @@ def _render(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[st
         "edit": escape(admin_gettext("Edit Record")),
         "delete": escape(admin_gettext("Delete Record")),
     }
-    back = _url_argument(return_url)
+    # A row's details and edit pages lead back to this listing; to the plain list, the
+    # default anyway, without saying so on every row.
+    index = view.get_url(".index_view")
+    back = "" if return_url in (index, f"{index}?page_size={view.page_size}") else f"&url={_url_argument(return_url)}"
     parts: list[str] = []
     append = parts.append
     for record in records:
@@ -98,10 +101,10 @@ def _render(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[st
             # Icons are the links themselves (class "fa ..."): a row is a third lighter without inner spans.
             append('<td class="list-buttons-column">')
             if details:
-                append(f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}&url={back}")}" '
+                append(f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}{back}")}" '
                        f'title="{texts["details"]}"></a>')
             if edit:
-                append(f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}&url={back}")}" '
+                append(f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}{back}")}" '
                        f'title="{texts["edit"]}"></a>')
             if "delete" in buttons:
                 append(f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from dashboard.db.listing import MISSING
 from dashboard.i18n.translation import current_locale, display_zone
 from dashboard.web.caching import listing_cache
-from dashboard.web.fragments import fill, scrub
+from dashboard.web.fragments import compact, fill, scrub
 
 #: Arguments that ask for a fresh read: such a page is never cached.
 FRESH_ARGUMENTS = ("refresh", "exact_count")
@@ -54,7 +54,7 @@ def cached_parts(key: str) -> dict[str, Markup] | None:
 def keep_part(name: str, caller: t.Callable[[], str]) -> Markup:
     """Render a part of the list page (``{% call dashboard_keep_part("body") %}``) and note it
     for the cache when this page is one to keep."""
-    html = str(caller())
+    html = compact(str(caller()))
     if g.get("dashboard_page_key"):
         g.setdefault("dashboard_page_parts", {})[name] = scrub(html)
     return Markup(html)
