@@ -45,7 +45,7 @@ def rows_html(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[
     listing = g.get("dashboard_listing")
     generation = cache.generation(view.info.id) if cache is not None and listing else None
     key = None
-    if generation is not None:
+    if cache is not None and generation is not None:
         scope = [scope, sorted(buttons), with_checkboxes, list(columns)]
         args = [request.script_root, return_url, str(listing["read_at"]), str(current_locale()),
                 str(display_zone()), [view.get_pk_value(r) for r in records]]
@@ -54,7 +54,7 @@ def rows_html(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[
         if found is not MISSING:
             return Markup(found)
     html = _render(view, records, columns, return_url, with_checkboxes, buttons)
-    if key is not None:
+    if cache is not None and key is not None:
         cache.set(key, str(html))
     return html
 

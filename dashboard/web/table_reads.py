@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_admin.base import expose
 from flask_admin.model import BaseModelView
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import Kind, classify, is_gone, read_message
@@ -99,6 +99,16 @@ class TableReads(TableBase):
         return list_rows.rows_html(self, records, [key for key, _label in columns], return_url, with_checkboxes,
                                    self.cache_scope())
 
+    def details_rows(self, record: Record, columns: t.Sequence[tuple[str, t.Any]]) -> Markup:
+        """The details page's fields, one ``<tr>`` each: label and value as the detail formatters write it."""
+        formatters = self.column_formatters_detail
+        parts = []
+        for key, label in columns:
+            formatter = formatters.get(key)
+            value = formatter(self, None, record, key) if formatter else getattr(record, key, None)
+            parts.append(f'<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ""}</td></tr>')
+        return Markup("".join(parts))
+
     def listing_url(self, **changes: str) -> str:
         """The current listing's URL with ``changes`` to its arguments."""
         args: dict[str, t.Any] = request.args.to_dict(flat=False)
@@ -173,7 +183,7 @@ class TableReads(TableBase):
                 return self.render("dashboard/list_kept.html", kept=parts)
             g.dashboard_page_key = key
         # Flask-Admin's own listing, unwrapped: this method's wrapper already checked access.
-        return BaseModelView.index_view.__wrapped__(self)  # type: ignore[attr-defined]
+        return BaseModelView.index_view.__wrapped__(self)
 
     def render(self, template: str, **kwargs: t.Any) -> str:
         if template == self.list_template:
