@@ -4,18 +4,18 @@ A bare Flask app, no login, no CSRF, no admin framework: SQLAlchemy Core runs th
 SQL the dashboard runs for a page (one ``count(*)`` with the page's WHERE, then one
 ``SELECT ... ORDER BY <sort>, id LIMIT 20 OFFSET page*20``) and a plain Jinja template
 renders it. ``bench/run.py`` serves it with gunicorn exactly like ``dashboard serve
---workers 1`` (one sync worker, access log on), so the difference between the two is what
-the dashboard adds on top of the database work.
+--workers N --threads T`` (``gthread`` workers, the app loaded before the fork, access log
+on), so the difference between the two is what the dashboard adds on top of the database work.
 
 Routes (``page`` counts from 0, like Flask-Admin's)::
 
     /orders/?page=N&sort=<column>&desc=1&search=<text>&status=<value>
     /orders/<id>            one row
     /orders/<id>/edit       the row as an HTML form; the customer is a plain text input
-    /orders.csv             every row, streamed from a server-side cursor
+    /orders.csv?limit=N     every row (the first N by id), streamed from a server-side cursor
     /healthz                "ok" once the app is up
 
-Run it: ``python bench/floor.py DATABASE_URL --port 8001``.
+Run it: ``python bench/floor.py DATABASE_URL --port 8001 [--workers 2 --threads 4]``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def create_floor_app(database_url: str) -> Flask:
     orders = sa.Table("orders", sa.MetaData(), autoload_with=engine)
     columns = [c.name for c in orders.columns]
     app = Flask("floor")
+    app.extensions["floor_engine"] = engine
 
     def conditions() -> list[sa.ColumnElement[bool]]:
         where: list[sa.ColumnElement[bool]] = []
@@ -110,6 +111,9 @@ def create_floor_app(database_url: str) -> Flask:
 
     @app.get("/orders.csv")
     def export() -> Response:
+        # ?limit=N: the dashboard stops an export at EXPORT_MAX_ROWS; the floor does as much.
+        limit = request.args.get("limit", type=int)
+
         def lines() -> t.Iterator[str]:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
@@ -118,7 +122,7 @@ def create_floor_app(database_url: str) -> Flask:
                 # A server-side cursor on PostgreSQL (psycopg named cursor); SQLite steps
                 # its cursor lazily anyway. Memory stays flat whatever the table size.
                 result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-                    sa.select(orders).order_by(orders.c.id))
+                    sa.select(orders).order_by(orders.c.id).limit(limit))
                 for partition in result.partitions():
                     writer.writerows(("" if v is None else v for v in row) for row in partition)
                     yield buffer.getvalue()
@@ -136,20 +140,30 @@ def create_floor_app(database_url: str) -> Flask:
     return app
 
 
-def serve(database_url: str, host: str, port: int) -> None:
-    """Serve the floor with gunicorn, configured like ``dashboard serve --workers 1``."""
+def serve(database_url: str, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the floor with gunicorn, configured like ``dashboard serve --workers N --threads T``."""
     from gunicorn.app.base import BaseApplication
+
+    app = create_floor_app(database_url)
+
+    def release_connections() -> None:
+        # As dashboard/cli/server.py does: a forked worker never reuses its parent's connections.
+        app.extensions["floor_engine"].dispose(close=False)
 
     class FloorServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            # The options of dashboard/cli/server.py, so both servers differ only by the app.
-            for key, value in {"bind": f"{host}:{port}", "workers": 1, "accesslog": "-",
-                               "timeout": 120, "graceful_timeout": 10}.items():
+            # The options of dashboard/cli/server.py (run_gunicorn), so both servers differ
+            # only by the app: threaded workers, the app built once before the fork.
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+                               "threads": threads, "preload_app": True, "post_fork": lambda _server, _worker: release_connections(),
+                               "accesslog": "-", "timeout": 120, "graceful_timeout": 10,
+                               "control_socket_disable": True}.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return create_floor_app(database_url)
+            return app
 
+    release_connections()
     FloorServer().run()
 
 
@@ -158,8 +172,10 @@ def main() -> None:
     parser.add_argument("database_url")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     args = parser.parse_args()
-    serve(args.database_url, args.host, args.port)
+    serve(args.database_url, args.host, args.port, args.workers, args.threads)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ of ``--tables`` relations, and measures on both in the same run:
 - **first answer**: seconds from starting ``dashboard serve URL`` (gunicorn, one worker)
   to its first 200 on ``/healthz``;
 - **first home page**: seconds for the first ``/admin/`` after logging in, and its size;
-- **home page, warm**: the same page again (median of 5).
+- **home page, warm**: the same page again (median of 5);
+- **start to first page**: seconds from starting ``dashboard serve`` to the end of the
+  first home page (first answer, login, first home page), what an operator waits for;
+- **worker memory**: the gunicorn worker's resident set (VmRSS) after those pages, and
+  the part of it that is its own (private pages in /proc/PID/smaps_rollup; the rest is
+  shared with the master, which builds the app before the fork), and the master's RSS.
 
 It prints a Markdown table with the ratio large / baseline per figure; the machine is
 shared and noisy, so the ratios of one run mean more than the absolute seconds. ``--ref``
@@ -43,6 +48,7 @@ from loadclient import BenchError
 from servers import (
     BENCH_DIR,
     free_port,
+    memory_kb,
     source_under_test,
     start,
 )
@@ -76,6 +82,19 @@ class Figures:
     first_home: float
     home_warm: float
     home_kb: float
+    start_to_first_page: float
+    worker_rss_mb: float
+    worker_private_mb: float
+    master_rss_mb: float
+
+
+def private_kb(pid: int) -> int:
+    """Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup: memory no other process shares."""
+    total = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            total += int(line.split()[1])
+    return total
 
 
 @contextlib.contextmanager
@@ -144,11 +163,21 @@ def measure(dialect: str, count: int, args: argparse.Namespace, env: dict[str, s
             client = server.client()
             client.login(BENCH_USER, password)
             first = client.get("/admin/")
+            start_to_first_page = time.perf_counter() - started
             warm = [client.get("/admin/").seconds for _ in range(5)]
+            (worker,) = server.worker_pids(1)
+            worker_rss, worker_private = memory_kb(worker, "VmRSS"), private_kb(worker)
+            master_rss = memory_kb(server.process.pid, "VmRSS")
         finally:
             server.stop()
     return Figures(relations=count, views=views, create_app=create_app_s, first_answer=first_answer,
-                   first_home=first.seconds, home_warm=statistics.median(warm), home_kb=first.size / 1024)
+                   first_home=first.seconds, home_warm=statistics.median(warm), home_kb=first.size / 1024,
+                   start_to_first_page=start_to_first_page, worker_rss_mb=worker_rss / 1024,
+                   worker_private_mb=worker_private / 1024, master_rss_mb=master_rss / 1024)
+
+
+def _shown(value: float, unit: str) -> str:
+    return f"{value:.2f} s" if unit == "s" else f"{value:.1f} {unit}"
 
 
 def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: str) -> str:
@@ -163,10 +192,13 @@ def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: st
                                        ("serve: first answer (/healthz)", "first_answer", "s"),
                                        ("first home page after login", "first_home", "s"),
                                        ("home page, warm (median of 5)", "home_warm", "s"),
-                                       ("home page size", "home_kb", "KB")):
+                                       ("home page size", "home_kb", "KB"),
+                                       ("serve: start to first home page", "start_to_first_page", "s"),
+                                       ("worker RSS after the home pages", "worker_rss_mb", "MB"),
+                                       ("worker RSS: its own (private) part", "worker_private_mb", "MB"),
+                                       ("master RSS", "master_rss_mb", "MB")):
             a, b = getattr(small, attribute), getattr(large, attribute)
-            shown = (lambda v: f"{v:.1f} KB") if unit == "KB" else (lambda v: f"{v:.2f} s")
-            lines.append(f"| {label} | {shown(a)} | {shown(b)} | {b / a:.1f}x |")
+            lines.append(f"| {label} | {_shown(a, unit)} | {_shown(b, unit)} | {b / a:.1f}x |")
         lines.append("")
     return "\n".join(lines)
 

@@ -195,13 +195,13 @@ class Server:
             time.sleep(0.2)
         raise BenchError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
-    def worker_pid(self) -> int:
-        """The single gunicorn worker: the master's only child."""
+    def worker_pids(self, expected: int) -> list[int]:
+        """The gunicorn workers: the master's children, ``expected`` of them."""
         output = subprocess.run(["ps", "--ppid", str(self.process.pid), "-o", "pid="],
                                 capture_output=True, text=True).stdout.split()
-        if len(output) != 1:
-            raise BenchError(f"{self.name}: expected one gunicorn worker, found {output}")
-        return int(output[0])
+        if len(output) != expected:
+            raise BenchError(f"{self.name}: expected {expected} gunicorn workers, found {output}")
+        return [int(pid) for pid in output]
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
