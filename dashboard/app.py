@@ -142,7 +142,13 @@ def _demo_database_url(instance_path: str) -> str:
 
 
 def _cache_settings(app: Flask) -> None:
-    """Fill the Flask-Caching settings that depend on the instance folder, drop empty ones."""
+    """Pick the cache several worker processes can share, fill the Flask-Caching settings
+    that depend on the instance folder, drop empty ones."""
+    if app.config["WORKERS"] > 1 and app.config["CACHE_TYPE"] in ("SimpleCache", "simple"):
+        # A SimpleCache lives in one process: a write on one worker would leave the others'
+        # listings stale until they expire. Workers on one machine share a folder instead
+        # (the threads of one worker share its SimpleCache); an operator's other choice stays.
+        app.config["CACHE_TYPE"] = "FileSystemCache"
     if app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem") and not app.config["CACHE_DIR"]:
         app.config["CACHE_DIR"] = str(file_cache_dir(app.instance_path, app.config["DATABASE_URL"]))
     for name in ("CACHE_DIR", "CACHE_REDIS_URL"):
@@ -160,3 +166,6 @@ def _check_settings(app: Flask) -> None:
         raise ConfigError(Message(N_("TABLES must be a table of per-table settings")))
     if isinstance(app.config["SCHEMAS"], str):
         app.config["SCHEMAS"] = [s for s in app.config["SCHEMAS"].split(",") if s]
+    workers = app.config["WORKERS"]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(Message(N_("%(setting)s must be a whole number of at least 1"), setting="WORKERS"))

@@ -1,4 +1,5 @@
-"""The listing cache on every dialect, in process and on Redis: fast, fresh and never shared wrongly."""
+"""The listing cache on every dialect, in process, in a folder several workers share and on Redis:
+fast, fresh and never shared wrongly."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import re
 import time
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from dashboard.clock import set_clock
 from dashboard.db.demo import write_demo_database
+from dashboard.instance import file_cache_dir
+from dashboard.settings import ConfigError
 from dashboard.site_state import current_site
 from tests.apps import logged_in, make_app
 from tests.databases import require_service
@@ -86,6 +90,47 @@ def test_34_a_write_on_one_instance_is_seen_at_once_by_another(apps, redis_url, 
     values["note"] = "moved-by-the-other"
     assert writer.post(edit, data=values).status_code == 302
     assert "moved-by-the-other" in reader.get(LIST).get_data(as_text=True)
+
+
+def test_34_several_workers_share_the_listing_cache_in_the_instance_folder(apps, demo_url, tmp_path):
+    # Two apps on one instance folder stand for two workers of `dashboard serve --workers 2`.
+    instance = tmp_path / "shared"
+    first, second = apps(INSTANCE_PATH=str(instance), WORKERS=2), apps(INSTANCE_PATH=str(instance), WORKERS=2)
+    reader = logged_in(second, "admin", "reader")
+    assert "seen-by-the-other-worker" not in reader.get(LIST).get_data(as_text=True)
+    writer = logged_in(first, "admin", "writer")
+    edit = "/admin/orders/edit/?id=1"
+    values = _form(writer, edit)
+    values["note"] = "seen-by-the-other-worker"
+    assert writer.post(edit, data=values).status_code == 302
+    assert "seen-by-the-other-worker" in reader.get(LIST).get_data(as_text=True)
+    assert any(file_cache_dir(instance, demo_url).iterdir())
+
+
+def test_one_worker_keeps_the_listing_cache_in_its_process(tmp_path, small_database_url):
+    app = make_app(small_database_url, tmp_path / "instance", WORKERS=1)
+    assert logged_in(app, "admin").get("/admin/parent/").status_code == 200
+    assert app.config["CACHE_TYPE"] == "SimpleCache"
+    assert not (tmp_path / "instance" / "cache").exists()
+
+
+def test_a_cache_type_of_the_operator_is_kept_with_several_workers(tmp_path, small_database_url, redis_url):
+    app = make_app(small_database_url, tmp_path / "instance", WORKERS=4, CACHE_TYPE="RedisCache",
+                   CACHE_REDIS_URL=redis_url)
+    assert logged_in(app, "admin").get("/admin/parent/").status_code == 200
+    assert app.config["CACHE_TYPE"] == "RedisCache"
+    stored = redis.Redis.from_url(redis_url)
+    try:
+        assert stored.keys("dashboard:listing:*")
+    finally:
+        stored.close()
+    assert not (tmp_path / "instance" / "cache").exists()
+
+
+@pytest.mark.parametrize("workers", [0, -2, "two", 1.5])
+def test_workers_must_be_a_whole_number_of_at_least_one(tmp_path, small_database_url, workers):
+    with pytest.raises(ConfigError, match="WORKERS must be a whole number of at least 1"):
+        make_app(small_database_url, tmp_path / "instance", WORKERS=workers)
 
 
 def test_34_a_write_in_the_same_process_is_seen_at_once(apps, cache_settings):

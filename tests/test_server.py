@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import server
+from dashboard.instance import file_cache_dir
 from tests.served import Browser, dashboard_cli, serving
 from tests.site import form_values
 
@@ -62,6 +63,8 @@ def test_a_write_is_seen_at_once_on_every_worker(two_workers):
     browser.post(edit, fields, token_from=edit)
     after = _ask_every_worker(browser, log, since=len(log.read_text().splitlines()))
     assert all("seen-by-every-worker" in page for page in after)
+    folder = file_cache_dir(two_workers.log.parent, f"sqlite:///{two_workers.log.parent / 'shop.db'}")
+    assert f"2 workers share the listing cache in {folder} " in two_workers.output()
 
 
 # -- an export streaming while other pages answer ---------------------------------------------
@@ -116,6 +119,7 @@ def test_serve_defaults_to_threaded_workers_from_the_cpu_count(tmp_path, small_d
     assert f"{workers} worker processes with {server.DEFAULT_THREADS} threads each" in output
     assert "Using worker: gthread" in output
     assert output.count("Booting worker") == workers
+    assert ("workers share the listing cache in" in output) == (workers > 1)
 
 
 # -- the port -------------------------------------------------------------------------------------

@@ -24,9 +24,15 @@ def fail(message: str) -> t.NoReturn:
 
 
 def app_settings(database_url: str | None, schemas: tuple[str, ...], read_only: bool,
-                 plugins: str | None) -> dict[str, t.Any]:
-    """The settings the command-line options give, to override those of files and environment."""
+                 plugins: str | None, workers: int | None = None) -> dict[str, t.Any]:
+    """The settings the command-line options give, to override those of files and environment.
+
+    :param workers: the processes that will serve the app (``serve``), so the factory picks
+        a cache they share (``WORKERS``).
+    """
     settings: dict[str, t.Any] = {}
+    if workers is not None:
+        settings["WORKERS"] = workers
     if database_url:
         settings["DATABASE_URL"] = database_url
     if schemas:

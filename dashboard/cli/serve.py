@@ -13,10 +13,8 @@ from dashboard.cli.common import app_settings, build_app, fail
 from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
 from dashboard.cli.users import announce_first_admin, state_location
 from dashboard.i18n.translation import gettext as _
-from dashboard.instance import file_cache_dir
 from dashboard.site_state import current_site
 from dashboard.statedb import get_store
-from dashboard.web import caching
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -65,7 +63,9 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
         listener = _listen(host, port)
     elif not is_running_from_reloader():  # the reloaded child inherits the port its parent bound
         _listen(host, port).close()  # the development server binds the port itself
-    settings = app_settings(database_url, schemas, read_only, plugins)
+    workers = workers or default_workers()
+    # The development server is one process; gunicorn's workers share a cache the factory picks.
+    settings = app_settings(database_url, schemas, read_only, plugins, workers=1 if dev_server else workers)
     app = build_app(settings, config_file)
     state = current_site(app)
     editable = sum(1 for v in state.views.values() if v.writable)
@@ -73,7 +73,6 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
                  count=len(state.views), editable=editable,
                  url=state.engine.url.render_as_string(hide_password=True)))
     _announce_state_folder(app)
-    workers = workers or default_workers()
     if not dev_server:
         click.echo(_("%(workers)s worker processes with %(threads)s threads each (--workers, --threads).",
                      workers=workers, threads=threads))
@@ -83,13 +82,7 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
     if listener is None:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
-    if workers > 1 and app.config["CACHE_TYPE"] in ("SimpleCache", "simple"):
-        # An in-process cache is per worker: a write on one would leave the others' listings
-        # stale until they expire. Several workers on one machine share a folder instead
-        # (threads of one worker share its SimpleCache).
-        app.config["CACHE_TYPE"] = "FileSystemCache"
-        app.config["CACHE_DIR"] = str(file_cache_dir(app.instance_path, app.config["DATABASE_URL"]))
-        caching.init_app(app)
+    if workers > 1 and app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem"):
         click.echo(_("%(workers)s workers share the listing cache in %(folder)s "
                      "(set CACHE_TYPE=RedisCache to share it across machines).",
                      workers=workers, folder=app.config["CACHE_DIR"]))
