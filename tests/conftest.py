@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from dashboard.db.demo import write_demo_database
 from tests.apps import PASSWORD, logged_in, make_small_database
+from tests.browser import chromium  # noqa: F401 -- a fixture: this worker's one Chromium
 from tests.checklist import site_on
 from tests.databases import *  # noqa: F403
 from tests.roles import restricted  # noqa: F401 -- a fixture: a least-privilege user's URL

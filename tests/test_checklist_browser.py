@@ -11,8 +11,6 @@ blocked).
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 import threading
 import typing as t
@@ -23,7 +21,7 @@ import pytest
 from dashboard.site_state import current_site
 from tests import schemas
 from tests.apps import PASSWORD, add_user, make_app
-from tests.databases import REQUIRE_SERVICES_ENV
+from tests.browser import require_browser
 from tests.site import rows
 
 pytestmark = pytest.mark.e2e
@@ -45,22 +43,6 @@ _INJECTED = """() => {
   }
   return found;
 }"""
-
-
-def _chromium() -> str:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "Playwright for Python is not installed (pip install '.[test]')"
-    if reason is None and executable is None:
-        reason = "Chromium is not installed (apt-get install chromium)"
-    if reason:
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return t.cast(str, executable)
 
 
 class Browser:
@@ -109,7 +91,7 @@ def served() -> Iterator[tuple[str, str, dict[str, str]]]:
 
     Yields the base URL, the database URL and the URL path of each table.
     """
-    _chromium()
+    require_browser()
     from werkzeug.serving import make_server
 
     with tempfile.TemporaryDirectory(prefix="dash_e2e_") as folder:
@@ -131,13 +113,12 @@ def served() -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 @pytest.fixture
-def browser(served) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
+def browser(chromium, served) -> Iterator[Browser]:
+    """A logged-in page in a browser context of its own (:mod:`tests.browser`)."""
     base, _url, paths = served
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
         who = Browser(page, base, paths)
         page.goto(base + "/login")
         page.fill("#username", "alice")
@@ -145,7 +126,8 @@ def browser(served) -> Iterator[Browser]:
         page.click("button[type=submit]")
         page.wait_for_url(base + "/admin/")
         yield who
-        chromium.close()
+    finally:
+        context.close()
 
 
 def test_5_no_hostile_name_or_stored_value_runs_as_script_on_any_page(browser, served):

@@ -1,7 +1,9 @@
 """The operator's day in a real Chromium: the demo served by ``dashboard serve``, driven by Playwright.
 
 Every page visited must load without a console error, an uncaught script error, a failed
-request or a Content-Security-Policy violation. Screenshots go to ``test-artifacts/``.
+request or a Content-Security-Policy violation. Screenshots go to ``test-artifacts/``. Each
+test's operator has a browser context of its own in the worker's one Chromium
+(:mod:`tests.browser`).
 """
 
 from __future__ import annotations
@@ -19,30 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import REQUIRE_SERVICES_ENV, make_database
+from tests.browser import require_browser
+from tests.databases import make_database
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "e2e password 123"
-# Headless as root, and nothing that calls outside this machine (its network is closed).
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.e2e
-
-
-def _require_browser() -> None:
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "Playwright for Python is not installed (pip install '.[test]')"
-    if reason is None and not os.path.exists(CHROMIUM):
-        reason = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
-    if reason:
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -126,7 +111,7 @@ def served_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def served(served_instance: Path) -> t.Iterator[str]:
     """The demo shop on SQLite, served; yields the base URL."""
-    _require_browser()
+    require_browser()
     with _serve(served_instance) as base:
         yield base
 
@@ -134,7 +119,7 @@ def served(served_instance: Path) -> t.Iterator[str]:
 @pytest.fixture(scope="module")
 def served_postgresql(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     """The demo shop written into a fresh PostgreSQL database, served; yields the base URL."""
-    _require_browser()
+    require_browser()
     with make_database("postgresql") as url, _serve(tmp_path_factory.mktemp("instance"), url) as base:
         yield base
 
@@ -171,33 +156,33 @@ class Operator:
 
 
 @contextlib.contextmanager
-def logged_in(base: str, **page_options: t.Any) -> t.Iterator[Operator]:
-    """A Chromium page logged in as ``operator`` on ``base``; ``page_options`` go to ``new_page``
-    (a ``viewport``, a ``locale`` for the browser's Accept-Language, ``is_mobile``...)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(**{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True,
-                                   **page_options})
+def logged_in(chromium: t.Any, base: str, **context_options: t.Any) -> t.Iterator[Operator]:
+    """A page in a new context of ``chromium`` (the :func:`tests.browser.chromium` fixture),
+    logged in as ``operator`` on ``base``; ``context_options`` go to ``new_context`` (a
+    ``viewport``, a ``locale`` for the browser's Accept-Language, ``is_mobile``...)."""
+    context = chromium.new_context(**{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True,
+                                      **context_options})
+    try:
+        page = context.new_page()
         who = Operator(page, base)
         who.go("/login")
         page.fill("input[name=username]", "operator")
         page.fill("input[name=password]", PASSWORD)
         who.through(lambda: page.click("form button.btn-primary"))
         yield who
-        browser.close()
+    finally:
+        context.close()
 
 
 @pytest.fixture
-def operator(served: str) -> t.Iterator[Operator]:
-    with logged_in(served) as who:
+def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
+    with logged_in(chromium, served) as who:
         yield who
 
 
 @pytest.fixture
-def postgresql_operator(served_postgresql: str) -> t.Iterator[Operator]:
-    with logged_in(served_postgresql) as who:
+def postgresql_operator(chromium: t.Any, served_postgresql: str) -> t.Iterator[Operator]:
+    with logged_in(chromium, served_postgresql) as who:
         yield who
 
 
@@ -389,8 +374,8 @@ def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
     assert lines[0].startswith("id,")
 
 
-def test_on_a_phone_every_page_fits_and_every_field_has_its_label(served: str) -> None:
-    with logged_in(served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as operator:
+def test_on_a_phone_every_page_fits_and_every_field_has_its_label(chromium: t.Any, served: str) -> None:
+    with logged_in(chromium, served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as operator:
         page = operator.page
         # The navbar folds into its toggle; the table finder is inside and works by touch.
         assert not page.locator("#dashboard-nav-search").is_visible()

@@ -10,21 +10,22 @@ import typing as t
 
 import pytest
 
-from tests.test_e2e import Operator, _require_browser, _serve, logged_in
+from tests.browser import require_browser
+from tests.test_e2e import Operator, _serve, logged_in
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
-    _require_browser()
+    require_browser()
     with _serve(tmp_path_factory.mktemp("instance")) as base:
         yield base
 
 
-def _browser_in(base: str, locale: str) -> t.ContextManager[Operator]:
+def _browser_in(chromium: t.Any, base: str, locale: str) -> t.ContextManager[Operator]:
     """A logged-in operator whose browser asks for ``locale`` (its Accept-Language)."""
-    return logged_in(base, locale=locale)
+    return logged_in(chromium, base, locale=locale)
 
 
 def _x(page: t.Any, selector: str) -> float:
@@ -33,8 +34,8 @@ def _x(page: t.Any, selector: str) -> float:
     return float(box["x"]) + float(box["width"]) / 2
 
 
-def test_an_arabic_page_is_laid_out_right_to_left(served: str) -> None:
-    with _browser_in(served, "ar") as operator:
+def test_an_arabic_page_is_laid_out_right_to_left(chromium: t.Any, served: str) -> None:
+    with _browser_in(chromium, served, "ar") as operator:
         page = operator.page
         operator.go("/admin/orders/")
         assert page.evaluate("document.documentElement.dir") == "rtl"
@@ -49,8 +50,8 @@ def test_an_arabic_page_is_laid_out_right_to_left(served: str) -> None:
         operator.shot("list-ar")
 
 
-def test_the_language_menu_switches_the_page_and_remembers_it(served: str) -> None:
-    with _browser_in(served, "ar") as operator:
+def test_the_language_menu_switches_the_page_and_remembers_it(chromium: t.Any, served: str) -> None:
+    with _browser_in(chromium, served, "ar") as operator:
         page = operator.page
         operator.go("/admin/orders/")
         page.click(".dashboard-language .dropdown-toggle")

@@ -9,8 +9,9 @@ import typing as t
 import pytest
 import sqlalchemy as sa
 
+from tests.browser import require_browser
 from tests.plugin_kit import copy_examples_with_team_sales
-from tests.test_e2e import Operator, _require_browser, logged_in, prepare_demo, serve
+from tests.test_e2e import Operator, logged_in, prepare_demo, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +21,7 @@ HOSTILE = "<img src=x onerror=\"window.__xss=1\">"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     """The demo served with a copy of the example plugins plus ``team_sales``, copied from one."""
-    _require_browser()
+    require_browser()
     root = tmp_path_factory.mktemp("plugins-e2e")
     instance = root / "instance"
     instance.mkdir()
@@ -35,8 +36,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
 
 
 @pytest.fixture
-def operator(served: str) -> t.Iterator[Operator]:
-    with logged_in(served) as who:
+def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
+    with logged_in(chromium, served) as who:
         # The example pages ask nothing of the operator: a dialog would be a bug.
         who.page.on("dialog", lambda dialog: who.problems.append(f"dialog: {dialog.message}"))
         yield who

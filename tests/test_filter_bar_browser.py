@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.browser import require_browser
 from tests.databases import make_database
 from tests.test_e2e import (
     ARTIFACTS,
     Operator,
-    _require_browser,
     logged_in,
     serve_to_operator,
 )
@@ -70,7 +70,7 @@ def _write_table(url: str) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     """The ``people`` table on PostgreSQL, served by ``dashboard serve`` with an admin ``operator``."""
-    _require_browser()
+    require_browser()
     instance: Path = tmp_path_factory.mktemp("instance")
     with make_database("postgresql") as url:
         _write_table(url)
@@ -79,8 +79,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
 
 
 @pytest.fixture
-def operator(served: str) -> t.Iterator[Operator]:
-    with logged_in(served) as who:
+def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
+    with logged_in(chromium, served) as who:
         yield who
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_e2e import Operator, _require_browser, logged_in, serve_to_operator
+from tests.browser import require_browser
+from tests.test_e2e import Operator, logged_in, serve_to_operator
 from tests.wide_schema import create_wide_schema
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +23,7 @@ RELATIONS = 600
 
 @pytest.fixture(scope="module")
 def served_wide(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
-    _require_browser()
+    require_browser()
     instance: Path = tmp_path_factory.mktemp("wide")
     url = f"sqlite:///{instance / 'wide.db'}"
     create_wide_schema(url, RELATIONS)
@@ -31,8 +32,8 @@ def served_wide(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
 
 
 @pytest.fixture
-def operator(served_wide: str) -> t.Iterator[Operator]:
-    with logged_in(served_wide) as who:
+def operator(chromium: t.Any, served_wide: str) -> t.Iterator[Operator]:
+    with logged_in(chromium, served_wide) as who:
         yield who
 
 

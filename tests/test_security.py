@@ -5,16 +5,14 @@ Test names carry the number of the case they cover in shared/SECURITY-CHECKLIST.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-import shutil
 import threading
 import typing as t
 
 import pytest
 
 from tests.apps import add_user, csrf_token, login, make_app, table_rows
-from tests.databases import REQUIRE_SERVICES_ENV
 
 
 @pytest.fixture
@@ -210,18 +208,8 @@ def test_12_list_page_uses_data_attributes_and_the_handlers_script(app, logged_i
     assert re.search(r'<script defer nonce="[^"]+" src="/dashboard-static/handlers.js\?v=[0-9a-f]{12}">', page)
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.e2e
-def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail("Chromium is not installed (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_path, chromium):
     from werkzeug.serving import make_server
 
     app = make_app(small_database_url, tmp_path / "instance")
@@ -233,9 +221,9 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
     violations: list[str] = []
     errors: list[str] = []
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-            page = browser.new_page()
+        # A context of its own in the worker's one Chromium (tests.browser).
+        with contextlib.closing(chromium.new_context()) as context:
+            page = context.new_page()
             page.add_init_script(
                 "document.addEventListener('securitypolicyviolation', e => "
                 "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))")
@@ -279,7 +267,6 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
 
             page.click("text=Log out")
             page.wait_for_url(base + "/login")
-            browser.close()
     finally:
         server.shutdown()
         server.server_close()
