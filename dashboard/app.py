@@ -25,7 +25,16 @@ from dashboard.security import audit, auth, headers
 from dashboard.settings import ConfigError, load_settings
 from dashboard.site_state import EXTENSION, DashboardState
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
-from dashboard.web import caching, compression, errors, navigation, static_files, unavailable
+from dashboard.web import (
+    caching,
+    compression,
+    errors,
+    fragments,
+    navigation,
+    page_cache,
+    static_files,
+    unavailable,
+)
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
 from dashboard.web.site import register_table_views
@@ -83,6 +92,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     register_table_views(app, state, table_options=functools.partial(hooks.table_options, app),
                          extend_view=functools.partial(hooks.extend_view, app))
     navigation.init_app(app)
+    fragments.init_app(app)
+    page_cache.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)
     state.authorize = auth.make_authorizer(app)

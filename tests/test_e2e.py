@@ -261,7 +261,7 @@ def test_create_with_lookup_edit_with_an_error_then_delete(operator: Operator) -
     operator.through(lambda: page.click("form [type=submit][value=Save]"))
     assert page.locator("td.col-total", has_text="13.00").is_visible()
     page.once("dialog", lambda dialog: dialog.accept())
-    operator.through(lambda: page.locator("form[action$='/delete/'] button").first.click())
+    operator.through(lambda: page.locator("button[form=dashboard-delete]").first.click())
     assert page.locator(".alert-success").is_visible()
     assert not page.locator("td.col-total", has_text="13.00").is_visible()
 
@@ -425,6 +425,6 @@ def test_postgresql_list_edit_and_delete(postgresql_operator: Operator) -> None:
     operator.go("/admin/order_lines/")
     page.once("dialog", lambda dialog: dialog.accept())
     first_line = page.locator("td.col-order_id").first.inner_text()
-    operator.through(lambda: page.locator("form[action$='/delete/'] button").first.click())
+    operator.through(lambda: page.locator("button[form=dashboard-delete]").first.click())
     assert page.locator(".alert-success").is_visible(), page.inner_text("body")[:500]
     assert first_line

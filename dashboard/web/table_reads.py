@@ -25,7 +25,7 @@ from dashboard.db.records import Record
 from dashboard.db.search import search_condition
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import list_rows, page_cache
+from dashboard.web import form_rendering, list_rows, page_cache
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -108,6 +108,10 @@ class TableReads(TableBase):
             value = formatter(self, None, record, key) if formatter else getattr(record, key, None)
             parts.append(f'<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ""}</td></tr>')
         return Markup("".join(parts))
+
+    def form_fields_html(self, form: t.Any, form_opts: t.Any = None) -> Markup | None:
+        """A create or edit form's fields (:mod:`dashboard.web.form_rendering`)."""
+        return form_rendering.form_fields_html(form, form_opts)
 
     def listing_url(self, **changes: str) -> str:
         """The current listing's URL with ``changes`` to its arguments."""
