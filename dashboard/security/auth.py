@@ -15,7 +15,9 @@ hidden from it); roles not listed keep their defaults. Actions are ``view``, ``c
 Sessions are Flask's signed cookies, so what makes them revocable is the user's
 ``session_version``: copied into the session at login and compared on every request;
 logging out, a password change or removing the user bumps it, and every cookie issued
-before stops working.
+before stops working. Each process reads an operator's record again at most every
+``IDENTITY_RECHECK_SECONDS`` (:mod:`dashboard.security.identity`): the longest a change
+made elsewhere (``dashboard users``, another instance) takes to reach a logged-in operator.
 
 Failed logins are slowed down per user name and client address (:mod:`dashboard.security.throttle`);
 the client address is the peer's, or behind ``TRUSTED_PROXIES`` the forwarded one
@@ -56,7 +58,7 @@ from dashboard import statedb
 from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettext, lazy_gettext
 from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
-from dashboard.security import proxies
+from dashboard.security import identity, proxies
 from dashboard.security.throttle import Policy, throttle_key
 from dashboard.settings import ConfigError
 from dashboard.urls import own_endpoint, safe_next
@@ -109,7 +111,7 @@ class AuthSettings:
 
 
 class User(UserMixin):
-    """The logged-in operator, loaded from the state database on every request."""
+    """The logged-in operator of a request, from the record :mod:`~dashboard.security.identity` remembers."""
 
     def __init__(self, record: statedb.UserRecord, *, via_header: bool = False) -> None:
         self.id = record.id
@@ -339,9 +341,15 @@ def _load_from_session(user_id: str) -> User | None:
     if settings.user_header and request.headers.get(settings.user_header):
         return None  # the proxy's word wins over a cookie
     try:
-        record = statedb.get_store(current_app).user_by_id(int(user_id))
+        uid = int(user_id)
     except (TypeError, ValueError):
         return None
+    remembered = identity.remembered_operators(current_app)
+    record = remembered.by_id(uid)
+    if record is None or session.get(_VERSION) != record.session_version:
+        # Read again before refusing: the session may be newer than what is remembered
+        # (a login on another worker after a logout there).
+        record = remembered.by_id(uid, fresh=True)
     if record is None or session.get(_VERSION) != record.session_version:
         return None
     now = time.time()
@@ -359,7 +367,7 @@ def _load_from_header(req: t.Any) -> User | None:
     name = (req.headers.get(header, "") if header else "").strip()
     if not name:
         return None
-    record = statedb.get_store(current_app).user_by_name(name)
+    record = identity.remembered_operators(current_app).by_name(name)
     return User(record, via_header=True) if record is not None else None
 
 
@@ -389,10 +397,11 @@ def init_app(app: Flask) -> None:
     Call before :func:`dashboard.security.headers.init_app`, so an anonymous POST is refused as
     such before its CSRF token is looked at.
 
-    :raises ConfigError: when ``TABLES`` roles or the session settings are invalid.
+    :raises ConfigError: when ``TABLES`` roles, the session settings or
+        ``IDENTITY_RECHECK_SECONDS`` are invalid.
     """
-    if statedb.EXTENSION_KEY not in app.extensions:
-        statedb.init_app(app)
+    store = statedb.init_app(app) if statedb.EXTENSION_KEY not in app.extensions else statedb.get_store(app)
+    identity.init_app(app, store)
     idle_min = app.config["SESSION_IDLE_MINUTES"]
     lifetime_h = app.config["SESSION_LIFETIME_HOURS"]
     if not isinstance(idle_min, (int, float)) or idle_min <= 0:
