@@ -180,7 +180,11 @@ def _shown(value: float, unit: str) -> str:
     return f"{value:.2f} s" if unit == "s" else f"{value:.1f} {unit}"
 
 
-def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: str) -> str:
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: str, load: str) -> str:
     """The Markdown table: each figure for both sizes and their ratio."""
     lines = [f"# dashboard start-up and home page by schema size ({commit})", "", f"`{command}`", ""]
     for dialect, (small, large) in results.items():
@@ -200,6 +204,7 @@ def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: st
             a, b = getattr(small, attribute), getattr(large, attribute)
             lines.append(f"| {label} | {_shown(a, unit)} | {_shown(b, unit)} | {b / a:.1f}x |")
         lines.append("")
+    lines.append(f"Load average (1, 5, 15 min) {load}: the machine may be shared; compare ratios, not seconds.")
     return "\n".join(lines)
 
 
@@ -220,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     temp = Path(tempfile.mkdtemp(prefix="dashboard-schema-size-"))
     try:
         env, commit, dashboard = source_under_test(args.ref, temp)
+        load_before = loadavg()
         results: dict[str, tuple[Figures, Figures]] = {}
         for dialect in args.database:
             small = measure(dialect, args.baseline, args, env, dashboard, temp)
@@ -232,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     shutil.rmtree(temp, ignore_errors=True)
     print()
-    print(report(results, commit, "python bench/schema_size.py " + " ".join(sys.argv[1:] if argv is None else argv)))
+    command = "python bench/schema_size.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    print(report(results, commit, command, f"{load_before} before, {loadavg()} after"))
     return 0
 
 
