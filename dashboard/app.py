@@ -6,6 +6,7 @@ import functools
 import os
 import secrets
 import typing as t
+import weakref
 from pathlib import Path
 
 from flask import Blueprint, Flask, redirect, url_for
@@ -75,6 +76,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
         read_only=bool(app.config["READ_ONLY"]),
         statement_timeout_ms=int(app.config["STATEMENT_TIMEOUT_MS"]),
     )
+    # Its pooled connections close with the app, also when a later step refuses to build it
+    # (a setting such as STATE_DATABASE_URL refused with ConfigError).
+    weakref.finalize(app, engine.dispose)
     schema = reflect_schema(engine, list(app.config["SCHEMAS"]))
     admin = Admin(
         app,

@@ -2,7 +2,8 @@
 
 This is never the database being administered. It is found from the setting
 ``STATE_DATABASE_URL``, else ``sqlite:///<instance folder>/state.db``, and its tables are
-created on first use with ``metadata.create_all`` on that engine alone. Several gunicorn
+created on first use with ``metadata.create_all`` on that engine alone, once the servers
+have said that it is not the target database (:mod:`dashboard.db.identity`). Several gunicorn
 workers share it, so whatever must hold across workers (sessions revoked at logout, login
 throttling) is kept here and not in process memory.
 """
@@ -20,8 +21,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.pool import NullPool
 
+from dashboard.db.engine import with_default_driver
+from dashboard.db.identity import same_database
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
 
@@ -321,14 +331,21 @@ def state_database_url(config: t.Mapping[str, t.Any], instance_path: str | Path)
 
 
 def make_state_store(url: str) -> StateStore:
-    """Open the state database at ``url`` and create its tables.
+    """Open the state database at ``url`` and create its tables."""
+    store = StateStore(open_state_engine(url))
+    store.create_tables()
+    return store
 
-    SQLite files get a busy timeout and write-ahead logging, so several workers can log
-    operators in at once without "database is locked" errors. Connections are pooled on
-    every backend: opening an SQLite file and setting its pragmas costs more than the
-    query a request makes.
+
+def open_state_engine(url: str) -> Engine:
+    """An engine on the state database at ``url``, whose tables may not exist yet.
+
+    A URL naming no driver gets the one we install, as ``DATABASE_URL`` does. SQLite files
+    get a busy timeout and write-ahead logging, so several workers can log operators in at
+    once without "database is locked" errors. Connections are pooled on every backend:
+    opening an SQLite file and setting its pragmas costs more than the query a request makes.
     """
-    parsed = make_url(url)
+    parsed = with_default_driver(make_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -339,9 +356,7 @@ def make_state_store(url: str) -> StateStore:
             sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = sa.create_engine(parsed, pool_pre_ping=True)
-    store = StateStore(engine)
-    store.create_tables()
-    return store
+    return engine
 
 
 def _insert_unless_present(engine: Engine, table: sa.Table, values: dict[str, t.Any]) -> sa.Executable:
@@ -361,7 +376,27 @@ def _insert_unless_present(engine: Engine, table: sa.Table, values: dict[str, t.
     return table.insert().values(values)  # elsewhere a taken key raises IntegrityError
 
 
-def _same_database(first: str, second: str) -> bool:
+def _is_target_database(state: Engine, target_url: str) -> bool:
+    """Whether the state database is the target's, as the servers tell (URL text cannot).
+
+    Falls back to comparing the URLs, and logs it, when a server cannot be asked.
+    """
+    target: Engine | None = None
+    try:
+        target = sa.create_engine(with_default_driver(make_url(target_url)), poolclass=NullPool)
+        return same_database(state, target)
+    except (SQLAlchemyError, ImportError) as exc:
+        # The driver's own words: SQLAlchemy's message may quote a URL and its password.
+        reason = exc.orig if isinstance(exc, DBAPIError) else type(exc).__name__
+        log.warning("Could not ask the servers whether STATE_DATABASE_URL is DATABASE_URL (%s); "
+                    "compared the URLs instead", reason)
+        return _same_url(state.url.render_as_string(hide_password=False), target_url)
+    finally:
+        if target is not None:
+            target.dispose()
+
+
+def _same_url(first: str, second: str) -> bool:
     try:
         a, b = make_url(first), make_url(second)
     except ArgumentError:
@@ -385,10 +420,13 @@ def init_app(app: Flask) -> StateStore:
     :raises ConfigError: when it would be the database being administered, whose tables
         are all served: the users table with its password hashes would be one of them.
     """
-    url = state_database_url(app.config, app.instance_path)
-    if app.config.get("DATABASE_URL") and _same_database(url, str(app.config["DATABASE_URL"])):
+    engine = open_state_engine(state_database_url(app.config, app.instance_path))
+    # Asked before any table is created: the refusal must leave the target as it was.
+    if app.config.get("DATABASE_URL") and _is_target_database(engine, str(app.config["DATABASE_URL"])):
+        engine.dispose()
         raise ConfigError(Message(N_("STATE_DATABASE_URL must not be the database being administered (DATABASE_URL)")))
-    store = make_state_store(url)
+    store = StateStore(engine)
+    store.create_tables()
     app.extensions[EXTENSION_KEY] = store
     # The pooled connections close with the app, not whenever the interpreter gets to them
     # (a test process builds hundreds of apps on temporary folders).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +21,7 @@ from dashboard.security import auth
 from dashboard.settings import ConfigError
 from dashboard.site_state import current_site
 from tests.apps import FAST_HASH_METHOD, PASSWORD, add_user, csrf_token, login, make_app, table_rows
+from tests.databases import make_database
 
 
 @pytest.fixture
@@ -576,3 +578,94 @@ def test_20_users_cli_hashes_with_the_configured_method(cli_env, small_database_
 def test_20_state_database_may_not_be_the_target(small_database_url, tmp_path):
     with pytest.raises(ConfigError, match="must not be the database being administered"):
         make_app(small_database_url, tmp_path / "instance", STATE_DATABASE_URL=small_database_url)
+
+
+# The same database spelt another way: another host name for this machine, no driver name,
+# the default port left out. Each one passed a comparison of URL text.
+_RESPELLINGS = {
+    "localhost": lambda url: url.set(host="localhost"),
+    "no driver": lambda url: url.set(drivername=url.get_backend_name()),
+    "default port": lambda url: url._replace(port=None),
+    "all three": lambda url: url._replace(host="localhost", drivername=url.get_backend_name(), port=None),
+}
+
+
+def _target_with_a_table(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        sa.Table("things", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)).create(engine)
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("spelling", list(_RESPELLINGS))
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_20_the_target_spelt_another_way_is_refused_before_any_table_is_made(server, spelling, tmp_path):
+    with make_database(server) as target:
+        _target_with_a_table(target)
+        state = _RESPELLINGS[spelling](sa.make_url(target)).render_as_string(hide_password=False)
+        assert state != target
+        with pytest.raises(ConfigError, match="must not be the database being administered"):
+            make_app(target, tmp_path / "instance", STATE_DATABASE_URL=state)
+        assert _tables(target) == {"things"}
+
+
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_20_another_database_on_the_same_server_holds_the_state(server, tmp_path):
+    with make_database(server) as target, make_database(server) as other:
+        _target_with_a_table(target)
+        state = sa.make_url(other).set(host="localhost").render_as_string(hide_password=False)
+        app = make_app(target, tmp_path / "instance", STATE_DATABASE_URL=state)
+        add_user(app, "alice", "viewer")
+        statedb.get_store(app).engine.dispose()
+        current_site(app).engine.dispose()
+        assert _tables(target) == {"things"}
+        assert "users" in _tables(other)
+
+
+def test_20_a_role_that_may_not_read_the_cluster_id_is_still_refused(restricted, tmp_path):
+    with make_database("postgresql") as target:
+        _target_with_a_table(target)
+        admin = sa.create_engine(target)
+        with admin.begin() as connection:
+            # In this database only: functions belong to a database, not to the server.
+            connection.exec_driver_sql("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
+        admin.dispose()
+        state = sa.make_url(restricted(target, {})).set(host="localhost").render_as_string(hide_password=False)
+        with pytest.raises(ConfigError, match="must not be the database being administered"):
+            make_app(target, tmp_path / "instance", STATE_DATABASE_URL=state)
+        assert _tables(target) == {"things"}
+
+
+def test_20_a_server_that_cannot_be_asked_falls_back_to_the_urls(tmp_path, caplog):
+    with make_database("postgresql") as target:
+        _target_with_a_table(target)
+        state = sa.make_url(target).set(username="no_such_role").render_as_string(hide_password=False)
+        with pytest.raises(ConfigError, match="must not be the database being administered"):
+            make_app(target, tmp_path / "instance", STATE_DATABASE_URL=state)
+        assert "compared the URLs instead" in caplog.text
+        assert _tables(target) == {"things"}
+
+
+@pytest.mark.parametrize("spelling", ["relative", "symlink"])
+def test_20_the_target_file_by_another_path_is_refused(small_database_url, tmp_path, monkeypatch, spelling):
+    target = sa.make_url(small_database_url).database
+    assert target is not None and target.startswith("/")
+    before = _tables(small_database_url)
+    monkeypatch.chdir(tmp_path)
+    if spelling == "symlink":
+        (tmp_path / "elsewhere.db").symlink_to(target)
+        state = "sqlite:///elsewhere.db"
+    else:
+        state = f"sqlite:///{Path(target).relative_to(tmp_path)}"
+    with pytest.raises(ConfigError, match="must not be the database being administered"):
+        make_app(small_database_url, tmp_path / "instance", STATE_DATABASE_URL=state)
+    assert _tables(small_database_url) == before and "users" not in before

@@ -1,6 +1,7 @@
 """The target database: everything the dashboard knows and does about the operator's database.
 
 - :mod:`~dashboard.db.engine`: engines, connection checks, per-dialect session settings.
+- :mod:`~dashboard.db.identity`: whether two engines reach the same database, as the servers tell.
 - :mod:`~dashboard.db.reflection`: tables, views, columns, keys and privileges as found at
   start (:mod:`~dashboard.db.privileges`, CHECK-constraint choices in
   :mod:`~dashboard.db.checks`).

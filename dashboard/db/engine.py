@@ -36,7 +36,8 @@ class DatabaseUnavailable(Exception):
     """The database URL cannot be used; the message says why and what to try."""
 
 
-def _driverless_default(url: t.Any) -> t.Any:
+def with_default_driver(url: t.Any) -> t.Any:
+    """``url`` (an SQLAlchemy ``URL``) with the driver we install when it names none."""
     # A bare postgresql:// or mysql:// URL means psycopg2/mysqlclient to SQLAlchemy; we
     # install psycopg 3 and PyMySQL, so pick those unless the operator named a driver.
     if url.drivername == "postgresql":
@@ -55,7 +56,7 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
     :raises DatabaseUnavailable: with a message naming the problem and what to try.
     """
     try:
-        url = _driverless_default(make_url(database_url))
+        url = with_default_driver(make_url(database_url))
     except ArgumentError:
         raise DatabaseUnavailable(Message(
             N_("'%(url)s' is not a database URL; expected e.g. sqlite:///shop.db or "
