@@ -248,7 +248,7 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
             page.click("a.nav-link.active")  # a javascript:void(0) link is not followed
 
             page.once("dialog", lambda d: d.dismiss())
-            page.click("form.icon button >> nth=0")  # delete button, cancelled
+            page.click("button[form=dashboard-delete] >> nth=0")  # delete button, cancelled
             page.wait_for_timeout(200)
             assert table_rows(small_database_url, "child") != []
 
@@ -261,7 +261,7 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
 
             page.goto(base + "/admin/parent/")
             page.once("dialog", lambda d: d.accept())
-            page.click("form.icon button >> nth=1")  # row delete, confirmed
+            page.click("button[form=dashboard-delete] >> nth=1")  # row delete, confirmed
             page.wait_for_load_state("networkidle")
             assert [row[0] for row in table_rows(small_database_url, "parent")] == [1]
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from dashboard import statedb
+from dashboard import clock, statedb
 from tests.site import Site, make_site, rows
 
 NOT_SAVED = "Nothing was saved; try again."
@@ -242,6 +242,12 @@ def test_35_state_database_lost_answers_a_plain_503(small_database_url, tmp_path
     """Without the state database no operator can be loaded: still a 503, on a plain page."""
     site = make_site(small_database_url, tmp_path)
     engine = statedb.get_store(site.app).engine
+    assert site.get("/admin/parent/").status_code == 200
+    # The operator was loaded just now: lose the state database for longer than the identity
+    # recheck (dashboard.security.identity), with no pooled connection left to reuse.
+    moved = time.time() + float(site.app.config["IDENTITY_RECHECK_SECONDS"]) + 1
+    clock.set_clock(site.app, lambda: moved)
+    engine.dispose()
 
     def refuse(_dialect: t.Any, _record: t.Any, cargs: list[t.Any], _cparams: t.Any) -> None:
         cargs[0] = "/nonexistent-dashboard-test/state.db"
@@ -251,6 +257,7 @@ def test_35_state_database_lost_answers_a_plain_503(small_database_url, tmp_path
         response = site.get("/admin/parent/")
     finally:
         sa.event.remove(engine, "do_connect", refuse)
+        engine.dispose()
     assert response.status_code == 503
     page = response.get_data(as_text=True)
     assert NOT_SAVED in page and "dashboard-unavailable" not in page

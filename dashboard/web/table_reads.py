@@ -107,7 +107,7 @@ class TableReads(TableBase):
             formatter = formatters.get(key)
             value = formatter(self, None, record, key) if formatter else getattr(record, key, None)
             parts.append(f'<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ""}</td></tr>')
-        return Markup("".join(parts))
+        return Markup("".join(parts))  # nosec B704 -- labels escaped, values escaped or formatter Markup
 
     def form_fields_html(self, form: t.Any, form_opts: t.Any = None) -> Markup | None:
         """A create or edit form's fields (:mod:`dashboard.web.form_rendering`)."""
