@@ -44,7 +44,8 @@ _LIST = """<!doctype html><html><head><meta charset="utf-8"><title>orders</title
 <a href="?page={{ page + 1 }}">next</a></body></html>"""
 
 _DETAILS = """<!doctype html><html><head><meta charset="utf-8"><title>order {{ row.id }}</title></head><body>
-<h1>order {{ row.id }}</h1><dl>{% for c in columns %}<dt>{{ c }}</dt><dd>{{ "" if row[c] is none else row[c] }}</dd>{% endfor %}</dl>
+<h1>order {{ row.id }}</h1><dl>{% for c in columns %}<dt>{{ c }}</dt>
+<dd>{{ "" if row[c] is none else row[c] }}</dd>{% endfor %}</dl>
 <a href="/orders/{{ row.id }}/edit">edit</a></body></html>"""
 
 _EDIT = """<!doctype html><html><head><meta charset="utf-8"><title>edit order {{ row.id }}</title></head><body>
@@ -70,8 +71,7 @@ def create_floor_app(database_url: str) -> Flask:
         # The same condition the dashboard's search builds: every word in some column.
         for word in request.args.get("search", "").lower().split():
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append(sa.or_(*(sa.func.lower(orders.c[name]).like(pattern, escape="\\")
-                                  for name in SEARCH_COLUMNS)))
+            where.append(sa.or_(*(sa.func.lower(orders.c[name]).like(pattern, escape="\\") for name in SEARCH_COLUMNS)))
         if request.args.get("status"):
             where.append(orders.c.status == request.args["status"])
         return where
@@ -88,11 +88,16 @@ def create_floor_app(database_url: str) -> Flask:
         # One connection for both statements: the least a page can cost.
         with engine.connect() as connection:
             count = connection.execute(sa.select(sa.func.count()).select_from(orders).where(*where)).scalar_one()
-            rows = connection.execute(
-                sa.select(orders).where(*where).order_by(*order).limit(PAGE_SIZE).offset(page * PAGE_SIZE)
-            ).mappings().all()
-        return render_template_string(_LIST, rows=rows, count=count, columns=columns, page=page,
-                                      search=request.args.get("search", ""))
+            rows = (
+                connection.execute(
+                    sa.select(orders).where(*where).order_by(*order).limit(PAGE_SIZE).offset(page * PAGE_SIZE)
+                )
+                .mappings()
+                .all()
+            )
+        return render_template_string(
+            _LIST, rows=rows, count=count, columns=columns, page=page, search=request.args.get("search", "")
+        )
 
     def one(order_id: int) -> t.Any:
         with engine.connect() as connection:
@@ -122,7 +127,8 @@ def create_floor_app(database_url: str) -> Flask:
                 # A server-side cursor on PostgreSQL (psycopg named cursor); SQLite steps
                 # its cursor lazily anyway. Memory stays flat whatever the table size.
                 result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-                    sa.select(orders).order_by(orders.c.id).limit(limit))
+                    sa.select(orders).order_by(orders.c.id).limit(limit)
+                )
                 for partition in result.partitions():
                     writer.writerows(("" if v is None else v for v in row) for row in partition)
                     yield buffer.getvalue()
@@ -130,8 +136,11 @@ def create_floor_app(database_url: str) -> Flask:
                     buffer.truncate()
             yield buffer.getvalue()
 
-        return Response(stream_with_context(lines()), mimetype="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+        return Response(
+            stream_with_context(lines()),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+        )
 
     @app.get("/healthz")
     def healthz() -> str:
@@ -154,10 +163,18 @@ def serve(database_url: str, host: str, port: int, workers: int, threads: int) -
         def load_config(self) -> None:
             # The options of dashboard/cli/server.py (run_gunicorn), so both servers differ
             # only by the app: threaded workers, the app built once before the fork.
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
-                               "threads": threads, "preload_app": True, "post_fork": lambda _server, _worker: release_connections(),
-                               "accesslog": "-", "timeout": 120, "graceful_timeout": 10,
-                               "control_socket_disable": True}.items():
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "preload_app": True,
+                "post_fork": lambda _server, _worker: release_connections(),
+                "accesslog": "-",
+                "timeout": 120,
+                "graceful_timeout": 10,
+                "control_socket_disable": True,
+            }.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:

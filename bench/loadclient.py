@@ -69,8 +69,14 @@ class Client:
                 else:
                     self.cookies.pop(key.strip(), None)
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: t.Mapping[str, str] | None = None, keep_body: bool = True) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: t.Mapping[str, str] | None = None,
+        keep_body: bool = True,
+    ) -> Response:
         """Send one request and read the whole response; time from send to the last byte."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -105,10 +111,12 @@ class Client:
         match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         if match is None:
             raise BenchError("no csrf_token in the dashboard's login page")
-        form = urllib.parse.urlencode({"username": username, "password": password,
-                                       "csrf_token": match.group(1)}).encode()
-        response = self.request("POST", "/login", body=form,
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        form = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrf_token": match.group(1)}
+        ).encode()
+        response = self.request(
+            "POST", "/login", body=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         if response.status != 302:
             raise BenchError(f"login as {username} failed: status {response.status}")
 

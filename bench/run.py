@@ -3,7 +3,8 @@
     python bench/run.py --rows 1000000 --database sqlite|postgresql [--requests 200] [--concurrency 4]
 
 Builds (or reuses) the demo database, starts both servers with gunicorn (the same
-``--workers`` gthread workers of ``--threads`` threads each, 2 x 4 by default), logs in to the dashboard, then runs every scenario on both with the same URLs and
+``--workers`` gthread workers of ``--threads`` threads each, 2 x 4 by default), logs in to
+the dashboard, then runs every scenario on both with the same URLs and
 the same number of requests, and prints a Markdown table of p50/p99 latencies and the
 ratios dashboard/floor. The table is also written to bench/results/<date>-<db>-<rows>.md.
 
@@ -92,8 +93,10 @@ def discover(dashboard: Client) -> tuple[int, str]:
     (``?sort=K``) and the filter definitions (``filter-groups-data``).
     """
     page = dashboard.get("/admin/orders/").body.decode()
-    sorts = {html.unescape(label).strip(): int(index) for index, label in
-             re.findall(r'<a href="[^"]*[?&;]sort=(\d+)[^"]*"[^>]*>\s*([^<]+?)\s*</a>', page)}
+    sorts = {
+        html.unescape(label).strip(): int(index)
+        for index, label in re.findall(r'<a href="[^"]*[?&;]sort=(\d+)[^"]*"[^>]*>\s*([^<]+?)\s*</a>', page)
+    }
     if "total" not in sorts:
         raise BenchError(f"no sort link for 'total' on /admin/orders/ (found {sorted(sorts)})")
     match = re.search(r'<div id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S)
@@ -115,13 +118,23 @@ def scenarios(rows: int, requests: int, sort_index: int, status_arg: str) -> lis
     cold = [2 * i for i in range(1, requests + 1) if 2 * i <= last_page] or [1]
     return [
         Scenario("list, first page, warm (same URL)", ["/orders/?page=0"], ["/admin/orders/?page=0"]),
-        Scenario(f"list, cold: pages 2, 4, ..., {2 * len(cold)} once each",
-                 [f"/orders/?page={p}" for p in cold], [f"/admin/orders/?page={p}" for p in cold],
-                 warmup=("/orders/?page=0", "/admin/orders/?page=0"), requests=len(cold)),
-        Scenario(f"list, page {middle} (offset {middle * PAGE_SIZE:,})",
-                 [f"/orders/?page={middle}"], [f"/admin/orders/?page={middle}"]),
-        Scenario("list, sorted by total desc (no index)", ["/orders/?sort=total&desc=1"],
-                 [f"/admin/orders/?sort={sort_index}&desc=1"]),
+        Scenario(
+            f"list, cold: pages 2, 4, ..., {2 * len(cold)} once each",
+            [f"/orders/?page={p}" for p in cold],
+            [f"/admin/orders/?page={p}" for p in cold],
+            warmup=("/orders/?page=0", "/admin/orders/?page=0"),
+            requests=len(cold),
+        ),
+        Scenario(
+            f"list, page {middle} (offset {middle * PAGE_SIZE:,})",
+            [f"/orders/?page={middle}"],
+            [f"/admin/orders/?page={middle}"],
+        ),
+        Scenario(
+            "list, sorted by total desc (no index)",
+            ["/orders/?sort=total&desc=1"],
+            [f"/admin/orders/?sort={sort_index}&desc=1"],
+        ),
         Scenario("list, search 'cancel'", ["/orders/?search=cancel"], ["/admin/orders/?search=cancel"]),
         Scenario("list, filter status = paid", ["/orders/?status=paid"], [f"/admin/orders/?{status_arg}=paid"]),
         Scenario("details of id 1", ["/orders/1"], ["/admin/orders/details/?id=1"], compare_ids=False),
@@ -137,8 +150,7 @@ def page_ids(body: bytes, server: str) -> list[str]:
     return re.findall(r'<tr data-id="([^"]+)"', text)
 
 
-def measure(scenario: Scenario, floor: Client, dashboard: Client, requests: int, budget: float,
-            run: Run) -> None:
+def measure(scenario: Scenario, floor: Client, dashboard: Client, requests: int, budget: float, run: Run) -> None:
     """Time ``scenario`` on both servers, one request each in turn, after the warm-ups.
 
     Stops early (after at least 10 pairs) once ``budget`` seconds are spent, so a full
@@ -153,8 +165,10 @@ def measure(scenario: Scenario, floor: Client, dashboard: Client, requests: int,
     sizes: dict[str, list[float]] = {"floor": [], "dashboard": []}
     started = time.monotonic()
     for i in range(count):
-        paths = {"floor": scenario.floor[i % len(scenario.floor)],
-                 "dashboard": scenario.dashboard[i % len(scenario.dashboard)]}
+        paths = {
+            "floor": scenario.floor[i % len(scenario.floor)],
+            "dashboard": scenario.dashboard[i % len(scenario.dashboard)],
+        }
         # Alternate who goes first, so neither always runs right after the other.
         order = ("floor", "dashboard") if i % 2 == 0 else ("dashboard", "floor")
         responses = {}
@@ -166,23 +180,47 @@ def measure(scenario: Scenario, floor: Client, dashboard: Client, requests: int,
         if scenario.compare_ids and i < 3:
             ids = {server: page_ids(r.body, server) for server, r in responses.items()}
             if ids["floor"] != ids["dashboard"] or not ids["floor"]:
-                raise BenchError(f"{scenario.name}: the servers show different rows for "
-                                 f"{paths}: floor {ids['floor'][:5]}..., dashboard {ids['dashboard'][:5]}...")
+                raise BenchError(
+                    f"{scenario.name}: the servers show different rows for "
+                    f"{paths}: floor {ids['floor'][:5]}..., dashboard {ids['dashboard'][:5]}..."
+                )
         if time.monotonic() - started > budget and i + 1 >= 10:
             break
     made = len(times["floor"])
     print(f"  {scenario.name}: {made} pairs in {time.monotonic() - started:.1f} s", flush=True)
     run.rows.append(Row(f"{scenario.name} (n={made})", times["floor"], times["dashboard"]))
     if scenario.name.startswith("list, first page"):
-        run.rows.append(Row(f"list of {PAGE_SIZE} rows: response size", [sizes["floor"][0] / 1024],
-                            [sizes["dashboard"][0] / 1024], unit="KB", single=True))
+        run.rows.append(
+            Row(
+                f"list of {PAGE_SIZE} rows: response size",
+                [sizes["floor"][0] / 1024],
+                [sizes["dashboard"][0] / 1024],
+                unit="KB",
+                single=True,
+            )
+        )
     if scenario.name.startswith("edit form"):
-        run.rows.append(Row("edit form of id 1: response size", [sizes["floor"][0] / 1024],
-                            [sizes["dashboard"][0] / 1024], unit="KB", single=True))
+        run.rows.append(
+            Row(
+                "edit form of id 1: response size",
+                [sizes["floor"][0] / 1024],
+                [sizes["dashboard"][0] / 1024],
+                unit="KB",
+                single=True,
+            )
+        )
 
 
-def measure_export(floor: Server, dashboard: Server, clients: dict[str, Client], requests: int, max_rows: int,
-                   label: str, workers: int, run: Run) -> None:
+def measure_export(
+    floor: Server,
+    dashboard: Server,
+    clients: dict[str, Client],
+    requests: int,
+    max_rows: int,
+    label: str,
+    workers: int,
+    run: Run,
+) -> None:
     """Time CSV exports of up to ``max_rows`` rows, and the workers' peak memory while exporting.
 
     The dashboard stops at ``EXPORT_MAX_ROWS`` (set to ``max_rows`` for its server); the
@@ -196,22 +234,27 @@ def measure_export(floor: Server, dashboard: Server, clients: dict[str, Client],
     times: dict[str, list[float]] = {"floor": [], "dashboard": []}
     lines: dict[str, int] = {}
     for i in range(requests):
-        for name in (("floor", "dashboard") if i % 2 == 0 else ("dashboard", "floor")):
+        for name in ("floor", "dashboard") if i % 2 == 0 else ("dashboard", "floor"):
             response = clients[name].get(paths[name], keep_body=False)
             times[name].append(response.seconds)
             lines[name] = response.lines
     # Whichever worker answered the export has the highest peak.
     peak = {name: max(memory_kb(pid, "VmHWM") for pid in group) for name, group in pids.items()}
     run.rows.append(Row(f"CSV export, {label} (n={requests})", times["floor"], times["dashboard"], unit="s"))
-    run.rows.append(Row("CSV export: worker peak RSS", [peak["floor"] / 1024], [peak["dashboard"] / 1024],
-                        unit="MB", single=True))
+    run.rows.append(
+        Row("CSV export: worker peak RSS", [peak["floor"] / 1024], [peak["dashboard"] / 1024], unit="MB", single=True)
+    )
     run.notes.append(
         f"CSV export: {lines['floor']:,} lines from the floor, {lines['dashboard']:,} from the dashboard "
         f"(header included; the dashboard adds a last line when EXPORT_MAX_ROWS cut the export). "
         f"Largest worker RSS before the exports: floor {before['floor'] / 1024:.0f} MB, "
         f"dashboard {before['dashboard'] / 1024:.0f} MB; peak RSS is the largest worker's "
-        + ("VmHWM reset just before the exports (/proc/PID/clear_refs), so it is the exports' own peak."
-           if reset else "VmHWM over the worker's whole life (the kernel refused to reset it)."))
+        + (
+            "VmHWM reset just before the exports (/proc/PID/clear_refs), so it is the exports' own peak."
+            if reset
+            else "VmHWM over the worker's whole life (the kernel refused to reset it)."
+        )
+    )
 
 
 def measure_load(clients: dict[str, Client], concurrency: int, seconds: float, run: Run) -> None:
@@ -223,10 +266,22 @@ def measure_load(clients: dict[str, Client], concurrency: int, seconds: float, r
         load(clients[name], paths[name], concurrency, seconds / 2, results[name])
     for name, result in results.items():
         print(f"  load {name}: {result.completed} requests in {result.seconds:.1f} s", flush=True)
-    run.rows.append(Row(f"throughput, first page, {concurrency} clients, {seconds:.0f} s each",
-                        [results["floor"].per_second], [results["dashboard"].per_second], unit="req/s", single=True))
-    run.rows.append(Row(f"latency under that load (n={results['floor'].completed}/{results['dashboard'].completed})",
-                        results["floor"].latencies, results["dashboard"].latencies))
+    run.rows.append(
+        Row(
+            f"throughput, first page, {concurrency} clients, {seconds:.0f} s each",
+            [results["floor"].per_second],
+            [results["dashboard"].per_second],
+            unit="req/s",
+            single=True,
+        )
+    )
+    run.rows.append(
+        Row(
+            f"latency under that load (n={results['floor'].completed}/{results['dashboard'].completed})",
+            results["floor"].latencies,
+            results["dashboard"].latencies,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -244,8 +299,10 @@ def _fmt(value: float, unit: str) -> str:
 
 def table(rows: list[Row]) -> str:
     """The Markdown table: p50 and p99 per server and the ratios dashboard/floor."""
-    lines = ["| scenario | floor p50 | dashboard p50 | ratio p50 | floor p99 | dashboard p99 | ratio p99 |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| scenario | floor p50 | dashboard p50 | ratio p50 | floor p99 | dashboard p99 | ratio p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         cells = [row.name]
         points = [50] if row.single else [50, 99]
@@ -260,12 +317,22 @@ def table(rows: list[Row]) -> str:
 
 def machine(database_url: str) -> list[str]:
     """What the numbers were measured on."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
-    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), "0")
-    facts = [f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
-             f"{int(memory) / 1024 / 1024:.0f} GB RAM, Linux {platform.release()}, Python {platform.python_version()}"]
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")),
+        "0",
+    )
+    facts = [
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
+        f"{int(memory) / 1024 / 1024:.0f} GB RAM, Linux {platform.release()}, Python {platform.python_version()}"
+    ]
     if database_url.startswith("sqlite"):
         facts.append(f"SQLite {sqlite3.sqlite_version}")
     else:
@@ -295,18 +362,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="clients in the throughput test")
     parser.add_argument("--load-seconds", type=float, default=10.0, help="length of the throughput test per server")
     parser.add_argument("--export-requests", type=int, default=3, help="timed CSV exports per server")
-    parser.add_argument("--export-max-rows", type=int, default=1_000_000,
-                        help="rows an export stops at on both servers (the dashboard's EXPORT_MAX_ROWS, "
-                        "whose default this is)")
+    parser.add_argument(
+        "--export-max-rows",
+        type=int,
+        default=1_000_000,
+        help="rows an export stops at on both servers (the dashboard's EXPORT_MAX_ROWS, whose default this is)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes of each server")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per worker of each server (dashboard serve's default)")
-    parser.add_argument("--budget", type=float, default=120.0,
-                        help="seconds per scenario after which it stops early (at least 10 pairs are made)")
-    parser.add_argument("--postgresql-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                        help="server and database used to CREATE DATABASE bench_<rows>")
-    parser.add_argument("--ref", help="benchmark this git commit (git archive into a temp folder) "
-                        "instead of the dashboard package installed in this venv")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker of each server (dashboard serve's default)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        help="seconds per scenario after which it stops early (at least 10 pairs are made)",
+    )
+    parser.add_argument(
+        "--postgresql-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="server and database used to CREATE DATABASE bench_<rows>",
+    )
+    parser.add_argument(
+        "--ref",
+        help="benchmark this git commit (git archive into a temp folder) "
+        "instead of the dashboard package installed in this venv",
+    )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temp folder (server logs, state database)")
     return parser.parse_args(argv)
 
@@ -324,17 +405,35 @@ def main(argv: list[str] | None = None) -> int:
         else:
             url = postgresql_data(args.rows, args.postgresql_url, dashboard, env)
         password = secrets.token_urlsafe(18)
-        subprocess.run([*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
-                       input=password + "\n", text=True, env=env, check=True)
+        subprocess.run(
+            [*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+            input=password + "\n",
+            text=True,
+            env=env,
+            check=True,
+        )
 
         floor_port, dashboard_port = free_port(), free_port()
         # The same gunicorn set-up for both: --workers gthread workers of --threads threads.
         pool = ["--workers", str(args.workers), "--threads", str(args.threads)]
-        servers.append(start("floor", [sys.executable, str(BENCH_DIR / "floor.py"), url, "--port", str(floor_port),
-                                       *pool], floor_port, env, temp))
-        servers.append(start("dashboard", [*dashboard, "serve", url, "--port", str(dashboard_port), *pool],
-                             dashboard_port, {**env, "DASHBOARD_EXPORT_MAX_ROWS": str(args.export_max_rows)},
-                             temp))
+        servers.append(
+            start(
+                "floor",
+                [sys.executable, str(BENCH_DIR / "floor.py"), url, "--port", str(floor_port), *pool],
+                floor_port,
+                env,
+                temp,
+            )
+        )
+        servers.append(
+            start(
+                "dashboard",
+                [*dashboard, "serve", url, "--port", str(dashboard_port), *pool],
+                dashboard_port,
+                {**env, "DASHBOARD_EXPORT_MAX_ROWS": str(args.export_max_rows)},
+                temp,
+            )
+        )
         for server in servers:
             server.wait_ready()
         floor_server, dashboard_server = servers
@@ -348,11 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             measure(scenario, clients["floor"], clients["dashboard"], args.requests, args.budget, run)
         exported = min(args.rows, args.export_max_rows)
         label = "whole table" if exported == args.rows else f"first {exported:,} rows (EXPORT_MAX_ROWS)"
-        measure_export(floor_server, dashboard_server, clients, args.export_requests, exported, label,
-                       args.workers, run)
+        measure_export(
+            floor_server, dashboard_server, clients, args.export_requests, exported, label, args.workers, run
+        )
         measure_load(clients, args.concurrency, args.load_seconds, run)
-        run.notes.append(f"Load average (1, 5, 15 min) {load_before} before the scenarios, {loadavg()} after; "
-                         f"the scenarios took {time.monotonic() - started:.0f} s.")
+        run.notes.append(
+            f"Load average (1, 5, 15 min) {load_before} before the scenarios, {loadavg()} after; "
+            f"the scenarios took {time.monotonic() - started:.0f} s."
+        )
         failed = False
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -382,8 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `python bench/run.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
         "",
     ]
-    notes = ["Ratios are dashboard / floor: above 1x the dashboard is slower (for req/s, below 1x it serves fewer).",
-             "p99 is nearest-rank: with fewer than 100 samples it is the slowest one.", *run.notes]
+    notes = [
+        "Ratios are dashboard / floor: above 1x the dashboard is slower (for req/s, below 1x it serves fewer).",
+        "p99 is nearest-rank: with fewer than 100 samples it is the slowest one.",
+        *run.notes,
+    ]
     report = "\n".join([*header, table(run.rows), "", *(f"- {note}" for note in notes)]) + "\n"
     print("\n" + report)
     results = BENCH_DIR / "results"

@@ -134,24 +134,37 @@ def time_create_app(url: str, schemas: list[str], env: t.Mapping[str, str], repe
     """Median seconds of ``create_app`` in a fresh interpreter, and how many views it built."""
     seconds, views = [], 0
     for _ in range(repeat):
-        output = subprocess.run([sys.executable, "-c", _CREATE_APP, url, *schemas], env=dict(env), cwd="/",
-                                check=True, capture_output=True, text=True).stdout
+        output = subprocess.run(
+            [sys.executable, "-c", _CREATE_APP, url, *schemas],
+            env=dict(env),
+            cwd="/",
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         result = json.loads(output.strip().splitlines()[-1])
         seconds.append(result["create_app"])
         views = result["views"]
     return statistics.median(seconds), views
 
 
-def measure(dialect: str, count: int, args: argparse.Namespace, env: dict[str, str], dashboard: list[str],
-            temp: Path) -> Figures:
+def measure(
+    dialect: str, count: int, args: argparse.Namespace, env: dict[str, str], dashboard: list[str], temp: Path
+) -> Figures:
     """Build the schema of ``count`` relations and measure start-up and the home page on it."""
     with wide_database(dialect, count, args.postgresql_url, temp) as (url, schemas):
         create_app_s, views = time_create_app(url, schemas, env, args.repeat)
         instance = temp / f"instance-{dialect}-{count}"
         server_env = {**env, "DASHBOARD_INSTANCE_PATH": str(instance)}
         password = secrets.token_urlsafe(18)
-        subprocess.run([*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
-                       input=password + "\n", text=True, env=server_env, check=True, capture_output=True)
+        subprocess.run(
+            [*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+            input=password + "\n",
+            text=True,
+            env=server_env,
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         command = [*dashboard, "serve", url, "--port", str(port), "--workers", "1"]
         command += [part for schema in schemas for part in ("--schema", schema)]
@@ -170,10 +183,19 @@ def measure(dialect: str, count: int, args: argparse.Namespace, env: dict[str, s
             master_rss = memory_kb(server.process.pid, "VmRSS")
         finally:
             server.stop()
-    return Figures(relations=count, views=views, create_app=create_app_s, first_answer=first_answer,
-                   first_home=first.seconds, home_warm=statistics.median(warm), home_kb=first.size / 1024,
-                   start_to_first_page=start_to_first_page, worker_rss_mb=worker_rss / 1024,
-                   worker_private_mb=worker_private / 1024, master_rss_mb=master_rss / 1024)
+    return Figures(
+        relations=count,
+        views=views,
+        create_app=create_app_s,
+        first_answer=first_answer,
+        first_home=first.seconds,
+        home_warm=statistics.median(warm),
+        home_kb=first.size / 1024,
+        start_to_first_page=start_to_first_page,
+        worker_rss_mb=worker_rss / 1024,
+        worker_private_mb=worker_private / 1024,
+        master_rss_mb=master_rss / 1024,
+    )
 
 
 def _shown(value: float, unit: str) -> str:
@@ -188,19 +210,24 @@ def report(results: dict[str, tuple[Figures, Figures]], commit: str, command: st
     """The Markdown table: each figure for both sizes and their ratio."""
     lines = [f"# dashboard start-up and home page by schema size ({commit})", "", f"`{command}`", ""]
     for dialect, (small, large) in results.items():
-        lines += [f"## {dialect}: {small.relations} vs {large.relations} relations "
-                  f"({small.views} and {large.views} views served)", "",
-                  f"| figure | {small.relations} relations | {large.relations} relations | ratio |",
-                  "|---|---:|---:|---:|"]
-        for label, attribute, unit in (("create_app()", "create_app", "s"),
-                                       ("serve: first answer (/healthz)", "first_answer", "s"),
-                                       ("first home page after login", "first_home", "s"),
-                                       ("home page, warm (median of 5)", "home_warm", "s"),
-                                       ("home page size", "home_kb", "KB"),
-                                       ("serve: start to first home page", "start_to_first_page", "s"),
-                                       ("worker RSS after the home pages", "worker_rss_mb", "MB"),
-                                       ("worker RSS: its own (private) part", "worker_private_mb", "MB"),
-                                       ("master RSS", "master_rss_mb", "MB")):
+        lines += [
+            f"## {dialect}: {small.relations} vs {large.relations} relations "
+            f"({small.views} and {large.views} views served)",
+            "",
+            f"| figure | {small.relations} relations | {large.relations} relations | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        for label, attribute, unit in (
+            ("create_app()", "create_app", "s"),
+            ("serve: first answer (/healthz)", "first_answer", "s"),
+            ("first home page after login", "first_home", "s"),
+            ("home page, warm (median of 5)", "home_warm", "s"),
+            ("home page size", "home_kb", "KB"),
+            ("serve: start to first home page", "start_to_first_page", "s"),
+            ("worker RSS after the home pages", "worker_rss_mb", "MB"),
+            ("worker RSS: its own (private) part", "worker_private_mb", "MB"),
+            ("master RSS", "master_rss_mb", "MB"),
+        ):
             a, b = getattr(small, attribute), getattr(large, attribute)
             lines.append(f"| {label} | {_shown(a, unit)} | {_shown(b, unit)} | {b / a:.1f}x |")
         lines.append("")
@@ -214,8 +241,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", type=int, default=20, help="relations in the small schema")
     parser.add_argument("--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--repeat", type=int, default=3, help="create_app() timings per schema (median)")
-    parser.add_argument("--postgresql-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                        help="server and database used to CREATE DATABASE")
+    parser.add_argument(
+        "--postgresql-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="server and database used to CREATE DATABASE",
+    )
     parser.add_argument("--ref", help="measure this git commit instead of the working tree")
     return parser.parse_args(argv)
 

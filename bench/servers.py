@@ -37,8 +37,9 @@ def export_source(ref: str, into: Path) -> str:
     Lets a run measure a commit while someone edits the working tree. Returns the commit.
     """
     commit = _git("rev-parse", "--short", f"{ref}^{{commit}}")
-    archive = subprocess.run(["git", "-C", str(REPO_DIR), "archive", "--format=tar", commit],
-                             check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "archive", "--format=tar", commit], check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return commit
@@ -48,14 +49,26 @@ def working_tree_commit() -> str:
     """HEAD, with ``+dirty`` (and the changed files) when the working tree differs from it."""
     commit = _git("rev-parse", "--short", "HEAD")
     # Not stripped: a porcelain line starts with a status column that may be a space.
-    changed = [line[3:] for line in _git("status", "--porcelain", "--untracked-files=all", "--", "dashboard",
-                                         "templates", "config", "plugins", strip=False).splitlines() if line]
+    changed = [
+        line[3:]
+        for line in _git(
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--",
+            "dashboard",
+            "templates",
+            "config",
+            "plugins",
+            strip=False,
+        ).splitlines()
+        if line
+    ]
     return f"{commit}+dirty ({', '.join(changed)})" if changed else commit
 
 
 def _git(*args: str, strip: bool = True) -> str:
-    output = subprocess.run(["git", "-C", str(REPO_DIR), *args], check=True, capture_output=True,
-                            text=True).stdout
+    output = subprocess.run(["git", "-C", str(REPO_DIR), *args], check=True, capture_output=True, text=True).stdout
     return output.strip() if strip else output
 
 
@@ -83,8 +96,14 @@ def dashboard_command(env: t.Mapping[str, str]) -> list[str]:
     script = Path(sys.executable).with_name("dashboard")
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "dashboard.cli"]
     # From "/", as the servers run from a temp folder: a cwd holding dashboard/ would win.
-    found = subprocess.run([sys.executable, "-c", "import dashboard; print(dashboard.__file__)"],
-                           env=dict(env), check=True, capture_output=True, text=True, cwd="/").stdout.strip()
+    found = subprocess.run(
+        [sys.executable, "-c", "import dashboard; print(dashboard.__file__)"],
+        env=dict(env),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+    ).stdout.strip()
     print(f"dashboard package: {found}", flush=True)
     return command
 
@@ -102,8 +121,9 @@ def sqlite_data(rows: int, dashboard: list[str], env: t.Mapping[str, str]) -> st
     else:
         # Built under another name and renamed: an interrupted build is never reused.
         partial = data / f".demo-{rows}.building.db"
-        subprocess.run([*dashboard, "demo", "--rows", str(rows), "--output", str(partial), "--force"],
-                       env=dict(env), check=True)
+        subprocess.run(
+            [*dashboard, "demo", "--rows", str(rows), "--output", str(partial), "--force"], env=dict(env), check=True
+        )
         os.replace(partial, path)
     return f"sqlite:///{path}"
 
@@ -197,8 +217,9 @@ class Server:
 
     def worker_pids(self, expected: int) -> list[int]:
         """The gunicorn workers: the master's children, ``expected`` of them."""
-        output = subprocess.run(["ps", "--ppid", str(self.process.pid), "-o", "pid="],
-                                capture_output=True, text=True).stdout.split()
+        output = subprocess.run(
+            ["ps", "--ppid", str(self.process.pid), "-o", "pid="], capture_output=True, text=True
+        ).stdout.split()
         if len(output) != expected:
             raise BenchError(f"{self.name}: expected {expected} gunicorn workers, found {output}")
         return [int(pid) for pid in output]
@@ -221,8 +242,9 @@ def start(name: str, command: list[str], port: int, env: t.Mapping[str, str], lo
     """Start ``command`` with its output in ``logs/<name>.log``."""
     log = logs / f"{name}.log"
     with log.open("wb") as handle:
-        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=dict(env), cwd=logs)
+        process = subprocess.Popen(
+            command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(env), cwd=logs
+        )
     return Server(name, process, port, log)
 
 

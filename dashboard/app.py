@@ -67,8 +67,9 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     _cache_settings(app)
     caching.init_app(app)
     # Every blueprint and page of our own is named and placed where no table can be (dashboard.urls).
-    app.register_blueprint(Blueprint(own_endpoint("static"), __name__, static_folder="static",
-                                     static_url_path="/dashboard-static"))
+    app.register_blueprint(
+        Blueprint(own_endpoint("static"), __name__, static_folder="static", static_url_path="/dashboard-static")
+    )
     # Every static URL, ours, Flask-Admin's and plugins', carries its file's fingerprint.
     static_files.init_app(app)
     engine = make_engine(
@@ -93,8 +94,12 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     app.extensions[EXTENSION] = state
     # Plugins are imported before the table views are built: their hooks shape those views.
     plugins.init_app(app)
-    register_table_views(app, state, table_options=functools.partial(hooks.table_options, app),
-                         extend_view=functools.partial(hooks.extend_view, app))
+    register_table_views(
+        app,
+        state,
+        table_options=functools.partial(hooks.table_options, app),
+        extend_view=functools.partial(hooks.extend_view, app),
+    )
     navigation.init_app(app)
     fragments.init_app(app)
     page_cache.init_app(app)

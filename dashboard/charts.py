@@ -51,7 +51,8 @@ class Chart:
     :param table: the table (its id: ``name`` or ``schema.name``) to aggregate.
     :param group_by: the column whose values (or date buckets) make the groups; none for ``kind="number"``.
     :param bucket: ``day``, ``week`` (from Monday), ``month`` or ``year`` of ``group_by``, a date column.
-    :param measure: ``count`` (rows, or non-null values of ``column``), ``sum``, ``avg``, ``min`` or ``max`` of ``column``.
+    :param measure: ``count`` (rows, or non-null values of ``column``), ``sum``, ``avg``, ``min`` or ``max``
+        of ``column``.
     :param column: the numeric column measured (not needed for ``count``).
     :param where: filters, ``{column: value}`` or ``{column: (operator, value)}``; values are bound parameters.
     :param kind: ``bar``, ``line``, ``pie`` or ``number`` (one figure).
@@ -88,8 +89,9 @@ class Chart:
     def fingerprint(self) -> str:
         """A digest of what the figures depend on, so a changed declaration never reads an old cache entry."""
         shown_only = ("title", "description", "home", "on_list", "roles", "recent_only")
-        payload = json.dumps({k: v for k, v in asdict(self).items() if k not in shown_only},
-                             default=str, sort_keys=True)
+        payload = json.dumps(
+            {k: v for k, v in asdict(self).items() if k not in shown_only}, default=str, sort_keys=True
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

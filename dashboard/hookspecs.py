@@ -68,8 +68,9 @@ def menu_links(app: Flask) -> t.Sequence[MenuLink] | None:
 
 
 @hookspec
-def template_variables(template: str, writer: TableWriter | None, request: Request,
-                       view: TableWriter | None) -> t.Mapping[str, t.Any] | None:
+def template_variables(
+    template: str, writer: TableWriter | None, request: Request, view: TableWriter | None
+) -> t.Mapping[str, t.Any] | None:
     """Return extra variables for ``template`` (``writer``: the page's table, or None; ``view``: its old name)."""
 
 

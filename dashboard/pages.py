@@ -84,13 +84,16 @@ class Page(BaseView):
     def __init__(self) -> None:
         slug = self.page_slug()
         if not SLUG.match(slug):
-            raise ValueError(f"page slug {slug!r} must be 1-63 of a-z, 0-9, _ and -, starting with a letter "
-                             "or digit")
+            raise ValueError(f"page slug {slug!r} must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit")
         unknown = sorted(set(self.roles) - set(ROLES))
         if unknown:
             raise ValueError(f"page {slug!r}: unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
-        super().__init__(name=self.title or type(self).__name__, category=type(self).category,
-                         endpoint=page_endpoint(slug), url=own_url(f"pages/{slug}"))
+        super().__init__(
+            name=self.title or type(self).__name__,
+            category=type(self).category,
+            endpoint=page_endpoint(slug),
+            url=own_url(f"pages/{slug}"),
+        )
 
     @classmethod
     def page_slug(cls) -> str:
@@ -127,7 +130,8 @@ class Page(BaseView):
         kwargs.setdefault("page", self)
         if "chart_panels" not in kwargs:
             kwargs["chart_panels"] = charting.panels(
-                found[name] if name in found else charting.missing(name, self.plugin) for name in self.charts)
+                found[name] if name in found else charting.missing(name, self.plugin) for name in self.charts
+            )
         return super().render(template, **kwargs)
 
     def static_url(self, filename: str) -> str:
@@ -154,8 +158,9 @@ class Page(BaseView):
 
         details = "".join(traceback.format_exception(exc)) if exc is not None and sees_details() else None
         try:
-            return super().render("dashboard/page_error.html", page=self, message=message,
-                                  details=details, plugin=self.plugin), status
+            return super().render(
+                "dashboard/page_error.html", page=self, message=message, details=details, plugin=self.plugin
+            ), status
         except Exception:  # noqa: BLE001 -- the frame itself failed: a plain page still answers
             return gettext("This page could not be shown."), status, {"Content-Type": "text/plain; charset=utf-8"}
 

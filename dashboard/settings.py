@@ -30,39 +30,177 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", "", "SQLAlchemy URL of the database to administer; empty serves the demo database in the instance folder."),
-    Setting("SCHEMAS", [], "Extra schemas to serve besides the default one; [\"*\"] serves every schema."),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database to administer; empty serves the demo database in the instance folder.",
+    ),
+    Setting("SCHEMAS", [], 'Extra schemas to serve besides the default one; ["*"] serves every schema.'),
     Setting("READ_ONLY", False, "Serve every table read-only, whatever the database allows."),
-    Setting("SECRET_KEY", "", "Key that signs sessions and CSRF tokens; generated into the instance folder when empty."),
-    Setting("INSTANCE_PATH", "", "Folder for the dashboard's own files (state database, secret key, demo database); the user's data folder (platformdirs: ~/.local/share/dashboard on Linux) when empty, whatever the current directory."),
-    Setting("STATE_DATABASE_URL", "", "Database for the dashboard's own state (users, audit log); SQLite in the instance folder when empty."),
+    Setting(
+        "SECRET_KEY", "", "Key that signs sessions and CSRF tokens; generated into the instance folder when empty."
+    ),
+    Setting(
+        "INSTANCE_PATH",
+        "",
+        (
+            "Folder for the dashboard's own files (state database, secret key, demo database); the user's data "
+            "folder (platformdirs: ~/.local/share/dashboard on Linux) when empty, whatever the current directory."
+        ),
+    ),
+    Setting(
+        "STATE_DATABASE_URL",
+        "",
+        "Database for the dashboard's own state (users, audit log); SQLite in the instance folder when empty.",
+    ),
     Setting("PLUGINS_DIR", "", "Folder of plugin packages; the bundled plugins/ folder when empty."),
-    Setting("DISABLED_PLUGINS", [], "Names of plugins not to load, whether from the plugins folder, an installed package or built in (see `dashboard plugins`)."),
-    Setting("HOME_CHARTS", 4, "Most automatic 'rows per month' charts on the home page, for the biggest tables with a date column; 0 shows none."),
-    Setting("CHART_TTL_SECONDS", 300, "How long a chart's figures are served from the cache; writes made through the dashboard refresh them at once."),
+    Setting(
+        "DISABLED_PLUGINS",
+        [],
+        (
+            "Names of plugins not to load, whether from the plugins folder, an installed package or built in (see "
+            "`dashboard plugins`)."
+        ),
+    ),
+    Setting(
+        "HOME_CHARTS",
+        4,
+        (
+            "Most automatic 'rows per month' charts on the home page, for the biggest tables with a date column; 0 "
+            "shows none."
+        ),
+    ),
+    Setting(
+        "CHART_TTL_SECONDS",
+        300,
+        "How long a chart's figures are served from the cache; writes made through the dashboard refresh them at once.",
+    ),
     Setting("PAGE_SIZE", 20, "Rows per list page."),
     Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
     Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one CSV export writes."),
-    Setting("FORM_MAX_BYTES", 16 * 1024 * 1024, "Largest value one field of a create or edit form may carry (large text and JSON values); every other form keeps Werkzeug's 500 kB."),
-    Setting("STATEMENT_TIMEOUT_MS", 10_000, "Longest a listing, search or export query may run before it is cancelled."),
-    Setting("SENSITIVE_COLUMN_PATTERNS", ["password", "passwd", "token", "secret", "hash", "api_key"], "Column names containing one of these are hidden from lists, details and exports unless a table override shows them."),
-    Setting("TABLES", {}, "Per-table overrides keyed by endpoint: hidden, label, labels ({de = \"...\"}: the label per language), columns (hidden, label, labels, read_only, searchable, filterable), column_order, display_column, roles ({role = [actions]}: that role gets exactly these of view, create, edit, delete, export on the table)."),
-    Setting("HTTPS", False, "The site is reached over HTTPS (directly or through a TLS proxy): session cookies get the Secure flag and responses send Strict-Transport-Security. Set it in production."),
+    Setting(
+        "FORM_MAX_BYTES",
+        16 * 1024 * 1024,
+        (
+            "Largest value one field of a create or edit form may carry (large text and JSON values); every other "
+            "form keeps Werkzeug's 500 kB."
+        ),
+    ),
+    Setting(
+        "STATEMENT_TIMEOUT_MS", 10_000, "Longest a listing, search or export query may run before it is cancelled."
+    ),
+    Setting(
+        "SENSITIVE_COLUMN_PATTERNS",
+        ["password", "passwd", "token", "secret", "hash", "api_key"],
+        (
+            "Column names containing one of these are hidden from lists, details and exports unless a table "
+            "override shows them."
+        ),
+    ),
+    Setting(
+        "TABLES",
+        {},
+        (
+            'Per-table overrides keyed by endpoint: hidden, label, labels ({de = "..."}: the label per language), '
+            "columns (hidden, label, labels, read_only, searchable, filterable), column_order, display_column, "
+            "roles ({role = [actions]}: that role gets exactly these of view, create, edit, delete, export on the "
+            "table)."
+        ),
+    ),
+    Setting(
+        "HTTPS",
+        False,
+        (
+            "The site is reached over HTTPS (directly or through a TLS proxy): session cookies get the Secure flag "
+            "and responses send Strict-Transport-Security. Set it in production."
+        ),
+    ),
     Setting("SESSION_IDLE_MINUTES", 30, "An operator idle this long must log in again."),
     Setting("SESSION_LIFETIME_HOURS", 12, "An operator must log in again this long after logging in, however active."),
-    Setting("IDENTITY_RECHECK_SECONDS", 5, "How long each process trusts the operator's record (role, password, sessions) it read from the state database before reading it again: the longest a user removed, given another role or logged out by `dashboard users` or another instance goes on as before. Changes made through the same process apply at once; 0 reads it on every request."),
-    Setting("PASSWORD_HASH_METHOD", "scrypt", "Werkzeug method for the password hashes the dashboard writes (dashboard users add and set-password, the first admin); passwords hashed with another method still log in. Keep scrypt: a cheaper method (a test suite's \"pbkdf2:sha256:1\") makes stolen hashes easy to crack."),
-    Setting("TRUSTED_USER_HEADER", "", "Request header naming the logged-in user, set by a trusted authenticating reverse proxy (e.g. X-Forwarded-User); the user must exist in the state database. Empty: off. Only when clients cannot reach the dashboard except through that proxy."),
-    Setting("TRUSTED_PROXIES", [], "Addresses or networks (e.g. [\"10.0.0.5\", \"10.1.0.0/16\"]) of the reverse proxies or load balancers in front of the dashboard: from them, and only from them, X-Forwarded-For names the client, whose address login throttling counts by. Empty (default): X-Forwarded-For is ignored and every client is the address it connects from."),
-    Setting("WORKERS", 1, "Processes serving this app on one machine (`dashboard serve --workers` sets it). With more than one, a SimpleCache would be one cache per process, so the listing cache becomes a FileSystemCache in the instance folder that they all share."),
-    Setting("CACHE_TYPE", "SimpleCache", "Flask-Caching backend for listings: SimpleCache (one process; a FileSystemCache when WORKERS is above 1), FileSystemCache, or RedisCache for several workers or instances."),
+    Setting(
+        "IDENTITY_RECHECK_SECONDS",
+        5,
+        (
+            "How long each process trusts the operator's record (role, password, sessions) it read from the state "
+            "database before reading it again: the longest a user removed, given another role or logged out by "
+            "`dashboard users` or another instance goes on as before. Changes made through the same process apply "
+            "at once; 0 reads it on every request."
+        ),
+    ),
+    Setting(
+        "PASSWORD_HASH_METHOD",
+        "scrypt",
+        (
+            "Werkzeug method for the password hashes the dashboard writes (dashboard users add and set-password, "
+            "the first admin); passwords hashed with another method still log in. Keep scrypt: a cheaper method (a "
+            'test suite\'s "pbkdf2:sha256:1") makes stolen hashes easy to crack.'
+        ),
+    ),
+    Setting(
+        "TRUSTED_USER_HEADER",
+        "",
+        (
+            "Request header naming the logged-in user, set by a trusted authenticating reverse proxy (e.g. "
+            "X-Forwarded-User); the user must exist in the state database. Empty: off. Only when clients cannot "
+            "reach the dashboard except through that proxy."
+        ),
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        [],
+        (
+            'Addresses or networks (e.g. ["10.0.0.5", "10.1.0.0/16"]) of the reverse proxies or load balancers in '
+            "front of the dashboard: from them, and only from them, X-Forwarded-For names the client, whose address"
+            " login throttling counts by. Empty (default): X-Forwarded-For is ignored and every client is the "
+            "address it connects from."
+        ),
+    ),
+    Setting(
+        "WORKERS",
+        1,
+        (
+            "Processes serving this app on one machine (`dashboard serve --workers` sets it). With more than one, a"
+            " SimpleCache would be one cache per process, so the listing cache becomes a FileSystemCache in the "
+            "instance folder that they all share."
+        ),
+    ),
+    Setting(
+        "CACHE_TYPE",
+        "SimpleCache",
+        (
+            "Flask-Caching backend for listings: SimpleCache (one process; a FileSystemCache when WORKERS is above "
+            "1), FileSystemCache, or RedisCache for several workers or instances."
+        ),
+    ),
     Setting("CACHE_REDIS_URL", "", "Redis URL when CACHE_TYPE is RedisCache, e.g. redis://127.0.0.1:6379/0."),
     Setting("CACHE_DIR", "", "Folder for FileSystemCache; the instance folder's cache/ when empty."),
-    Setting("LISTING_TTL_SECONDS", 30, "How long a cached listing is served: the bound on how stale writes made by other programs can look."),
-    Setting("COUNT_ESTIMATE_ABOVE", 100_000, "Tables whose estimated size is above this show the database's row estimate instead of counting every row."),
+    Setting(
+        "LISTING_TTL_SECONDS",
+        30,
+        "How long a cached listing is served: the bound on how stale writes made by other programs can look.",
+    ),
+    Setting(
+        "COUNT_ESTIMATE_ABOVE",
+        100_000,
+        "Tables whose estimated size is above this show the database's row estimate instead of counting every row.",
+    ),
     Setting("COUNT_CAP", 10_000, "Filtered and searched listings count at most this many rows ('more than 10,000')."),
-    Setting("BABEL_DEFAULT_LOCALE", "en", "Language used when neither the operator nor the browser picks one: en, de, fr, es, pt_BR, it, nl, pl, ru, zh_Hans_CN, ja or ar."),
-    Setting("BABEL_DEFAULT_TIMEZONE", "UTC", "Time zone (IANA name, e.g. Europe/Berlin) in which datetimes that carry a zone are shown; stored values never change, and datetimes without a zone are shown as stored."),
+    Setting(
+        "BABEL_DEFAULT_LOCALE",
+        "en",
+        (
+            "Language used when neither the operator nor the browser picks one: en, de, fr, es, pt_BR, it, nl, pl, "
+            "ru, zh_Hans_CN, ja or ar."
+        ),
+    ),
+    Setting(
+        "BABEL_DEFAULT_TIMEZONE",
+        "UTC",
+        (
+            "Time zone (IANA name, e.g. Europe/Berlin) in which datetimes that carry a zone are shown; stored "
+            "values never change, and datetimes without a zone are shown as stored."
+        ),
+    ),
 )
 
 DEFAULTS: dict[str, t.Any] = {s.name: s.default for s in SETTINGS}
@@ -80,8 +218,9 @@ def read_toml(path: str | Path) -> dict[str, t.Any]:
     except FileNotFoundError as exc:
         raise ConfigError(Message(N_("config file not found: %(path)s"), path=str(path))) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(Message(N_("config file %(path)s is not valid TOML: %(reason)s"), path=str(path),
-                                  reason=str(exc))) from exc
+        raise ConfigError(
+            Message(N_("config file %(path)s is not valid TOML: %(reason)s"), path=str(path), reason=str(exc))
+        ) from exc
     return {key.upper(): value for key, value in data.items()}
 
 

@@ -156,7 +156,9 @@ class StateStore:
     def list_users(self) -> list[UserRecord]:
         """Every user, by name."""
         with self.engine.connect() as connection:
-            return [UserRecord(**row._mapping) for row in connection.execute(sa.select(users).order_by(users.c.username))]
+            return [
+                UserRecord(**row._mapping) for row in connection.execute(sa.select(users).order_by(users.c.username))
+            ]
 
     def count_users(self) -> int:
         """How many users exist."""
@@ -169,9 +171,15 @@ class StateStore:
         :raises sqlalchemy.exc.IntegrityError: when the name is taken.
         """
         with self.engine.begin() as connection:
-            connection.execute(users.insert().values(
-                username=username, password_hash=password_hash, role=role,
-                created_at=dt.datetime.now(dt.UTC), session_version=0))
+            connection.execute(
+                users.insert().values(
+                    username=username,
+                    password_hash=password_hash,
+                    role=role,
+                    created_at=dt.datetime.now(dt.UTC),
+                    session_version=0,
+                )
+            )
         self._users_changed()
         record = self.user_by_name(username)
         if record is None:
@@ -189,16 +197,19 @@ class StateStore:
         """Replace a user's password and revoke their sessions; whether the user exists."""
         with self.engine.begin() as connection:
             result = connection.execute(
-                users.update().where(users.c.username == username)
-                .values(password_hash=password_hash, session_version=users.c.session_version + 1))
+                users.update()
+                .where(users.c.username == username)
+                .values(password_hash=password_hash, session_version=users.c.session_version + 1)
+            )
         self._users_changed()
         return bool(result.rowcount)
 
     def bump_session_version(self, user_id: int) -> None:
         """Make every session issued to ``user_id`` so far invalid."""
         with self.engine.begin() as connection:
-            connection.execute(users.update().where(users.c.id == user_id)
-                               .values(session_version=users.c.session_version + 1))
+            connection.execute(
+                users.update().where(users.c.id == user_id).values(session_version=users.c.session_version + 1)
+            )
         self._users_changed()
 
     # -- login throttling ----------------------------------------------------------------
@@ -219,15 +230,22 @@ class StateStore:
         # The back-off as a CASE on the new count: SQLite has no power function to compute it.
         # Free tries leave no lock at all (0, not "now"): a worker whose clock reads a moment
         # earlier must not find a lock set by a try that was free.
-        locked_until = sa.case((counted < policy.free_failures, 0.0),
-                               *[(counted == failures, now + delay) for failures, delay in policy.steps()],
-                               else_=now + policy.max_delay_s)
+        locked_until = sa.case(
+            (counted < policy.free_failures, 0.0),
+            *[(counted == failures, now + delay) for failures, delay in policy.steps()],
+            else_=now + policy.max_delay_s,
+        )
         # In this order: MySQL and MariaDB evaluate SET from left to right, each assignment
         # seeing the ones before it, and both expressions read the old count and time.
-        claim = (login_throttle.update().where(row, login_throttle.c.locked_until <= now)
-                 .ordered_values((login_throttle.c.locked_until, locked_until),
-                                 (login_throttle.c.failures, counted),
-                                 (login_throttle.c.last_try_at, now)))
+        claim = (
+            login_throttle.update()
+            .where(row, login_throttle.c.locked_until <= now)
+            .ordered_values(
+                (login_throttle.c.locked_until, locked_until),
+                (login_throttle.c.failures, counted),
+                (login_throttle.c.last_try_at, now),
+            )
+        )
         for _ in range(3):
             with self.engine.begin() as connection:
                 if connection.execute(claim).rowcount:
@@ -239,8 +257,13 @@ class StateStore:
             if found is None:
                 # The pair's first try: a blank row for the claim above to count on, unless
                 # another worker made it first. Forgotten pairs are cleared out meanwhile.
-                blank = {"username": username, "address": address, "failures": 0, "last_try_at": now,
-                         "locked_until": 0.0}
+                blank = {
+                    "username": username,
+                    "address": address,
+                    "failures": 0,
+                    "last_try_at": now,
+                    "locked_until": 0.0,
+                }
                 self._forget_old_pairs(now, policy)
                 try:
                     with self.engine.begin() as connection:
@@ -256,16 +279,22 @@ class StateStore:
         """Delete the pairs without a try for ``policy.forget_after_s`` (housekeeping: it may fail)."""
         try:
             with self.engine.begin() as connection:
-                connection.execute(login_throttle.delete().where(
-                    login_throttle.c.last_try_at < now - policy.forget_after_s, login_throttle.c.locked_until <= now))
+                connection.execute(
+                    login_throttle.delete().where(
+                        login_throttle.c.last_try_at < now - policy.forget_after_s, login_throttle.c.locked_until <= now
+                    )
+                )
         except OperationalError as exc:
             log.debug("old login throttle rows not deleted this time: %s", exc)
 
     def forget_login_failures(self, username: str, address: str) -> None:
         """Clear the tries of ``username`` from ``address`` (its correct password was given)."""
         with self.engine.begin() as connection:
-            connection.execute(login_throttle.delete().where(login_throttle.c.username == username[:150],
-                                                             login_throttle.c.address == address[:64]))
+            connection.execute(
+                login_throttle.delete().where(
+                    login_throttle.c.username == username[:150], login_throttle.c.address == address[:64]
+                )
+            )
 
     # -- form submissions -------------------------------------------------------------------
     def claim_submission(self, token: str, *, keep_s: float, now: float | None = None) -> bool:
@@ -294,11 +323,17 @@ class StateStore:
         with self.engine.begin() as connection:
             connection.execute(audit_log.insert().values(**values))
 
-    def audit_entries(self, filters: t.Mapping[str, str], *, offset: int = 0,
-                      limit: int = 50) -> list[dict[str, t.Any]]:
+    def audit_entries(
+        self, filters: t.Mapping[str, str], *, offset: int = 0, limit: int = 50
+    ) -> list[dict[str, t.Any]]:
         """Audit entries matching ``filters`` (keys of :data:`AUDIT_FILTERS`), newest first."""
-        statement = (sa.select(audit_log).where(*self._audit_conditions(filters))
-                     .order_by(audit_log.c.id.desc()).offset(offset).limit(limit))
+        statement = (
+            sa.select(audit_log)
+            .where(*self._audit_conditions(filters))
+            .order_by(audit_log.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(statement)]
 
@@ -388,8 +423,10 @@ def _is_target_database(state: Engine, target_url: str) -> bool:
     except (SQLAlchemyError, ImportError) as exc:
         # The driver's own words: SQLAlchemy's message may quote a URL and its password.
         reason = exc.orig if isinstance(exc, DBAPIError) else type(exc).__name__
-        log.warning("Could not ask the servers whether STATE_DATABASE_URL is DATABASE_URL (%s); "
-                    "compared the URLs instead", reason)
+        log.warning(
+            "Could not ask the servers whether STATE_DATABASE_URL is DATABASE_URL (%s); compared the URLs instead",
+            reason,
+        )
         return _same_url(state.url.render_as_string(hide_password=False), target_url)
     finally:
         if target is not None:
@@ -402,8 +439,11 @@ def _same_url(first: str, second: str) -> bool:
     except ArgumentError:
         return first == second
     if a.get_backend_name() == b.get_backend_name() == "sqlite":
-        return bool(a.database) and a.database != ":memory:" and \
-            Path(a.database or "").resolve() == Path(b.database or "").resolve()
+        return (
+            bool(a.database)
+            and a.database != ":memory:"
+            and Path(a.database or "").resolve() == Path(b.database or "").resolve()
+        )
     return (a.get_backend_name(), a.host, a.port, a.database) == (b.get_backend_name(), b.host, b.port, b.database)
 
 

@@ -119,8 +119,9 @@ def _natural_endpoint(info: Addressed) -> tuple[str, bool]:
     return make_slug(f"{info.schema}__{info.name}"), False
 
 
-def _distinct(ordered: t.Sequence[Addressed], natural: t.Callable[[Addressed], tuple[str, bool]],
-              taken: set[str]) -> dict[int, str]:
+def _distinct(
+    ordered: t.Sequence[Addressed], natural: t.Callable[[Addressed], tuple[str, bool]], taken: set[str]
+) -> dict[int, str]:
     wanted = {id(info): natural(info) for info in ordered}
     chosen: dict[int, str] = {}
     for exact_pass in (True, False):

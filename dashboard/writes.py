@@ -104,15 +104,18 @@ class TableWriter:
         self._audit(encode_key(key, self._store.key_codecs) if complete else None, changes, verb="create")
         return dict(zip(self.info.row_key, key, strict=False))
 
-    def update(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]],
-               changes: t.Mapping[str, t.Any]) -> int:
+    def update(
+        self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]], changes: t.Mapping[str, t.Any]
+    ) -> int:
         """Write ``changes`` (by column name) to each of ``rows`` (dicts holding at least the key columns).
 
         All rows in one transaction: every one is changed, or none. Returns how many were.
         """
         records = self._records(rows)
         typed = self._by_key(changes)
-        before = {encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, typed) for r in records}
+        before = {
+            encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, typed) for r in records
+        }
         self._check("edit", _joined(before), _single(before))
         try:
             changed = self._store.update_rows([r._key for r in records], typed)
@@ -138,20 +141,29 @@ class TableWriter:
         return deleted
 
     # -- reading ----------------------------------------------------------------------------
-    def rows(self, where: t.Mapping[str, t.Any] | None = None, *, order_by: str | None = None,
-             descending: bool = False, limit: int = 20) -> list[dict[str, t.Any]]:
+    def rows(
+        self,
+        where: t.Mapping[str, t.Any] | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 20,
+    ) -> list[dict[str, t.Any]]:
         """Rows whose columns equal ``where``'s values, as dicts by column name (visible columns and the key).
 
         Reading needs the ``view`` right on the table, as its list page does.
         """
         if not self._view.allowed("view"):
             raise WriteRefused(self._refusal("view") or Message(N_("Permission denied.")))
-        conditions = [self._store.table.c[self.info.column(name).name] == value
-                      for name, value in (where or {}).items()]
+        conditions = [
+            self._store.table.c[self.info.column(name).name] == value for name, value in (where or {}).items()
+        ]
         order = [(self.info.column(order_by).key, descending)] if order_by else []
         shown = {c.name for c in self._view.visible} | set(self.info.row_key)
-        return [{c.name: getattr(record, c.key) for c in self.info.columns if c.name in shown}
-                for record in self._store.select(where=conditions, order=order, limit=min(limit, 1000))]
+        return [
+            {c.name: getattr(record, c.key) for c in self.info.columns if c.name in shown}
+            for record in self._store.select(where=conditions, order=order, limit=min(limit, 1000))
+        ]
 
     # -- linking ----------------------------------------------------------------------------
     def list_url(self) -> str | None:
@@ -164,8 +176,12 @@ class TableWriter:
         """The URL of ``row``'s details page (``row`` holds at least the key columns, as :meth:`rows`
         returns them), or ``None`` when the operator may not open it or the table has no row key."""
         info = self.info
-        if (not self._view.can_view_details or not info.row_key or info.row_key_source == "rowid"
-                or any(name not in row for name in info.row_key)):
+        if (
+            not self._view.can_view_details
+            or not info.row_key
+            or info.row_key_source == "rowid"
+            or any(name not in row for name in info.row_key)
+        ):
             return None
         key = tuple(row[name] for name in info.row_key)
         return url_for(f"{self._view.endpoint}.details_view", id=encode_key(key, self._store.key_codecs))
@@ -191,8 +207,13 @@ class TableWriter:
             key = tuple(row[name] for name in self.info.row_key)
             record = self._store.get(key)
             if record is None:
-                raise WriteError(Message(N_("Not saved: no row of %(table)s has the key %(key)s any more."),
-                                         table=self.info.name, key=repr(key)))
+                raise WriteError(
+                    Message(
+                        N_("Not saved: no row of %(table)s has the key %(key)s any more."),
+                        table=self.info.name,
+                        key=repr(key),
+                    )
+                )
             records.append(record)
         return records
 
@@ -207,11 +228,26 @@ class TableWriter:
             raise DatabaseUnreachable() from exc
         raise exc
 
-    def _audit(self, row_key: str | None, changes: t.Any, *, verb: str, outcome: str = "ok",
-               message: str = "", kind: str | None = None) -> None:
+    def _audit(
+        self,
+        row_key: str | None,
+        changes: t.Any,
+        *,
+        verb: str,
+        outcome: str = "ok",
+        message: str = "",
+        kind: str | None = None,
+    ) -> None:
         prefix = f"{self.plugin}: {verb}"
-        audit.record_write("plugin", self.info.id, row_key=row_key, changes=changes, outcome=outcome,
-                           message=f"{prefix}. {message}" if message else prefix, kind=kind)
+        audit.record_write(
+            "plugin",
+            self.info.id,
+            row_key=row_key,
+            changes=changes,
+            outcome=outcome,
+            message=f"{prefix}. {message}" if message else prefix,
+            kind=kind,
+        )
 
 
 def _joined(by_key: t.Mapping[str, t.Any]) -> str | None:

@@ -39,8 +39,12 @@ def make_app(database_url: str, instance_path: str | Path, **settings: t.Any) ->
     :param settings: further settings (``TABLES=...``, ``HTTPS=True``...); they win over all,
         ``PASSWORD_HASH_METHOD`` (default :data:`FAST_HASH_METHOD`) included.
     """
-    config = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance_path),
-              "PASSWORD_HASH_METHOD": FAST_HASH_METHOD, **settings}
+    config = {
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "PASSWORD_HASH_METHOD": FAST_HASH_METHOD,
+        **settings,
+    }
     app = create_app(config)
     app.testing = True
     return app
@@ -64,20 +68,21 @@ def csrf_token(client: FlaskClient, url: str = "/admin/") -> str:
     raise AssertionError(f"no CSRF token on {url} (status {response.status_code})")
 
 
-def login(client: FlaskClient, username: str, password: str = PASSWORD, *, next_url: str | None = None,
-          **kwargs: t.Any) -> t.Any:
+def login(
+    client: FlaskClient, username: str, password: str = PASSWORD, *, next_url: str | None = None, **kwargs: t.Any
+) -> t.Any:
     """Post the login form as a browser would; returns the response (a redirect on success).
 
     :param kwargs: passed to ``client.post`` (``environ_base=...`` for another address).
     """
     token = csrf_token(client, "/login")
     query = {"next": next_url} if next_url is not None else None
-    return client.post("/login", query_string=query,
-                       data={"username": username, "password": password, "csrf_token": token}, **kwargs)
+    return client.post(
+        "/login", query_string=query, data={"username": username, "password": password, "csrf_token": token}, **kwargs
+    )
 
 
-def logged_in(app: Flask, role: str = "admin", username: str | None = None,
-              password: str = PASSWORD) -> FlaskClient:
+def logged_in(app: Flask, role: str = "admin", username: str | None = None, password: str = PASSWORD) -> FlaskClient:
     """A test client of ``app`` logged in as a new user with ``role``."""
     username = username or f"{role}-user"
     add_user(app, username, role, password)
@@ -99,8 +104,8 @@ def make_small_database(path: str | Path) -> str:
         with engine.begin() as connection:
             connection.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
             connection.exec_driver_sql(
-                "CREATE TABLE child (id INTEGER PRIMARY KEY, "
-                "parent_id INTEGER REFERENCES parent(id), note TEXT)")
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), note TEXT)"
+            )
             connection.exec_driver_sql("CREATE TABLE payments (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)")
             connection.exec_driver_sql("INSERT INTO parent (id, name) VALUES (1, 'first'), (2, 'second')")
             connection.exec_driver_sql("INSERT INTO child (id, parent_id, note) VALUES (1, 1, 'a note')")

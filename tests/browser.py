@@ -25,8 +25,14 @@ __all__ = ["BROWSER_ARGS", "CHROMIUM", "chromium", "require_browser"]
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless as root, and nothing that calls outside this machine (its network is closed).
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def require_browser() -> None:

@@ -29,7 +29,9 @@ def site_on(url: str, folder: t.Any, role: str = "admin", *, hostile: bool = Tru
 def row_ids(page: str) -> list[str]:
     """Keys of the rows on a list page, in order, read from their "view record" buttons (not
     from links to other tables' rows)."""
-    links = re.findall(r'<a class="icon fa fa-eye" href="(/admin/[^"]*?)/details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page)
+    links = re.findall(
+        r'<a class="icon fa fa-eye" href="(/admin/[^"]*?)/details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page
+    )
     return [unquote_plus(html.unescape(key)) for _path, key in links]
 
 

@@ -73,9 +73,7 @@ def service_url(name: str) -> str:
 
 
 def _probe_database(name: str) -> None:
-    engine = create_engine(
-        service_url(name), poolclass=NullPool, connect_args={"connect_timeout": _CONNECT_TIMEOUT_S}
-    )
+    engine = create_engine(service_url(name), poolclass=NullPool, connect_args={"connect_timeout": _CONNECT_TIMEOUT_S})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -176,9 +174,7 @@ def require_database(dialect: str) -> None:
     """
     if dialect != "sqlite":
         variable = _SERVICE_URLS[dialect][0]
-        require_service(
-            dialect, f"{dialect} is not reachable at {service_url(dialect)} (set {variable})"
-        )
+        require_service(dialect, f"{dialect} is not reachable at {service_url(dialect)} (set {variable})")
 
 
 # -- throw-away databases ------------------------------------------------------------------
@@ -230,8 +226,7 @@ def _drop_mariadb(admin: Engine, names: list[str]) -> None:
         processes = (
             connection.execute(
                 text(
-                    "SELECT id FROM information_schema.processlist "
-                    "WHERE db IN :names AND id <> CONNECTION_ID()"
+                    "SELECT id FROM information_schema.processlist WHERE db IN :names AND id <> CONNECTION_ID()"
                 ).bindparams(bindparam("names", expanding=True)),
                 {"names": names},
             )
@@ -351,8 +346,11 @@ def worker_redis_url(url: str, worker: str | None = None) -> str:
     base = int(parsed.database or 0)
     number = base - int(worker.removeprefix("gw"))
     if number < 0:
-        pytest.fail(f"worker {worker} has no Redis database of its own below {url}: run fewer workers "
-                    f"or point {_SERVICE_URLS['redis'][0]} at a higher database number", pytrace=False)
+        pytest.fail(
+            f"worker {worker} has no Redis database of its own below {url}: run fewer workers "
+            f"or point {_SERVICE_URLS['redis'][0]} at a higher database number",
+            pytrace=False,
+        )
     return parsed.set(database=str(number)).render_as_string(hide_password=False)
 
 

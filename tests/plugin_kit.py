@@ -29,8 +29,11 @@ def copy_examples_with_team_sales(folder: Path) -> Path:
     (copy / "templates" / "sales_overview").rename(copy / "templates" / "team_sales")
     code = (copy / "__init__.py").read_text()
     (copy / "__init__.py").write_text(
-        code.replace('"Sales overview"', '"Team sales"').replace('"sales-overview"', '"team-sales"')
-        .replace("sales_overview/page.html", "team_sales/page.html").replace('"sales.', '"team.'))
+        code.replace('"Sales overview"', '"Team sales"')
+        .replace('"sales-overview"', '"team-sales"')
+        .replace("sales_overview/page.html", "team_sales/page.html")
+        .replace('"sales.', '"team.')
+    )
     return folder
 
 
@@ -49,8 +52,14 @@ def write_plugin(folder: Path, name: str, code: str, files: t.Mapping[str, str] 
     return package
 
 
-def plugin_site(database_url: str, tmp_path: Path, plugins: t.Mapping[str, str], role: str = "admin",
-                files: t.Mapping[str, t.Mapping[str, str]] | None = None, **settings: t.Any) -> Site:
+def plugin_site(
+    database_url: str,
+    tmp_path: Path,
+    plugins: t.Mapping[str, str],
+    role: str = "admin",
+    files: t.Mapping[str, t.Mapping[str, str]] | None = None,
+    **settings: t.Any,
+) -> Site:
     """A logged-in site whose plugins folder holds exactly ``plugins`` (name -> code)."""
     folder = tmp_path / "plugins"
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,14 +77,44 @@ TODAY = dt.datetime.now(dt.UTC).date()
 def shop_orders(today: dt.date = TODAY) -> list[dict[str, t.Any]]:
     """Orders spread over today, recent days, weeks, months and years."""
     days_ago = [0, 0, 1, 3, 9, 16, 34, 40, 70, 75, 130, 400, 800]
-    statuses = ["paid", "pending", "paid", "shipped", "cancelled", "paid", "delivered", "paid",
-                "pending", "paid", "shipped", "paid", "cancelled"]
-    totals = ["10.00", "20.50", "30.25", "5.75", "99.99", "12.00", "8.50", "40.00", "3.25", "60.00",
-              "15.50", "22.22", "7.00"]
+    statuses = [
+        "paid",
+        "pending",
+        "paid",
+        "shipped",
+        "cancelled",
+        "paid",
+        "delivered",
+        "paid",
+        "pending",
+        "paid",
+        "shipped",
+        "paid",
+        "cancelled",
+    ]
+    totals = [
+        "10.00",
+        "20.50",
+        "30.25",
+        "5.75",
+        "99.99",
+        "12.00",
+        "8.50",
+        "40.00",
+        "3.25",
+        "60.00",
+        "15.50",
+        "22.22",
+        "7.00",
+    ]
     return [
-        {"id": i + 1, "status": statuses[i], "total": Decimal(totals[i]),
-         "ordered_at": dt.datetime.combine(today - dt.timedelta(days=days_ago[i]), dt.time(10, 30)),
-         "note": None}
+        {
+            "id": i + 1,
+            "status": statuses[i],
+            "total": Decimal(totals[i]),
+            "ordered_at": dt.datetime.combine(today - dt.timedelta(days=days_ago[i]), dt.time(10, 30)),
+            "note": None,
+        }
         for i in range(len(days_ago))
     ]
 
@@ -84,7 +123,8 @@ def create_shop(url: str) -> None:
     """``orders`` (id, status, total, ordered_at, note) and ``products`` (id, sku, name, category, stock)."""
     metadata = sa.MetaData()
     orders = sa.Table(
-        "orders", metadata,
+        "orders",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("status", sa.String(60), nullable=False),
         sa.Column("total", sa.Numeric(10, 2), nullable=False),
@@ -93,7 +133,8 @@ def create_shop(url: str) -> None:
         mysql_engine="InnoDB",
     )
     products = sa.Table(
-        "products", metadata,
+        "products",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("sku", sa.String(32), nullable=False, unique=True),
         sa.Column("name", sa.String(100), nullable=False),
@@ -106,11 +147,14 @@ def create_shop(url: str) -> None:
         metadata.create_all(engine)
         with engine.begin() as connection:
             connection.execute(orders.insert(), shop_orders())
-            connection.execute(products.insert(), [
-                {"id": 1, "sku": "A-1", "name": "Anvil", "category": "tools", "stock": 3},
-                {"id": 2, "sku": "B-2", "name": "Bell", "category": "toys", "stock": 10},
-                {"id": 3, "sku": "C-3", "name": "Chisel", "category": "tools", "stock": 7},
-            ])
+            connection.execute(
+                products.insert(),
+                [
+                    {"id": 1, "sku": "A-1", "name": "Anvil", "category": "tools", "stock": 3},
+                    {"id": 2, "sku": "B-2", "name": "Bell", "category": "toys", "stock": 10},
+                    {"id": 3, "sku": "C-3", "name": "Chisel", "category": "tools", "stock": 7},
+                ],
+            )
     finally:
         engine.dispose()
 
@@ -148,14 +192,18 @@ def chart_figures(page: str, name: str) -> list[tuple[str, str]]:
     number = re.search(r'dashboard-chart-number">([^<]*)<', block)
     if number:
         return [("", html.unescape(number.group(1).strip()))]
-    return [(html.unescape(label), html.unescape(value))
-            for label, value in re.findall(r'<tr><td>(.*?)</td><td class="text-right">(.*?)</td></tr>', block)]
+    return [
+        (html.unescape(label), html.unescape(value))
+        for label, value in re.findall(r'<tr><td>(.*?)</td><td class="text-right">(.*?)</td></tr>', block)
+    ]
 
 
 def error_panels(page: str) -> list[str]:
     """The message of every plugin error panel on ``page``, as shown to everyone."""
-    return [html.unescape(text).strip()
-            for text in re.findall(r'class="dashboard-plugin-error-message">(.*?)</div>', page, re.DOTALL)]
+    return [
+        html.unescape(text).strip()
+        for text in re.findall(r'class="dashboard-plugin-error-message">(.*?)</div>', page, re.DOTALL)
+    ]
 
 
 def error_details(page: str) -> list[str]:

@@ -47,8 +47,9 @@ def _admin_engine(database_url: str) -> Engine:
 
 
 @contextlib.contextmanager
-def restricted_url(database_url: str, grants: Mapping[str, Iterable[str]], *,
-                   schema: str | None = None) -> Iterator[str]:
+def restricted_url(
+    database_url: str, grants: Mapping[str, Iterable[str]], *, schema: str | None = None
+) -> Iterator[str]:
     """Yield a URL to the same database that connects as a new, uniquely named role/user
     holding only ``grants`` ({table_name: {"SELECT", "INSERT", "UPDATE", "DELETE"}}), the
     role dropped afterwards (also when the test fails).
@@ -96,8 +97,9 @@ def _sqlite_read_only(database_url: str, grants: dict[str, frozenset[str]]) -> I
 # -- PostgreSQL ---------------------------------------------------------------------------
 
 
-def _pg_grant_statements(admin: Engine, role: str, database: str, schema: str,
-                         grants: dict[str, frozenset[str]]) -> list[str]:
+def _pg_grant_statements(
+    admin: Engine, role: str, database: str, schema: str, grants: dict[str, frozenset[str]]
+) -> list[str]:
     quote = admin.dialect.identifier_preparer.quote
     statements = [
         f"GRANT CONNECT ON DATABASE {quote(database)} TO {role}",
@@ -117,14 +119,17 @@ def _pg_grant_statements(admin: Engine, role: str, database: str, schema: str,
 def _pg_owned_sequences(admin: Engine, schema: str, table: str) -> list[tuple[str, str]]:
     # serial columns own their sequence ('a'), identity columns depend on it internally ('i').
     with admin.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT sn.nspname, s.relname FROM pg_class s "
-            "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
-            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
-            "JOIN pg_class t ON t.oid = d.refobjid "
-            "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
-            "WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND tn.nspname = :schema AND t.relname = :table"
-        ), {"schema": schema, "table": table}).all()
+        rows = connection.execute(
+            text(
+                "SELECT sn.nspname, s.relname FROM pg_class s "
+                "JOIN pg_namespace sn ON sn.oid = s.relnamespace "
+                "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
+                "JOIN pg_class t ON t.oid = d.refobjid "
+                "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+                "WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND tn.nspname = :schema AND t.relname = :table"
+            ),
+            {"schema": schema, "table": table},
+        ).all()
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
@@ -145,8 +150,10 @@ def _postgresql_role(database_url: str, grants: dict[str, frozenset[str]], schem
             statements = _pg_grant_statements(admin, role, database, schema, grants)
             for table, actions in grants.items():
                 if table != ALL_TABLES and "INSERT" in actions:
-                    statements += [f"GRANT USAGE ON SEQUENCE {quote(s)}.{quote(n)} TO {role}"
-                                   for s, n in _pg_owned_sequences(admin, schema, table)]
+                    statements += [
+                        f"GRANT USAGE ON SEQUENCE {quote(s)}.{quote(n)} TO {role}"
+                        for s, n in _pg_owned_sequences(admin, schema, table)
+                    ]
             with admin.connect() as connection:
                 for statement in statements:
                     connection.exec_driver_sql(statement)
@@ -162,17 +169,17 @@ def _drop_postgresql_role(admin: Engine, name: str) -> None:
     # The test's database may already be gone (fixtures torn down in another order): the
     # role is then dropped from the maintenance database, its grants having gone with it.
     with contextlib.suppress(Exception), admin.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :name"
-        ), {"name": name})
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :name"), {"name": name}
+        )
         # Revokes every grant the role holds in this database.
         connection.exec_driver_sql(f"DROP OWNED BY {role}")
     maintenance = _admin_engine(admin.url.set(database="postgres").render_as_string(hide_password=False))
     try:
         with maintenance.connect() as connection:
-            connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :name"
-            ), {"name": name})
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :name"), {"name": name}
+            )
             connection.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
     finally:
         maintenance.dispose()
@@ -202,8 +209,9 @@ def _mariadb_user(database_url: str, grants: dict[str, frozenset[str]]) -> Itera
         try:
             with admin.connect() as connection:
                 for account in accounts:
-                    connection.execute(text("CREATE USER :user@:host IDENTIFIED BY :password"),
-                                       {**account, "password": password})
+                    connection.execute(
+                        text("CREATE USER :user@:host IDENTIFIED BY :password"), {**account, "password": password}
+                    )
                 for table, actions in grants.items():
                     target = f"{quote(database)}.*" if table == ALL_TABLES else f"{quote(database)}.{quote(table)}"
                     listed = ", ".join(sorted(actions))
@@ -218,9 +226,11 @@ def _mariadb_user(database_url: str, grants: dict[str, frozenset[str]]) -> Itera
 
 def _drop_mariadb_user(admin: Engine, name: str, accounts: list[dict[str, str]]) -> None:
     with admin.connect() as connection:
-        processes = connection.execute(
-            text("SELECT id FROM information_schema.processlist WHERE user = :name"), {"name": name}
-        ).scalars().all()
+        processes = (
+            connection.execute(text("SELECT id FROM information_schema.processlist WHERE user = :name"), {"name": name})
+            .scalars()
+            .all()
+        )
         for process_id in processes:
             with contextlib.suppress(Exception):  # it may have ended by itself meanwhile
                 connection.exec_driver_sql(f"KILL CONNECTION {int(process_id)}")

@@ -59,7 +59,7 @@ def split_row(text: str) -> list[str]:
 def _unquote(value: str) -> str:
     """``'it''s'``, ``N'it\\'s'`` -> ``it's`` (``value`` ends with its quote)."""
     quote = value[-1]
-    inner = value[value.index(quote) + 1:-1].replace(quote * 2, quote)
+    inner = value[value.index(quote) + 1 : -1].replace(quote * 2, quote)
     return _ESCAPE.sub(r"\1", inner) if "\\" in inner else inner
 
 
@@ -86,31 +86,47 @@ def _film_rental_selection(data: Rows, payment_tables: Sequence[str]) -> dict[st
     """
     keep: dict[str, set[object]] = {}
     keep["film"] = {r["film_id"] for r in data["film"] if int(r["film_id"]) <= 100}
-    keep["film_category"] = {(r["film_id"], r["category_id"]) for r in data["film_category"]
-                             if r["film_id"] in keep["film"]}
-    keep["film_actor"] = {(r["actor_id"], r["film_id"]) for r in data["film_actor"]
-                          if r["film_id"] in keep["film"] and int(r["actor_id"]) <= 80}
+    keep["film_category"] = {
+        (r["film_id"], r["category_id"]) for r in data["film_category"] if r["film_id"] in keep["film"]
+    }
+    keep["film_actor"] = {
+        (r["actor_id"], r["film_id"])
+        for r in data["film_actor"]
+        if r["film_id"] in keep["film"] and int(r["actor_id"]) <= 80
+    }
     keep["customer"] = {r["customer_id"] for r in data["customer"] if int(r["customer_id"]) <= 100}
     keep["inventory"] = {r["inventory_id"] for r in data["inventory"] if int(r["film_id"]) <= 40}
-    rentals = [r for r in data["rental"]
-               if r["inventory_id"] in keep["inventory"] and r["customer_id"] in keep["customer"]]
+    rentals = [
+        r for r in data["rental"] if r["inventory_id"] in keep["inventory"] and r["customer_id"] in keep["customer"]
+    ]
     keep["rental"] = {r["rental_id"] for r in rentals}
-    payments = [r for table in payment_tables for r in data[table]
-                if r["customer_id"] in keep["customer"] and r["rental_id"] in keep["rental"]]
+    payments = [
+        r
+        for table in payment_tables
+        for r in data[table]
+        if r["customer_id"] in keep["customer"] and r["rental_id"] in keep["rental"]
+    ]
     keep["payment"] = {r["payment_id"] for r in payments}
-    staff = ({r["staff_id"] for r in rentals} | {r["staff_id"] for r in payments}
-             | {r["staff_id"] for r in data["staff"] if int(r["staff_id"]) <= 10})
-    stores = ({r["store_id"] for r in data["customer"] if r["customer_id"] in keep["customer"]}
-              | {r["store_id"] for r in data["inventory"] if r["inventory_id"] in keep["inventory"]}
-              | {r["store_id"] for r in data["staff"] if r["staff_id"] in staff}
-              | {r["store_id"] for r in data["store"] if int(r["store_id"]) <= 10})
+    staff = (
+        {r["staff_id"] for r in rentals}
+        | {r["staff_id"] for r in payments}
+        | {r["staff_id"] for r in data["staff"] if int(r["staff_id"]) <= 10}
+    )
+    stores = (
+        {r["store_id"] for r in data["customer"] if r["customer_id"] in keep["customer"]}
+        | {r["store_id"] for r in data["inventory"] if r["inventory_id"] in keep["inventory"]}
+        | {r["store_id"] for r in data["staff"] if r["staff_id"] in staff}
+        | {r["store_id"] for r in data["store"] if int(r["store_id"]) <= 10}
+    )
     # A kept store's manager must be a kept member of staff (Sakila has that foreign key).
     staff |= {r["manager_staff_id"] for r in data["store"] if r["store_id"] in stores}
     stores |= {r["store_id"] for r in data["staff"] if r["staff_id"] in staff}
     keep["staff"], keep["store"] = set(staff), set(stores)
-    addresses = ({r["address_id"] for r in data["customer"] if r["customer_id"] in keep["customer"]}
-                 | {r["address_id"] for r in data["staff"] if r["staff_id"] in staff}
-                 | {r["address_id"] for r in data["store"] if r["store_id"] in stores})
+    addresses = (
+        {r["address_id"] for r in data["customer"] if r["customer_id"] in keep["customer"]}
+        | {r["address_id"] for r in data["staff"] if r["staff_id"] in staff}
+        | {r["address_id"] for r in data["store"] if r["store_id"] in stores}
+    )
     keep["address"] = set(addresses)
     keep["city"] = {r["city_id"] for r in data["address"] if r["address_id"] in addresses}
     for table in payment_tables:
@@ -177,10 +193,12 @@ def _chinook_selection(data: Rows) -> dict[str, set[object]]:
     keep["track"] = {r["trackid"] for r in data["track"] if r["albumid"] in keep["album"]}
     lines = [r for r in data["invoiceline"] if r["trackid"] in keep["track"]]
     keep["invoiceline"] = {r["invoicelineid"] for r in lines}
-    keep["invoice"] = ({r["invoiceid"] for r in lines}
-                       | {r["invoiceid"] for r in data["invoice"] if int(r["invoiceid"]) <= 50})
-    keep["artist"] = ({r["artistid"] for r in data["artist"] if int(r["artistid"]) <= 100}
-                      | {r["artistid"] for r in data["album"] if r["albumid"] in keep["album"]})
+    keep["invoice"] = {r["invoiceid"] for r in lines} | {
+        r["invoiceid"] for r in data["invoice"] if int(r["invoiceid"]) <= 50
+    }
+    keep["artist"] = {r["artistid"] for r in data["artist"] if int(r["artistid"]) <= 100} | {
+        r["artistid"] for r in data["album"] if r["albumid"] in keep["album"]
+    }
     entries = [r for r in data["playlisttrack"] if r["trackid"] in keep["track"]][:200]
     keep["playlisttrack"] = {(r["playlistid"], r["trackid"]) for r in entries}
     return keep
@@ -213,8 +231,7 @@ def trim_chinook(dialect: str, scripts: Sequence[str]) -> tuple[str]:
     for start, end, table, rows in blocks:
         result.extend(lines[last:start])
         last = end + 1
-        kept = [line for line, values in rows
-                if table not in keep or _chinook_key(table, values) in keep[table]]
+        kept = [line for line, values in rows if table not in keep or _chinook_key(table, values) in keep[table]]
         if not kept:
             continue
         result.append(lines[start])
@@ -272,9 +289,10 @@ def trim_pagila(dialect: str, scripts: Sequence[str]) -> tuple[str, str]:
     result: list[str] = []
     last = 0
     for start, end, table, rows in blocks:
-        result.extend(lines[last:start + 1])
-        result.extend(line for line, values in rows
-                      if table not in keep or _film_rental_key(table, values) in keep[table])
+        result.extend(lines[last : start + 1])
+        result.extend(
+            line for line, values in rows if table not in keep or _film_rental_key(table, values) in keep[table]
+        )
         result.append("\\.")
         last = end + 1
     result.extend(lines[last:])
@@ -286,26 +304,65 @@ def trim_pagila(dialect: str, scripts: Sequence[str]) -> tuple[str, str]:
 #: The columns of each table the data script fills, in order (its INSERTs name none).
 SAKILA_COLUMNS = {
     "actor": ["actor_id", "first_name", "last_name", "last_update"],
-    "address": ["address_id", "address", "address2", "district", "city_id", "postal_code", "phone",
-                "location", "last_update"],
+    "address": [
+        "address_id",
+        "address",
+        "address2",
+        "district",
+        "city_id",
+        "postal_code",
+        "phone",
+        "location",
+        "last_update",
+    ],
     "category": ["category_id", "name", "last_update"],
     "city": ["city_id", "city", "country_id", "last_update"],
     "country": ["country_id", "country", "last_update"],
-    "customer": ["customer_id", "store_id", "first_name", "last_name", "email", "address_id",
-                 "active", "create_date", "last_update"],
-    "film": ["film_id", "title", "description", "release_year", "language_id",
-             "original_language_id", "rental_duration", "rental_rate", "length",
-             "replacement_cost", "rating", "special_features", "last_update"],
+    "customer": [
+        "customer_id",
+        "store_id",
+        "first_name",
+        "last_name",
+        "email",
+        "address_id",
+        "active",
+        "create_date",
+        "last_update",
+    ],
+    "film": [
+        "film_id",
+        "title",
+        "description",
+        "release_year",
+        "language_id",
+        "original_language_id",
+        "rental_duration",
+        "rental_rate",
+        "length",
+        "replacement_cost",
+        "rating",
+        "special_features",
+        "last_update",
+    ],
     "film_actor": ["actor_id", "film_id", "last_update"],
     "film_category": ["film_id", "category_id", "last_update"],
     "inventory": ["inventory_id", "film_id", "store_id", "last_update"],
     "language": ["language_id", "name", "last_update"],
-    "payment": ["payment_id", "customer_id", "staff_id", "rental_id", "amount", "payment_date",
-                "last_update"],
-    "rental": ["rental_id", "rental_date", "inventory_id", "customer_id", "return_date",
-               "staff_id", "last_update"],
-    "staff": ["staff_id", "first_name", "last_name", "address_id", "picture", "email", "store_id",
-              "active", "username", "password", "last_update"],
+    "payment": ["payment_id", "customer_id", "staff_id", "rental_id", "amount", "payment_date", "last_update"],
+    "rental": ["rental_id", "rental_date", "inventory_id", "customer_id", "return_date", "staff_id", "last_update"],
+    "staff": [
+        "staff_id",
+        "first_name",
+        "last_name",
+        "address_id",
+        "picture",
+        "email",
+        "store_id",
+        "active",
+        "username",
+        "password",
+        "last_update",
+    ],
     "store": ["store_id", "manager_staff_id", "address_id", "last_update"],
 }
 _SAKILA_INSERT = re.compile(r"(INSERT INTO (\S+) VALUES )(.*)$")
@@ -360,8 +417,7 @@ def trim_sakila(dialect: str, scripts: Sequence[str]) -> tuple[str, str]:
     for start, end, table, head, rows in blocks:
         result.extend(lines[last:start])
         last = end + 1
-        kept = [text for text, values in rows
-                if table not in keep or _film_rental_key(table, values) in keep[table]]
+        kept = [text for text, values in rows if table not in keep or _film_rental_key(table, values) in keep[table]]
         if kept:
             result.append(head + ",\n".join(kept) + ";")
     result.extend(lines[last:])

@@ -66,8 +66,16 @@ from sqlalchemy.pool import NullPool
 from tests.databases import make_database
 from tests.sample_trim import trim_chinook, trim_pagila, trim_sakila
 
-__all__ = ["SAMPLES", "SAMPLES_ENV", "Sample", "load_sample", "require_sample", "sample_database",
-           "samples_folder", "trimmed_scripts"]
+__all__ = [
+    "SAMPLES",
+    "SAMPLES_ENV",
+    "Sample",
+    "load_sample",
+    "require_sample",
+    "sample_database",
+    "samples_folder",
+    "trimmed_scripts",
+]
 
 SAMPLES_ENV = "DASHBOARD_TEST_SAMPLES"
 
@@ -98,10 +106,17 @@ class Sample:
 SAMPLES: dict[str, Sample] = {
     sample.name: sample
     for sample in (
-        Sample("chinook", {"sqlite": ("Chinook_Sqlite.sql",), "postgresql": ("Chinook_PostgreSql.sql",),
-                           "mariadb": ("Chinook_MySql.sql",)}, "LICENSE.md", trim_chinook),
-        Sample("pagila", {"postgresql": ("pagila-schema.sql", "pagila-data.sql")}, "LICENSE.txt",
-               trim_pagila),
+        Sample(
+            "chinook",
+            {
+                "sqlite": ("Chinook_Sqlite.sql",),
+                "postgresql": ("Chinook_PostgreSql.sql",),
+                "mariadb": ("Chinook_MySql.sql",),
+            },
+            "LICENSE.md",
+            trim_chinook,
+        ),
+        Sample("pagila", {"postgresql": ("pagila-schema.sql", "pagila-data.sql")}, "LICENSE.txt", trim_pagila),
         Sample("sakila", {"mariadb": ("sakila-schema.sql", "sakila-data.sql")}, None, trim_sakila),
     )
 }
@@ -123,14 +138,15 @@ def require_sample(name: str, dialect: str) -> Path:
     """
     sample = SAMPLES[name]
     folder = samples_folder() / name
-    expected = (f"expected {', '.join(sample.files)} from upstream, unchanged "
-                f"(tests/samples.py says where from; {SAMPLES_ENV} may name another folder of samples)")
+    expected = (
+        f"expected {', '.join(sample.files)} from upstream, unchanged "
+        f"(tests/samples.py says where from; {SAMPLES_ENV} may name another folder of samples)"
+    )
     if not folder.is_dir():
         pytest.skip(f"sample database {name!r} not found: no folder {folder}; {expected}")
     missing = [script for script in sample.scripts[dialect] if not (folder / script).is_file()]
     if missing:
-        pytest.skip(f"sample database {name!r} on {dialect} not found: no {', '.join(missing)} "
-                    f"in {folder}; {expected}")
+        pytest.skip(f"sample database {name!r} on {dialect} not found: no {', '.join(missing)} in {folder}; {expected}")
     return folder
 
 
@@ -264,13 +280,13 @@ def mysql_statements(script: str) -> Iterator[str]:
                 if end < 0:
                     statement.append(line[i:])
                     break
-                statement.append(line[i:end + 2])
+                statement.append(line[i : end + 2])
                 in_comment = False
                 i = end + 2
             elif quote is not None:
                 statement.append(char)
                 if char == "\\" and quote != "`":
-                    statement.append(line[i + 1:i + 2])
+                    statement.append(line[i + 1 : i + 2])
                     i += 2
                     continue
                 if char == quote:
@@ -284,7 +300,7 @@ def mysql_statements(script: str) -> Iterator[str]:
                 in_comment = True
                 statement.append("/*")
                 i += 2
-            elif char == "#" or (line.startswith("--", i) and line[i + 2:i + 3] in ("", " ", "\t", "\r", "\n")):
+            elif char == "#" or (line.startswith("--", i) and line[i + 2 : i + 3] in ("", " ", "\t", "\r", "\n")):
                 break  # the rest of the line is a comment
             elif line.startswith(delimiter, i):
                 text = "".join(statement).strip()

@@ -590,8 +590,7 @@ def _fill(connection: Connection, tables: dict[str, Table], dialect: str) -> Non
 def _create_view(connection: Connection) -> None:
     quote = connection.dialect.identifier_preparer.quote
     connection.exec_driver_sql(
-        f"CREATE VIEW {quote(CUSTOMER_NAMES)} AS "
-        f"SELECT {quote('id')}, {quote('name')} FROM {quote(CUSTOMERS)}"
+        f"CREATE VIEW {quote(CUSTOMER_NAMES)} AS SELECT {quote('id')}, {quote('name')} FROM {quote(CUSTOMERS)}"
     )
 
 

@@ -33,13 +33,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def dashboard_cli(*args: str, env: dict[str, str], cwd: str | Path | None = None, stdin: str | None = None,
-                  check: bool = True) -> subprocess.CompletedProcess[str]:
+def dashboard_cli(
+    *args: str, env: dict[str, str], cwd: str | Path | None = None, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run ``dashboard ARGS`` to its end and return what it printed."""
-    result = subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, cwd=cwd, input=stdin,
-                            text=True, capture_output=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"dashboard {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"dashboard {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -55,8 +66,9 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(*args: str, env: dict[str, str], log: Path, cwd: str | Path | None = None,
-            workers: int | None = None) -> t.Iterator[Served]:
+def serving(
+    *args: str, env: dict[str, str], log: Path, cwd: str | Path | None = None, workers: int | None = None
+) -> t.Iterator[Served]:
     """``dashboard serve ARGS --port <free>`` until the block ends.
 
     :param workers: how many "Booting worker" lines to wait for (default: the count the
@@ -64,8 +76,13 @@ def serving(*args: str, env: dict[str, str], log: Path, cwd: str | Path | None =
     """
     port = free_port()
     with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
-                                   env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:

@@ -65,7 +65,7 @@ def form_values(page: str) -> dict[str, str]:
             continue
         value = re.search(r'value="([^"]*)"', tag)
         values[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
-    for attributes, body in re.findall(r'<textarea([^>]*)>(.*?)</textarea>', page, re.S):
+    for attributes, body in re.findall(r"<textarea([^>]*)>(.*?)</textarea>", page, re.S):
         name = re.search(r'name="([^"]*)"', attributes)
         if name and not _disabled(f"<textarea{attributes}>"):
             values[html.unescape(name.group(1))] = html.unescape(body.removeprefix("\r\n").removeprefix("\n"))

@@ -19,14 +19,30 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "dashboard"
 #: Third-party packages that are Flask or need it (Flask-Admin, Flask-Babel and the rest).
-FLASK_PACKAGES = ("flask", "flask_admin", "flask_babel", "flask_caching", "flask_login", "flask_wtf",
-                  "werkzeug", "jinja2", "wtforms", "markupsafe")
+FLASK_PACKAGES = (
+    "flask",
+    "flask_admin",
+    "flask_babel",
+    "flask_caching",
+    "flask_login",
+    "flask_wtf",
+    "werkzeug",
+    "jinja2",
+    "wtforms",
+    "markupsafe",
+)
 #: What ``dashboard.db`` may import of the package besides itself: the Flask-free shared modules.
 DB_MAY_IMPORT = ("dashboard.db", "dashboard.messages", "dashboard.urls")
 #: Layers and what each may never import (the layers above it).
 FORBIDDEN = {
-    "dashboard.i18n": ("dashboard.db", "dashboard.web", "dashboard.security", "dashboard.plugins", "dashboard.cli",
-                       "dashboard.app"),
+    "dashboard.i18n": (
+        "dashboard.db",
+        "dashboard.web",
+        "dashboard.security",
+        "dashboard.plugins",
+        "dashboard.cli",
+        "dashboard.app",
+    ),
     "dashboard.security": ("dashboard.web", "dashboard.plugins", "dashboard.cli", "dashboard.app"),
     "dashboard.web": ("dashboard.plugins", "dashboard.cli", "dashboard.app"),
     "dashboard.plugins": ("dashboard.cli", "dashboard.app"),
@@ -54,7 +70,8 @@ def _module_name(path: Path) -> str:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports_of(path: Path) -> t.Iterator[Import]:
@@ -107,8 +124,11 @@ def test_db_layer_imports_no_flask_and_nothing_above_it() -> None:
             top = imported.target.split(".")[0]
             if top in FLASK_PACKAGES:
                 found.append(imported)
-            elif top == "dashboard" and imported.target != "dashboard" \
-                    and not any(_within(imported.target, allowed) for allowed in DB_MAY_IMPORT):
+            elif (
+                top == "dashboard"
+                and imported.target != "dashboard"
+                and not any(_within(imported.target, allowed) for allowed in DB_MAY_IMPORT)
+            ):
                 found.append(imported)
     assert not found, "\n".join(f"{i.source}:{i.line} imports {i.target} ({i.kind})" for i in found)
 
@@ -121,8 +141,9 @@ def test_db_layer_loads_without_flask() -> None:
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FLASK_PACKAGES!r}))\n"
         "print(sorted(m for m in sys.modules if m.startswith('dashboard.db.')))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                            cwd=PACKAGE.parent, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PACKAGE.parent, timeout=120
+    )
     flask_modules, db_modules = result.stdout.splitlines()
     assert flask_modules == "[]"
     assert "dashboard.db.demo.load" in db_modules and "dashboard.db.reflection" in db_modules
@@ -152,7 +173,7 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         path.pop()
@@ -187,9 +208,12 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 def test_layers_import_only_downwards() -> None:
     """A layer never imports one above it, not even inside a function or for a type."""
-    wrong = [imported for imported in _package_imports()
-             for layer, above in FORBIDDEN.items() if _within(imported.source, layer)
-             and any(_within(imported.target, upper) for upper in above)]
+    wrong = [
+        imported
+        for imported in _package_imports()
+        for layer, above in FORBIDDEN.items()
+        if _within(imported.source, layer) and any(_within(imported.target, upper) for upper in above)
+    ]
     assert not wrong, "\n".join(f"{i.source}:{i.line} imports {i.target} ({i.kind})" for i in wrong)
 
 
@@ -247,23 +271,31 @@ def _outside_plugin_api(source: str) -> list[str]:
                     aliases[alias.asname or alias.name] = module
             elif node.module.startswith("dashboard."):
                 allowed = PLUGIN_API.get(node.module, frozenset())
-                problems += [f"line {node.lineno}: from {node.module} import {alias.name}"
-                             for alias in node.names if alias.name not in allowed]
+                problems += [
+                    f"line {node.lineno}: from {node.module} import {alias.name}"
+                    for alias in node.names
+                    if alias.name not in allowed
+                ]
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
-        if node.attr.startswith("_") and not node.attr.startswith("__") and not (
-                isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+        if (
+            node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
             problems.append(f"line {node.lineno}: private attribute .{node.attr}")
         dotted = _dotted(node)
         head = dotted.split(".", 1)[0] if dotted else None
         if dotted is None or head not in aliases:
             continue
         # ``dashboard.pages.Page.title`` is fine: some prefix is a public module and what follows a public name.
-        parts = (aliases[head] + dotted[len(head):]).split(".")
-        if not any(".".join(parts[:end]) in PLUGIN_API
-                   and (end == len(parts) or parts[end] in PLUGIN_API[".".join(parts[:end])])
-                   for end in range(1, len(parts) + 1)):
+        parts = (aliases[head] + dotted[len(head) :]).split(".")
+        if not any(
+            ".".join(parts[:end]) in PLUGIN_API
+            and (end == len(parts) or parts[end] in PLUGIN_API[".".join(parts[:end])])
+            for end in range(1, len(parts) + 1)
+        ):
             problems.append(f"line {node.lineno}: {dotted}")
     return problems
 
@@ -276,27 +308,48 @@ def _readme_code() -> list[tuple[str, str]]:
 
 def test_plugin_api_check_finds_what_is_outside() -> None:
     """The check below sees each way past the public API (so a pass there means something)."""
-    assert _outside_plugin_api("from dashboard.writes import table_writer\nfrom dashboard.i18n import gettext\n"
-                               "import dashboard.pages\nx = dashboard.pages.Page.title\n") == []
-    assert len(_outside_plugin_api("from dashboard.web.site import DashboardState\n"
-                                   "from dashboard.writes import TableWriter, WRITE_ACTIONS\n"
-                                   "from dashboard import statedb\nimport dashboard.security.audit\n"
-                                   "from dashboard import writes as w\nw.current_site()\n"
-                                   "writer._store.insert({})\n")) == 6
+    assert (
+        _outside_plugin_api(
+            "from dashboard.writes import table_writer\nfrom dashboard.i18n import gettext\n"
+            "import dashboard.pages\nx = dashboard.pages.Page.title\n"
+        )
+        == []
+    )
+    assert (
+        len(
+            _outside_plugin_api(
+                "from dashboard.web.site import DashboardState\n"
+                "from dashboard.writes import TableWriter, WRITE_ACTIONS\n"
+                "from dashboard import statedb\nimport dashboard.security.audit\n"
+                "from dashboard import writes as w\nw.current_site()\n"
+                "writer._store.insert({})\n"
+            )
+        )
+        == 6
+    )
     assert INTERNALS.search('app.extensions["dashboard"].views') and INTERNALS.search("writer.store.table")
 
 
 def test_plugins_and_their_guide_use_only_the_public_api() -> None:
     """The bundled plugins, their templates and plugins/README.md's examples use only ``PLUGIN_API``:
     no import of another dashboard module, no site object, table view or record store."""
-    sources = {str(path.relative_to(PACKAGE.parent)): path.read_text(encoding="utf-8")
-               for path in sorted(PLUGINS.rglob("*")) if path.suffix in (".py", ".html")}
+    sources = {
+        str(path.relative_to(PACKAGE.parent)): path.read_text(encoding="utf-8")
+        for path in sorted(PLUGINS.rglob("*"))
+        if path.suffix in (".py", ".html")
+    }
     blocks = _readme_code()
     assert len(sources) >= 4 and sum(language == "python" for language, _ in blocks) >= 8
-    sources.update({f"plugins/README.md, {language or 'text'} example {number}.{'py' if language == 'python' else 'txt'}":
-                    code for number, (language, code) in enumerate(blocks, 1)})
-    found = {name: [f"{match.group(0)!r} at offset {match.start()}" for match in INTERNALS.finditer(source)]
-             for name, source in sources.items()}
+    sources.update(
+        {
+            f"plugins/README.md, {language or 'text'} example {number}.{'py' if language == 'python' else 'txt'}": code
+            for number, (language, code) in enumerate(blocks, 1)
+        }
+    )
+    found = {
+        name: [f"{match.group(0)!r} at offset {match.start()}" for match in INTERNALS.finditer(source)]
+        for name, source in sources.items()
+    }
     for name, source in sources.items():
         if name.endswith(".py"):
             found[name] += _outside_plugin_api(source)

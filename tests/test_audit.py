@@ -91,8 +91,11 @@ def test_38_create_edit_and_delete_are_recorded_with_old_and_new_values(site, de
 def test_38_bulk_delete_is_one_entry_holding_the_deleted_rows(site, demo_url):
     first, second = _unreferenced_customers(demo_url)[:2]
     names = {row[0]: row[1] for row in rows(demo_url, "customers")}
-    response = site.post(site.url("customers", "action"), {"action": "delete", "rowid": [str(first), str(second)]},
-                         token_from=site.url("customers"))
+    response = site.post(
+        site.url("customers", "action"),
+        {"action": "delete", "rowid": [str(first), str(second)]},
+        token_from=site.url("customers"),
+    )
     assert response.status_code == 302
     assert {first, second}.isdisjoint(row[0] for row in rows(demo_url, "customers"))
     [entry] = entries(site.app)
@@ -105,8 +108,12 @@ def test_38_bulk_delete_is_one_entry_holding_the_deleted_rows(site, demo_url):
 def test_38_bulk_delete_blocked_by_a_foreign_key_is_one_failed_entry(site, demo_url):
     free, referenced = _unreferenced_customers(demo_url)[0], _referenced_customer(demo_url)
     before = rows(demo_url, "customers", "id")
-    response = site.post(site.url("customers", "action"), {"action": "delete", "rowid": [str(free), str(referenced)]},
-                         token_from=site.url("customers"), follow=True)
+    response = site.post(
+        site.url("customers", "action"),
+        {"action": "delete", "rowid": [str(free), str(referenced)]},
+        token_from=site.url("customers"),
+        follow=True,
+    )
     assert any("Nothing was deleted" in f for f in site.flashes(response.get_data(as_text=True)))
     assert rows(demo_url, "customers", "id") == before
     [entry] = entries(site.app)
@@ -170,8 +177,12 @@ def test_38_writes_a_viewer_may_not_make_are_failed_entries(site, demo_url):
 
 
 def test_38_secret_looking_columns_are_recorded_without_values(demo_url, tmp_path):
-    site = make_site(demo_url, tmp_path, SENSITIVE_COLUMN_PATTERNS=["email"],
-                     TABLES={"customers": {"columns": {"email": {"visible": True}}}})
+    site = make_site(
+        demo_url,
+        tmp_path,
+        SENSITIVE_COLUMN_PATTERNS=["email"],
+        TABLES={"customers": {"columns": {"email": {"visible": True}}}},
+    )
     try:
         edit_url = site.url("customers", "edit", "1")
         values = site.form_values(edit_url)
@@ -207,18 +218,33 @@ def staff_site(empty_database_url: str, tmp_path: t.Any) -> t.Iterator[Site]:
     """``staff`` (``salary`` hidden by ``TABLES``, ``api_token`` secret-looking) and ``staff_notes``
     referring to staff 1, served to an admin."""
     metadata = sa.MetaData()
-    staff = sa.Table("staff", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("name", sa.String(50), nullable=False), sa.Column("salary", sa.Integer),
-                     sa.Column("api_token", sa.String(50)))
-    notes = sa.Table("staff_notes", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id")), sa.Column("note", sa.String(50)))
+    staff = sa.Table(
+        "staff",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(50), nullable=False),
+        sa.Column("salary", sa.Integer),
+        sa.Column("api_token", sa.String(50)),
+    )
+    notes = sa.Table(
+        "staff_notes",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id")),
+        sa.Column("note", sa.String(50)),
+    )
     engine = sa.create_engine(empty_database_url)
     try:
         metadata.create_all(engine)
         with engine.begin() as connection:
             # Keys from the database (1 to 5, in this order), so its sequence knows them.
-            connection.execute(staff.insert(), [{"name": f"person {key}", "salary": salary,
-                                                 "api_token": TOKENS[key]} for key, salary in SALARIES.items()])
+            connection.execute(
+                staff.insert(),
+                [
+                    {"name": f"person {key}", "salary": salary, "api_token": TOKENS[key]}
+                    for key, salary in SALARIES.items()
+                ],
+            )
             connection.execute(notes.insert(), [{"id": 1, "staff_id": 1, "note": "keeps staff 1"}])
     finally:
         engine.dispose()
@@ -258,14 +284,27 @@ def test_43_hidden_and_secret_columns_are_recorded_as_changed_in_every_kind_of_e
     # Deletes: one, one refused by a foreign key, and two at once.
     assert site.post(site.url("staff", "delete"), {"id": "3"}, token_from=site.url("staff")).status_code == 302
     site.post(site.url("staff", "delete"), {"id": "1"}, token_from=site.url("staff"))
-    assert site.post(site.url("staff", "action"), {"action": "delete", "rowid": ["4", "5"]},
-                     token_from=site.url("staff")).status_code == 302
+    assert (
+        site.post(
+            site.url("staff", "action"), {"action": "delete", "rowid": ["4", "5"]}, token_from=site.url("staff")
+        ).status_code
+        == 302
+    )
     _plugin_writes(site)
 
     logged = list(reversed(entries(site.app)))
     assert [(e["action"], e["outcome"]) for e in logged] == [
-        ("create", "ok"), ("edit", "ok"), ("delete", "ok"), ("delete", "failed"), ("bulk_delete", "ok"),
-        ("plugin", "ok"), ("plugin", "ok"), ("plugin", "ok"), ("plugin", "failed"), ("plugin", "ok")]
+        ("create", "ok"),
+        ("edit", "ok"),
+        ("delete", "ok"),
+        ("delete", "failed"),
+        ("bulk_delete", "ok"),
+        ("plugin", "ok"),
+        ("plugin", "ok"),
+        ("plugin", "ok"),
+        ("plugin", "failed"),
+        ("plugin", "ok"),
+    ]
     created, edited, deleted, refused, bulk, inserted, updated, removed, refused_plugin, unserved = logged
     assert "salary" not in created["changes"] and "salary" not in edited["changes"]
     assert edited["changes"] == {"name": {"old": "person 2", "new": "person two"}}
@@ -279,8 +318,17 @@ def test_43_hidden_and_secret_columns_are_recorded_as_changed_in_every_kind_of_e
     # A table the dashboard does not serve: none of its values are shown anywhere, nor here.
     assert unserved["changes"] == {"amount": audit.REDACTED}
 
-    secrets = [*map(str, SALARIES.values()), *TOKENS.values(), "919191", "929292", "969696", "979797",
-               "tok-16-secret", "989898", "999999"]
+    secrets = [
+        *map(str, SALARIES.values()),
+        *TOKENS.values(),
+        "919191",
+        "929292",
+        "969696",
+        "979797",
+        "tok-16-secret",
+        "989898",
+        "999999",
+    ]
     audit_url = next(view.url for view in site.state.admin._views if isinstance(view, audit.AuditView))
     page = site.text(audit_url + "/")
     everything = json.dumps([e["changes"] for e in logged]) + " ".join(e["message"] for e in logged)
@@ -290,7 +338,6 @@ def test_43_hidden_and_secret_columns_are_recorded_as_changed_in_every_kind_of_e
     # The writes themselves happened as asked; only the log leaves the values out.
     assert [row[0] for row in rows(empty_database_url, "staff", "id")] == [1, 2, 6]
     assert rows(empty_database_url, "staff", "id")[1][2] == SALARIES[2]
-
 
 
 # -- the page, and plugins (the target database is not involved) -------------------------------
@@ -325,8 +372,11 @@ def test_38_audit_page_escapes_hostile_values(app, logged_in_client):
     assert admin.post("/admin/parent/new/", data={"name": HOSTILE, "csrf_token": token}).status_code == 302
     viewer = logged_in_client(app, "viewer")
     viewer_token = csrf_token(viewer, "/admin/parent/")
-    viewer.post("/admin/parent/edit/", query_string={"id": '"><script>alert(2)</script>'},
-                data={"name": HOSTILE, "csrf_token": viewer_token})
+    viewer.post(
+        "/admin/parent/edit/",
+        query_string={"id": '"><script>alert(2)</script>'},
+        data={"name": HOSTILE, "csrf_token": viewer_token},
+    )
     page = admin.get("/admin/-/audit/", query_string={"table": "<script>alert(3)</script>"}).get_data(as_text=True)
     assert "<script>alert" not in page
     assert str(escape("<script>alert(3)</script>")) in page  # the filter, shown back escaped
@@ -351,8 +401,14 @@ def test_38_audit_page_filters_and_pages(app, logged_in_client, small_database_u
     viewer.post("/admin/payments/delete/", data={"id": "1", "csrf_token": csrf_token(viewer, "/admin/payments/")})
     with app.test_request_context("/"):
         for number in range(60):
-            audit.record_write("plugin", "payments", row_key=str(number), username="nightly-job", role="admin",
-                               changes={"amount": {"old": str(number), "new": str(number + 1)}})
+            audit.record_write(
+                "plugin",
+                "payments",
+                row_key=str(number),
+                username="nightly-job",
+                role="admin",
+                changes={"amount": {"old": str(number), "new": str(number + 1)}},
+            )
 
     def shown(**query: str) -> str:
         response = admin.get("/admin/-/audit/", query_string=query)
@@ -394,9 +450,13 @@ def test_38_writes_refused_by_read_only_mode_are_failed_entries(small_database_u
 
 def test_38_record_write_for_plugins(app):
     with app.test_request_context("/"):
-        assert audit.record_write("plugin", "parent", row_key="1", message="recomputed totals",
-                                  changes={"password": {"old": "hunter2", "new": "hunter3"},
-                                           "name": {"old": "a", "new": "b" * 5000}})
+        assert audit.record_write(
+            "plugin",
+            "parent",
+            row_key="1",
+            message="recomputed totals",
+            changes={"password": {"old": "hunter2", "new": "hunter3"}, "name": {"old": "a", "new": "b" * 5000}},
+        )
         with pytest.raises(ValueError):
             audit.record_write("drop", "parent")
         with pytest.raises(ValueError):
@@ -407,8 +467,7 @@ def test_38_record_write_for_plugins(app):
     assert len(entry["changes"]["name"]["new"]) < 2100
 
 
-def test_38_a_lost_audit_entry_does_not_undo_the_write_and_is_logged(app, logged_in_client, small_database_url,
-                                                                     caplog):
+def test_38_a_lost_audit_entry_does_not_undo_the_write_and_is_logged(app, logged_in_client, small_database_url, caplog):
     admin = logged_in_client(app, "admin")
     token = csrf_token(admin, "/admin/parent/")
     engine = statedb.get_store(app).engine

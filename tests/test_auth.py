@@ -40,16 +40,19 @@ def _location(response) -> str:
 # -- login required ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [
-    "/",
-    "/admin/",
-    "/admin/parent/",
-    "/admin/parent/details/?id=1",
-    "/admin/parent/edit/?id=1",
-    "/admin/parent/export/csv/",
-    "/admin/child/ajax/lookup/?name=parent_id&query=",
-    "/no/such/page",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/admin/",
+        "/admin/parent/",
+        "/admin/parent/details/?id=1",
+        "/admin/parent/edit/?id=1",
+        "/admin/parent/export/csv/",
+        "/admin/child/ajax/lookup/?name=parent_id&query=",
+        "/no/such/page",
+    ],
+)
 def test_anonymous_requests_redirect_to_login_with_next(app, url):
     response = app.test_client().get(url)
     assert response.status_code == 302
@@ -65,13 +68,16 @@ def test_anonymous_post_is_refused_and_changes_nothing(app, small_database_url):
     assert table_rows(small_database_url, "parent") == before
 
 
-@pytest.mark.parametrize("url", [
-    "/login",
-    "/healthz",
-    "/admin/-/static/bootstrap/bootstrap4/css/bootstrap.min.css",
-    "/dashboard-static/dashboard.css",
-    "/dashboard-static/handlers.js",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/login",
+        "/healthz",
+        "/admin/-/static/bootstrap/bootstrap4/css/bootstrap.min.css",
+        "/dashboard-static/dashboard.css",
+        "/dashboard-static/handlers.js",
+    ],
+)
 def test_login_page_health_and_static_files_need_no_login(app, url):
     with app.test_client().get(url) as response:
         assert response.status_code == 200
@@ -157,8 +163,9 @@ def test_16_open_redirect_raw_encoded_tab_is_refused(app):
     add_user(app, "alice", "viewer")
     client = app.test_client()
     token = csrf_token(client, "/login")
-    response = client.post("/login?next=%09//evil.example",
-                           data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=%09//evil.example", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
     assert _location(response) == "/admin/"
 
 
@@ -253,10 +260,13 @@ def test_18_removed_user_is_logged_out(app, logged_in_client):
     assert client.get("/admin/").status_code == 302
 
 
-@pytest.mark.parametrize("key, age_s", [
-    ("dashboard_seen_at", 31 * 60),          # idle timeout, 30 min by default
-    ("dashboard_login_at", 12 * 3600 + 60),  # absolute lifetime, 12 h by default
-])
+@pytest.mark.parametrize(
+    "key, age_s",
+    [
+        ("dashboard_seen_at", 31 * 60),  # idle timeout, 30 min by default
+        ("dashboard_login_at", 12 * 3600 + 60),  # absolute lifetime, 12 h by default
+    ],
+)
 def test_18_idle_and_absolute_timeouts(app, logged_in_client, key, age_s):
     client = logged_in_client(app)
     with client.session_transaction() as session:
@@ -347,8 +357,9 @@ def _try_every_write(client, table: str, row_id: str) -> list[int]:
         client.post(f"/admin/{table}/new/", data={"id": "77", **fields, "csrf_token": token}).status_code,
         client.post(f"/admin/{table}/edit/?id={row_id}", data={**fields, "csrf_token": token}).status_code,
         client.post(f"/admin/{table}/delete/", data={"id": row_id, "csrf_token": token}).status_code,
-        client.post(f"/admin/{table}/action/", data={"action": "delete", "rowid": row_id,
-                                                   "csrf_token": token}).status_code,
+        client.post(
+            f"/admin/{table}/action/", data={"action": "delete", "rowid": row_id, "csrf_token": token}
+        ).status_code,
     ]
     return statuses
 
@@ -379,10 +390,14 @@ def test_21_permission_matrix_editor_writes(app, logged_in_client, small_databas
 
 
 def test_21_permission_matrix_per_table_roles(small_database_url, tmp_path, logged_in_client):
-    app = make_app(small_database_url, tmp_path / "instance", TABLES={
-        "payments": {"roles": {"editor": ["view"], "viewer": []}},
-        "child": {"roles": {"viewer": ["view"]}},
-    })
+    app = make_app(
+        small_database_url,
+        tmp_path / "instance",
+        TABLES={
+            "payments": {"roles": {"editor": ["view"], "viewer": []}},
+            "child": {"roles": {"viewer": ["view"]}},
+        },
+    )
     editor = logged_in_client(app, "editor")
     before = table_rows(small_database_url, "payments")
     statuses = _try_every_write(editor, "payments", "1")
@@ -414,12 +429,15 @@ def test_21_authorizer_denies_by_default(app):
         assert authorize(info, "view") is False  # no request at all
 
 
-@pytest.mark.parametrize("role, table_actions, other", [
-    ("viewer", {"view", "export"}, False),
-    ("editor", {"view", "export", "create", "edit", "delete"}, False),
-    ("admin", {"view", "export", "create", "edit", "delete"}, True),
-    ("superuser", set(), False),
-])
+@pytest.mark.parametrize(
+    "role, table_actions, other",
+    [
+        ("viewer", {"view", "export"}, False),
+        ("editor", {"view", "export", "create", "edit", "delete"}, False),
+        ("admin", {"view", "export", "create", "edit", "delete"}, True),
+        ("superuser", set(), False),
+    ],
+)
 def test_21_role_defaults(app, role, table_actions, other):
     from flask_login import login_user
 
@@ -432,12 +450,15 @@ def test_21_role_defaults(app, role, table_actions, other):
         assert authorize(None, "manage_users") is other
 
 
-@pytest.mark.parametrize("roles, message", [
-    ({"owner": ["view"]}, "unknown role"),
-    ({"viewer": ["view", "drop"]}, "unknown action"),
-    ({"viewer": "view"}, "list of actions"),
-    (["viewer"], "must be a table"),
-])
+@pytest.mark.parametrize(
+    "roles, message",
+    [
+        ({"owner": ["view"]}, "unknown role"),
+        ({"viewer": ["view", "drop"]}, "unknown action"),
+        ({"viewer": "view"}, "list of actions"),
+        (["viewer"], "must be a table"),
+    ],
+)
 def test_21_bad_table_roles_are_a_config_error(small_database_url, tmp_path, roles, message):
     with pytest.raises(ConfigError, match=message):
         make_app(small_database_url, tmp_path / "instance", TABLES={"parent": {"roles": roles}})
@@ -502,18 +523,22 @@ def test_users_cli_prompts_twice_without_echo(cli_env):
     result = _run("add", "alice", "--role", "viewer", input="a long password\na long password\n")
     assert result.exit_code == 0, result.output
     assert "a long password" not in result.output
-    mismatch = _run("add", "bob", "--role", "viewer", input="a long password\nsomething else\n"
-                    "a long password\na long password\n")
+    mismatch = _run(
+        "add", "bob", "--role", "viewer", input="a long password\nsomething else\na long password\na long password\n"
+    )
     assert "do not match" in mismatch.output.lower() or "don't match" in mismatch.output.lower()
 
 
-@pytest.mark.parametrize("args, stdin, message", [
-    (("add", "alice", "--role", "viewer", "--password-stdin"), "short\n", "at least 10 characters"),
-    (("add", "alice", "--role", "owner", "--password-stdin"), "a long password\n", "Invalid value for '--role'"),
-    (("add", "bad name!", "--role", "viewer", "--password-stdin"), "a long password\n", "user name"),
-    (("remove", "nobody"), None, "no user 'nobody'"),
-    (("set-password", "nobody", "--password-stdin"), "a long password\n", "no user 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (("add", "alice", "--role", "viewer", "--password-stdin"), "short\n", "at least 10 characters"),
+        (("add", "alice", "--role", "owner", "--password-stdin"), "a long password\n", "Invalid value for '--role'"),
+        (("add", "bad name!", "--role", "viewer", "--password-stdin"), "a long password\n", "user name"),
+        (("remove", "nobody"), None, "no user 'nobody'"),
+        (("set-password", "nobody", "--password-stdin"), "a long password\n", "no user 'nobody'"),
+    ],
+)
 def test_users_cli_refuses_with_a_clear_message(cli_env, args, stdin, message):
     result = _run(*args, input=stdin)
     assert result.exit_code == 2
@@ -532,8 +557,9 @@ def test_users_cli_reads_the_config_file(tmp_path, monkeypatch):
     monkeypatch.delenv("DASHBOARD_INSTANCE_PATH", raising=False)
     config = tmp_path / "site.toml"
     config.write_text(f'state_database_url = "sqlite:///{tmp_path / "users.db"}"\n')
-    result = _run("add", "alice", "--role", "viewer", "--password-stdin", "--config", str(config),
-                  input="a long password\n")
+    result = _run(
+        "add", "alice", "--role", "viewer", "--password-stdin", "--config", str(config), input="a long password\n"
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "users.db").is_file()
     assert "alice" in _run("list", "--config", str(config)).output
@@ -552,8 +578,9 @@ def test_first_start_creates_admin_with_a_one_time_password(app, capsys):
 
 
 @pytest.mark.parametrize("app_method, stored_method", [("pbkdf2:sha256:1", "scrypt"), ("scrypt", "pbkdf2:sha256:1")])
-def test_20_a_password_hashed_with_another_method_still_logs_in(small_database_url, tmp_path, app_method,
-                                                                 stored_method):
+def test_20_a_password_hashed_with_another_method_still_logs_in(
+    small_database_url, tmp_path, app_method, stored_method
+):
     app = make_app(small_database_url, tmp_path / "instance", PASSWORD_HASH_METHOD=app_method)
     statedb.get_store(app).add_user("alice", auth.hash_password(PASSWORD, stored_method), "viewer")
     assert login(app.test_client(), "alice", "not the password").status_code == 200

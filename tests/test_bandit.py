@@ -31,7 +31,12 @@ def _bandit(*extra: str) -> dict[str, t.Any]:
         pytest.fail("bandit is not installed; pip install -e '.[test]'", pytrace=False)
     completed = subprocess.run(
         [sys.executable, "-m", "bandit", "-q", "-r", PACKAGE, "-f", "json", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     # bandit exits 1 when it has findings; the report says which.
     assert completed.returncode in (0, 1), completed.stderr
@@ -41,8 +46,9 @@ def _bandit(*extra: str) -> dict[str, t.Any]:
 
 
 def _describe(results: list[dict[str, t.Any]]) -> str:
-    return "\n".join(f"{r['filename']}:{r['line_number']} {r['test_id']} ({r['issue_severity']}): {r['issue_text']}"
-                     for r in results)
+    return "\n".join(
+        f"{r['filename']}:{r['line_number']} {r['test_id']} ({r['issue_severity']}): {r['issue_text']}" for r in results
+    )
 
 
 def _nosec_comments() -> list[tuple[str, int, str]]:
@@ -60,17 +66,26 @@ def _bandit_names() -> set[str]:
     """Names of bandit's checks: a reason word among them would silence that check too."""
     # Asked of a separate interpreter: importing bandit's plugin loader here would raise
     # its dependencies' deprecation warnings, which this test run treats as errors.
-    code = ("import json; from bandit.core import extension_loader as e; m = e.MANAGER; "
-            "print(json.dumps([*m.plugins_by_name, *getattr(m, 'blacklist_by_name', {})]))")
-    completed = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
-                               timeout=120, stdin=subprocess.DEVNULL, check=True)
+    code = (
+        "import json; from bandit.core import extension_loader as e; m = e.MANAGER; "
+        "print(json.dumps([*m.plugins_by_name, *getattr(m, 'blacklist_by_name', {})]))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=True,
+    )
     return {name.lower() for name in json.loads(completed.stdout)}
 
 
 def test_bandit_reports_no_unexplained_finding():
     results = _bandit()["results"]
-    assert not results, ("bandit findings; fix them, or add `# nosec BXXX -- reason` where the code is "
-                         "safe:\n" + _describe(results))
+    assert not results, (
+        "bandit findings; fix them, or add `# nosec BXXX -- reason` where the code is safe:\n" + _describe(results)
+    )
 
 
 def test_every_nosec_names_its_check_gives_a_reason_and_is_still_needed():
@@ -86,7 +101,8 @@ def test_every_nosec_names_its_check_gives_a_reason_and_is_still_needed():
         if words & names:
             problems.append(f"{filename}:{line}: the reason names bandit checks {sorted(words & names)}")
         for code in re.findall(r"B\d{3}", match["codes"]):
-            if not any(r["filename"] == filename and r["test_id"] == code and line in r["line_range"]
-                       for r in every_finding):
+            if not any(
+                r["filename"] == filename and r["test_id"] == code and line in r["line_range"] for r in every_finding
+            ):
                 problems.append(f"{filename}:{line}: bandit no longer reports {code} here; remove it")
     assert not problems, "\n".join(problems)

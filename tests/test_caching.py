@@ -115,8 +115,9 @@ def test_one_worker_keeps_the_listing_cache_in_its_process(tmp_path, small_datab
 
 
 def test_a_cache_type_of_the_operator_is_kept_with_several_workers(tmp_path, small_database_url, redis_url):
-    app = make_app(small_database_url, tmp_path / "instance", WORKERS=4, CACHE_TYPE="RedisCache",
-                   CACHE_REDIS_URL=redis_url)
+    app = make_app(
+        small_database_url, tmp_path / "instance", WORKERS=4, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url
+    )
     assert logged_in(app, "admin").get("/admin/parent/").status_code == 200
     assert app.config["CACHE_TYPE"] == "RedisCache"
     stored = redis.Redis.from_url(redis_url)
@@ -263,9 +264,12 @@ def test_33_a_listing_that_runs_too_long_is_cancelled_with_a_message(tmp_path):
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(sa.text("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)"))
-        connection.execute(sa.text(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
-            "INSERT INTO items SELECT i, 'item ' || i FROM n"))
+        connection.execute(
+            sa.text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+                "INSERT INTO items SELECT i, 'item ' || i FROM n"
+            )
+        )
     engine.dispose()
     app = make_app(url, tmp_path / "instance", STATEMENT_TIMEOUT_MS=1)
     client = logged_in(app, "admin")

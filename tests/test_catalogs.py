@@ -72,7 +72,8 @@ def test_the_catalogs_hold_exactly_what_the_sources_mark(template) -> None:
     missing, stale = _ids(extracted) - _ids(template), _ids(template) - _ids(extracted)
     assert not missing and not stale, (
         f"dashboard.pot lacks {sorted(map(str, missing))[:10]} and still has {sorted(map(str, stale))[:10]}: "
-        "run dashboard translations extract, then update, and translate")
+        "run dashboard translations extract, then update, and translate"
+    )
 
 
 def test_every_shipped_language_has_flask_admins_catalog_too() -> None:
@@ -103,8 +104,12 @@ class _VisibleText(HTMLParser):
             self.skipping.append(tag)
         shown = dict(attrs)
         for name, value in attrs:
-            if value and (name in self.SHOWN_ATTRIBUTES or name.startswith("data-") and name.endswith("-label")
-                          or (name == "value" and shown.get("type") in ("submit", "button"))):
+            if value and (
+                name in self.SHOWN_ATTRIBUTES
+                or name.startswith("data-")
+                and name.endswith("-label")
+                or (name == "value" and shown.get("type") in ("submit", "button"))
+            ):
                 self.found.append(value)
 
     def handle_endtag(self, tag: str) -> None:
@@ -137,17 +142,33 @@ def test_templates_show_no_text_outside_translation_calls(path: Path) -> None:
 
 @pytest.mark.parametrize("locale", [locale for locale in i18n.LOCALES if locale != "en"])
 def test_flask_admin_messages_used_in_templates_are_in_its_catalogs(locale: str) -> None:
-    used = {match.group(2) for path in TEMPLATES
-            for match in re.finditer(r"_gettext\(\s*(['\"])(.*?)\1", path.read_text(encoding="utf-8"))}
+    used = {
+        match.group(2)
+        for path in TEMPLATES
+        for match in re.finditer(r"_gettext\(\s*(['\"])(.*?)\1", path.read_text(encoding="utf-8"))
+    }
     with open(FLASK_ADMIN_CATALOGS / locale / "LC_MESSAGES" / "admin.po", "rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id and m.string and not m.fuzzy}
     assert not used - translated, f"not in Flask-Admin's {locale} catalog: {sorted(used - translated)}"
 
 
 #: Calls whose first argument an operator reads: a flash, a form error, a refusal, CLI output.
-_SHOWN_CALLS = {"flash", "ValidationError", "WriteError", "WriteRefused", "ConfigError", "DemoError",
-                "DemoTargetNotEmpty", "DatabaseUnavailable", "fail", "_fail", "echo", "prompt", "BadRequest",
-                "Forbidden"}
+_SHOWN_CALLS = {
+    "flash",
+    "ValidationError",
+    "WriteError",
+    "WriteRefused",
+    "ConfigError",
+    "DemoError",
+    "DemoTargetNotEmpty",
+    "DatabaseUnavailable",
+    "fail",
+    "_fail",
+    "echo",
+    "prompt",
+    "BadRequest",
+    "Forbidden",
+}
 #: The functions ``dashboard translations extract`` looks for (babel cannot see into f-strings).
 _EXTRACTED = {"_", "gettext", "ngettext", "lazy_gettext", "N_"}
 #: Words that may stand in CLI output as they are: data labels and paths, not prose.

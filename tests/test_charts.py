@@ -86,6 +86,7 @@ def month_label(day: dt.date) -> str:
 
 def expected_buckets(orders, bucket: str, last: int | None) -> list[tuple[str, str]]:
     """Rows per bucket, every bucket from the first to today's, zeros included."""
+
     def start(day: dt.date) -> dt.date:
         if bucket == "day":
             return day
@@ -105,8 +106,9 @@ def expected_buckets(orders, bucket: str, last: int | None) -> list[tuple[str, s
         return day.replace(year=day.year + 1)
 
     def label(day: dt.date) -> str:
-        return {"day": day.isoformat(), "week": day.isoformat(), "month": month_label(day),
-                "year": str(day.year)}[bucket]
+        return {"day": day.isoformat(), "week": day.isoformat(), "month": month_label(day), "year": str(day.year)}[
+            bucket
+        ]
 
     counts = Counter(label(start(o["ordered_at"].date())) for o in orders)
     current = start(TODAY)
@@ -133,21 +135,30 @@ def by_status(orders, measure) -> dict[str, str]:
 # -- the figures -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "bucket", "last"), [
-    ("t.per_month", "month", 4), ("t.per_week", "week", 3), ("t.per_day", "day", 5), ("t.per_year", "year", None),
-])
+@pytest.mark.parametrize(
+    ("name", "bucket", "last"),
+    [
+        ("t.per_month", "month", 4),
+        ("t.per_week", "week", 3),
+        ("t.per_day", "day", 5),
+        ("t.per_year", "year", None),
+    ],
+)
 def test_date_buckets_show_the_databases_rows(site, shop_url, name, bucket, last):
     shown = chart_figures(chart_page(site, name), name)
     assert shown == expected_buckets(read_orders(shop_url), bucket, last)
     assert any(value != "0" for _label, value in shown)
 
 
-@pytest.mark.parametrize(("name", "measure"), [
-    ("t.sum_by_status", sum),
-    ("t.avg_by_status", lambda values: sum(values) / len(values)),
-    ("t.min_by_status", min),
-    ("t.max_by_status", max),
-])
+@pytest.mark.parametrize(
+    ("name", "measure"),
+    [
+        ("t.sum_by_status", sum),
+        ("t.avg_by_status", lambda values: sum(values) / len(values)),
+        ("t.min_by_status", min),
+        ("t.max_by_status", max),
+    ],
+)
 def test_measures_by_group_show_the_databases_figures(site, shop_url, name, measure):
     shown = chart_figures(chart_page(site, name), name)
     assert dict(shown) == by_status(read_orders(shop_url), measure)
@@ -161,9 +172,11 @@ def test_number_charts_apply_their_filter(site, shop_url):
     orders = read_orders(shop_url)
     paid = [o for o in orders if o["status"] in ("paid", "shipped")]
     assert chart_figures(chart_page(site, "t.paid_total"), "t.paid_total") == [
-        ("", shown_number(sum(Decimal(o["total"]) for o in paid)))]
+        ("", shown_number(sum(Decimal(o["total"]) for o in paid)))
+    ]
     assert chart_figures(chart_page(site, "t.paid_count"), "t.paid_count") == [
-        ("", str(sum(1 for o in orders if o["status"] == "paid")))]
+        ("", str(sum(1 for o in orders if o["status"] == "paid")))
+    ]
 
 
 def test_sql_chart_shows_its_rows_to_administrators_only(site, shop_url):
@@ -223,8 +236,9 @@ def test_home_shows_rows_per_month_for_tables_with_a_date(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {})
     try:
         statements: list[str] = []
-        sa.event.listen(site.state.engine, "before_cursor_execute",
-                        lambda _c, _cur, statement, *_a: statements.append(statement))
+        sa.event.listen(
+            site.state.engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement)
+        )
         page = site.text("/admin/")
         name = "overview.rows_per_month.orders"
         assert chart_figures(page, name) == expected_buckets(read_orders(shop_url), "month", 12)
@@ -234,8 +248,10 @@ def test_home_shows_rows_per_month_for_tables_with_a_date(shop_url, tmp_path):
         assert sum("group by" in s.lower() for s in statements) == 1
         # Chart.js is loaded only where a chart is drawn, with the request's nonce.
         response = site.get("/admin/")
-        nonce = re.search(r'nonce="([^"]+)"[^>]*src="/dashboard-static/vendor/chartjs/chart.umd.min.js(?:\?v=[0-9a-f]+)?"',
-                          response.get_data(as_text=True))
+        nonce = re.search(
+            r'nonce="([^"]+)"[^>]*src="/dashboard-static/vendor/chartjs/chart.umd.min.js(?:\?v=[0-9a-f]+)?"',
+            response.get_data(as_text=True),
+        )
         assert nonce and f"'nonce-{nonce.group(1)}'" in response.headers["Content-Security-Policy"]
         assert "chart.umd.min.js" not in site.text("/admin/products/")
     finally:
@@ -252,8 +268,9 @@ def test_home_charts_are_capped_and_can_be_turned_off(tmp_path):
     engine.dispose()
     site = plugin_site(url, tmp_path / "capped", {}, HOME_CHARTS=3)
     statements: list[str] = []
-    sa.event.listen(site.state.engine, "before_cursor_execute",
-                    lambda _c, _cur, statement, *_a: statements.append(statement))
+    sa.event.listen(
+        site.state.engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement)
+    )
     page = site.text("/admin/")
     assert len(re.findall(r'data-chart-name="overview\.', page)) == 3
     assert sum("group by" in s.lower() for s in statements) == 3
@@ -262,8 +279,9 @@ def test_home_charts_are_capped_and_can_be_turned_off(tmp_path):
 
 
 def test_charts_follow_table_permissions(shop_url, tmp_path):
-    site = plugin_site(shop_url, tmp_path, {"test_charts": CHARTS_PLUGIN}, role="viewer",
-                       TABLES={"orders": {"roles": {"viewer": []}}})
+    site = plugin_site(
+        shop_url, tmp_path, {"test_charts": CHARTS_PLUGIN}, role="viewer", TABLES={"orders": {"roles": {"viewer": []}}}
+    )
     try:
         assert "data-chart-name=" not in site.text("/admin/")
         assert site.get("/admin/-/pages/charts/?chart=t.per_month").status_code == 404
@@ -310,14 +328,20 @@ BAD_CHARTS = [
     ('Chart(name="bad", table="nope")', "unknown table 'nope'"),
     ('Chart(name="bad", table="orders", group_by="totl")', "unknown column 'totl'"),
     ('Chart(name="bad", table="orders", group_by="status", measure="sum", column="status")', "it is not a number"),
-    ('Chart(name="bad", table="orders", group_by="status", measure="median", column="total")', "unknown measure 'median'"),
+    (
+        'Chart(name="bad", table="orders", group_by="status", measure="median", column="total")',
+        "unknown measure 'median'",
+    ),
     ('Chart(name="bad", table="orders", kind="pie")', "needs group_by"),
     ('Chart(name="bad", table="orders", group_by="status", kind="number")', "remove group_by"),
     ('Chart(name="bad", table="orders", group_by="status", kind="donut")', "unknown kind 'donut'"),
     ('Chart(name="bad", table="orders", group_by="status", bucket="month")', "needs group_by to be a date"),
     ('Chart(name="bad", table="orders", group_by="ordered_at", bucket="fortnight")', "unknown bucket"),
     ('Chart(name="bad", table="orders", group_by="status", last=3)', "last=N needs a bucket"),
-    ('Chart(name="bad", table="orders", group_by="status", where={"status": ("like", "p%")})', "unknown operator 'like'"),
+    (
+        'Chart(name="bad", table="orders", group_by="status", where={"status": ("like", "p%")})',
+        "unknown operator 'like'",
+    ),
     ('Chart(name="bad", table="orders", group_by="status", measure="sum")', "needs column="),
     ('Chart(name="bad", sql="DELETE FROM orders")', "one SELECT"),
     ('Chart(name="bad", sql="SELECT 1, 2; DELETE FROM orders")', "single statement"),
@@ -348,8 +372,13 @@ def test_bad_chart_declarations_are_clear_and_never_a_500(tmp_path, declaration,
             return [{declaration},
                     Chart(name="good", title="Good", table="orders", group_by="status")]
         """
-        site = plugin_site(url, tmp_path, {"board": code}, DISABLED_PLUGINS=["overview"],
-                           TABLES={"orders": {"columns": {"note": {"hidden": True}}}})
+        site = plugin_site(
+            url,
+            tmp_path,
+            {"board": code},
+            DISABLED_PLUGINS=["overview"],
+            TABLES={"orders": {"columns": {"note": {"hidden": True}}}},
+        )
         found = site.app.extensions["dashboard_plugins"]
         assert [(p.plugin, p.part) for p in found.problems] == [("board", "chart bad")]
         assert problem in found.problems[0].message
@@ -368,9 +397,12 @@ def test_sql_chart_runs_read_only(tmp_path):
     with make_database("postgresql") as url:
         create_shop(url)
         app = make_app(url, tmp_path)
-        entry = charts.ChartEntry(chart=charts.Chart(
-            name="sneaky", sql="WITH gone AS (DELETE FROM orders RETURNING id) SELECT 'x', count(*) FROM gone"),
-            plugin="test")
+        entry = charts.ChartEntry(
+            chart=charts.Chart(
+                name="sneaky", sql="WITH gone AS (DELETE FROM orders RETURNING id) SELECT 'x', count(*) FROM gone"
+            ),
+            plugin="test",
+        )
         try:
             with app.test_request_context("/admin/"), pytest.raises(charts.ChartError, match="read-only"):
                 charting.compute(entry)

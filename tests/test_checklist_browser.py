@@ -35,10 +35,15 @@ _INJECTED = """() => {
     }
   }
   for (const script of document.querySelectorAll('script:not([nonce])')) { found.push('script without nonce'); }
-  for (const image of document.querySelectorAll('img[src="x"], svg, iframe, object, embed')) { found.push(image.tagName); }
+  for (const image of document.querySelectorAll('img[src="x"], svg, iframe, object, embed')) {
+    found.push(image.tagName);
+  }
   for (const link of document.querySelectorAll('a[href], form[action], iframe[src]')) {
-    const target = (link.getAttribute('href') ?? link.getAttribute('action') ?? link.getAttribute('src') ?? '').trim().toLowerCase();
-    if (/^(javascript|data|vbscript):/.test(target) && target !== 'javascript:void(0)') { found.push('link ' + target); }
+    const target = (link.getAttribute('href') ?? link.getAttribute('action') ?? link.getAttribute('src') ?? '')
+      .trim().toLowerCase();
+    if (/^(javascript|data|vbscript):/.test(target) && target !== 'javascript:void(0)') {
+      found.push('link ' + target);
+    }
     if (target.startsWith('\\\\\\\\') || target.startsWith('//')) { found.push('link ' + target); }
   }
   return found;
@@ -59,7 +64,8 @@ class Browser:
         self.expect_confirm: bool | None = None
         page.add_init_script(
             "document.addEventListener('securitypolicyviolation', e => "
-            "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))")
+            "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))"
+        )
         page.on("console", lambda m: self.violations.append(m.text) if "CSP violation" in m.text else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("dialog", self._dialog)
@@ -133,11 +139,26 @@ def browser(chromium, served) -> Iterator[Browser]:
 def test_5_no_hostile_name_or_stored_value_runs_as_script_on_any_page(browser, served):
     _base, url, _paths = served
     paths = ["/admin/"]
-    for table in (schemas.CUSTOMERS, schemas.ORDER, schemas.MARKUP_TABLE, schemas.WEIRD_TABLE, schemas.INJECTION_TABLE,
-                  schemas.TAGS, schemas.CUSTOMER_TAGS, schemas.LOG_LINES, schemas.ALL_TYPES, schemas.TEXT_KEYS_TABLE):
+    for table in (
+        schemas.CUSTOMERS,
+        schemas.ORDER,
+        schemas.MARKUP_TABLE,
+        schemas.WEIRD_TABLE,
+        schemas.INJECTION_TABLE,
+        schemas.TAGS,
+        schemas.CUSTOMER_TAGS,
+        schemas.LOG_LINES,
+        schemas.ALL_TYPES,
+        schemas.TEXT_KEYS_TABLE,
+    ):
         paths.append(_list_path(browser, table))
-    for table, key in ((schemas.CUSTOMERS, str(schemas.XSS_CUSTOMER_ID)), (schemas.ORDER, "3"),
-                       (schemas.INJECTION_TABLE, "1"), (schemas.ALL_TYPES, "1"), (schemas.TAGS, "2")):
+    for table, key in (
+        (schemas.CUSTOMERS, str(schemas.XSS_CUSTOMER_ID)),
+        (schemas.ORDER, "3"),
+        (schemas.INJECTION_TABLE, "1"),
+        (schemas.ALL_TYPES, "1"),
+        (schemas.TAGS, "2"),
+    ):
         base = _list_path(browser, table)
         paths += [f"{base}details/?id={key}", f"{base}edit/?id={key}"]
     paths.append(_list_path(browser, schemas.CUSTOMERS) + "new/")

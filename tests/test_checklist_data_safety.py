@@ -66,8 +66,17 @@ def raw_text(url: str, table: str, column: str, key: int) -> str | None:
 def test_22_posted_extra_and_key_fields_are_ignored_on_edit(site, hostile_database_url):
     edit_url = site.url(schemas.ORDER, "edit", "1")
     values = site.form_values(edit_url)
-    values.update({"group": "edited", "id": "99", "is_admin": "1", "created_at": "2000-01-01", "__key0": "2",
-                   "list_form_pk": "2", "rowid": "2"})
+    values.update(
+        {
+            "group": "edited",
+            "id": "99",
+            "is_admin": "1",
+            "created_at": "2000-01-01",
+            "__key0": "2",
+            "list_form_pk": "2",
+            "rowid": "2",
+        }
+    )
     assert site.post(edit_url, values).status_code == 302
     stored = {row[0]: row for row in rows(hostile_database_url, schemas.ORDER, "id")}
     assert sorted(stored) == [1, 2, 3, 4]
@@ -81,8 +90,7 @@ def test_22_posted_id_is_ignored_on_create_of_a_generated_key(site, hostile_data
 
 
 def test_22_read_only_columns_are_enforced_on_the_server(hostile_database_url, tmp_path):
-    site = site_on(hostile_database_url, tmp_path,
-                   TABLES={schemas.ORDER: {"columns": {"group": {"read_only": True}}}})
+    site = site_on(hostile_database_url, tmp_path, TABLES={schemas.ORDER: {"columns": {"group": {"read_only": True}}}})
     try:
         edit_url = site.url(schemas.ORDER, "edit", "1")
         values = site.form_values(edit_url)
@@ -99,8 +107,13 @@ def test_22_read_only_columns_are_enforced_on_the_server(hostile_database_url, t
 
 def test_22_generated_columns_are_never_written(empty_database_url, tmp_path):
     metadata = sa.MetaData()
-    items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                     sa.Column("qty", sa.Integer), sa.Column("double", sa.Integer, sa.Computed("qty * 2", persisted=True)))
+    items = sa.Table(
+        "items",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("qty", sa.Integer),
+        sa.Column("double", sa.Integer, sa.Computed("qty * 2", persisted=True)),
+    )
     create_tables(empty_database_url, items)
     insert(empty_database_url, items, [{"id": 1, "qty": 2}])
     site = site_on(empty_database_url, tmp_path, hostile=False)
@@ -122,17 +135,24 @@ def test_22_generated_columns_are_never_written(empty_database_url, tmp_path):
 def test_26_saving_a_row_deleted_meanwhile_does_not_bring_it_back(site, hostile_database_url):
     edit_url = site.url(schemas.ORDER, "edit", "2")
     mine = site.form_values(edit_url)
-    assert site.post(site.url(schemas.ORDER, "delete"), {"id": "2"}, token_from=site.url(schemas.ORDER)).status_code == 302
+    assert (
+        site.post(site.url(schemas.ORDER, "delete"), {"id": "2"}, token_from=site.url(schemas.ORDER)).status_code == 302
+    )
     mine["group"] = "resurrected"
     response = site.post(edit_url, mine, token_from=site.url(schemas.ORDER), follow=True)
-    assert any("changed by someone else" in flash or "does not exist" in flash
-               for flash in site.flashes(response.get_data(as_text=True)))
+    assert any(
+        "changed by someone else" in flash or "does not exist" in flash
+        for flash in site.flashes(response.get_data(as_text=True))
+    )
     assert [row[0] for row in rows(hostile_database_url, schemas.ORDER, "id")] == [1, 3, 4]
 
 
 def test_26_there_is_no_inline_edit_route_around_the_check(site, hostile_database_url):
-    response = site.post(site.url(schemas.TAGS, "ajax/update"), {"list_form_pk": "1", "name": "inline"},
-                         token_from=site.url(schemas.TAGS))
+    response = site.post(
+        site.url(schemas.TAGS, "ajax/update"),
+        {"list_form_pk": "1", "name": "inline"},
+        token_from=site.url(schemas.TAGS),
+    )
     assert response.status_code in (403, 404)
     assert dict(rows(hostile_database_url, schemas.TAGS))[1] == "vip"
 
@@ -140,8 +160,12 @@ def test_26_there_is_no_inline_edit_route_around_the_check(site, hostile_databas
 # -- 44: a concurrency guard the client can leave out -----------------------------------------------
 
 
-@pytest.mark.parametrize("sent", [None, "", "0" * 63, "not a fingerprint at all, but 64 characters long, padded with x"])
-def test_44_an_edit_without_a_valid_fingerprint_saves_nothing_and_keeps_what_was_typed(site, hostile_database_url, sent):
+@pytest.mark.parametrize(
+    "sent", [None, "", "0" * 63, "not a fingerprint at all, but 64 characters long, padded with x"]
+)
+def test_44_an_edit_without_a_valid_fingerprint_saves_nothing_and_keeps_what_was_typed(
+    site, hostile_database_url, sent
+):
     edit_url = site.url(schemas.ORDER, "edit", "1")
     before = rows(hostile_database_url, schemas.ORDER, "id")
     mine = site.form_values(edit_url)
@@ -240,9 +264,15 @@ def test_28_a_selection_with_a_row_gone_deletes_nothing_and_names_the_rows_gone(
     before = rows(hostile_database_url, schemas.ORDER, "id")
     assert [row[0] for row in before] == [1, 2, 3, 4]
     # Row 3 is deleted meanwhile (by another operator, in another tab); 999 never was.
-    assert site.post(site.url(schemas.ORDER, "delete"), {"id": "3"}, token_from=site.url(schemas.ORDER)).status_code == 302
-    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["1", "3", "4", "999"]},
-                         token_from=site.url(schemas.ORDER), follow=True)
+    assert (
+        site.post(site.url(schemas.ORDER, "delete"), {"id": "3"}, token_from=site.url(schemas.ORDER)).status_code == 302
+    )
+    response = site.post(
+        site.url(schemas.ORDER, "action"),
+        {"action": "delete", "rowid": ["1", "3", "4", "999"]},
+        token_from=site.url(schemas.ORDER),
+        follow=True,
+    )
     flashes = site.flashes(response.get_data(as_text=True))
     assert "Nothing was deleted: the selected rows 3, 999 no longer exist. Reload the list and select again." in flashes
     assert not [f for f in flashes if "successfully deleted" in f]
@@ -250,32 +280,57 @@ def test_28_a_selection_with_a_row_gone_deletes_nothing_and_names_the_rows_gone(
     entry = statedb.get_store(site.app).audit_entries({"action": "bulk_delete"}, limit=10)[0]
     assert entry["outcome"] == "failed" and "3, 999" in entry["message"]
     # One row gone is named in the singular; the same row chosen twice is one row, deleted.
-    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["2", "3"]},
-                         token_from=site.url(schemas.ORDER), follow=True)
-    assert "Nothing was deleted: the selected row 3 no longer exists. Reload the list and select again." \
+    response = site.post(
+        site.url(schemas.ORDER, "action"),
+        {"action": "delete", "rowid": ["2", "3"]},
+        token_from=site.url(schemas.ORDER),
+        follow=True,
+    )
+    assert (
+        "Nothing was deleted: the selected row 3 no longer exists. Reload the list and select again."
         in site.flashes(response.get_data(as_text=True))
-    response = site.post(site.url(schemas.ORDER, "action"), {"action": "delete", "rowid": ["2", "2"]},
-                         token_from=site.url(schemas.ORDER), follow=True)
+    )
+    response = site.post(
+        site.url(schemas.ORDER, "action"),
+        {"action": "delete", "rowid": ["2", "2"]},
+        token_from=site.url(schemas.ORDER),
+        follow=True,
+    )
     assert "Record was successfully deleted." in site.flashes(response.get_data(as_text=True))
     assert [row[0] for row in rows(hostile_database_url, schemas.ORDER, "id")] == [1, 4]
 
 
 def test_28_a_refused_delete_names_the_row_and_the_foreign_key(site, hostile_database_url):
     before = rows(hostile_database_url, schemas.CUSTOMERS, "id")
-    response = site.post(site.url(schemas.CUSTOMERS, "action"), {"action": "delete", "rowid": ["5", "4", "1"]},
-                         token_from=site.url(schemas.CUSTOMERS), follow=True)
+    response = site.post(
+        site.url(schemas.CUSTOMERS, "action"),
+        {"action": "delete", "rowid": ["5", "4", "1"]},
+        token_from=site.url(schemas.CUSTOMERS),
+        follow=True,
+    )
     [flash] = [f for f in site.flashes(response.get_data(as_text=True)) if "Nothing was deleted" in f]
-    assert re.search(r"Row [14] is still referred to by a row of (order|customer_tags) \(customer_id\), "
-                     r"through the foreign key \S", flash), flash
+    assert re.search(
+        r"Row [14] is still referred to by a row of (order|customer_tags) \(customer_id\), "
+        r"through the foreign key \S",
+        flash,
+    ), flash
     assert rows(hostile_database_url, schemas.CUSTOMERS, "id") == before
     single = site.post(site.url(schemas.TAGS, "delete"), {"id": "1"}, token_from=site.url(schemas.TAGS), follow=True)
-    assert any("Row 1 is still referred to by a row of customer_tags (tag_id)" in f
-               for f in site.flashes(single.get_data(as_text=True)))
+    assert any(
+        "Row 1 is still referred to by a row of customer_tags (tag_id)" in f
+        for f in site.flashes(single.get_data(as_text=True))
+    )
     assert len(rows(hostile_database_url, schemas.TAGS)) == 3
-    chain = site.post(site.url(schemas.EMPLOYEES, "action"), {"action": "delete", "rowid": ["3", "1"]},
-                      token_from=site.url(schemas.EMPLOYEES), follow=True)
-    assert any("Row 1 is still referred to by a row of employees (manager_id)" in f
-               for f in site.flashes(chain.get_data(as_text=True)))
+    chain = site.post(
+        site.url(schemas.EMPLOYEES, "action"),
+        {"action": "delete", "rowid": ["3", "1"]},
+        token_from=site.url(schemas.EMPLOYEES),
+        follow=True,
+    )
+    assert any(
+        "Row 1 is still referred to by a row of employees (manager_id)" in f
+        for f in site.flashes(chain.get_data(as_text=True))
+    )
     assert len(rows(hostile_database_url, schemas.EMPLOYEES)) == 3
 
 
@@ -284,15 +339,21 @@ def test_28_a_constraint_name_with_markup_is_shown_as_text(empty_database_url, t
     quote = engine.dialect.identifier_preparer.quote
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        connection.exec_driver_sql(f"CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER, CONSTRAINT "
-                                   f"{quote('<i>fk</i>')} FOREIGN KEY (parent_id) REFERENCES parent (id))")
+        connection.exec_driver_sql(
+            f"CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER, CONSTRAINT "
+            f"{quote('<i>fk</i>')} FOREIGN KEY (parent_id) REFERENCES parent (id))"
+        )
         connection.exec_driver_sql("INSERT INTO parent (id) VALUES (1), (2)")
         connection.exec_driver_sql("INSERT INTO child (id, parent_id) VALUES (1, 2)")
     engine.dispose()
     site = site_on(empty_database_url, tmp_path, hostile=False)
     try:
-        response = site.post(site.url("parent", "action"), {"action": "delete", "rowid": ["1", "2"]},
-                             token_from=site.url("parent"), follow=True)
+        response = site.post(
+            site.url("parent", "action"),
+            {"action": "delete", "rowid": ["1", "2"]},
+            token_from=site.url("parent"),
+            follow=True,
+        )
         page = response.get_data(as_text=True)
         assert "<i>fk</i>" not in page
         assert str(escape("through the foreign key <i>fk</i>")) in page
@@ -315,11 +376,15 @@ def constrained(empty_database_url, tmp_path):
     """``items`` with a UNIQUE code of at most 10 characters, a NOT NULL checked quantity and a foreign key."""
     metadata = sa.MetaData()
     parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True))
-    items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("code", sa.String(10), nullable=False, unique=True),
-                     sa.Column("qty", sa.Integer, nullable=False),
-                     sa.Column("parent_id", sa.ForeignKey("parents.id")),
-                     sa.CheckConstraint("qty >= 0", name="qty_not_negative"))
+    items = sa.Table(
+        "items",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("code", sa.String(10), nullable=False, unique=True),
+        sa.Column("qty", sa.Integer, nullable=False),
+        sa.Column("parent_id", sa.ForeignKey("parents.id")),
+        sa.CheckConstraint("qty >= 0", name="qty_not_negative"),
+    )
     create_tables(empty_database_url, parents, items)
     # Numbered by the database, whose sequences then know them.
     insert(empty_database_url, parents, [{}])
@@ -333,13 +398,16 @@ def constrained(empty_database_url, tmp_path):
 VALID = {"code": "fresh", "qty": "3", "parent_id": "1"}
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"code": "taken"}, "code", "Another row already has this value"),
-    ({"parent_id": "999"}, "parent_id", "No row of the referenced table has this value"),
-    ({"qty": "-1"}, None, "CHECK constraint"),
-    ({"qty": ""}, "qty", "This field is required"),
-    ({"code": "eleven chars"}, "code", "At most 10 characters"),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"code": "taken"}, "code", "Another row already has this value"),
+        ({"parent_id": "999"}, "parent_id", "No row of the referenced table has this value"),
+        ({"qty": "-1"}, None, "CHECK constraint"),
+        ({"qty": ""}, "qty", "This field is required"),
+        ({"code": "eleven chars"}, "code", "At most 10 characters"),
+    ],
+)
 def test_29_refused_create_keeps_the_input_and_says_which_field(constrained, change, field, message):
     site, url = constrained
     before = rows(url, "items", "id")
@@ -359,11 +427,14 @@ def test_29_refused_create_keeps_the_input_and_says_which_field(constrained, cha
     assert [row[1] for row in rows(url, "items", "id")] == ["taken", "other", "second"]
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"code": "taken"}, "code", "Another row already has this value"),
-    ({"parent_id": "999"}, "parent_id", "No row of the referenced table has this value"),
-    ({"qty": "-5"}, None, "CHECK constraint"),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"code": "taken"}, "code", "Another row already has this value"),
+        ({"parent_id": "999"}, "parent_id", "No row of the referenced table has this value"),
+        ({"qty": "-5"}, None, "CHECK constraint"),
+    ],
+)
 def test_29_refused_edit_keeps_the_input_and_says_which_field(constrained, change, field, message):
     site, url = constrained
     before = rows(url, "items", "id")
@@ -387,8 +458,11 @@ def _form(page: str) -> dict[str, str]:
 
 def _field_errors(page: str, field: str) -> str:
     """The text of the error block Flask-Admin draws under ``field``."""
-    match = re.search(r'name="' + re.escape(field) + r'".*?(<[^>]*invalid-feedback.*?</div>|<ul[^>]*input-errors.*?</ul>)',
-                      page, re.DOTALL)
+    match = re.search(
+        r'name="' + re.escape(field) + r'".*?(<[^>]*invalid-feedback.*?</div>|<ul[^>]*input-errors.*?</ul>)',
+        page,
+        re.DOTALL,
+    )
     return match.group(1) if match else ""
 
 
@@ -420,8 +494,14 @@ def test_30_every_sqlite_connection_enforces_foreign_keys(hostile_database_url, 
 @pytest.mark.parametrize("dialect", ["mariadb"], indirect=True)  # sql_mode is MySQL/MariaDB's
 def test_31_mariadb_session_is_strict_even_when_the_server_is_not(empty_database_url, tmp_path, dialect):
     metadata = sa.MetaData()
-    notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                     sa.Column("body", sa.Text), sa.Column("short", sa.String(5)), sa.Column("day", sa.Date))
+    notes = sa.Table(
+        "notes",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("body", sa.Text),
+        sa.Column("short", sa.String(5)),
+        sa.Column("day", sa.Date),
+    )
     create_tables(empty_database_url, notes)
     insert(empty_database_url, notes, [{"id": 1, "body": "kept", "short": "abc"}])
     # Every connection starts non-strict, as on a server configured that way.
@@ -430,9 +510,11 @@ def test_31_mariadb_session_is_strict_even_when_the_server_is_not(empty_database
     try:
         with site.state.engine.connect() as connection:
             assert "STRICT_ALL_TABLES" in connection.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar()
-            for statement in ("UPDATE notes SET short = 'too long' WHERE id = 1",
-                              "UPDATE notes SET day = '2024-02-30' WHERE id = 1",
-                              "UPDATE notes SET day = '0000-00-00' WHERE id = 1"):
+            for statement in (
+                "UPDATE notes SET short = 'too long' WHERE id = 1",
+                "UPDATE notes SET day = '2024-02-30' WHERE id = 1",
+                "UPDATE notes SET day = '0000-00-00' WHERE id = 1",
+            ):
                 with pytest.raises(sa.exc.DBAPIError):
                     connection.exec_driver_sql(statement)
                 connection.rollback()
@@ -454,12 +536,21 @@ def large(empty_database_url, tmp_path):
     metadata = sa.MetaData()
     long_text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
     blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
-    notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                     sa.Column("title", sa.String(50)), sa.Column("body", long_text), sa.Column("meta", sa.JSON),
-                     sa.Column("data", blob))
+    notes = sa.Table(
+        "notes",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("title", sa.String(50)),
+        sa.Column("body", long_text),
+        sa.Column("meta", sa.JSON),
+        sa.Column("data", blob),
+    )
     create_tables(empty_database_url, notes)
-    insert(empty_database_url, notes, [{"id": 1, "title": "first", "body": "short", "meta": {"a": 1},
-                                        "data": bytes(range(256)) * 8192}])
+    insert(
+        empty_database_url,
+        notes,
+        [{"id": 1, "title": "first", "body": "short", "meta": {"a": 1}, "data": bytes(range(256)) * 8192}],
+    )
     site = site_on(empty_database_url, tmp_path, hostile=False)
     yield site, empty_database_url
     site.state.engine.dispose()
@@ -492,7 +583,9 @@ def test_32_a_one_megabyte_json_saves_and_the_list_stays_small(large):
     site, _url = large
     edit_url = site.url("notes", "edit", "1")
     values = site.form_values(edit_url)
-    values[site.state.views["notes"].info.column("meta").key] = '{"items": [' + ", ".join(f'"{n:08d}"' for n in range(100_000)) + "]}"
+    values[site.state.views["notes"].info.column("meta").key] = (
+        '{"items": [' + ", ".join(f'"{n:08d}"' for n in range(100_000)) + "]}"
+    )
     values["body"] = "word " * 120_000
     assert multipart_post(site, edit_url, values).status_code == 302
     listing = site.text(site.url("notes"))
@@ -512,10 +605,13 @@ def test_32_binary_values_download_whole_as_attachments(large):
 
 def test_32_a_table_of_200_columns_lists_a_few_and_edits_any(empty_database_url, tmp_path):
     metadata = sa.MetaData()
-    wide = sa.Table("wide", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                    # MariaDB keeps a row of 200 VARCHARs within 8 kB only as TEXT (stored apart).
-                    *(sa.Column(f"c{n:03d}", sa.String(20).with_variant(mysql.TEXT(), "mysql", "mariadb"))
-                      for n in range(200)))
+    wide = sa.Table(
+        "wide",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        # MariaDB keeps a row of 200 VARCHARs within 8 kB only as TEXT (stored apart).
+        *(sa.Column(f"c{n:03d}", sa.String(20).with_variant(mysql.TEXT(), "mysql", "mariadb")) for n in range(200)),
+    )
     create_tables(empty_database_url, wide)
     insert(empty_database_url, wide, [{"id": 1, **{f"c{n:03d}": f"v{n}" for n in range(200)}}])
     site = site_on(empty_database_url, tmp_path, hostile=False)
@@ -537,7 +633,7 @@ def test_32_a_table_of_200_columns_lists_a_few_and_edits_any(empty_database_url,
 
 _SLOW_VIEWS = {
     "sqlite": "CREATE VIEW slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
-              "SELECT max(i) AS total FROM n",
+    "SELECT max(i) AS total FROM n",
     "postgresql": "CREATE VIEW slow AS SELECT 1 AS total FROM pg_sleep(5)",
     "mariadb": "CREATE VIEW slow AS SELECT SLEEP(5) AS total",
 }

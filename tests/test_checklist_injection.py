@@ -25,8 +25,11 @@ CUSTOMER_IDS = [str(row["id"]) for row in schemas.CUSTOMER_ROWS]
 
 @pytest.fixture(scope="module")
 def reader(module_hostile_database_url, tmp_path_factory):
-    site = site_on(module_hostile_database_url, tmp_path_factory.mktemp("reader"),
-                   TABLES={schemas.CUSTOMERS: {"columns": {"email": {"hidden": True}}}})
+    site = site_on(
+        module_hostile_database_url,
+        tmp_path_factory.mktemp("reader"),
+        TABLES={schemas.CUSTOMERS: {"columns": {"email": {"hidden": True}}}},
+    )
     yield site
     site.state.engine.dispose()
 
@@ -57,8 +60,23 @@ def test_1_sorting_by_a_listed_column_reorders_the_rows(reader):
     assert sorted(by_name) == CUSTOMER_IDS and by_name != CUSTOMER_IDS
 
 
-@pytest.mark.parametrize("sort", ["email", "user.password", "customers.email", "999", "-1", "abc", "1;DROP TABLE customers",
-                                  "1 desc", "0x1", "1e3", "%00", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "email",
+        "user.password",
+        "customers.email",
+        "999",
+        "-1",
+        "abc",
+        "1;DROP TABLE customers",
+        "1 desc",
+        "0x1",
+        "1e3",
+        "%00",
+        "99999999999999999999999",
+    ],
+)
 def test_1_sort_abuse_keeps_the_default_order(reader, module_hostile_database_url, sort):
     # "email" is hidden on this site: neither its name nor a position may sort by it.
     assert listed(reader, schemas.CUSTOMERS, "sort=" + sort) == CUSTOMER_IDS
@@ -75,8 +93,18 @@ def test_1_a_hidden_column_has_no_sort_link(reader):
 # -- 2: filters on columns that are not allowed -----------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["password_hash__startswith={}", "password_hash={}", "_to_field=password_hash&q={}",
-                                   "flt0_password_hash={}", "flt0_999={}", "flt99_0={}", "flt0_-1={}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "password_hash__startswith={}",
+        "password_hash={}",
+        "_to_field=password_hash&q={}",
+        "flt0_password_hash={}",
+        "flt0_999={}",
+        "flt99_0={}",
+        "flt0_-1={}",
+    ],
+)
 def test_2_filters_on_hidden_columns_are_ignored_and_leak_nothing(reader, query):
     # The stored hash starts "pbkdf2": a filter acting on it would list row 1 for one
     # prefix and not for the other.
@@ -106,15 +134,18 @@ def test_2_lookups_exist_only_for_foreign_keys(reader):
 # -- 3: values of the wrong type ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table_id, column, operation, value", [
-    (schemas.ORDER, "amount", "equals", "notanumber"),
-    (schemas.ORDER, "id", "greater than", "1.5"),
-    (schemas.ALL_TYPES, "date_col", "equals", "2024-13-45"),
-    (schemas.ALL_TYPES, "datetime_col", "smaller than", "yesterday"),
-    (schemas.ALL_TYPES, "bigint_col", "equals", "9" * 40),
-    (schemas.ALL_TYPES, "float_col", "greater than", "nan"),
-    (schemas.ALL_TYPES, "boolean_col", "equals", "maybe"),
-])
+@pytest.mark.parametrize(
+    "table_id, column, operation, value",
+    [
+        (schemas.ORDER, "amount", "equals", "notanumber"),
+        (schemas.ORDER, "id", "greater than", "1.5"),
+        (schemas.ALL_TYPES, "date_col", "equals", "2024-13-45"),
+        (schemas.ALL_TYPES, "datetime_col", "smaller than", "yesterday"),
+        (schemas.ALL_TYPES, "bigint_col", "equals", "9" * 40),
+        (schemas.ALL_TYPES, "float_col", "greater than", "nan"),
+        (schemas.ALL_TYPES, "boolean_col", "equals", "maybe"),
+    ],
+)
 def test_3_wrong_type_filter_value_is_a_banner(reader, table_id, column, operation, value):
     response = reader.get(reader.url(table_id) + f"?{filter_arg(reader, table_id, column, operation)}={value}")
     assert response.status_code == 200
@@ -163,20 +194,23 @@ def test_3_page_size_is_clamped_to_the_allowed_sizes(empty_database_url, tmp_pat
 # -- 4: search with LIKE metacharacters and huge input --------------------------------------------
 
 
-@pytest.mark.parametrize("term, codes", [
-    ("%", ["50%"]),
-    ("_", []),
-    ("\\", ["back\\slash"]),
-    ('"', ['quo"te']),
-    ("'", ["apo'strophe"]),
-    ("+", ["plus+sign"]),
-    (";", ["semi;colon"]),
-    ("[a-z]", []),
-    ("a*", []),
-    ("' OR 1=1 --", []),
-    ("NEAR(a b)", []),
-    ("50% \\", []),
-])
+@pytest.mark.parametrize(
+    "term, codes",
+    [
+        ("%", ["50%"]),
+        ("_", []),
+        ("\\", ["back\\slash"]),
+        ('"', ['quo"te']),
+        ("'", ["apo'strophe"]),
+        ("+", ["plus+sign"]),
+        (";", ["semi;colon"]),
+        ("[a-z]", []),
+        ("a*", []),
+        ("' OR 1=1 --", []),
+        ("NEAR(a b)", []),
+        ("50% \\", []),
+    ],
+)
 def test_4_search_takes_metacharacters_literally(reader, term, codes):
     assert sorted(listed(reader, schemas.TEXT_KEYS_TABLE, "search=" + _quote(term))) == sorted(codes)
 
@@ -230,9 +264,23 @@ def test_5_hostile_column_names_are_searched_sorted_and_filtered(reader):
 # -- 6: no SQL fragments from the client ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["where_clause=1%3D1", "where=id%3D1", "order=id%20desc", "order_by=name%20desc",
-                                   "expr=1", "sql=DELETE%20FROM%20customers", "filter=id%3E3", "q=id%3D1",
-                                   "columns=password_hash", "select=*", "limit=1", "offset=3"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "where_clause=1%3D1",
+        "where=id%3D1",
+        "order=id%20desc",
+        "order_by=name%20desc",
+        "expr=1",
+        "sql=DELETE%20FROM%20customers",
+        "filter=id%3E3",
+        "q=id%3D1",
+        "columns=password_hash",
+        "select=*",
+        "limit=1",
+        "offset=3",
+    ],
+)
 def test_6_sql_fragments_in_the_query_string_are_ignored(reader, module_hostile_database_url, query):
     assert listed(reader, schemas.CUSTOMERS, query) == CUSTOMER_IDS
     assert len(rows(module_hostile_database_url, schemas.CUSTOMERS)) == len(CUSTOMER_IDS)
@@ -259,12 +307,27 @@ def keyed(empty_database_url, tmp_path):
     metadata = sa.MetaData()
     binary = sa.LargeBinary(16).with_variant(mysql.VARBINARY(16), "mysql", "mariadb")
     tables = {
-        "big_keys": (sa.Table("big_keys", metadata, sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-                              sa.Column("label", sa.String(50))), BIG),
-        "uuid_keys": (sa.Table("uuid_keys", metadata, sa.Column("id", sa.Uuid, primary_key=True),
-                               sa.Column("label", sa.String(50))), UUIDS),
-        "bin_keys": (sa.Table("bin_keys", metadata, sa.Column("id", binary, primary_key=True),
-                              sa.Column("label", sa.String(50))), BLOBS),
+        "big_keys": (
+            sa.Table(
+                "big_keys",
+                metadata,
+                sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+                sa.Column("label", sa.String(50)),
+            ),
+            BIG,
+        ),
+        "uuid_keys": (
+            sa.Table(
+                "uuid_keys", metadata, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("label", sa.String(50))
+            ),
+            UUIDS,
+        ),
+        "bin_keys": (
+            sa.Table(
+                "bin_keys", metadata, sa.Column("id", binary, primary_key=True), sa.Column("label", sa.String(50))
+            ),
+            BLOBS,
+        ),
     }
     metadata.create_all(engine)
     with engine.begin() as connection:
@@ -321,8 +384,11 @@ def test_7_text_keys_with_every_special_character_round_trip(site, hostile_datab
     listed_keys = listed(site, schemas.TEXT_KEYS_TABLE, "page_size=50")
     assert sorted(listed_keys) == sorted(schemas.TEXT_KEYS)
     chosen = [code for code in schemas.TEXT_KEYS if code in ("semi;colon", "plus+sign", "ta\tb", "L" * 190)]
-    response = site.post(site.url(schemas.TEXT_KEYS_TABLE, "action"), {"action": "delete", "rowid": chosen},
-                         token_from=site.url(schemas.TEXT_KEYS_TABLE))
+    response = site.post(
+        site.url(schemas.TEXT_KEYS_TABLE, "action"),
+        {"action": "delete", "rowid": chosen},
+        token_from=site.url(schemas.TEXT_KEYS_TABLE),
+    )
     assert response.status_code == 302
     remaining = {code for code, _label in rows(hostile_database_url, schemas.TEXT_KEYS_TABLE)}
     assert remaining == set(schemas.TEXT_KEYS) - set(chosen)

@@ -24,8 +24,19 @@ from tests.checklist import filter_arg, row_ids, site_on
 from tests.site import rows
 
 #: Stored values (and column names) of the hostile schema that must never reach a page as markup.
-MARKUP = [schemas.XSS_NAME, "<script>alert(2)</script>", "<img src=x onerror=alert(", '" onmouseover="alert(1)',
-          '" onclick="alert(3)', "<b>g</b>", "<i>new</i>", "<i>img</i>", "<b>not bold</b>", "<boom>", "<b>x</b>"]
+MARKUP = [
+    schemas.XSS_NAME,
+    "<script>alert(2)</script>",
+    "<img src=x onerror=alert(",
+    '" onmouseover="alert(1)',
+    '" onclick="alert(3)',
+    "<b>g</b>",
+    "<i>new</i>",
+    "<i>img</i>",
+    "<b>not bold</b>",
+    "<boom>",
+    "<b>x</b>",
+]
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +106,11 @@ def test_8_flash_messages_escape_what_was_typed(reader):
 
 def test_8_a_value_closing_its_textarea_stays_inside_it(site, hostile_database_url):
     hostile = "</textarea><b>out</b><textarea>"
-    execute(hostile_database_url, f"UPDATE {_quoted(hostile_database_url, schemas.ALL_TYPES)} SET text_col = :v WHERE id = 1",
-            v=hostile)
+    execute(
+        hostile_database_url,
+        f"UPDATE {_quoted(hostile_database_url, schemas.ALL_TYPES)} SET text_col = :v WHERE id = 1",
+        v=hostile,
+    )
     edit = site.text(site.url(schemas.ALL_TYPES, "edit", "1"))
     assert "<b>out</b>" not in edit
     assert site.form_values(site.url(schemas.ALL_TYPES, "edit", "1"))["text_col"] == hostile
@@ -134,8 +148,12 @@ def test_9_url_looking_values_are_never_links(reader):
     listing = reader.text(reader.url(table))
     for value in schemas.URL_LIKE_VALUES:
         assert str(escape(value)) in listing
-    for url in (reader.url(table), reader.url(table, "details", "1"), reader.url(table, "details", "2"),
-                reader.url(table, "edit", "1")):
+    for url in (
+        reader.url(table),
+        reader.url(table, "details", "1"),
+        reader.url(table, "details", "2"),
+        reader.url(table, "edit", "1"),
+    ):
         page = reader.text(url)
         targets = [html.unescape(h) for h in re.findall(r'(?<![\w-])(?:href|src|action|formaction)="([^"]*)"', page)]
         assert targets and [h for h in targets if not SAFE_HREF.match(h)] == [], url
@@ -152,20 +170,32 @@ def test_10_database_errors_are_shown_generic_and_logged_in_full(empty_database_
     with engine.begin() as connection:
         connection.exec_driver_sql(
             f"CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, name VARCHAR(50) UNIQUE, "
-            f"CONSTRAINT {quote(HOSTILE_CONSTRAINT)} CHECK (qty > 0))")
+            f"CONSTRAINT {quote(HOSTILE_CONSTRAINT)} CHECK (qty > 0))"
+        )
         connection.exec_driver_sql("INSERT INTO items (id, qty, name) VALUES (1, 1, '<script>alert(12)</script>')")
     engine.dispose()
     site = site_on(empty_database_url, tmp_path, hostile=False)
     try:
         caplog.set_level(logging.WARNING)
-        attempts = [({"id": "2", "qty": "-1", "name": "fine"}, "CHECK constraint"),
-                    ({"id": "3", "qty": "5", "name": "<script>alert(12)</script>"}, "unique")]
+        attempts = [
+            ({"id": "2", "qty": "-1", "name": "fine"}, "CHECK constraint"),
+            ({"id": "3", "qty": "5", "name": "<script>alert(12)</script>"}, "unique"),
+        ]
         for data, said in attempts:
             page = site.post(site.url("items", "new"), data).get_data(as_text=True)
             flashes = site.flashes(page)
             assert any(said in flash for flash in flashes), flashes
-            for leaked in ("INSERT", "[SQL", "parameters", "items_", "Key (", "Duplicate entry", "IntegrityError",
-                           HOSTILE_CONSTRAINT, "<script>alert(12)"):
+            for leaked in (
+                "INSERT",
+                "[SQL",
+                "parameters",
+                "items_",
+                "Key (",
+                "Duplicate entry",
+                "IntegrityError",
+                HOSTILE_CONSTRAINT,
+                "<script>alert(12)",
+            ):
                 assert not any(leaked in flash for flash in flashes), (leaked, flashes)
             assert HOSTILE_CONSTRAINT not in page
         logged = "\n".join(record.getMessage() for record in caplog.records)
@@ -178,9 +208,16 @@ def test_10_database_errors_are_shown_generic_and_logged_in_full(empty_database_
 # -- 11: reflection in error pages, debug off ----------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/admin/%3Cscript%3Ealert(1)%3C/script%3E/", "/admin/customers/%3Cscript%3E/",
-                                  "/%3Cimg%20src=x%20onerror=alert(1)%3E", "/admin/customers/export/%3Cscript%3E/",
-                                  "/admin/customers/%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/%3Cscript%3Ealert(1)%3C/script%3E/",
+        "/admin/customers/%3Cscript%3E/",
+        "/%3Cimg%20src=x%20onerror=alert(1)%3E",
+        "/admin/customers/export/%3Cscript%3E/",
+        "/admin/customers/%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E",
+    ],
+)
 def test_11_not_found_pages_do_not_reflect_the_path(reader, path):
     response = reader.client.get(path, follow_redirects=True)
     assert response.status_code in (200, 404)
@@ -222,8 +259,18 @@ def test_11_debug_switches_do_nothing(reader, query):
 
 # -- 13: export formula injection ------------------------------------------------------------------
 
-FORMULAS = ["=HYPERLINK(\"http://evil\")", "-2+3+cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "\t=1+1", "\r=1+1",
-            "=1+1", "-", "+", "@"]
+FORMULAS = [
+    '=HYPERLINK("http://evil")',
+    "-2+3+cmd|' /C calc'!A0",
+    "+1+1",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "=1+1",
+    "-",
+    "+",
+    "@",
+]
 
 
 def test_13_export_neutralises_formulas_and_keeps_numbers(site, hostile_database_url):
@@ -240,7 +287,9 @@ def test_13_export_neutralises_formulas_and_keeps_numbers(site, hostile_database
 
     orders = list(csv.reader(io.StringIO(site.get(site.url(schemas.ORDER, "export/csv")).get_data(as_text=True))))
     assert [row[3] for row in orders[1:]] == ["10.50", "0.01", "9999999999.99", "-3.00"]
-    all_types = list(csv.reader(io.StringIO(site.get(site.url(schemas.ALL_TYPES, "export/csv")).get_data(as_text=True))))
+    all_types = list(
+        csv.reader(io.StringIO(site.get(site.url(schemas.ALL_TYPES, "export/csv")).get_data(as_text=True)))
+    )
     header, first = all_types[0], all_types[1]
     assert first[header.index("integer_col")] == str(-(2**31))
     assert first[header.index("bigint_col")] == str(schemas.BIG_INTEGER)
@@ -261,21 +310,40 @@ def test_24_binary_values_download_as_attachments_that_are_never_sniffed(reader)
     assert response.data == schemas.ALL_TYPES_ROW["binary_col"]
 
 
-@pytest.mark.parametrize("query", ["column=../../etc/passwd&id=1", "column=binary_col&id=../1",
-                                   "column=%2e%2e%2fbinary_col&id=1", "column=/etc/passwd&id=1",
-                                   "column=binary_col&id=1%2F..%2F2", "column=password_hash&id=1",
-                                   "column=text_col&id=1", "column=..\\binary_col&id=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "column=../../etc/passwd&id=1",
+        "column=binary_col&id=../1",
+        "column=%2e%2e%2fbinary_col&id=1",
+        "column=/etc/passwd&id=1",
+        "column=binary_col&id=1%2F..%2F2",
+        "column=password_hash&id=1",
+        "column=text_col&id=1",
+        "column=..\\binary_col&id=1",
+    ],
+)
 def test_24_download_parameters_are_names_not_paths(reader, query):
     response = reader.get(reader.url(schemas.ALL_TYPES, "download") + "?" + query)
     assert response.status_code == 404
     assert b"root:" not in response.data and b"pbkdf2" not in response.data
 
 
-@pytest.mark.parametrize("path", ["/dashboard-static/../app.py", "/dashboard-static/..%2fapp.py",
-                                  "/dashboard-static/%2e%2e/app.py", "/dashboard-static/%2e%2e%2fapp.py",
-                                  "/dashboard-static/..%5capp.py", "/dashboard-static//etc/passwd",
-                                  "/dashboard-static/%2fetc%2fpasswd", "/admin/-/static/../../../etc/passwd",
-                                  "/dashboard-static/../../pyproject.toml", "/dashboard-static-other/handlers.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard-static/../app.py",
+        "/dashboard-static/..%2fapp.py",
+        "/dashboard-static/%2e%2e/app.py",
+        "/dashboard-static/%2e%2e%2fapp.py",
+        "/dashboard-static/..%5capp.py",
+        "/dashboard-static//etc/passwd",
+        "/dashboard-static/%2fetc%2fpasswd",
+        "/admin/-/static/../../../etc/passwd",
+        "/dashboard-static/../../pyproject.toml",
+        "/dashboard-static-other/handlers.js",
+    ],
+)
 def test_24_static_files_never_leave_their_folder(reader, path):
     response = reader.client.get(path, follow_redirects=True)  # "//" is redirected to "/" first
     assert response.status_code in (400, 404), response.status_code
@@ -293,14 +361,19 @@ def test_24_export_file_names_are_made_of_safe_characters(reader):
 
 
 def test_25_foreign_keys_into_a_table_the_role_may_not_open_show_only_the_key(module_hostile_database_url, tmp_path):
-    site = site_on(module_hostile_database_url, tmp_path, role="editor",
-                   TABLES={schemas.CUSTOMERS: {"roles": {"editor": []}}})
+    site = site_on(
+        module_hostile_database_url, tmp_path, role="editor", TABLES={schemas.CUSTOMERS: {"roles": {"editor": []}}}
+    )
     try:
         assert site.get(site.url(schemas.CUSTOMERS)).status_code == 403
         home = site.text("/admin/")
         assert f"/admin/{site.state.views[schemas.CUSTOMERS].info.url_path}/" not in home
-        for url in (site.url(schemas.ORDER), site.url(schemas.ORDER, "details", "1"), site.url(schemas.ORDER, "edit", "1"),
-                    site.url(schemas.CUSTOMER_TAGS)):
+        for url in (
+            site.url(schemas.ORDER),
+            site.url(schemas.ORDER, "details", "1"),
+            site.url(schemas.ORDER, "edit", "1"),
+            site.url(schemas.CUSTOMER_TAGS),
+        ):
             page = site.text(url)
             assert "Alice" not in page and "/admin/customers/" not in page, url
         lookup = site.url(schemas.ORDER, "ajax/lookup") + "?name=customer_id&query="
@@ -315,9 +388,11 @@ def test_25_foreign_keys_into_a_table_the_role_may_not_open_show_only_the_key(mo
 
 
 def test_43_a_lookup_into_a_table_the_role_may_not_read_answers_nothing_and_reads_nothing(
-        module_hostile_database_url, tmp_path):
-    site = site_on(module_hostile_database_url, tmp_path, role="viewer",
-                   TABLES={schemas.CUSTOMERS: {"roles": {"viewer": []}}})
+    module_hostile_database_url, tmp_path
+):
+    site = site_on(
+        module_hostile_database_url, tmp_path, role="viewer", TABLES={schemas.CUSTOMERS: {"roles": {"viewer": []}}}
+    )
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, _parameters, _context, _many):
@@ -344,7 +419,9 @@ def test_43_a_lookup_into_a_table_the_role_may_not_read_answers_nothing_and_read
 
 
 def test_25_a_hidden_display_column_is_not_shown_as_a_label(module_hostile_database_url, tmp_path):
-    site = site_on(module_hostile_database_url, tmp_path, TABLES={schemas.CUSTOMERS: {"columns": {"name": {"hidden": True}}}})
+    site = site_on(
+        module_hostile_database_url, tmp_path, TABLES={schemas.CUSTOMERS: {"columns": {"name": {"hidden": True}}}}
+    )
     try:
         assert "Alice" not in site.text(site.url(schemas.ORDER))
         lookup = site.get(site.url(schemas.ORDER, "ajax/lookup") + "?name=customer_id&query=1").get_json()
@@ -354,7 +431,9 @@ def test_25_a_hidden_display_column_is_not_shown_as_a_label(module_hostile_datab
 
 
 def test_25_details_do_not_link_to_tables_the_role_may_not_open(module_hostile_database_url, tmp_path):
-    site = site_on(module_hostile_database_url, tmp_path, role="viewer", TABLES={schemas.ORDER: {"roles": {"viewer": []}}})
+    site = site_on(
+        module_hostile_database_url, tmp_path, role="viewer", TABLES={schemas.ORDER: {"roles": {"viewer": []}}}
+    )
     try:
         details = site.text(site.url(schemas.CUSTOMERS, "details", "1"))
         assert "order (customer_id)" not in details and "/admin/order/" not in details
@@ -364,11 +443,19 @@ def test_25_details_do_not_link_to_tables_the_role_may_not_open(module_hostile_d
 
 
 def test_25_a_refused_delete_does_not_name_a_table_the_role_may_not_open(hostile_database_url, tmp_path):
-    site = site_on(hostile_database_url, tmp_path, role="editor", TABLES={schemas.ORDER: {"roles": {"editor": []}},
-                                                                         schemas.CUSTOMER_TAGS: {"roles": {"editor": []}}})
+    site = site_on(
+        hostile_database_url,
+        tmp_path,
+        role="editor",
+        TABLES={schemas.ORDER: {"roles": {"editor": []}}, schemas.CUSTOMER_TAGS: {"roles": {"editor": []}}},
+    )
     try:
-        response = site.post(site.url(schemas.CUSTOMERS, "action"), {"action": "delete", "rowid": ["1"]},
-                             token_from=site.url(schemas.CUSTOMERS), follow=True)
+        response = site.post(
+            site.url(schemas.CUSTOMERS, "action"),
+            {"action": "delete", "rowid": ["1"]},
+            token_from=site.url(schemas.CUSTOMERS),
+            follow=True,
+        )
         flashes = site.flashes(response.get_data(as_text=True))
         assert any("Nothing was deleted" in f and "Row 1 " in f for f in flashes), flashes
         assert not any("order" in f or "customer_tags" in f for f in flashes), flashes

@@ -85,11 +85,16 @@ def cell_renderer(table, column):
         return render
     return None
 '''
-FILES = {"probe": {"static/probe.css": "p { color: teal; }", "templates/probe/page.html": """
+FILES = {
+    "probe": {
+        "static/probe.css": "p { color: teal; }",
+        "templates/probe/page.html": """
     {% extends "dashboard/page.html" %}
     {% block page_content %}<p id="value">{{ value }}</p><p id="argument">{{ argument }}</p>
     <script nonce="{{ csp_nonce() }}">document.body.dataset.probe = "ran";</script>{% endblock %}
-"""}}
+""",
+    }
+}
 
 
 @pytest.fixture
@@ -99,8 +104,15 @@ def make(hostile_database_url, tmp_path):
 
     def build(role: str = "admin", **settings):
         other = schemas.other_schema_name(hostile_database_url)
-        site = plugin_site(hostile_database_url, tmp_path / f"site{len(sites)}", {"probe": PLUGIN}, role=role,
-                           files=FILES, SCHEMAS=[other] if other else [], **settings)
+        site = plugin_site(
+            hostile_database_url,
+            tmp_path / f"site{len(sites)}",
+            {"probe": PLUGIN},
+            role=role,
+            files=FILES,
+            SCHEMAS=[other] if other else [],
+            **settings,
+        )
         sites.append(site)
         return site
 
@@ -123,7 +135,10 @@ def test_23_a_page_without_roles_needs_a_login_and_the_admin_role(make):
     for role in ("viewer", "editor"):
         client = logged_in(site.app, role)
         assert client.get("/admin/-/pages/unlabelled/").status_code == 403
-        assert client.post("/admin/-/pages/unlabelled/", data={"name": "x", "csrf_token": csrf_token(client)}).status_code == 403
+        assert (
+            client.post("/admin/-/pages/unlabelled/", data={"name": "x", "csrf_token": csrf_token(client)}).status_code
+            == 403
+        )
         assert "/admin/-/pages/unlabelled/" not in client.get("/admin/").get_data(as_text=True)
     assert site.get("/admin/-/pages/unlabelled/").status_code == 200
 
@@ -142,12 +157,15 @@ def test_23_plugin_pages_escape_and_carry_the_csp_nonce(make):
 def test_23_plugin_posts_need_this_sessions_csrf_token(make, hostile_database_url):
     site = make("admin")
     other = logged_in(site.app, "admin", username="other-admin")
-    for data, headers in [({"name": "forged"}, {}),
-                          ({"name": "forged", "csrf_token": csrf_token(other)}, {}),
-                          ({"name": "forged", "csrf_token": site.token()}, {"Sec-Fetch-Site": "cross-site"})]:
+    for data, headers in [
+        ({"name": "forged"}, {}),
+        ({"name": "forged", "csrf_token": csrf_token(other)}, {}),
+        ({"name": "forged", "csrf_token": site.token()}, {"Sec-Fetch-Site": "cross-site"}),
+    ]:
         assert site.client.post("/admin/-/pages/unlabelled/", data=data, headers=headers).status_code in (400, 403)
-        response = site.client.post(site.url(schemas.TAGS, "action"), data={"action": "rename", "rowid": ["1"], **data},
-                                    headers=headers)
+        response = site.client.post(
+            site.url(schemas.TAGS, "action"), data={"action": "rename", "rowid": ["1"], **data}, headers=headers
+        )
         assert response.status_code in (400, 403)
     assert tag_names(hostile_database_url) == TAGS
     assert site.post("/admin/-/pages/unlabelled/", {"name": "renamed by the page"}).status_code == 302
@@ -171,8 +189,9 @@ def test_36_in_read_only_mode_no_plugin_writes_not_even_a_careless_one(make, hos
     assert ">Rename<" not in site.text(site.url(schemas.TAGS))  # an edit action is not even offered
     refused = site.post("/admin/-/pages/unlabelled/", {"name": "written by the page"})
     assert refused.status_code == 403 and "read-only mode" in refused.get_data(as_text=True)
-    action = site.post(site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["1", "2"]},
-                       token_from=site.url(schemas.TAGS))
+    action = site.post(
+        site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["1", "2"]}, token_from=site.url(schemas.TAGS)
+    )
     assert action.status_code == 403
     editor = logged_in(site.app, "editor")
     careless = editor.post("/admin/-/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
@@ -183,8 +202,9 @@ def test_36_in_read_only_mode_no_plugin_writes_not_even_a_careless_one(make, hos
 def test_36_outside_read_only_mode_the_same_plugins_do_write(make, hostile_database_url):
     site = make("admin")
     assert ">Rename<" in site.text(site.url(schemas.TAGS))
-    response = site.post(site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["2", "3"]},
-                         token_from=site.url(schemas.TAGS))
+    response = site.post(
+        site.url(schemas.TAGS, "action"), {"action": "rename", "rowid": ["2", "3"]}, token_from=site.url(schemas.TAGS)
+    )
     assert response.status_code == 302
     editor = logged_in(site.app, "editor")
     careless = editor.post("/admin/-/pages/careless/", data={"name": "raw write", "csrf_token": csrf_token(editor)})
@@ -192,8 +212,17 @@ def test_36_outside_read_only_mode_the_same_plugins_do_write(make, hostile_datab
     assert tag_names(hostile_database_url) == ["raw write", "renamed 2", "renamed 3"]
 
 
-TRAVERSALS = ["../__init__.py", "..%2f__init__.py", "%2e%2e/__init__.py", "%2e%2e%2f__init__.py", "..%5c__init__.py",
-              "/etc/passwd", "%2fetc%2fpasswd", "../templates/probe/page.html", "../../probe/__init__.py"]
+TRAVERSALS = [
+    "../__init__.py",
+    "..%2f__init__.py",
+    "%2e%2e/__init__.py",
+    "%2e%2e%2f__init__.py",
+    "..%5c__init__.py",
+    "/etc/passwd",
+    "%2fetc%2fpasswd",
+    "../templates/probe/page.html",
+    "../../probe/__init__.py",
+]
 
 
 def test_24_plugin_static_files_never_leave_their_folder(make):

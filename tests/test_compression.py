@@ -83,14 +83,18 @@ def test_the_login_page_follows_the_same_rule(app):
 def test_static_files_are_compressed_for_everyone(app):
     client = app.test_client()
     css = (OWN_STATIC / "dashboard.css").read_bytes()
-    response = _get(client, "/dashboard-static/dashboard.css",
-                    headers={"Sec-Fetch-Site": "cross-site", "Accept-Encoding": "gzip"})
+    response = _get(
+        client, "/dashboard-static/dashboard.css", headers={"Sec-Fetch-Site": "cross-site", "Accept-Encoding": "gzip"}
+    )
     assert response.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(response.get_data()) == css
     assert "Cookie" not in response.headers["Vary"]
     # A revalidation with the compressed copy's ETag is answered "not modified".
-    again = _get(client, "/dashboard-static/dashboard.css",
-                 headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]})
+    again = _get(
+        client,
+        "/dashboard-static/dashboard.css",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]},
+    )
     assert again.status_code == 304
     plain = _get(client, "/dashboard-static/dashboard.css")
     assert "Content-Encoding" not in plain.headers and plain.get_data() == css
@@ -99,8 +103,9 @@ def test_static_files_are_compressed_for_everyone(app):
 def test_a_csv_export_is_compressed_while_it_streams(client):
     plain = _get(client, "/admin/parent/export/csv/", headers=SAME_ORIGIN).get_data(as_text=True)
     assert plain.splitlines()[0].startswith("id,")
-    with client.get("/admin/parent/export/csv/", buffered=False,
-                    headers={**SAME_ORIGIN, "Accept-Encoding": "deflate, gzip"}) as response:
+    with client.get(
+        "/admin/parent/export/csv/", buffered=False, headers={**SAME_ORIGIN, "Accept-Encoding": "deflate, gzip"}
+    ) as response:
         # Still a stream: no length known in advance, chunks compressed as they come.
         assert response.is_streamed
         assert "Content-Length" not in response.headers

@@ -56,9 +56,7 @@ def scratch_database(backend: str) -> t.Iterator[str]:
     variable, default = SERVERS[backend]
     admin_url = make_url(os.environ.get(variable) or default)
     name = f"demo_test_{secrets.token_hex(6)}"
-    admin = create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
         try:
             with admin.connect() as connection:
@@ -87,9 +85,7 @@ class Demo:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
-def demo(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> t.Iterator[Demo]:
+def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Demo]:
     """A demo of ROWS orders, built once per backend for the whole module."""
     backend: str = request.param
     with contextlib.ExitStack() as stack:
@@ -123,24 +119,17 @@ def _fingerprint(engine: Engine) -> dict[str, list[tuple[t.Any, ...]]]:
         return {
             "customers": [
                 tuple(row)
-                for row in connection.execute(
-                    text("SELECT id, name, email, country FROM customers ORDER BY id")
-                )
+                for row in connection.execute(text("SELECT id, name, email, country FROM customers ORDER BY id"))
             ],
             # Formatted: SQLite reads 12.5 back as a float, the servers as Decimal('12.50').
             "orders": [
                 (row.id, row.customer_id, row.status, f"{Decimal(row.total):.2f}")
-                for row in connection.execute(
-                    text("SELECT id, customer_id, status, total FROM orders ORDER BY id")
-                )
+                for row in connection.execute(text("SELECT id, customer_id, status, total FROM orders ORDER BY id"))
             ],
             "order_lines": [
                 tuple(row)
                 for row in connection.execute(
-                    text(
-                        "SELECT order_id, line_no, product_id, quantity FROM order_lines "
-                        "ORDER BY order_id, line_no"
-                    )
+                    text("SELECT order_id, line_no, product_id, quantity FROM order_lines ORDER BY order_id, line_no")
                 )
             ],
         }
@@ -210,13 +199,9 @@ def test_orders_are_consistent(demo: Demo) -> None:
         for order_id, quantity, unit_price in connection.execute(
             select(lines.c.order_id, lines.c.quantity, lines.c.unit_price)
         ):
-            line_sums[order_id] = line_sums.get(order_id, Decimal(0)) + quantity * Decimal(
-                unit_price
-            )
+            line_sums[order_id] = line_sums.get(order_id, Decimal(0)) + quantity * Decimal(unit_price)
         statuses = {row[0] for row in connection.execute(select(orders.c.status).distinct())}
-        first, last = connection.execute(
-            select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))
-        ).one()
+        first, last = connection.execute(select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))).one()
     assert len(per_order) == ROWS  # every order has lines
     for _order_id, count, first_line, last_line, products in per_order:
         assert 1 <= count <= 4 and (first_line, last_line) == (1, count) and products == count
@@ -239,10 +224,7 @@ def test_foreign_keys_hold(demo: Demo) -> None:
     with demo.engine.connect() as connection:
         for child, column, parent in references:
             orphans = connection.execute(
-                text(
-                    f"SELECT COUNT(*) FROM {child} c LEFT JOIN {parent} p ON p.id = c.{column} "
-                    "WHERE p.id IS NULL"
-                )
+                text(f"SELECT COUNT(*) FROM {child} c LEFT JOIN {parent} p ON p.id = c.{column} WHERE p.id IS NULL")
             ).scalar_one()
             assert orphans == 0, f"{child}.{column}"
         late = connection.execute(
@@ -261,9 +243,7 @@ def test_foreign_keys_hold(demo: Demo) -> None:
 
 def test_keys_as_specified(demo: Demo) -> None:
     inspector = inspect(demo.engine)
-    primary_keys = {
-        table: inspector.get_pk_constraint(table)["constrained_columns"] for table in TABLES
-    }
+    primary_keys = {table: inspector.get_pk_constraint(table)["constrained_columns"] for table in TABLES}
     assert primary_keys == {
         "customers": ["id"],
         "products": ["id"],
@@ -322,9 +302,7 @@ def test_app_inserts_get_fresh_ids(demo: Demo) -> None:
     lines, tags = demo.metadata.tables["order_lines"], demo.metadata.tables["tags"]
     with demo.engine.connect() as connection:
         now = datetime.now()
-        customer_id = _insert(
-            connection, customers, name="New Person", email="new@example.com", is_active=True
-        )
+        customer_id = _insert(connection, customers, name="New Person", email="new@example.com", is_active=True)
         order_id = _insert(
             connection,
             orders,
@@ -350,17 +328,13 @@ def test_app_inserts_get_fresh_ids(demo: Demo) -> None:
 
 
 def test_second_run_refuses_and_changes_nothing(demo: Demo) -> None:
-    with pytest.raises(
-        DemoTargetNotEmpty, match="already contains .* the demo only writes into an empty database"
-    ):
+    with pytest.raises(DemoTargetNotEmpty, match="already contains .* the demo only writes into an empty database"):
         write_demo_database(demo.url, 10)
     assert issubclass(DemoTargetNotEmpty, DemoError)
     assert _count(demo.engine, "orders") == ROWS
 
 
-def test_same_seed_same_data_on_every_backend(
-    demo: Demo, reference_rows: dict[str, list[tuple[t.Any, ...]]]
-) -> None:
+def test_same_seed_same_data_on_every_backend(demo: Demo, reference_rows: dict[str, list[tuple[t.Any, ...]]]) -> None:
     assert _fingerprint(demo.engine) == reference_rows
 
 
@@ -503,9 +477,7 @@ def test_command_url_target(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_command_usage_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
-) -> None:
+def test_command_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(tmp_path)
     result = _run("--rows", "10", *args)
     assert result.exit_code == 2

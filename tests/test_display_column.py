@@ -26,10 +26,20 @@ def _makers_and_items(url: str) -> str:
             else:
                 connection.exec_driver_sql(f"CREATE DATABASE {quote(schema)}")
         metadata = sa.MetaData()
-        makers = sa.Table("makers", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                          sa.Column("name", sa.String(50)), sa.Column("code", sa.String(20)), schema=schema)
-        items = sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                         sa.Column("maker_id", sa.Integer, sa.ForeignKey(makers.c.id)))
+        makers = sa.Table(
+            "makers",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("name", sa.String(50)),
+            sa.Column("code", sa.String(20)),
+            schema=schema,
+        )
+        items = sa.Table(
+            "items",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("maker_id", sa.Integer, sa.ForeignKey(makers.c.id)),
+        )
         metadata.create_all(engine)
         with engine.begin() as connection:
             connection.execute(makers.insert(), [{"id": 1, "name": "Acme Tools", "code": "ACM-7"}])
@@ -43,8 +53,9 @@ def _makers_and_items(url: str) -> str:
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True)
 def test_display_column_configured_under_schema_dot_table_labels_the_references(empty_database_url, tmp_path):
     schema = _makers_and_items(empty_database_url)
-    site = make_site(empty_database_url, tmp_path, SCHEMAS=[schema],
-                     TABLES={f"{schema}.makers": {"display_column": "code"}})
+    site = make_site(
+        empty_database_url, tmp_path, SCHEMAS=[schema], TABLES={f"{schema}.makers": {"display_column": "code"}}
+    )
     try:
         page = site.text(site.url("items"))
     finally:

@@ -37,8 +37,15 @@ def _free_port() -> int:
 
 
 def _dashboard(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 @contextlib.contextmanager
@@ -49,8 +56,12 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
     port = _free_port()
     log_path = instance / "serve.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "serve", *args, "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             # Ready when this process's gunicorn says it listens on the port: a connection
             # alone could reach another server that took the port between probe and bind.
@@ -160,8 +171,9 @@ def logged_in(chromium: t.Any, base: str, **context_options: t.Any) -> t.Iterato
     """A page in a new context of ``chromium`` (the :func:`tests.browser.chromium` fixture),
     logged in as ``operator`` on ``base``; ``context_options`` go to ``new_context`` (a
     ``viewport``, a ``locale`` for the browser's Accept-Language, ``is_mobile``...)."""
-    context = chromium.new_context(**{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True,
-                                      **context_options})
+    context = chromium.new_context(
+        **{"viewport": {"width": 1280, "height": 900}, "accept_downloads": True, **context_options}
+    )
     try:
         page = context.new_page()
         who = Operator(page, base)
@@ -331,7 +343,8 @@ def test_link_a_tag_to_a_product_from_the_products_page(operator: Operator, serv
     with contextlib.closing(sqlite3.connect(served_instance / "demo.db")) as db:
         product, tag, tag_name = db.execute(
             "SELECT p.id, t.id, t.name FROM products p, tags t WHERE NOT EXISTS (SELECT 1 FROM product_tags l "
-            "WHERE l.product_id = p.id AND l.tag_id = t.id) ORDER BY p.id, t.id LIMIT 1").fetchone()
+            "WHERE l.product_id = p.id AND l.tag_id = t.id) ORDER BY p.id, t.id LIMIT 1"
+        ).fetchone()
     operator.go(f"/admin/products/details/?id={product}")
     section = page.locator("section.dashboard-linked", has_text="tags, linked through product_tags")
     operator.through(lambda: section.locator("a:has-text('Add a link')").click())
@@ -375,7 +388,9 @@ def test_export_downloads_every_row_as_csv(operator: Operator) -> None:
 
 
 def test_on_a_phone_every_page_fits_and_every_field_has_its_label(chromium: t.Any, served: str) -> None:
-    with logged_in(chromium, served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as operator:
+    with logged_in(
+        chromium, served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ) as operator:
         page = operator.page
         # The navbar folds into its toggle; the table finder is inside and works by touch.
         assert not page.locator("#dashboard-nav-search").is_visible()
@@ -385,8 +400,13 @@ def test_on_a_phone_every_page_fits_and_every_field_has_its_label(chromium: t.An
         finder.fill("orders")
         page.locator("#dashboard-nav-results .dropdown-item", has_text="orders").first.wait_for()
         operator.through(lambda: finder.press("Enter"))
-        for path in ("/admin/", "/admin/orders/", "/admin/orders/details/?id=1", "/admin/orders/edit/?id=1",
-                     "/admin/customers/new/"):
+        for path in (
+            "/admin/",
+            "/admin/orders/",
+            "/admin/orders/details/?id=1",
+            "/admin/orders/edit/?id=1",
+            "/admin/customers/new/",
+        ):
             operator.go(path)
             # Only the list's own frame may scroll sideways, never the page.
             width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")

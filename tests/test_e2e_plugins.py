@@ -15,7 +15,7 @@ from tests.test_e2e import Operator, logged_in, prepare_demo, serve
 
 pytestmark = pytest.mark.e2e
 
-HOSTILE = "<img src=x onerror=\"window.__xss=1\">"
+HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +45,15 @@ def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
 
 def drawn_charts(page: t.Any) -> list[dict[str, t.Any]]:
     """What Chart.js drew on each canvas of the page: its kind, labels and values."""
-    return t.cast(list, page.evaluate("""() => Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
+    return t.cast(
+        list,
+        page.evaluate("""() => Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
         const chart = window.Chart && window.Chart.getChart(c);
         return chart ? {kind: chart.config.type, labels: chart.data.labels, values: chart.data.datasets[0].data,
                         spec: JSON.parse(c.getAttribute('data-chart')), width: c.width}
                      : {missing: c.closest('figure').getAttribute('data-chart-name')};
-    })"""))
+    })"""),
+    )
 
 
 def test_copied_plugin_page_draws_its_charts(operator: Operator) -> None:
@@ -92,10 +95,13 @@ def test_hostile_label_stays_text_in_tooltips_and_figures(operator: Operator) ->
     point = page.evaluate(
         "([i]) => { const c = window.Chart.getChart(document.querySelector("
         "\"figure[data-chart-name='sales.products_by_category'] canvas\"));"
-        " const bar = c.getDatasetMeta(0).data[i]; return {x: bar.x, y: (bar.y + bar.base) / 2}; }", [index])
+        " const bar = c.getDatasetMeta(0).data[i]; return {x: bar.x, y: (bar.y + bar.base) / 2}; }",
+        [index],
+    )
     page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
-    chart_js = ("window.Chart.getChart(document.querySelector("
-                "\"figure[data-chart-name='sales.products_by_category'] canvas\"))")
+    chart_js = (
+        "window.Chart.getChart(document.querySelector(\"figure[data-chart-name='sales.products_by_category'] canvas\"))"
+    )
     page.wait_for_function(f"() => {chart_js}.tooltip.opacity > 0")
     tooltip = page.evaluate(f"() => {chart_js}.tooltip.title")
     assert tooltip == [HOSTILE]

@@ -16,8 +16,7 @@ def app(small_database_url, tmp_path):
 
 def test_a_missing_page_is_a_framed_404_in_the_operators_language(app) -> None:
     client = logged_in(app, "viewer")
-    response = client.get("/admin/no-such-table/%3Cscript%3Ealert(1)%3C/script%3E/",
-                          headers={"Accept-Language": "de"})
+    response = client.get("/admin/no-such-table/%3Cscript%3Ealert(1)%3C/script%3E/", headers={"Accept-Language": "de"})
     page = response.get_data(as_text=True)
     assert response.status_code == 404
     assert "Nicht gefunden" in page and "Unter dieser Adresse gibt es keine Seite." in page
@@ -29,8 +28,9 @@ def test_a_missing_page_is_a_framed_404_in_the_operators_language(app) -> None:
 def test_a_refused_write_says_why_in_the_operators_language(app) -> None:
     client = logged_in(app, "viewer")
     token = csrf_token(client, "/admin/parent/")
-    response = client.post("/admin/parent/new/", data={"csrf_token": token, "id": "9", "name": "x"},
-                           headers={"Accept-Language": "fr"})
+    response = client.post(
+        "/admin/parent/new/", data={"csrf_token": token, "id": "9", "name": "x"}, headers={"Accept-Language": "fr"}
+    )
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 403
     assert "Non autorisé" in page and "Rien n'a été modifié." in page

@@ -27,8 +27,10 @@ def test_an_export_cut_at_the_limit_says_so_in_its_last_line(demo_url, tmp_path)
         header, rows, last = lines[0], lines[1:-1], lines[-1]
         assert header[:3] == ["id", "customer_id", "status"]
         assert [row[0] for row in rows] == [str(n) for n in range(1, 11)]
-        assert last == ["Export cut at 10 rows (the EXPORT_MAX_ROWS setting): more rows match. "
-                        "Narrow it with a search or a filter to export the rest."]
+        assert last == [
+            "Export cut at 10 rows (the EXPORT_MAX_ROWS setting): more rows match. "
+            "Narrow it with a search or a filter to export the rest."
+        ]
         # The list page says it beside the export button: the demo has 50 orders.
         page = site.text(site.url("orders"))
         assert "An export writes the first 10 rows only." in page

@@ -53,16 +53,31 @@ _INJECTED = """() => {
 def _write_table(url: str) -> None:
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
-    people = sa.Table("people", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                      sa.Column("name", sa.Text, comment=COMMENT), sa.Column(LINK, sa.Text),
-                      sa.Column(ENTITY, sa.Text), sa.Column(DATED, sa.Date))
+    people = sa.Table(
+        "people",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.Text, comment=COMMENT),
+        sa.Column(LINK, sa.Text),
+        sa.Column(ENTITY, sa.Text),
+        sa.Column(DATED, sa.Date),
+    )
     today = dt.date.today()
     try:
         metadata.create_all(engine)
         with engine.begin() as connection:
-            connection.execute(people.insert(), [
-                {"name": f"person {n}", LINK: f"value {n}", ENTITY: f"other {n}", DATED: today - dt.timedelta(days=9 * n)}
-                for n in range(1, 30)])
+            connection.execute(
+                people.insert(),
+                [
+                    {
+                        "name": f"person {n}",
+                        LINK: f"value {n}",
+                        ENTITY: f"other {n}",
+                        DATED: today - dt.timedelta(days=9 * n),
+                    }
+                    for n in range(1, 30)
+                ],
+            )
     finally:
         engine.dispose()
 
@@ -87,8 +102,10 @@ def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
 def _nothing_injected(operator: Operator, where: str) -> None:
     assert operator.page.evaluate(_INJECTED) == [], where
     # What sits in the middle of the page is the page, not a link laid over it.
-    covering = operator.page.evaluate("() => { const e = document.elementFromPoint(640, 450);"
-                                      " return e && e.closest('a[href*=\"evil\"]') ? e.outerHTML : null; }")
+    covering = operator.page.evaluate(
+        "() => { const e = document.elementFromPoint(640, 450);"
+        " return e && e.closest('a[href*=\"evil\"]') ? e.outerHTML : null; }"
+    )
     assert covering is None, where
 
 

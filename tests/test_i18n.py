@@ -32,40 +32,126 @@ from tests.site import form_values, rows
 #: with the list's numbers and dates in the locale's format. Written out, not read from the
 #: catalogs, so a catalog that loses or garbles them fails here.
 EXPECTED: dict[str, dict[str, str]] = {
-    "en": {"home": "Every table and view of the database.", "list": "2 rows.", "details": "Rows that refer to this one",
-           "login": "User name", "admin": "Add Filter", "save": "Save", "number": "1,234,567.50", "date": "Mar 1, 2024"},
-    "de": {"home": "Alle Tabellen und Sichten der Datenbank.", "list": "2 Zeilen.",
-           "details": "Zeilen, die auf diese verweisen", "login": "Benutzername", "admin": "Filter hinzufügen",
-           "save": "Speichern", "number": "1.234.567,50", "date": "01.03.2024"},
-    "fr": {"home": "Toutes les tables et vues de la base de données.", "list": "2 lignes.",
-           "details": "Lignes qui font référence à celle-ci", "login": "Nom d’utilisateur", "admin": "Ajouter un filtre",
-           "save": "Enregistrer", "number": "1\u202f234\u202f567,50", "date": "1 mars 2024"},
-    "es": {"home": "Todas las tablas y vistas de la base de datos.", "list": "2 filas.",
-           "details": "Filas que hacen referencia a esta", "login": "Nombre de usuario", "admin": "Añadir filtro",
-           "save": "Salvar", "number": "1.234.567,50", "date": "1 mar 2024"},
-    "pt_BR": {"home": "Todas as tabelas e visões do banco de dados.", "list": "2 linhas.",
-              "details": "Linhas que fazem referência a esta", "login": "Nome de usuário", "admin": "Adicionar Filtro",
-              "save": "Salvar", "number": "1.234.567,50", "date": "1 de mar. de 2024"},
-    "it": {"home": "Tutte le tabelle e le viste del database.", "list": "2 righe.",
-           "details": "Righe che fanno riferimento a questa", "login": "Nome utente", "admin": "Aggiungi filtro",
-           "save": "Salva", "number": "1.234.567,50", "date": "1 mar 2024"},
-    "nl": {"home": "Alle tabellen en views van de database.", "list": "2 rijen.",
-           "details": "Rijen die naar deze verwijzen", "login": "Gebruikersnaam", "admin": "Filter toevoegen",
-           "save": "Opslaan", "number": "1.234.567,50", "date": "1 mrt 2024"},
-    "pl": {"home": "Wszystkie tabele i widoki bazy danych.", "list": "2 wiersze.",
-           "details": "Wiersze wskazujące na ten", "login": "Nazwa użytkownika", "admin": "Dodaj filtr",
-           "save": "Zapisz", "number": "1\xa0234\xa0567,50", "date": "1 mar 2024"},
-    "ru": {"home": "Все таблицы и представления базы данных.", "list": "2 строки.",
-           "details": "Строки, ссылающиеся на эту", "login": "Имя пользователя", "admin": "Добавить Фильтр",
-           "save": "Сохранить", "number": "1\xa0234\xa0567,50", "date": "1 мар. 2024\u202fг."},
-    "zh_Hans_CN": {"home": "数据库中的所有表和视图。", "list": "2 行。", "details": "引用此行的行", "login": "用户名",
-                   "admin": "添加筛选器", "save": "保存", "number": "1,234,567.50", "date": "2024年3月1日"},
-    "ja": {"home": "データベースのすべてのテーブルとビューです。", "list": "2 行。", "details": "この行を参照している行",
-           "login": "ユーザー名", "admin": "フィルターを追加", "save": "保存", "number": "1,234,567.50",
-           "date": "2024/03/01"},
-    "ar": {"home": "كل جداول قاعدة البيانات وعروضها.", "list": "صفان.", "details": "الصفوف التي تشير إلى هذا الصف",
-           "login": "اسم المستخدم", "admin": "إضافة تصفية", "save": "حفظ", "number": "1,234,567.50",
-           "date": "01\u200f/03\u200f/2024"},
+    "en": {
+        "home": "Every table and view of the database.",
+        "list": "2 rows.",
+        "details": "Rows that refer to this one",
+        "login": "User name",
+        "admin": "Add Filter",
+        "save": "Save",
+        "number": "1,234,567.50",
+        "date": "Mar 1, 2024",
+    },
+    "de": {
+        "home": "Alle Tabellen und Sichten der Datenbank.",
+        "list": "2 Zeilen.",
+        "details": "Zeilen, die auf diese verweisen",
+        "login": "Benutzername",
+        "admin": "Filter hinzufügen",
+        "save": "Speichern",
+        "number": "1.234.567,50",
+        "date": "01.03.2024",
+    },
+    "fr": {
+        "home": "Toutes les tables et vues de la base de données.",
+        "list": "2 lignes.",
+        "details": "Lignes qui font référence à celle-ci",
+        "login": "Nom d’utilisateur",
+        "admin": "Ajouter un filtre",
+        "save": "Enregistrer",
+        "number": "1\u202f234\u202f567,50",
+        "date": "1 mars 2024",
+    },
+    "es": {
+        "home": "Todas las tablas y vistas de la base de datos.",
+        "list": "2 filas.",
+        "details": "Filas que hacen referencia a esta",
+        "login": "Nombre de usuario",
+        "admin": "Añadir filtro",
+        "save": "Salvar",
+        "number": "1.234.567,50",
+        "date": "1 mar 2024",
+    },
+    "pt_BR": {
+        "home": "Todas as tabelas e visões do banco de dados.",
+        "list": "2 linhas.",
+        "details": "Linhas que fazem referência a esta",
+        "login": "Nome de usuário",
+        "admin": "Adicionar Filtro",
+        "save": "Salvar",
+        "number": "1.234.567,50",
+        "date": "1 de mar. de 2024",
+    },
+    "it": {
+        "home": "Tutte le tabelle e le viste del database.",
+        "list": "2 righe.",
+        "details": "Righe che fanno riferimento a questa",
+        "login": "Nome utente",
+        "admin": "Aggiungi filtro",
+        "save": "Salva",
+        "number": "1.234.567,50",
+        "date": "1 mar 2024",
+    },
+    "nl": {
+        "home": "Alle tabellen en views van de database.",
+        "list": "2 rijen.",
+        "details": "Rijen die naar deze verwijzen",
+        "login": "Gebruikersnaam",
+        "admin": "Filter toevoegen",
+        "save": "Opslaan",
+        "number": "1.234.567,50",
+        "date": "1 mrt 2024",
+    },
+    "pl": {
+        "home": "Wszystkie tabele i widoki bazy danych.",
+        "list": "2 wiersze.",
+        "details": "Wiersze wskazujące na ten",
+        "login": "Nazwa użytkownika",
+        "admin": "Dodaj filtr",
+        "save": "Zapisz",
+        "number": "1\xa0234\xa0567,50",
+        "date": "1 mar 2024",
+    },
+    "ru": {
+        "home": "Все таблицы и представления базы данных.",
+        "list": "2 строки.",
+        "details": "Строки, ссылающиеся на эту",
+        "login": "Имя пользователя",
+        "admin": "Добавить Фильтр",
+        "save": "Сохранить",
+        "number": "1\xa0234\xa0567,50",
+        "date": "1 мар. 2024\u202fг.",
+    },
+    "zh_Hans_CN": {
+        "home": "数据库中的所有表和视图。",
+        "list": "2 行。",
+        "details": "引用此行的行",
+        "login": "用户名",
+        "admin": "添加筛选器",
+        "save": "保存",
+        "number": "1,234,567.50",
+        "date": "2024年3月1日",
+    },
+    "ja": {
+        "home": "データベースのすべてのテーブルとビューです。",
+        "list": "2 行。",
+        "details": "この行を参照している行",
+        "login": "ユーザー名",
+        "admin": "フィルターを追加",
+        "save": "保存",
+        "number": "1,234,567.50",
+        "date": "2024/03/01",
+    },
+    "ar": {
+        "home": "كل جداول قاعدة البيانات وعروضها.",
+        "list": "صفان.",
+        "details": "الصفوف التي تشير إلى هذا الصف",
+        "login": "اسم المستخدم",
+        "admin": "إضافة تصفية",
+        "save": "حفظ",
+        "number": "1,234,567.50",
+        "date": "01\u200f/03\u200f/2024",
+    },
 }
 _users = itertools.count()
 
@@ -73,13 +159,21 @@ _users = itertools.count()
 def _create_shop(url: str) -> None:
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
-    sa.Table("customers", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-             sa.Column("name", sa.String(100), nullable=False))
-    columns = [sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-               sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id")),
-               sa.Column("placed_on", sa.Date), sa.Column("placed_at", sa.DateTime),
-               sa.Column("total", sa.Numeric(12, 2)), sa.Column("quantity", sa.Integer),
-               sa.Column("note", sa.String(200))]
+    sa.Table(
+        "customers",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(100), nullable=False),
+    )
+    columns = [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id")),
+        sa.Column("placed_on", sa.Date),
+        sa.Column("placed_at", sa.DateTime),
+        sa.Column("total", sa.Numeric(12, 2)),
+        sa.Column("quantity", sa.Integer),
+        sa.Column("note", sa.String(200)),
+    ]
     if engine.dialect.name == "postgresql":
         columns.append(sa.Column("paid_at", sa.DateTime(timezone=True)))
     orders = sa.Table("orders", metadata, *columns)
@@ -88,14 +182,31 @@ def _create_shop(url: str) -> None:
         with engine.begin() as connection:
             connection.execute(metadata.tables["customers"].insert(), [{"id": 1, "name": "Ada"}])
             paid = {"paid_at": dt.datetime(2024, 3, 1, 14, 30, 5, tzinfo=dt.UTC)} if "paid_at" in orders.c else {}
-            connection.execute(orders.insert(), [
-                {"id": 1, "customer_id": 1, "placed_on": dt.date(2024, 3, 1),
-                 "placed_at": dt.datetime(2024, 3, 1, 14, 30, 5), "total": Decimal("1234567.50"),
-                 "quantity": 12345, "note": "first", **paid},
-                {"id": 2, "customer_id": 1, "placed_on": dt.date(2024, 12, 24),
-                 "placed_at": dt.datetime(2024, 12, 24, 8, 5), "total": Decimal("0.10"), "quantity": 3,
-                 "note": None, **({"paid_at": None} if paid else {})},
-            ])
+            connection.execute(
+                orders.insert(),
+                [
+                    {
+                        "id": 1,
+                        "customer_id": 1,
+                        "placed_on": dt.date(2024, 3, 1),
+                        "placed_at": dt.datetime(2024, 3, 1, 14, 30, 5),
+                        "total": Decimal("1234567.50"),
+                        "quantity": 12345,
+                        "note": "first",
+                        **paid,
+                    },
+                    {
+                        "id": 2,
+                        "customer_id": 1,
+                        "placed_on": dt.date(2024, 12, 24),
+                        "placed_at": dt.datetime(2024, 12, 24, 8, 5),
+                        "total": Decimal("0.10"),
+                        "quantity": 3,
+                        "note": None,
+                        **({"paid_at": None} if paid else {}),
+                    },
+                ],
+            )
     finally:
         engine.dispose()
 
@@ -173,25 +284,41 @@ def test_arabic_pages_are_right_to_left_with_the_mirrored_stylesheet(app: Flask)
 # -- choosing the language -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("header", "locale"), [
-    ("de-AT,de;q=0.9,en;q=0.5", "de"),
-    ("sv, nl;q=0.8, fr;q=0.5", "nl"),
-    ("pt-PT", "pt_BR"),
-    ("zh-CN,zh;q=0.9", "zh_Hans_CN"),
-    ("zh-TW, ja;q=0.5", "ja"),
-    ("en-GB", "en"),
-    ("fr;q=0, it", "it"),
-])
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("de-AT,de;q=0.9,en;q=0.5", "de"),
+        ("sv, nl;q=0.8, fr;q=0.5", "nl"),
+        ("pt-PT", "pt_BR"),
+        ("zh-CN,zh;q=0.9", "zh_Hans_CN"),
+        ("zh-TW, ja;q=0.5", "ja"),
+        ("en-GB", "en"),
+        ("fr;q=0, it", "it"),
+    ],
+)
 def test_the_browser_language_picks_the_best_supported_one(app: Flask, header: str, locale: str) -> None:
     shown = page(operator(app, header), "/admin/")
     assert f'lang="{locale.replace("_", "-")}"' in html_tag(shown)
     assert EXPECTED[locale]["home"] in shown
 
 
-@pytest.mark.parametrize("header", [
-    "xx", "*", "de;q=abc", "../../etc/passwd", "zh-TW", "x" * 300, "de;q=0", "en-", "-", "\u00e9\u00e9",
-    "i-klingon", "de-DE-u-co-phonebk-x-private-" + "a" * 80,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "xx",
+        "*",
+        "de;q=abc",
+        "../../etc/passwd",
+        "zh-TW",
+        "x" * 300,
+        "de;q=0",
+        "en-",
+        "-",
+        "\u00e9\u00e9",
+        "i-klingon",
+        "de-DE-u-co-phonebk-x-private-" + "a" * 80,
+    ],
+)
 def test_unknown_or_malformed_language_codes_fall_back_quietly(app: Flask, header: str) -> None:
     client = operator(app)
     response = client.get("/admin/orders/", headers={"Accept-Language": header})
@@ -220,8 +347,7 @@ def test_the_chosen_language_wins_over_the_browser_and_outlives_logout(app: Flas
     token = csrf_token(client, "/admin/orders/")
     menu = page(client, "/admin/orders/")
     assert 'action="/language"' in menu and ">Français<" in menu and ">العربية<" in menu
-    response = client.post("/language", data={"locale": "fr", "next": "/admin/orders/?sort=1",
-                                              "csrf_token": token})
+    response = client.post("/language", data={"locale": "fr", "next": "/admin/orders/?sort=1", "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/orders/?sort=1"
     assert EXPECTED["fr"]["list"] in page(client, "/admin/orders/")
     logout = client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")}, follow_redirects=True)
@@ -233,12 +359,16 @@ def test_language_can_be_chosen_on_the_login_page_before_logging_in(app: Flask) 
     client = app.test_client()
     login = page(client, "/login")
     assert 'name="locale" value="ja"' in login
-    response = client.post("/language", data={"locale": "ja", "next": "/login", "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/language", data={"locale": "ja", "next": "/login", "csrf_token": csrf_token(client, "/login")}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert EXPECTED["ja"]["login"] in page(client, "/login")
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_the_language_menu_only_goes_back_to_this_site(app: Flask, target: str) -> None:
     client = operator(app)
     response = client.post("/language", data={"locale": "it", "next": target, "csrf_token": csrf_token(client)})
@@ -263,12 +393,16 @@ def test_the_configured_default_applies_when_nobody_asks(shop_url: str, tmp_path
         current_site(app).engine.dispose()
 
 
-@pytest.mark.parametrize(("setting", "value", "message"), [
-    ("BABEL_DEFAULT_LOCALE", "klingon", "BABEL_DEFAULT_LOCALE must be one of"),
-    ("BABEL_DEFAULT_TIMEZONE", "Mars/Olympus", "BABEL_DEFAULT_TIMEZONE must be a time zone name"),
-])
-def test_an_unknown_default_language_or_zone_stops_start_up(small_database_url: str, tmp_path, setting: str,
-                                                             value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("BABEL_DEFAULT_LOCALE", "klingon", "BABEL_DEFAULT_LOCALE must be one of"),
+        ("BABEL_DEFAULT_TIMEZONE", "Mars/Olympus", "BABEL_DEFAULT_TIMEZONE must be a time zone name"),
+    ],
+)
+def test_an_unknown_default_language_or_zone_stops_start_up(
+    small_database_url: str, tmp_path, setting: str, value: str, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         make_app(small_database_url, tmp_path, **{setting: value})
 
@@ -376,13 +510,16 @@ def test_a_plugins_catalog_joins_the_dashboards_underscore(small_database_url: s
         current_site(app).engine.dispose()
 
 
-@pytest.mark.parametrize(("environment", "expected"), [
-    ({"LANG": "de_DE.UTF-8"}, "Fehler: keine SQLite-Datenbankdatei unter"),
-    ({"LANG": "C.UTF-8", "LANGUAGE": "sv:ar"}, "خطأ: لا يوجد ملف قاعدة بيانات SQLite"),
-    ({"LC_ALL": "pt_BR.UTF-8", "LANG": "de_DE.UTF-8"}, "erro: nenhum arquivo de banco SQLite"),
-    ({"LANG": "C"}, "error: no SQLite database file at"),
-    ({"LANG": "sv_SE.UTF-8"}, "error: no SQLite database file at"),
-])
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"LANG": "de_DE.UTF-8"}, "Fehler: keine SQLite-Datenbankdatei unter"),
+        ({"LANG": "C.UTF-8", "LANGUAGE": "sv:ar"}, "خطأ: لا يوجد ملف قاعدة بيانات SQLite"),
+        ({"LC_ALL": "pt_BR.UTF-8", "LANG": "de_DE.UTF-8"}, "erro: nenhum arquivo de banco SQLite"),
+        ({"LANG": "C"}, "error: no SQLite database file at"),
+        ({"LANG": "sv_SE.UTF-8"}, "error: no SQLite database file at"),
+    ],
+)
 def test_the_command_line_speaks_the_terminals_language(tmp_path, environment: dict[str, str], expected: str) -> None:
     from click.testing import CliRunner
 

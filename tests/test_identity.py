@@ -91,21 +91,22 @@ def test_a_role_changed_by_another_process_applies_after_the_recheck_interval(ap
     assert client.get("/admin/parent/new/").status_code in (302, 403)
 
 
-def test_a_password_set_with_the_cli_ends_sessions_after_the_recheck_interval(app, fake_clock, instance,
-                                                                               monkeypatch):
+def test_a_password_set_with_the_cli_ends_sessions_after_the_recheck_interval(app, fake_clock, instance, monkeypatch):
     client = logged_in(app, "viewer", "alice")
     assert client.get(PAGE).status_code == 200
     monkeypatch.setenv("DASHBOARD_INSTANCE_PATH", str(instance))
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", app.config["DATABASE_URL"])
-    result = CliRunner().invoke(main, ["users", "set-password", "alice", "--password-stdin"],
-                                input="a brand new password\n")
+    result = CliRunner().invoke(
+        main, ["users", "set-password", "alice", "--password-stdin"], input="a brand new password\n"
+    )
     assert result.exit_code == 0, result.output
     fake_clock.advance(RECHECK_S)
     assert _is_refused(client.get(PAGE))
 
 
 def test_a_logout_on_another_instance_ends_the_session_here_after_the_recheck_interval(
-        small_database_url, instance, app, fake_clock):
+    small_database_url, instance, app, fake_clock
+):
     other = make_app(small_database_url, instance)  # a second server on the same state database
     client = logged_in(app, "viewer", "alice")
     assert client.get(PAGE).status_code == 200
@@ -154,8 +155,7 @@ def test_a_recheck_interval_of_zero_reads_the_user_on_every_request(small_databa
     assert _is_refused(client.get(PAGE))
 
 
-def test_a_trusted_header_user_removed_elsewhere_is_refused_after_the_recheck_interval(small_database_url,
-                                                                                      instance):
+def test_a_trusted_header_user_removed_elsewhere_is_refused_after_the_recheck_interval(small_database_url, instance):
     app = make_app(small_database_url, instance, TRUSTED_USER_HEADER="X-Remote-User")
     fake = FakeClock()
     clock.set_clock(app, fake)

@@ -39,8 +39,9 @@ def test_the_command_line_finds_the_same_users_and_demo_from_any_directory(tmp_p
 
     listed = dashboard_cli("users", "list", env=data_home, cwd=elsewhere)
     assert re.search(r"^admin\s+admin\s", listed.stdout, re.M), listed.stdout
-    changed = dashboard_cli("users", "set-password", "admin", "--password-stdin", env=data_home, cwd=elsewhere,
-                            stdin=NEW_PASSWORD + "\n")
+    changed = dashboard_cli(
+        "users", "set-password", "admin", "--password-stdin", env=data_home, cwd=elsewhere, stdin=NEW_PASSWORD + "\n"
+    )
     assert "Password of admin changed" in changed.stdout
 
     with serving(env=data_home, cwd=elsewhere, log=tmp_path / "second.log") as second:
@@ -55,8 +56,16 @@ def test_the_command_line_finds_the_same_users_and_demo_from_any_directory(tmp_p
 
 
 def test_a_missing_user_names_the_state_database_it_looked_in(tmp_path, data_home):
-    result = dashboard_cli("users", "set-password", "admin", "--password-stdin", env=data_home, cwd=tmp_path,
-                           stdin=NEW_PASSWORD + "\n", check=False)
+    result = dashboard_cli(
+        "users",
+        "set-password",
+        "admin",
+        "--password-stdin",
+        env=data_home,
+        cwd=tmp_path,
+        stdin=NEW_PASSWORD + "\n",
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: no user 'admin' in {tmp_path / 'data' / 'dashboard' / 'state.db'}"
     assert not (tmp_path / "instance").exists()

@@ -17,8 +17,11 @@ from tests import schemas
 from tests.apps import logged_in, make_app
 
 LABELS = {
-    "parent": {"label": "Parents", "labels": {"de": "Eltern", "pt-BR": "Pais", "ar": "الآباء"},
-               "columns": {"name": {"labels": {"de": "Bezeichnung", "fr": "Désignation"}}}},
+    "parent": {
+        "label": "Parents",
+        "labels": {"de": "Eltern", "pt-BR": "Pais", "ar": "الآباء"},
+        "columns": {"name": {"labels": {"de": "Bezeichnung", "fr": "Désignation"}}},
+    },
 }
 
 
@@ -54,8 +57,13 @@ def test_a_label_equals_what_hashes_like_it_in_every_language(app) -> None:
     label = LocalizedLabel("parent", {"de": "Eltern"})
     for language in ("de", "en"):
         with app.test_request_context("/", headers={"Accept-Language": language}):
-            others: list[object] = ["parent", "Eltern", LocalizedLabel("parent", {"de": "Eltern"}),
-                                    LocalizedLabel("parent"), TranslatedLabel("parent")]
+            others: list[object] = [
+                "parent",
+                "Eltern",
+                LocalizedLabel("parent", {"de": "Eltern"}),
+                LocalizedLabel("parent"),
+                TranslatedLabel("parent"),
+            ]
             for other in others:
                 assert label != other or hash(label) == hash(other), (language, other)
             assert [o for o in others if o == label] == ["parent", others[2]]
@@ -86,9 +94,19 @@ def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostil
     config = tmp_path / "labels.toml"
     config.write_text('[tables.customers.labels]\nde = "Kundschaft"\n', encoding="utf-8")
     other = schemas.other_schema_name(hostile_database_url)
-    result = CliRunner(env={"LANGUAGE": "de"}).invoke(main, [
-        "translations", "labels", hostile_database_url, "--locale", "de-DE", "--config", str(config),
-        *(["--schema", other] if other else [])])
+    result = CliRunner(env={"LANGUAGE": "de"}).invoke(
+        main,
+        [
+            "translations",
+            "labels",
+            hostile_database_url,
+            "--locale",
+            "de-DE",
+            "--config",
+            str(config),
+            *(["--schema", other] if other else []),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("# Bezeichnungen auf Deutsch (de)")
     labels = tomllib.loads(result.output)["tables"]
@@ -106,14 +124,15 @@ def test_the_starter_file_labels_every_table_and_column_and_is_valid_toml(hostil
         if info.endpoint != "customers":
             assert entry["labels"] == {"de": info.name}
         assert {name: column["labels"]["de"] for name, column in entry["columns"].items()} == {
-            column.name: column.name for column in info.columns}
+            column.name: column.name for column in info.columns
+        }
     # The file works as it is: every label is accepted by the dashboard.
-    app = make_app(hostile_database_url, tmp_path / "instance", TABLES=labels,
-                   SCHEMAS=[other] if other else [])
+    app = make_app(hostile_database_url, tmp_path / "instance", TABLES=labels, SCHEMAS=[other] if other else [])
     current_site(app).engine.dispose()
 
 
 def test_the_starter_file_refuses_an_unknown_language(small_database_url) -> None:
-    result = CliRunner(env={"LANGUAGE": "en"}).invoke(main, ["translations", "labels", small_database_url,
-                                                             "--locale", "tlh"])
+    result = CliRunner(env={"LANGUAGE": "en"}).invoke(
+        main, ["translations", "labels", small_database_url, "--locale", "tlh"]
+    )
     assert result.exit_code == 2 and "unknown language 'tlh'" in result.output

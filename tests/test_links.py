@@ -19,8 +19,10 @@ def site(demo_site: Site) -> Site:
 def linked(page: str) -> dict[str, list[str]]:
     """Each "linked through" section of a details page: its title and the rows it lists."""
     sections = re.findall(r'<section class="dashboard-linked[^"]*">\s*<h5>(.*?)</h5>(.*?)</section>', page, re.S)
-    return {html.unescape(title): [html.unescape(item) for item in re.findall(r"<li>\s*(.*?)\s*</li>", body, re.S)]
-            for title, body in sections}
+    return {
+        html.unescape(title): [html.unescape(item) for item in re.findall(r"<li>\s*(.*?)\s*</li>", body, re.S)]
+        for title, body in sections
+    }
 
 
 def _tag_names(url: str) -> dict[int, str]:

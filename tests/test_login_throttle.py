@@ -151,10 +151,12 @@ def test_19_login_throttle_is_shared_by_workers(small_database_url, tmp_path):
 
 
 def test_45_tries_racing_on_three_workers_check_no_more_passwords_than_allowed(
-        small_database_url, empty_database_url, tmp_path, monkeypatch):
+    small_database_url, empty_database_url, tmp_path, monkeypatch
+):
     # Three apps on one state database stand for three workers; fifteen tries start at once.
-    workers = [make_app(small_database_url, tmp_path / f"worker{n}", STATE_DATABASE_URL=empty_database_url)
-               for n in range(3)]
+    workers = [
+        make_app(small_database_url, tmp_path / f"worker{n}", STATE_DATABASE_URL=empty_database_url) for n in range(3)
+    ]
     add_user(workers[0], "alice", "viewer")
     checked: list[str] = []
     original = auth.check_password_hash
@@ -220,23 +222,31 @@ def test_45_forwarded_addresses_are_ignored_from_anyone_else(small_database_url,
         app = make_app(small_database_url, tmp_path / f"instance{len(settings)}", **settings)
         add_user(app, "alice", "viewer")
         for number in range(POLICY.free_failures):
-            response = login(app.test_client(), "alice", WRONG, environ_base=ATTACKER,
-                             headers={"X-Forwarded-For": f"192.0.2.{number}"})
+            response = login(
+                app.test_client(),
+                "alice",
+                WRONG,
+                environ_base=ATTACKER,
+                headers={"X-Forwarded-For": f"192.0.2.{number}"},
+            )
             assert response.status_code == 200
         response = login(app.test_client(), "alice", environ_base=ATTACKER, headers={"X-Forwarded-For": "192.0.2.99"})
         assert response.status_code == 429, settings
 
 
-@pytest.mark.parametrize("peer, forwarded, expected", [
-    ("10.0.0.5", "203.0.113.9", "203.0.113.9"),
-    ("10.0.0.5", "192.0.2.1, 203.0.113.9", "203.0.113.9"),          # the left part is the client's word
-    ("10.0.0.5", "203.0.113.9, 10.0.0.7", "203.0.113.9"),           # two trusted hops
-    ("10.0.0.5", "10.0.0.8, 10.0.0.7", "10.0.0.8"),                 # only proxies: the farthest one
-    ("10.0.0.5", "", "10.0.0.5"),                                    # no header: the proxy itself
-    ("10.0.0.5", "2001:db8::1", "2001:db8::1"),
-    ("203.0.113.9", "192.0.2.1", "203.0.113.9"),                     # not a trusted peer
-    ("10.0.0.5", "  ,203.0.113.9", "203.0.113.9"),
-])
+@pytest.mark.parametrize(
+    "peer, forwarded, expected",
+    [
+        ("10.0.0.5", "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.5", "192.0.2.1, 203.0.113.9", "203.0.113.9"),  # the left part is the client's word
+        ("10.0.0.5", "203.0.113.9, 10.0.0.7", "203.0.113.9"),  # two trusted hops
+        ("10.0.0.5", "10.0.0.8, 10.0.0.7", "10.0.0.8"),  # only proxies: the farthest one
+        ("10.0.0.5", "", "10.0.0.5"),  # no header: the proxy itself
+        ("10.0.0.5", "2001:db8::1", "2001:db8::1"),
+        ("203.0.113.9", "192.0.2.1", "203.0.113.9"),  # not a trusted peer
+        ("10.0.0.5", "  ,203.0.113.9", "203.0.113.9"),
+    ],
+)
 def test_45_client_address_behind_trusted_proxies(peer, forwarded, expected):
     networks = proxies.parse_trusted_proxies(["10.0.0.0/24"])
     assert proxies.client_address(peer, forwarded, networks) == expected

@@ -33,7 +33,9 @@ def _tables(client) -> dict:
     return response.get_json()
 
 
-def test_tables_are_found_with_the_navbar_search_not_a_menu_dropdown(small_database_url, tmp_path, logged_in_client, make_app):
+def test_tables_are_found_with_the_navbar_search_not_a_menu_dropdown(
+    small_database_url, tmp_path, logged_in_client, make_app
+):
     client = logged_in_client(make_app(small_database_url, tmp_path / "instance"))
     page = client.get("/admin/parent/").get_data(as_text=True)
     assert 'id="dashboard-nav-search"' in page
@@ -44,8 +46,9 @@ def test_tables_are_found_with_the_navbar_search_not_a_menu_dropdown(small_datab
 
 
 def test_the_finder_offers_only_tables_the_operator_may_open(small_database_url, tmp_path, logged_in_client, make_app):
-    app = make_app(small_database_url, tmp_path / "instance",
-                   TABLES={"payments": {"roles": {"editor": ["view"], "viewer": []}}})
+    app = make_app(
+        small_database_url, tmp_path / "instance", TABLES={"payments": {"roles": {"editor": ["view"], "viewer": []}}}
+    )
     viewer = logged_in_client(app, "viewer")
     assert [t["label"] for t in _tables(viewer)["tables"]] == ["child", "parent"]
     editor = logged_in_client(app, "editor")
@@ -70,13 +73,14 @@ def test_recently_opened_tables_come_first_most_recent_first(small_database_url,
     assert _tables(client)["recent"] == ["payments", "parent"]
 
 
-def test_a_table_the_operator_lost_access_to_leaves_the_recent_list(small_database_url, tmp_path, logged_in_client, make_app):
+def test_a_table_the_operator_lost_access_to_leaves_the_recent_list(
+    small_database_url, tmp_path, logged_in_client, make_app
+):
     open_app = make_app(small_database_url, tmp_path / "instance")
     client = logged_in_client(open_app, "viewer")
     client.get("/admin/payments/")
     assert _tables(client)["recent"] == ["payments"]
-    closed_app = make_app(small_database_url, tmp_path / "instance",
-                          TABLES={"payments": {"roles": {"viewer": []}}})
+    closed_app = make_app(small_database_url, tmp_path / "instance", TABLES={"payments": {"roles": {"viewer": []}}})
     closed = closed_app.test_client()
     # The same session cookie, presented to an app where viewers may no longer see payments.
     for cookie in client._cookies.values():

@@ -103,9 +103,7 @@ def test_wheel_contains_bundled_folders(wheel: Path) -> None:
     missing = [
         wanted
         for wanted in WHEEL_MUST_CONTAIN
-        if not any(
-            name == wanted or (wanted.endswith("/") and name.startswith(wanted)) for name in names
-        )
+        if not any(name == wanted or (wanted.endswith("/") and name.startswith(wanted)) for name in names)
     ]
     assert not missing, f"{wheel.name} lacks {missing}"
 

@@ -59,7 +59,9 @@ def stock(url: str, sku: str) -> int:
 def test_pages_are_deny_by_default(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {"roles": ROLES_PLUGIN})
     expected = {  # page -> roles that may open it
-        "secret": {"admin"}, "editors": {"admin", "editor"}, "everyone": {"admin", "editor", "viewer"},
+        "secret": {"admin"},
+        "editors": {"admin", "editor"},
+        "everyone": {"admin", "editor", "viewer"},
     }
     anonymous = site.app.test_client()
     for slug in expected:
@@ -104,8 +106,13 @@ def test_restock_writes_through_the_dashboard(shop_url, tmp_path):
     # The products list shows the new stock at once: the write bumped its cache generation.
     assert listed_stock(site.text("/admin/products/")) == ["8", "10", "7"]
     entry = statedb.get_store(site.app).audit_entries({})[0]
-    assert (entry["username"], entry["action"], entry["table_id"], entry["row_key"], entry["outcome"]) == \
-        ("editor-user", "plugin", "products", "1", "ok")
+    assert (entry["username"], entry["action"], entry["table_id"], entry["row_key"], entry["outcome"]) == (
+        "editor-user",
+        "plugin",
+        "products",
+        "1",
+        "ok",
+    )
     assert entry["changes"] == {"stock": {"old": "3", "new": "8"}}
     assert entry["message"] == "restock: edit"
     # A form that does not validate changes nothing and says why.
@@ -122,8 +129,10 @@ def test_plugin_post_needs_the_csrf_token_of_the_session(shop_url, tmp_path):
     attempts = [
         ({"sku": "A-1", "quantity": "5"}, {}),
         ({"sku": "A-1", "quantity": "5", "csrf_token": foreign_token}, {}),
-        ({"sku": "A-1", "quantity": "5", "csrf_token": csrf_token(site.client, "/admin/-/pages/restock/")},
-         {"Sec-Fetch-Site": "cross-site"}),
+        (
+            {"sku": "A-1", "quantity": "5", "csrf_token": csrf_token(site.client, "/admin/-/pages/restock/")},
+            {"Sec-Fetch-Site": "cross-site"},
+        ),
     ]
     for data, headers in attempts:
         response = site.client.post("/admin/-/pages/restock/", data=data, headers=headers)
@@ -133,8 +142,14 @@ def test_plugin_post_needs_the_csrf_token_of_the_session(shop_url, tmp_path):
 
 def test_plugin_writes_respect_permissions_and_read_only_mode(shop_url, tmp_path):
     # An editor whose role may only view products opens the page, but the write is refused.
-    limited = plugin_site(shop_url, tmp_path / "limited", {}, role="editor", PLUGINS_DIR=EXAMPLES,
-                          TABLES={"products": {"roles": {"editor": ["view"]}}})
+    limited = plugin_site(
+        shop_url,
+        tmp_path / "limited",
+        {},
+        role="editor",
+        PLUGINS_DIR=EXAMPLES,
+        TABLES={"products": {"roles": {"editor": ["view"]}}},
+    )
     assert "You may look, but not restock" in limited.text("/admin/-/pages/restock/")
     response = limited.post("/admin/-/pages/restock/", {"sku": "A-1", "quantity": "5"})
     assert response.status_code == 403 and "Permission denied." in response.get_data(as_text=True)
@@ -154,9 +169,13 @@ def test_sales_overview_example_shows_the_shops_figures(shop_url, tmp_path):
     page = site.text("/admin/-/pages/sales-overview/")
     orders = rows(shop_url, "orders")
     paid = [o for o in orders if o[1] in ("paid", "shipped", "delivered")]
-    assert chart_figures(page, "sales.revenue_total") == [("", f"{sum(o[2] for o in paid):,.2f}".rstrip("0").rstrip("."))]
+    assert chart_figures(page, "sales.revenue_total") == [
+        ("", f"{sum(o[2] for o in paid):,.2f}".rstrip("0").rstrip("."))
+    ]
     categories = [r[3] for r in rows(shop_url, "products")]
-    assert dict(chart_figures(page, "sales.products_by_category")) == {c: str(categories.count(c)) for c in set(categories)}
+    assert dict(chart_figures(page, "sales.products_by_category")) == {
+        c: str(categories.count(c)) for c in set(categories)
+    }
     # Its weekly chart sits under the orders list.
     assert 'data-chart-name="sales.orders_per_week"' in site.text("/admin/orders/")
     # On a database without the shop, the examples add nothing and report nothing.

@@ -103,9 +103,16 @@ def test_folder_plugin_page_with_its_templates_and_static(small_url, tmp_path):
 
 def test_entry_point_plugin_from_an_installed_package(small_url, tmp_path, monkeypatch):
     site_packages = tmp_path / "site-packages"
-    write_plugin(site_packages, "greeter_pkg", HELLO.replace("hello/page.html", "greeter/page.html"), {
-        "templates/greeter/page.html": HELLO_FILES["templates/hello/page.html"].replace("plugin_static('hello', 'hello.css')", "'#'"),
-    })
+    write_plugin(
+        site_packages,
+        "greeter_pkg",
+        HELLO.replace("hello/page.html", "greeter/page.html"),
+        {
+            "templates/greeter/page.html": HELLO_FILES["templates/hello/page.html"].replace(
+                "plugin_static('hello', 'hello.css')", "'#'"
+            ),
+        },
+    )
     dist = site_packages / "greeter_pkg-1.2.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: greeter-pkg\nVersion: 1.2\n")
@@ -127,8 +134,13 @@ def test_builtin_plugins_are_ordinary_plugins_and_can_be_disabled(small_url, tmp
     assert [(p.name, p.source) for p in found.plugins] == [("overview", "builtin"), ("plugin_pages", "builtin")]
     page = site.text("/admin/-/pages/plugins/")
     assert 'data-plugin="overview"' in page and 'data-plugin="plugin_pages"' in page
-    disabled = plugin_site(small_url, tmp_path / "off", {"hello": HELLO}, files={"hello": HELLO_FILES},
-                           DISABLED_PLUGINS=["plugin_pages", "hello"])
+    disabled = plugin_site(
+        small_url,
+        tmp_path / "off",
+        {"hello": HELLO},
+        files={"hello": HELLO_FILES},
+        DISABLED_PLUGINS=["plugin_pages", "hello"],
+    )
     assert [p.name for p in disabled.app.extensions["dashboard_plugins"].plugins] == ["overview"]
     assert disabled.get("/admin/-/pages/plugins/").status_code == 404
     assert disabled.get("/admin/-/pages/hello/").status_code == 404
@@ -138,14 +150,18 @@ def test_cli_lists_plugins_where_from_and_what_failed(small_url, tmp_path):
     folder = tmp_path / "plugins"
     write_plugin(folder, "hello", HELLO, HELLO_FILES)
     write_plugin(folder, "broken", "import no_such_module_for_dashboard\n")
-    write_plugin(folder, "charty", """
+    write_plugin(
+        folder,
+        "charty",
+        """
         from dashboard.charts import Chart
         from dashboard.hookspecs import hookimpl
 
         @hookimpl
         def register_charts():
             return [Chart(name="charty.bad", table="nope", group_by="x")]
-    """)
+    """,
+    )
     command = [sys.executable, "-m", "dashboard.cli", "plugins", small_url, "--plugins", str(folder)]
     env = {"DASHBOARD_INSTANCE_PATH": str(tmp_path / "instance"), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
@@ -156,20 +172,34 @@ def test_cli_lists_plugins_where_from_and_what_failed(small_url, tmp_path):
     assert any(re.match(r"overview +builtin +loaded", line) for line in lines)
     assert "    page: /admin/-/pages/hello/" in lines
     assert "  broken · import: ModuleNotFoundError: No module named 'no_such_module_for_dashboard'" in lines
-    assert "    chart: charty.bad (bar of nope) INVALID: chart charty.bad: unknown table 'nope' " \
-           "(not served by this dashboard)" in lines
+    assert (
+        "    chart: charty.bad (bar of nope) INVALID: chart charty.bad: unknown table 'nope' "
+        "(not served by this dashboard)" in lines
+    )
     assert "  charty · chart charty.bad: chart charty.bad: unknown table 'nope' (not served by this dashboard)" in lines
     assert "Traceback" in result.stderr  # the log has the traceback
-    clean = subprocess.run(command[:-2] + ["--plugins", str(tmp_path / "empty")], check=False, capture_output=True,
-                           text=True, env=env, timeout=120, cwd=REPO)
+    clean = subprocess.run(
+        command[:-2] + ["--plugins", str(tmp_path / "empty")],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
+    )
     assert clean.returncode == 0 and "No problems." in clean.stdout
 
 
 def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
     """What a new plugin author does first: copy the example, rename it, restart."""
     demo = tmp_path / "demo.db"
-    subprocess.run([sys.executable, "-m", "dashboard.cli", "demo", "--rows", "500", "--output", str(demo)],
-                   check=True, capture_output=True, timeout=300, cwd=REPO)
+    subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "demo", "--rows", "500", "--output", str(demo)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        cwd=REPO,
+    )
     folder = copy_examples_with_team_sales(tmp_path / "plugins")
     site = plugin_site(f"sqlite:///{demo}", tmp_path, {}, PLUGINS_DIR=str(folder))
     assert problems(site) == []
@@ -180,9 +210,11 @@ def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
     orders = rows(f"sqlite:///{demo}", "orders")
     assert chart_figures(page, "team.orders_by_status") == sorted(
         ((status, str(sum(1 for o in orders if o[2] == status))) for status in {o[2] for o in orders}),
-        key=lambda pair: (-int(pair[1]), pair[0]))
-    assert chart_figures(site.text("/admin/-/pages/sales-overview/"), "sales.orders_by_status") == \
-        chart_figures(page, "team.orders_by_status")
+        key=lambda pair: (-int(pair[1]), pair[0]),
+    )
+    assert chart_figures(site.text("/admin/-/pages/sales-overview/"), "sales.orders_by_status") == chart_figures(
+        page, "team.orders_by_status"
+    )
 
 
 # -- failures stay where they happen ---------------------------------------------------------------------
@@ -190,10 +222,16 @@ def test_copying_an_example_under_a_new_name_adds_its_page_and_charts(tmp_path):
 
 def test_import_error_is_reported_and_the_rest_works(small_url, tmp_path, caplog):
     caplog.set_level(logging.ERROR, logger="dashboard.plugins.loader")
-    site = plugin_site(small_url, tmp_path, {"hello": HELLO, "broken": "import no_such_module_for_dashboard\n",
-                                            "typo": "from dashboard.hookspecs import hookimpl\n\n"
-                                                    "@hookimpl\ndef register_page():\n    return []\n"},
-                       files={"hello": HELLO_FILES})
+    site = plugin_site(
+        small_url,
+        tmp_path,
+        {
+            "hello": HELLO,
+            "broken": "import no_such_module_for_dashboard\n",
+            "typo": "from dashboard.hookspecs import hookimpl\n\n@hookimpl\ndef register_page():\n    return []\n",
+        },
+        files={"hello": HELLO_FILES},
+    )
     assert problems(site) == [("broken", "import"), ("typo", "import")]
     assert "unknown hook(s) register_page" in site.app.extensions["dashboard_plugins"].problems[1].message
     assert "Traceback" in caplog.text and "no_such_module_for_dashboard" in caplog.text
@@ -251,7 +289,8 @@ def test_a_hook_or_page_that_raises_shows_an_error_panel_and_nothing_else_breaks
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "<nav" in page
     assert error_panels(page) == [
-        "This page could not be shown: its plugin failed. The rest of the dashboard works as usual."]
+        "This page could not be shown: its plugin failed. The rest of the dashboard works as usual."
+    ]
     assert "secret internals of the fragile page" in error_details(page)[0]
     viewer = logged_in(site.app, "viewer")
     viewer_page = viewer.get("/admin/-/pages/fragile/").get_data(as_text=True)
@@ -269,7 +308,9 @@ def test_a_hook_or_page_that_raises_shows_an_error_panel_and_nothing_else_breaks
 
 
 def test_hook_register_pages(small_url, tmp_path):
-    code = HELLO + """
+    code = (
+        HELLO
+        + """
 class Admins(Page):
     title = "Admins only"
 
@@ -280,6 +321,7 @@ class NotAPage:
 def register_pages():
     return [Hello, Admins, NotAPage]
 """
+    )
     site = plugin_site(small_url, tmp_path, {"hello": code}, files={"hello": HELLO_FILES})
     assert site.get("/admin/-/pages/admins/").status_code == 200
     assert ("hello", "register_pages") in problems(site)  # NotAPage is refused, the rest registered
@@ -302,7 +344,8 @@ def register_charts(app):
     site = plugin_site(shop_url, tmp_path, {"shop": code}, DISABLED_PLUGINS=["overview"])
     statuses = [r[1] for r in rows(shop_url, "orders")]
     assert dict(chart_figures(site.text("/admin/"), "shop.status")) == {
-        s: str(statuses.count(s)) for s in set(statuses)}
+        s: str(statuses.count(s)) for s in set(statuses)
+    }
     assert problems(site) == [("shop", "register_charts")]
 
 
@@ -356,12 +399,18 @@ def test_hook_table_actions(small_url, tmp_path):
     listing = site.text("/admin/parent/")
     assert "Make loud" in listing and "Count" in listing
     token = csrf_token(site.client, "/admin/parent/")
-    response = site.client.post("/admin/parent/action/", data={"action": "shout", "rowid": ["1", "2"],
-                                                               "csrf_token": token}, follow_redirects=True)
+    response = site.client.post(
+        "/admin/parent/action/",
+        data={"action": "shout", "rowid": ["1", "2"], "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "2 parents are loud now." in response.get_data(as_text=True)
     assert rows(small_url, "parent", "id") == [(1, "LOUD"), (2, "LOUD")]
     entries = statedb.get_store(site.app).audit_entries({})
-    assert [(e["action"], e["row_key"], e["outcome"]) for e in entries[:2]] == [("plugin", "2", "ok"), ("plugin", "1", "ok")]
+    assert [(e["action"], e["row_key"], e["outcome"]) for e in entries[:2]] == [
+        ("plugin", "2", "ok"),
+        ("plugin", "1", "ok"),
+    ]
     assert entries[0]["message"].startswith("acts: edit")
     # A viewer sees the read-only action only, and a forged POST of the other changes nothing.
     viewer = logged_in(site.app, "viewer")
@@ -374,8 +423,11 @@ def test_hook_table_actions(small_url, tmp_path):
     before = rows(small_url, "parent", "id")
     viewer.post("/admin/parent/action/", data={"action": "shout", "rowid": ["1"], "csrf_token": token})
     assert rows(small_url, "parent", "id") == before == [(1, "quiet"), (2, "LOUD")]
-    response = viewer.post("/admin/parent/action/", data={"action": "count_them", "rowid": ["2"], "csrf_token": token},
-                           follow_redirects=True)
+    response = viewer.post(
+        "/admin/parent/action/",
+        data={"action": "count_them", "rowid": ["2"], "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "Selected 1 rows: [2]" in response.get_data(as_text=True)
     assert rows(small_url, "parent", "id") == before
 
@@ -398,18 +450,27 @@ def table_actions(table):
 
 
 def test_a_bulk_action_may_narrow_who_runs_it_by_its_tables_writer(small_url, tmp_path):
-    site = plugin_site(small_url, tmp_path, {"narrow": NARROWED_ACTION}, role="editor",
-                       TABLES={"parent": {"roles": {"editor": ["view", "edit"]}}})
+    site = plugin_site(
+        small_url,
+        tmp_path,
+        {"narrow": NARROWED_ACTION},
+        role="editor",
+        TABLES={"parent": {"roles": {"editor": ["view", "edit"]}}},
+    )
     assert "Archive them" not in site.text("/admin/parent/")
     token = csrf_token(site.client, "/admin/parent/")
-    forged = site.client.post("/admin/parent/action/", data={"action": "archive", "rowid": ["1"], "csrf_token": token},
-                              follow_redirects=True)
+    forged = site.client.post(
+        "/admin/parent/action/", data={"action": "archive", "rowid": ["1"], "csrf_token": token}, follow_redirects=True
+    )
     assert "archived" not in forged.get_data(as_text=True)
     admin = logged_in(site.app, "admin")
     assert "Archive them" in admin.get("/admin/parent/").get_data(as_text=True)
     token = csrf_token(admin, "/admin/parent/")
-    response = admin.post("/admin/parent/action/", data={"action": "archive", "rowid": ["1", "2"], "csrf_token": token},
-                          follow_redirects=True)
+    response = admin.post(
+        "/admin/parent/action/",
+        data={"action": "archive", "rowid": ["1", "2"], "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "archived 2" in response.get_data(as_text=True)
 
 
@@ -436,8 +497,12 @@ def table_options(table):
     assert ("opts", "table_options") in problems(site)
     assert "unknown option(s) roles" in site.app.extensions["dashboard_plugins"].problems[0].message
     # The operator's settings win over the plugin's.
-    over = plugin_site(small_url, tmp_path / "over", {"opts": code},
-                       TABLES={"parent": {"columns": {"name": {"label": "Operator's name"}}}})
+    over = plugin_site(
+        small_url,
+        tmp_path / "over",
+        {"opts": code},
+        TABLES={"parent": {"columns": {"name": {"label": "Operator's name"}}}},
+    )
     page = html.unescape(over.text("/admin/parent/"))
     assert "Operator's name" in page and "Full name" not in page
 
@@ -463,7 +528,9 @@ def menu_links(app):
 
 
 def test_hook_template_variables(small_url, tmp_path):
-    code = HELLO.replace('{"greeting": "Hello from a plugin"}', '{"greeting": "from the page"}') + """
+    code = (
+        HELLO.replace('{"greeting": "Hello from a plugin"}', '{"greeting": "from the page"}')
+        + """
 from flask import current_app
 from dashboard.writes import TableWriter
 
@@ -477,11 +544,14 @@ def template_variables(template, writer, request):
             (template, writer.info.name, writer.plugin, writer.list_url(), writer.allowed("edit"), request.path))
     return None
 """
-    files = {"templates/hello/page.html": """
+    )
+    files = {
+        "templates/hello/page.html": """
         {% extends "dashboard/page.html" %}
         {% block page_content %}<p class="greeting">{{ greeting }}</p><p class="motd">{{ motd }}</p>
         <p class="writer">{{ writer }}</p>{% endblock %}
-    """}
+    """
+    }
     site = plugin_site(small_url, tmp_path, {"hello": code}, files={"hello": files})
     page = site.text("/admin/-/pages/hello/")
     assert '<p class="greeting">from the page</p>' in page  # the page's own variable wins
@@ -513,8 +583,13 @@ def template_variables(template, view):
 def test_template_variables_written_for_the_table_view_still_work(small_url, tmp_path):
     """A plugin written when the hook passed ``view`` (the Flask-Admin view) and reading
     only ``view.info`` and ``view.allowed()`` gets the table's writer under that name."""
-    site = plugin_site(small_url, tmp_path, {"legacy": LEGACY_VARIABLES}, role="viewer",
-                       TABLES={"child": {"roles": {"viewer": ["view", "edit"]}}})
+    site = plugin_site(
+        small_url,
+        tmp_path,
+        {"legacy": LEGACY_VARIABLES},
+        role="viewer",
+        TABLES={"child": {"roles": {"viewer": ["view", "edit"]}}},
+    )
     site.text("/admin/")
     site.text("/admin/parent/")
     site.text("/admin/child/")
@@ -523,20 +598,32 @@ def test_template_variables_written_for_the_table_view_still_work(small_url, tmp
 
 
 def test_hook_startup(small_url, tmp_path):
-    code = HELLO + """
+    code = (
+        HELLO
+        + """
 from dashboard.writes import served_tables
 
 @hookimpl
 def startup(app):
     app.config["HELLO_GREETING"] = "configured at start-up for " + ", ".join(served_tables(app))
 """
-    files = {"templates/hello/page.html": """
+    )
+    files = {
+        "templates/hello/page.html": """
         {% extends "dashboard/page.html" %}
         {% block page_content %}<p class="greeting">{{ config["HELLO_GREETING"] }}</p>{% endblock %}
-    """}
-    site = plugin_site(small_url, tmp_path, {"hello": code, "crashy": "from dashboard.hookspecs import hookimpl\n\n"
-                                             "@hookimpl\ndef startup(app):\n    raise OSError('disk full')\n"},
-                       files={"hello": files})
+    """
+    }
+    site = plugin_site(
+        small_url,
+        tmp_path,
+        {
+            "hello": code,
+            "crashy": "from dashboard.hookspecs import hookimpl\n\n"
+            "@hookimpl\ndef startup(app):\n    raise OSError('disk full')\n",
+        },
+        files={"hello": files},
+    )
     assert "configured at start-up for child, parent, payments" in site.text("/admin/-/pages/hello/")
     assert problems(site) == [("crashy", "startup")]
 
@@ -554,31 +641,49 @@ class Links(Page):
     def context(self):
         products = table_writer("products", plugin="links")
         lowest = products.rows(order_by="stock", limit=1)[0] if products.allowed("view") else {"id": 1}
-        return {"list_url": products.list_url(), "lowest": lowest.get("name"), "lowest_url": products.details_url(lowest),
+        return {"list_url": products.list_url(), "lowest": lowest.get("name"),
+                "lowest_url": products.details_url(lowest),
                 "keyless_url": products.details_url({"name": "Anvil"}), "served": served_tables()}
 
 @hookimpl
 def register_pages(app):
     return [Links] if "products" in served_tables(app) else []
 """
-TABLE_LINKS_FILES = {"templates/links/page.html": """
+TABLE_LINKS_FILES = {
+    "templates/links/page.html": """
     {% extends "dashboard/page.html" %}
-    {% block page_content %}<p class="links">{{ list_url }} | {{ lowest }} {{ lowest_url }} | {{ keyless_url }} | {{ served|join(",") }}</p>
+    {% block page_content %}<p class="links">{{ list_url }} | {{ lowest }} {{ lowest_url }} | {{ keyless_url }} |{#
+    #} {{ served|join(",") }}</p>
     {% endblock %}
-"""}
+"""
+}
 
 
 def test_table_writer_links_to_the_tables_pages_for_whoever_may_open_them(empty_database_url, tmp_path):
     """A plugin reads a table and links to its list and a row's details through ``dashboard.writes``, never
     the site's views; an operator who may not open the table gets no link; a writer gives no way to its store."""
     create_shop(empty_database_url)
-    site = plugin_site(empty_database_url, tmp_path / "viewer", {"links": TABLE_LINKS}, role="viewer",
-                       files={"links": TABLE_LINKS_FILES}, TABLES={"orders": {"hidden": True}})
-    denied = plugin_site(empty_database_url, tmp_path / "denied", {"links": TABLE_LINKS}, role="viewer",
-                         files={"links": TABLE_LINKS_FILES}, TABLES={"products": {"roles": {"viewer": []}}})
+    site = plugin_site(
+        empty_database_url,
+        tmp_path / "viewer",
+        {"links": TABLE_LINKS},
+        role="viewer",
+        files={"links": TABLE_LINKS_FILES},
+        TABLES={"orders": {"hidden": True}},
+    )
+    denied = plugin_site(
+        empty_database_url,
+        tmp_path / "denied",
+        {"links": TABLE_LINKS},
+        role="viewer",
+        files={"links": TABLE_LINKS_FILES},
+        TABLES={"products": {"roles": {"viewer": []}}},
+    )
     try:
-        assert '<p class="links">/admin/products/ | Anvil /admin/products/details/?id=1 | None | products</p>' in \
-            site.text("/admin/-/pages/links/")
+        assert (
+            '<p class="links">/admin/products/ | Anvil /admin/products/details/?id=1 | None | products</p>'
+            in site.text("/admin/-/pages/links/")
+        )
         assert '<p class="links">None | None None | None | orders,products</p>' in denied.text("/admin/-/pages/links/")
         with site.app.test_request_context():
             writer = table_writer("products", plugin="links")
@@ -602,14 +707,14 @@ def test_every_hook_is_documented_with_an_example():
     for name in hook_names():
         section = re.search(rf"^### {name}\n(.*?)(?=^### |^## |\Z)", text, re.DOTALL | re.MULTILINE)
         assert section, f"plugins/README.md has no '### {name}' section"
-        assert re.search(rf"```python\n.*?def {name}\(.*?```", section.group(1), re.DOTALL), \
+        assert re.search(rf"```python\n.*?def {name}\(.*?```", section.group(1), re.DOTALL), (
             f"the {name} section of plugins/README.md has no example implementing it"
+        )
 
 
 def test_every_hook_has_a_test():
     defined = set()
     for path in TESTS.glob("test_*.py"):
-        defined |= {node.name for node in ast.walk(ast.parse(path.read_text()))
-                    if isinstance(node, ast.FunctionDef)}
+        defined |= {node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
     missing = [name for name in hook_names() if f"test_hook_{name}" not in defined]
     assert not missing, f"hooks without a test_hook_<name> test: {missing}"

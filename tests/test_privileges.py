@@ -56,8 +56,11 @@ class Recorder:
 
     def touching(self, tables: t.Iterable[str]) -> list[str]:
         """The statements naming any of ``tables`` (quoted or not)."""
-        pattern = re.compile(r"[\s`\"(.,]({})[\s`\".,)]|[\s`\"(.,]({})$".format(
-            "|".join(map(re.escape, tables)), "|".join(map(re.escape, tables))))
+        pattern = re.compile(
+            r"[\s`\"(.,]({})[\s`\".,)]|[\s`\"(.,]({})$".format(
+                "|".join(map(re.escape, tables)), "|".join(map(re.escape, tables))
+            )
+        )
         return [s for s in self.statements if pattern.search(s)]
 
 
@@ -91,8 +94,9 @@ def _first_key(site: Site, table: str) -> str:
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_a_user_reading_a_few_tables_gets_every_page_and_never_queries_the_others(server: str, restricted: t.Any,
-                                                                                  site_as: t.Any) -> None:
+def test_a_user_reading_a_few_tables_gets_every_page_and_never_queries_the_others(
+    server: str, restricted: t.Any, site_as: t.Any
+) -> None:
     require_database(server)
     with make_database(server) as url:
         write_demo_database(url, rows=30)
@@ -126,8 +130,9 @@ def test_a_user_reading_a_few_tables_gets_every_page_and_never_queries_the_other
         else:
             assert lookup.status_code == 404  # the foreign key's target is not even known
         # The table finder's data, wherever the dashboard's own pages live.
-        navigation_url = next(rule.rule for rule in site.app.url_map.iter_rules()
-                              if rule.endpoint.endswith("navigation.tables_json"))
+        navigation_url = next(
+            rule.rule for rule in site.app.url_map.iter_rules() if rule.endpoint.endswith("navigation.tables_json")
+        )
         navigation = json.loads(site.get(navigation_url).get_data(as_text=True))
         notes = {entry["id"]: entry.get("note") for entry in navigation["tables"]}
         assert all(notes[table] == NOT_READABLE for table in served - set(FEW_TABLES))
@@ -137,8 +142,9 @@ def test_a_user_reading_a_few_tables_gets_every_page_and_never_queries_the_other
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_pages_of_an_unreadable_table_answer_its_message_without_a_query(server: str, restricted: t.Any,
-                                                                        site_as: t.Any) -> None:
+def test_pages_of_an_unreadable_table_answer_its_message_without_a_query(
+    server: str, restricted: t.Any, site_as: t.Any
+) -> None:
     require_database(server)
     with make_database(server) as url:
         write_demo_database(url, rows=30)
@@ -149,8 +155,11 @@ def test_pages_of_an_unreadable_table_answer_its_message_without_a_query(server:
             response = site.get(site.url("customers", page, "1" if page in ("details", "edit") else None))
             assert response.status_code == 403, page
             assert "customers is not readable by this database user" in _text(response)
-        response = site.post(site.url("customers", "new"), {"name": "x", "email": "x@example.org", "is_active": "y"},
-                             token_from="/admin/")
+        response = site.post(
+            site.url("customers", "new"),
+            {"name": "x", "email": "x@example.org", "is_active": "y"},
+            token_from="/admin/",
+        )
         assert response.status_code == 403
         assert recorder.touching(["customers"]) == []
 
@@ -181,8 +190,9 @@ def test_a_user_without_writes_sees_every_page_and_no_write(shop: str, restricte
     assert not any(re.match(r"\s*(INSERT|UPDATE|DELETE)\b", s, re.I) for s in recorder.statements)
 
 
-def test_write_routes_are_refused_with_the_privilege_and_change_nothing(shop: str, restricted: t.Any,
-                                                                         site_as: t.Any) -> None:
+def test_write_routes_are_refused_with_the_privilege_and_change_nothing(
+    shop: str, restricted: t.Any, site_as: t.Any
+) -> None:
     site, recorder = site_as(_read_only_url(shop, restricted))
     before = rows(shop, "products", "id")
     key = _first_key(site, "products")
@@ -191,10 +201,12 @@ def test_write_routes_are_refused_with_the_privilege_and_change_nothing(shop: st
         assert response.status_code == 403
         assert f"this database user lacks the {privilege} privilege on products" in _text(response)
     token = site.token()
-    posts = [(site.url("products", "new"), {"sku": "X-1", "name": "x", "price": "1", "stock": "1"}),
-             (site.url("products", "edit", key), {"name": "renamed", "price": "1", "stock": "1"}),
-             (site.url("products", "delete"), {"id": key}),
-             (site.url("products", "action"), {"action": "delete", "rowid": key})]
+    posts = [
+        (site.url("products", "new"), {"sku": "X-1", "name": "x", "price": "1", "stock": "1"}),
+        (site.url("products", "edit", key), {"name": "renamed", "price": "1", "stock": "1"}),
+        (site.url("products", "delete"), {"id": key}),
+        (site.url("products", "action"), {"action": "delete", "rowid": key}),
+    ]
     for url, data in posts:
         response = site.client.post(url, data={**data, "csrf_token": token})
         assert response.status_code == 403, url
@@ -205,8 +217,11 @@ def test_write_routes_are_refused_with_the_privilege_and_change_nothing(shop: st
 def test_inspect_says_what_the_database_user_may_not_do(dialect: str, shop: str, restricted: t.Any) -> None:
     output = CliRunner().invoke(main, ["inspect", _read_only_url(shop, restricted)])
     assert output.exit_code == 0, output.output
-    lines = {re.search(r"'([^']+)'", line).group(1): line  # type: ignore[union-attr]
-             for line in output.output.splitlines() if re.match(r"\S", line)}
+    lines = {
+        re.search(r"'([^']+)'", line).group(1): line  # type: ignore[union-attr]
+        for line in output.output.splitlines()
+        if re.match(r"\S", line)
+    }
     assert "read-only: this database user may not insert, update or delete" in lines["orders"]
     assert "editable" not in lines["orders"]
     assert "view" in lines["customer_order_totals"]
@@ -248,9 +263,11 @@ def test_buttons_and_routes_follow_each_privilege(server: str, restricted: t.Any
         assert ("least-privilege",) in [(r[1],) for r in rows(url, "tags")]
         # Refused: deleting it, editing it, creating an order.
         tag_id = next(str(r[0]) for r in rows(url, "tags") if r[1] == "least-privilege")
-        for target, data in ((site.url("tags", "delete"), {"id": tag_id}),
-                             (site.url("tags", "edit", tag_id), {"name": "renamed"}),
-                             (site.url("orders", "new"), {"status": "new"})):
+        for target, data in (
+            (site.url("tags", "delete"), {"id": tag_id}),
+            (site.url("tags", "edit", tag_id), {"name": "renamed"}),
+            (site.url("orders", "new"), {"status": "new"}),
+        ):
             assert site.post(target, data, token_from="/admin/").status_code == 403, target
         assert ("least-privilege",) in [(r[1],) for r in rows(url, "tags")]
 
@@ -314,8 +331,9 @@ def test_mariadb_privileges_through_a_role_and_a_schema_pattern(restricted: t.An
                 connection.exec_driver_sql(f"GRANT SELECT (id) ON `{database}`.`b` TO `{role}`")
                 for host in ("%", "localhost"):
                     connection.execute(sa.text(f"GRANT `{role}` TO :user@:host"), {"user": user, "host": host})
-                    connection.execute(sa.text(f"SET DEFAULT ROLE `{role}` FOR :user@:host"),
-                                       {"user": user, "host": host})
+                    connection.execute(
+                        sa.text(f"SET DEFAULT ROLE `{role}` FOR :user@:host"), {"user": user, "host": host}
+                    )
                 # A schema-level grant names a pattern: _ matches any one character.
                 pattern = database.replace("dash_", "dash\\_")[:-1] + "_"
                 connection.exec_driver_sql(f"GRANT DELETE ON `{pattern}`.* TO `{role}`")
@@ -324,8 +342,11 @@ def test_mariadb_privileges_through_a_role_and_a_schema_pattern(restricted: t.An
                 found = probe(engine, None, ["a", "b", "c"])
             finally:
                 engine.dispose()
-            assert found == {"a": frozenset({"SELECT", "UPDATE", "DELETE"}), "b": frozenset({"DELETE"}),
-                             "c": frozenset({"SELECT", "DELETE"})}
+            assert found == {
+                "a": frozenset({"SELECT", "UPDATE", "DELETE"}),
+                "b": frozenset({"DELETE"}),
+                "c": frozenset({"SELECT", "DELETE"}),
+            }
         finally:
             with admin.connect() as connection:
                 connection.exec_driver_sql(f"DROP ROLE IF EXISTS `{role}`")
@@ -363,18 +384,21 @@ def test_sqlite_read_only_file_modes(tmp_path: t.Any) -> None:
 # -- materialized views (PostgreSQL) ---------------------------------------------------------
 
 
-def test_materialized_views_are_served_read_only_and_say_when_not_populated(restricted: t.Any,
-                                                                           site_as: t.Any) -> None:
+def test_materialized_views_are_served_read_only_and_say_when_not_populated(restricted: t.Any, site_as: t.Any) -> None:
     require_database("postgresql")
     with make_database("postgresql") as url:
         write_demo_database(url, rows=30)
         engine = sa.create_engine(url)
         with engine.begin() as connection:
-            connection.exec_driver_sql("CREATE MATERIALIZED VIEW order_totals AS "
-                                       "SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id")
-            connection.exec_driver_sql("CREATE MATERIALIZED VIEW empty_totals AS "
-                                       "SELECT customer_id, count(*) AS orders FROM orders GROUP BY customer_id "
-                                       "WITH NO DATA")
+            connection.exec_driver_sql(
+                "CREATE MATERIALIZED VIEW order_totals AS "
+                "SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id"
+            )
+            connection.exec_driver_sql(
+                "CREATE MATERIALIZED VIEW empty_totals AS "
+                "SELECT customer_id, count(*) AS orders FROM orders GROUP BY customer_id "
+                "WITH NO DATA"
+            )
         site, _recorder = site_as(restricted(url, {"*": {"SELECT", "INSERT", "UPDATE", "DELETE"}}))
         for name in ("order_totals", "empty_totals"):
             info = site.state.views[name].info
@@ -386,7 +410,8 @@ def test_materialized_views_are_served_read_only_and_say_when_not_populated(rest
         populated = site.get(site.url("order_totals"))
         assert populated.status_code == 200
         assert len(re.findall(r'<td class="col-customer_id', _text(populated))) == len(
-            {r[1] for r in rows(url, "orders")})
+            {r[1] for r in rows(url, "orders")}
+        )
         empty = site.get(site.url("empty_totals"))
         assert empty.status_code == 200
         assert "has not been populated yet" in _text(empty) and "REFRESH MATERIALIZED VIEW" in _text(empty)
@@ -432,7 +457,8 @@ def test_a_chart_of_an_unreadable_table_says_so_and_never_queries_it(restricted:
         try:
             home = site.text("/admin/")
             assert error_panels(home) == [
-                "This chart could not be shown: its table is not readable by this database user."]
+                "This chart could not be shown: its table is not readable by this database user."
+            ]
             assert 'data-chart-name="t.orders"' in home
             # The built-in "per month" charts leave out customers (created_at) too.
             assert "customers per month" not in home and "orders per month" in home

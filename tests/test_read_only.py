@@ -61,10 +61,12 @@ def test_36_pages_offer_no_write_and_say_why(read_only):
 def test_36_the_connection_itself_refuses_writes(read_only, hostile_database_url):
     engine = read_only.state.engine
     table = engine.dialect.identifier_preparer.quote(schemas.TAGS)
-    for statement in (f"INSERT INTO {table} (id, name) VALUES (99, 'raw write')",
-                      f"UPDATE {table} SET name = 'raw write' WHERE id = 1",
-                      f"DELETE FROM {table} WHERE id = 3",
-                      "CREATE TABLE sneaky (id INTEGER)"):
+    for statement in (
+        f"INSERT INTO {table} (id, name) VALUES (99, 'raw write')",
+        f"UPDATE {table} SET name = 'raw write' WHERE id = 1",
+        f"DELETE FROM {table} WHERE id = 3",
+        "CREATE TABLE sneaky (id INTEGER)",
+    ):
         with pytest.raises(sa.exc.DBAPIError), engine.begin() as connection:
             connection.exec_driver_sql(statement)
     assert sorted(rows(hostile_database_url, schemas.TAGS)) == [(1, "vip"), (2, "<i>new</i>"), (3, "a,b")]

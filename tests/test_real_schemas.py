@@ -101,9 +101,14 @@ def film_rows(url: str, where: str, **params: t.Any) -> list[dict[str, t.Any]]:
 def film_url(dialect: str) -> Iterator[str]:
     """A database of ``dialect`` with ``film`` (one film) and ``note`` (one note)."""
     with make_database(dialect) as url:
-        run(url, *FILM_DDL[dialect], NOTE_DDL, "INSERT INTO note (note_id, body) VALUES (1, 'a long note')",
+        run(
+            url,
+            *FILM_DDL[dialect],
+            NOTE_DDL,
+            "INSERT INTO note (note_id, body) VALUES (1, 'a long note')",
             "INSERT INTO film (title, description, release_year, price) VALUES (:title, :description, 2006, 4.99)",
-            params=[{"title": "ACADEMY DINOSAUR", "description": DESCRIPTION}])
+            params=[{"title": "ACADEMY DINOSAUR", "description": DESCRIPTION}],
+        )
         yield url
 
 
@@ -263,8 +268,11 @@ def test_list_keeps_a_document_when_little_else_is_left(film_site):
 
 
 def test_list_columns_and_read_only_columns_chosen_by_the_operator_win(film_url, tmp_path):
-    site = make_site(film_url, tmp_path, TABLES={"film": {"column_order": ["title", "description"],
-                                                          "columns": {"price": {"read_only": True}}}})
+    site = make_site(
+        film_url,
+        tmp_path,
+        TABLES={"film": {"column_order": ["title", "description"], "columns": {"price": {"read_only": True}}}},
+    )
     try:
         page = site.text(site.url("film"))
         assert list_headers(page)[:2] == ["title", "description"] and DESCRIPTION in html.unescape(page)
@@ -291,18 +299,29 @@ def test_numbers_are_right_aligned_and_years_not_grouped(film_site, film_url):
 
 def home_tables(url: str, dialect: str) -> None:
     stamp = "timestamp" if dialect != "mariadb" else "datetime"
-    run(url,
+    run(
+        url,
         f"CREATE TABLE orders (id integer PRIMARY KEY, ordered_at {stamp}, last_update {stamp})",
         f"CREATE TABLE invoice (id integer PRIMARY KEY, invoice_date {stamp})",
-        f"CREATE TABLE employee (id integer PRIMARY KEY, birth_date date, last_update {stamp})")
+        f"CREATE TABLE employee (id integer PRIMARY KEY, birth_date date, last_update {stamp})",
+    )
     today = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    run(url, "INSERT INTO orders VALUES (:id, :at, :at)",
-        params=[{"id": n, "at": today - dt.timedelta(days=20 * n)} for n in range(1, 6)])
-    run(url, "INSERT INTO invoice VALUES (:id, :at)",
-        params=[{"id": n, "at": dt.datetime(2009, n, 1, 10)} for n in range(1, 6)])
+    run(
+        url,
+        "INSERT INTO orders VALUES (:id, :at, :at)",
+        params=[{"id": n, "at": today - dt.timedelta(days=20 * n)} for n in range(1, 6)],
+    )
+    run(
+        url,
+        "INSERT INTO invoice VALUES (:id, :at)",
+        params=[{"id": n, "at": dt.datetime(2009, n, 1, 10)} for n in range(1, 6)],
+    )
     # Recently updated rows of people born long ago: neither date is an event worth counting.
-    run(url, "INSERT INTO employee VALUES (:id, :born, :at)",
-        params=[{"id": n, "born": dt.date(1970, n, 1), "at": today} for n in range(1, 6)])
+    run(
+        url,
+        "INSERT INTO employee VALUES (:id, :born, :at)",
+        params=[{"id": n, "born": dt.date(1970, n, 1), "at": today} for n in range(1, 6)],
+    )
 
 
 def test_home_charts_only_recent_event_data(empty_database_url, dialect, tmp_path):

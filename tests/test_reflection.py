@@ -111,8 +111,15 @@ def test_display_column_prefers_name_then_unique_text(reflected):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("orders", "orders"), ("data", "col_0"), ("class", "col_0"), ("a b", "col_0"), ("_private", "col_0"),
-     ("fingerprint", "col_0"), ("ünï", "col_0")],
+    [
+        ("orders", "orders"),
+        ("data", "col_0"),
+        ("class", "col_0"),
+        ("a b", "col_0"),
+        ("_private", "col_0"),
+        ("fingerprint", "col_0"),
+        ("ünï", "col_0"),
+    ],
 )
 def test_safe_key(name, expected):
     assert safe_key(name, 0, set()) == expected

@@ -26,11 +26,19 @@ from tests.roles import restricted_url
 from tests.site import Site, form_values, make_site, rows
 
 metadata = sa.MetaData()
-parent = sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                  sa.Column("name", sa.String(50), nullable=False),
-                  sa.Column("price", sa.Numeric(5, 2)))
-child = sa.Table("child", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                 sa.Column("parent_id", sa.ForeignKey("parent.id", name="child_parent_fk"), nullable=False))
+parent = sa.Table(
+    "parent",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("price", sa.Numeric(5, 2)),
+)
+child = sa.Table(
+    "child",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.ForeignKey("parent.id", name="child_parent_fk"), nullable=False),
+)
 ALL = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 
 
@@ -58,8 +66,10 @@ class Refusing:
         else:
             database = make_url(self.url).database
             for host in ("%", "localhost"):
-                self.admin(sa.text(f"REVOKE {privilege} ON `{database}`.`{table}` FROM :user@:host"),
-                           {"user": user, "host": host})
+                self.admin(
+                    sa.text(f"REVOKE {privilege} ON `{database}`.`{table}` FROM :user@:host"),
+                    {"user": user, "host": host},
+                )
 
     def admin(self, statement: t.Any, parameters: dict[str, t.Any] | None = None) -> None:
         engine = sa.create_engine(self.admin_url)
@@ -75,11 +85,16 @@ class Refusing:
     def refusal(self, privilege: str) -> str:
         """The message of a refused ``privilege`` on parent on this dialect."""
         if self.dialect == "sqlite":
-            return "Nothing was deleted: the database connection is read-only." if privilege == "DELETE" \
+            return (
+                "Nothing was deleted: the database connection is read-only."
+                if privilege == "DELETE"
                 else "Not saved: the database connection is read-only."
-        return {"INSERT": "The database user may not insert into parent. Nothing was saved.",
-                "UPDATE": "The database user may not update parent. Nothing was saved.",
-                "DELETE": "The database user may not delete from parent. Nothing was deleted."}[privilege]
+            )
+        return {
+            "INSERT": "The database user may not insert into parent. Nothing was saved.",
+            "UPDATE": "The database user may not update parent. Nothing was saved.",
+            "DELETE": "The database user may not delete from parent. Nothing was deleted.",
+        }[privilege]
 
 
 @pytest.fixture
@@ -93,8 +108,11 @@ def refusing(empty_database_url: str, dialect: str, tmp_path: t.Any) -> t.Iterat
     finally:
         engine.dispose()
     grants = {"parent": ALL, "child": ALL}
-    restricted = contextlib.nullcontext(empty_database_url) if dialect == "sqlite" \
+    restricted = (
+        contextlib.nullcontext(empty_database_url)
+        if dialect == "sqlite"
         else restricted_url(empty_database_url, grants)
+    )
     with restricted as url:
         site = make_site(url, tmp_path)
         try:
@@ -139,8 +157,9 @@ def test_a_refused_delete_of_a_referenced_row_does_not_blame_the_foreign_key(ref
     page = single.get_data(as_text=True)
     assert any(refusing.refusal("DELETE") in f for f in site.flashes(page)), site.flashes(page)
     _assert_not_misblamed(page)
-    bulk = site.post(site.url("parent", "action"), {"action": "delete", "rowid": ["1", "2"]},
-                     token_from=token_from, follow=True)
+    bulk = site.post(
+        site.url("parent", "action"), {"action": "delete", "rowid": ["1", "2"]}, token_from=token_from, follow=True
+    )
     assert bulk.status_code == 200
     page = bulk.get_data(as_text=True)
     assert any(refusing.refusal("DELETE") in f for f in site.flashes(page)), site.flashes(page)
@@ -184,8 +203,10 @@ def test_a_row_level_security_policy_is_named(refusing, dialect):
     refusing.admin("ALTER TABLE parent ENABLE ROW LEVEL SECURITY")
     refusing.admin("CREATE POLICY short_names ON parent USING (true) WITH CHECK (length(name) < 10)")
     page = site.post(edit_url, {**values, "name": "a name far too long"}).get_data(as_text=True)
-    assert any("A row-level security policy of the database refused this change to parent. Nothing was saved." in f
-               for f in site.flashes(page)), site.flashes(page)
+    assert any(
+        "A row-level security policy of the database refused this change to parent. Nothing was saved." in f
+        for f in site.flashes(page)
+    ), site.flashes(page)
     _assert_not_misblamed(page)
     assert [row[1] for row in rows(refusing.admin_url, "parent", "id")] == ["referenced", "free"]
 
@@ -196,12 +217,16 @@ def test_a_trigger_writing_where_the_user_may_not_names_that_table(refusing, dia
     edit_url = site.url("parent", "edit", "2")
     values = site.form_values(edit_url)
     refusing.admin("CREATE TABLE changes (parent_id integer)")
-    refusing.admin("CREATE FUNCTION note_change() RETURNS trigger LANGUAGE plpgsql AS "
-                   "$$ BEGIN INSERT INTO changes VALUES (NEW.id); RETURN NEW; END $$")
+    refusing.admin(
+        "CREATE FUNCTION note_change() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO changes VALUES (NEW.id); RETURN NEW; END $$"
+    )
     refusing.admin("CREATE TRIGGER noted AFTER UPDATE ON parent FOR EACH ROW EXECUTE FUNCTION note_change()")
     page = site.post(edit_url, {**values, "name": "renamed"}).get_data(as_text=True)
-    assert any("The database user lacks a privilege on changes that this change to parent needs. Nothing was saved."
-               in f for f in site.flashes(page)), site.flashes(page)
+    assert any(
+        "The database user lacks a privilege on changes that this change to parent needs. Nothing was saved." in f
+        for f in site.flashes(page)
+    ), site.flashes(page)
     assert [row[1] for row in rows(refusing.admin_url, "parent", "id")] == ["referenced", "free"]
 
 
@@ -212,8 +237,10 @@ def test_a_sequence_the_user_may_not_use_is_named(refusing, dialect):
     token = site.token(new_url)
     refusing.revoke("USAGE", "parent_id_seq")
     page = site.post(new_url, {"name": "third", "csrf_token": token}).get_data(as_text=True)
-    assert any("The database user may not use the sequence parent_id_seq, which numbers new rows of parent." in f
-               for f in site.flashes(page)), site.flashes(page)
+    assert any(
+        "The database user may not use the sequence parent_id_seq, which numbers new rows of parent." in f
+        for f in site.flashes(page)
+    ), site.flashes(page)
     assert len(rows(refusing.admin_url, "parent")) == 2
 
 
@@ -242,8 +269,10 @@ def test_a_materialized_view_emptied_after_the_start_says_it_is_not_populated(em
             connection.exec_driver_sql("REFRESH MATERIALIZED VIEW totals WITH NO DATA")
         response = site.get(site.url("totals") + "?refresh=1")
         assert response.status_code == 200
-        assert any("totals is a materialized view that has not been populated yet" in f
-                   for f in site.flashes(response.get_data(as_text=True)))
+        assert any(
+            "totals is a materialized view that has not been populated yet" in f
+            for f in site.flashes(response.get_data(as_text=True))
+        )
     finally:
         site.state.engine.dispose()
         engine.dispose()
@@ -285,12 +314,17 @@ def test_an_update_of_a_column_outside_a_column_grant_is_refused_by_name(refusin
         refusing.admin(f'GRANT UPDATE (price) ON TABLE parent TO "{user}"')
     else:
         for host in ("%", "localhost"):
-            refusing.admin(sa.text(f"GRANT UPDATE (price) ON `{make_url(refusing.url).database}`.parent TO :user@:host"),
-                           {"user": user, "host": host})
+            refusing.admin(
+                sa.text(f"GRANT UPDATE (price) ON `{make_url(refusing.url).database}`.parent TO :user@:host"),
+                {"user": user, "host": host},
+            )
     page = site.post(edit_url, {**values, "name": "renamed"}).get_data(as_text=True)
     # MariaDB names the column; PostgreSQL names the table only.
-    expected = ("The database user may not update column name of parent. Nothing was saved." if dialect == "mariadb"
-                else "The database user may not update parent. Nothing was saved.")
+    expected = (
+        "The database user may not update column name of parent. Nothing was saved."
+        if dialect == "mariadb"
+        else "The database user may not update parent. Nothing was saved."
+    )
     assert any(expected in f for f in site.flashes(page)), site.flashes(page)
     _assert_not_misblamed(page)
     # The column the grant covers still saves.

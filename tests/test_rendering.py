@@ -30,8 +30,9 @@ def _client(app, name, locale=None):
     client = app.test_client()
     assert login(client, name).status_code == 302
     if locale:
-        response = client.post("/language", data={"locale": locale, "next": "/admin/",
-                                                  "csrf_token": csrf_token(client)})
+        response = client.post(
+            "/language", data={"locale": locale, "next": "/admin/", "csrf_token": csrf_token(client)}
+        )
         assert response.status_code == 302
     return client
 

@@ -40,7 +40,9 @@ INSERT INTO playlist_track (playlist_id, track_id) VALUES
 
 def test_chinook_keeps_whole_rows_whose_references_are_kept() -> None:
     (trimmed,) = trim_chinook("postgresql", [CHINOOK])
-    assert trimmed == """CREATE TABLE album (album_id INT NOT NULL, title VARCHAR(160) NOT NULL, artist_id INT NOT NULL);
+    assert (
+        trimmed
+        == """CREATE TABLE album (album_id INT NOT NULL, title VARCHAR(160) NOT NULL, artist_id INT NOT NULL);
 INSERT INTO artist (artist_id, name) VALUES
     (1, N'AC/DC'),
     (101, N'Kept: the artist of a kept album');
@@ -56,6 +58,7 @@ INSERT INTO invoice_line (invoice_line_id, invoice_id, track_id) VALUES
 INSERT INTO playlist_track (playlist_id, track_id) VALUES
     (1, 1);
 """
+    )
 
 
 def test_another_upstream_version_is_refused_by_name() -> None:

@@ -33,17 +33,22 @@ ROWS_VISITED = 2
 #: The few tables a least-privilege role may SELECT, per sample (names compared without
 #: case: Chinook spells them ``Album`` on SQLite and MariaDB, ``album`` on PostgreSQL).
 #: SQLite has no roles (only a read-only file), so it has no such case.
-FEW_TABLES = {"chinook": ("album", "artist", "track"), "pagila": ("actor", "film", "customer"),
-              "sakila": ("actor", "film", "customer")}
+FEW_TABLES = {
+    "chinook": ("album", "artist", "track"),
+    "pagila": ("actor", "film", "customer"),
+    "sakila": ("actor", "film", "customer"),
+}
 FEW_TABLE_CASES = [(name, dialect) for name, dialect in CASES if dialect != "sqlite"]
 #: The row an operator creates in each sample through the create form: table, and the
 #: fields typed (by name, without case); every other field is left as the form offers it.
 #: Pagila's and Sakila's ``actor`` leave ``actor_id`` and ``last_update`` to the database
 #: (a sequence or AUTO_INCREMENT, and ``DEFAULT now()``/``CURRENT_TIMESTAMP``); Chinook's
 #: ``Genre`` has no default for its key outside SQLite, so the operator types one there.
-NEW_ROWS = {"chinook": ("genre", {"genreid": "1000", "genre_id": "1000", "name": "Chiptune"}),
-            "pagila": ("actor", {"first_name": "ADA", "last_name": "LOVELACE"}),
-            "sakila": ("actor", {"first_name": "ADA", "last_name": "LOVELACE"})}
+NEW_ROWS = {
+    "chinook": ("genre", {"genreid": "1000", "genre_id": "1000", "name": "Chiptune"}),
+    "pagila": ("actor", {"first_name": "ADA", "last_name": "LOVELACE"}),
+    "sakila": ("actor", {"first_name": "ADA", "last_name": "LOVELACE"}),
+}
 
 
 # -- walking -------------------------------------------------------------------------------
@@ -94,7 +99,7 @@ def row_links(page: str, kind: str) -> list[str]:
 
 def sort_queries(page: str) -> list[str]:
     """The first and the last sort of a list page's column headers, the last one descending."""
-    indexes = list(dict.fromkeys(re.findall(r'\?sort=(\d+)', page)))
+    indexes = list(dict.fromkeys(re.findall(r"\?sort=(\d+)", page)))
     if not indexes:
         return []
     return [f"sort={indexes[0]}", f"sort={indexes[-1]}&desc=1"]
@@ -139,8 +144,7 @@ def first_value(reader: sa.Engine, column: sa.ColumnElement[t.Any]) -> t.Any:
     return next((value for value in values if value is not None), None)
 
 
-def walk_relation(walk: Walk, table_id: str, reader: sa.Engine, *, readable: bool = True,
-                  filters: bool = True) -> None:
+def walk_relation(walk: Walk, table_id: str, reader: sa.Engine, *, readable: bool = True, filters: bool = True) -> None:
     """Visit every page of relation ``table_id``; pages must answer 200 where ``readable``.
 
     :param filters: whether to try each column's filter too (the admin's walk does; the
@@ -182,8 +186,9 @@ def relation_named(site: Site, name: str) -> str:
 def home_problems(walk: Walk) -> list[str]:
     """The error panels of the home page (a chart or overview that failed)."""
     page = walk.visit("/admin/", linked=True) or ""
-    return [html.unescape(m).strip() for m in re.findall(
-        r'class="dashboard-plugin-error-message">(.*?)</div>', page, re.S)]
+    return [
+        html.unescape(m).strip() for m in re.findall(r'class="dashboard-plugin-error-message">(.*?)</div>', page, re.S)
+    ]
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -237,11 +242,15 @@ def test_every_foreign_key_of_the_trimmed_sample_points_at_a_row(reader: sa.Engi
             for key in inspector.get_foreign_keys(name):
                 pairs = list(zip(key["constrained_columns"], key["referred_columns"], strict=True))
                 child = sa.table(name, *(sa.column(column) for column, _ in pairs))
-                parent = sa.table(key["referred_table"], *(sa.column(column) for _, column in pairs),
-                                  schema=key["referred_schema"]).alias("referred")
-                orphans = (sa.select(sa.func.count()).select_from(child)
-                           .where(*(child.c[column].is_not(None) for column, _ in pairs))
-                           .where(~sa.exists().where(*(child.c[c] == parent.c[p] for c, p in pairs))))
+                parent = sa.table(
+                    key["referred_table"], *(sa.column(column) for _, column in pairs), schema=key["referred_schema"]
+                ).alias("referred")
+                orphans = (
+                    sa.select(sa.func.count())
+                    .select_from(child)
+                    .where(*(child.c[column].is_not(None) for column, _ in pairs))
+                    .where(~sa.exists().where(*(child.c[c] == parent.c[p] for c, p in pairs)))
+                )
                 count = connection.execute(orphans).scalar_one()
                 checked += 1
                 if count:
@@ -290,8 +299,11 @@ def test_create_a_row_through_the_form(admin_site: Site, reader: sa.Engine, samp
     assert "Record was successfully created." in admin_site.flashes(listed)
     relation = sa.Table(admin_site.state.views[table_id].info.name, sa.MetaData(), autoload_with=reader)
     columns = {c.name.lower(): c for c in relation.c}
-    wanted = [columns[field] == value for field, value in typed.items()
-              if field in columns and field not in ("genreid", "genre_id")]
+    wanted = [
+        columns[field] == value
+        for field, value in typed.items()
+        if field in columns and field not in ("genreid", "genre_id")
+    ]
     with reader.connect() as connection:
         created = connection.execute(sa.select(relation).where(*wanted)).mappings().all()
     assert len(created) == 1
@@ -352,11 +364,15 @@ def few_tables_sample(request: pytest.FixtureRequest) -> Iterator[Loaded]:
         yield Loaded(name, url)
 
 
-def test_user_reading_few_tables_every_page(few_tables_sample: Loaded,
-                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_user_reading_few_tables_every_page(
+    few_tables_sample: Loaded, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     owner = sa.create_engine(few_tables_sample.url)
-    granted = {table: {"SELECT"} for table in sa.inspect(owner).get_table_names()
-               if table.lower() in FEW_TABLES[few_tables_sample.name]}
+    granted = {
+        table: {"SELECT"}
+        for table in sa.inspect(owner).get_table_names()
+        if table.lower() in FEW_TABLES[few_tables_sample.name]
+    }
     assert len(granted) == len(FEW_TABLES[few_tables_sample.name])
     try:
         with restricted_url(few_tables_sample.url, granted) as restricted:

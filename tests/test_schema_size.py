@@ -23,8 +23,11 @@ from tests.wide_schema import WideRelation, create_wide_schema
 RELATIONS = 600
 #: What the home page of 600 relations may weigh (it was 190 KB, one table of 600 rows).
 HOME_LIMIT_KB = 120
-_GROUP = re.compile(r'<details class="dashboard-table-group" data-group="[^"]*"( open)?( hidden)?>\s*'
-                    r'<summary[^>]*>(.*?) <span class="badge badge-light">([\d,]+)</span></summary>(.*?)</details>', re.S)
+_GROUP = re.compile(
+    r'<details class="dashboard-table-group" data-group="[^"]*"( open)?( hidden)?>\s*'
+    r'<summary[^>]*>(.*?) <span class="badge badge-light">([\d,]+)</span></summary>(.*?)</details>',
+    re.S,
+)
 _ROW = re.compile(r'<tr data-name="([^"]*)"( hidden)?><td><a href="([^"]*)">([^<]*)</a>')
 
 
@@ -53,10 +56,15 @@ def wide(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 
 def _groups(page: str) -> dict[str, tuple[bool, bool, int, list[tuple[str, bool, str, str]]]]:
     """Group name -> (unfolded, hidden, count shown, rows as (data-name, hidden, href, label))."""
-    return {html.unescape(name): (bool(unfolded), bool(hidden), int(count.replace(",", "")),
-                                  [(n, bool(h), html.unescape(href), html.unescape(label))
-                                   for n, h, href, label in _ROW.findall(body)])
-            for unfolded, hidden, name, count, body in _GROUP.findall(page)}
+    return {
+        html.unescape(name): (
+            bool(unfolded),
+            bool(hidden),
+            int(count.replace(",", "")),
+            [(n, bool(h), html.unescape(href), html.unescape(label)) for n, h, href, label in _ROW.findall(body)],
+        )
+        for unfolded, hidden, name, count, body in _GROUP.findall(page)
+    }
 
 
 def test_every_relation_of_a_wide_schema_is_served(wide) -> None:
@@ -91,14 +99,24 @@ def test_the_home_search_without_javascript_shows_the_matches_only(wide) -> None
     wanted = relations[3]  # the first one in the second schema, where there is one
     page = site.text(f"/admin/?q={wanted.name.upper()}")
     groups = _groups(page)
-    shown = [(name, label) for name, (unfolded, hidden, _count, rows) in groups.items() if not hidden
-             for _n, row_hidden, _href, label in rows if not row_hidden]
+    shown = [
+        (name, label)
+        for name, (unfolded, hidden, _count, rows) in groups.items()
+        if not hidden
+        for _n, row_hidden, _href, label in rows
+        if not row_hidden
+    ]
     assert shown == [(f"{wanted.schema}: tables" if wanted.schema else "Tables", wanted.name)]
     assert all(unfolded for unfolded, hidden, _count, _rows in groups.values() if not hidden)
     # Words match names and groups alike, as in the navbar's finder.
     page = site.text(f"/admin/?q=views+{wanted.name[:-2]}")
-    shown_names = {label for _u, hidden, _c, rows in _groups(page).values() if not hidden
-                   for _n, row_hidden, _href, label in rows if not row_hidden}
+    shown_names = {
+        label
+        for _u, hidden, _c, rows in _groups(page).values()
+        if not hidden
+        for _n, row_hidden, _href, label in rows
+        if not row_hidden
+    }
     assert shown_names and all(name.startswith(f"v_{wanted.name[:-2]}") for name in shown_names)
 
 

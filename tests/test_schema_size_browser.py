@@ -51,7 +51,9 @@ def test_the_home_page_filters_600_relations_as_one_types(operator: Operator) ->
     operator.shot("home-600-search")
     page.fill("#dashboard-table-filter", "v_ invoice")
     assert page.locator(".dashboard-tables tbody tr:visible a").all_inner_texts() == [
-        "v_invoice_0049", "v_invoice_0349"]
+        "v_invoice_0049",
+        "v_invoice_0349",
+    ]
     page.fill("#dashboard-table-filter", "no such table")
     assert page.locator("#dashboard-table-count").inner_text() == "No table matches"
     page.fill("#dashboard-table-filter", "")

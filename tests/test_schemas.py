@@ -39,10 +39,7 @@ def test_every_relation_exists(engine: Engine, hostile_database_url: str) -> Non
 
 def test_row_counts(engine: Engine, hostile_database_url: str) -> None:
     with engine.connect() as connection:
-        counts = {
-            name: connection.scalar(select(func.count()).select_from(table(name)))
-            for name in s.ROW_COUNTS
-        }
+        counts = {name: connection.scalar(select(func.count()).select_from(table(name))) for name in s.ROW_COUNTS}
         schema = s.other_schema_name(hostile_database_url)
         if schema is not None:
             other = table(s.OTHER_TABLE, schema=schema)

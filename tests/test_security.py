@@ -75,8 +75,9 @@ def test_14_csrf_cross_site_fetch_is_refused_even_with_a_token(app, logged_in_cl
 def test_14_csrf_valid_token_from_own_page_is_accepted(app, logged_in_client, small_database_url):
     client = logged_in_client(app, "admin")
     token = csrf_token(client, "/admin/parent/")
-    response = client.post("/admin/parent/delete/", data={"id": "2", "csrf_token": token},
-                           headers={"Sec-Fetch-Site": "same-origin"})
+    response = client.post(
+        "/admin/parent/delete/", data={"id": "2", "csrf_token": token}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert response.status_code == 302
     assert [row[0] for row in table_rows(small_database_url, "parent")] == [1]
 
@@ -114,9 +115,19 @@ def test_15_get_on_write_urls_changes_nothing(app, logged_in_client, small_datab
 # -- 17: framing, and the other headers -----------------------------------------------------
 
 
-PAGES = ["/login", "/healthz", "/admin/", "/admin/parent/", "/admin/parent/details/?id=1",
-         "/admin/parent/edit/?id=1", "/admin/parent/new/", "/admin/parent/export/csv/", "/no/such/page",
-         "/dashboard-static/dashboard.css", "/admin/-/static/admin/js/helpers.js"]
+PAGES = [
+    "/login",
+    "/healthz",
+    "/admin/",
+    "/admin/parent/",
+    "/admin/parent/details/?id=1",
+    "/admin/parent/edit/?id=1",
+    "/admin/parent/new/",
+    "/admin/parent/export/csv/",
+    "/no/such/page",
+    "/dashboard-static/dashboard.css",
+    "/admin/-/static/admin/js/helpers.js",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -160,8 +171,9 @@ def _directives(header: str) -> dict[str, list[str]]:
     return {p[0]: p[1:] for p in parts}
 
 
-@pytest.mark.parametrize("url", ["/admin/", "/admin/parent/", "/admin/child/edit/?id=1",
-                                 "/admin/child/new/", "/admin/child/details/?id=1"])
+@pytest.mark.parametrize(
+    "url", ["/admin/", "/admin/parent/", "/admin/child/edit/?id=1", "/admin/child/new/", "/admin/child/details/?id=1"]
+)
 def test_12_csp_scripts_need_this_requests_nonce(app, logged_in_client, url):
     response = _get(logged_in_client(app), url)
     assert response.status_code == 200
@@ -170,7 +182,7 @@ def test_12_csp_scripts_need_this_requests_nonce(app, logged_in_client, url):
     assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts
     nonces = [s for s in scripts if s.startswith("'nonce-")]
     assert len(nonces) == 1
-    nonce = nonces[0][len("'nonce-"):-1]
+    nonce = nonces[0][len("'nonce-") : -1]
     assert policy["style-src"] == ["'self'", f"'nonce-{nonce}'"]
     assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
     page = response.get_data(as_text=True)
@@ -189,8 +201,18 @@ def test_12_csp_nonce_differs_per_request(app, logged_in_client):
     assert len(headers) == 3
 
 
-@pytest.mark.parametrize("url", ["/admin/parent/", "/admin/child/", "/admin/parent/details/?id=1",
-                                 "/admin/parent/edit/?id=1", "/admin/parent/new/", "/admin/", "/login"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/parent/",
+        "/admin/child/",
+        "/admin/parent/details/?id=1",
+        "/admin/parent/edit/?id=1",
+        "/admin/parent/new/",
+        "/admin/",
+        "/login",
+    ],
+)
 def test_12_no_inline_event_handlers(app, logged_in_client, url):
     client = app.test_client() if url == "/login" else logged_in_client(app, "admin")
     response = _get(client, url)
@@ -226,7 +248,8 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
             page = context.new_page()
             page.add_init_script(
                 "document.addEventListener('securitypolicyviolation', e => "
-                "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))")
+                "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))"
+            )
             page.on("console", lambda m: (violations if "CSP violation" in m.text else []).append(m.text))
             page.on("pageerror", lambda e: errors.append(str(e)))
 
@@ -235,8 +258,14 @@ def test_12_whole_ui_in_a_browser_has_no_csp_violations(small_database_url, tmp_
             page.fill("#password", "correct horse battery")
             page.click("button[type=submit]")
             page.wait_for_url(base + "/admin/child/")
-            for url in ("/admin/", "/admin/parent/", "/admin/parent/details/?id=1", "/admin/parent/edit/?id=1",
-                        "/admin/parent/new/", "/admin/child/edit/?id=1"):
+            for url in (
+                "/admin/",
+                "/admin/parent/",
+                "/admin/parent/details/?id=1",
+                "/admin/parent/edit/?id=1",
+                "/admin/parent/new/",
+                "/admin/child/edit/?id=1",
+            ):
                 page.goto(base + url)
                 page.wait_for_load_state("networkidle")
 

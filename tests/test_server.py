@@ -44,7 +44,9 @@ def _ask_every_worker(browser: Browser, log: Path, since: int) -> list[str]:
     for _attempt in range(200):
         pages.append(browser.get(LIST))
         lines = log.read_text().splitlines()[since:]
-        answered_by = {m for line in lines for m in re.findall(r'"GET ' + re.escape(LIST) + r' HTTP/1.1" 200 .* pid=<(\d+)>', line)}
+        answered_by = {
+            m for line in lines for m in re.findall(r'"GET ' + re.escape(LIST) + r' HTTP/1.1" 200 .* pid=<(\d+)>', line)
+        }
         if len(answered_by) == 2:
             return pages
     raise AssertionError("one worker answered every request; the test would prove nothing")
@@ -84,7 +86,8 @@ def big_database(tmp_path_factory) -> str:
         connection.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
             "INSERT INTO readings SELECT i, 'sensor-' || (i % 97) || '-' || hex(randomblob(20)), i * 7 FROM n",
-            (EXPORT_ROWS,))
+            (EXPORT_ROWS,),
+        )
     connection.close()
     return f"sqlite:///{path}"
 
@@ -136,7 +139,8 @@ def test_a_taken_port_is_one_line_on_stderr_and_exit_2(tmp_path, small_database_
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"error: port {port} on 127.0.0.1 is already in use by another program. "
-        "Stop that program, or choose another port with --port."]
+        "Stop that program, or choose another port with --port."
+    ]
     # Nothing was announced, and no first admin was made whose password nobody could use.
     assert "Open http" not in result.stdout and "password" not in result.stdout
     assert not (instance / "state.db").exists()

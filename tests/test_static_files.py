@@ -79,8 +79,11 @@ def test_a_fingerprinted_file_is_cached_for_a_year_others_are_revalidated(app):
     # The security headers of every response are still there.
     assert "frame-ancestors 'none'" in fresh.headers["Content-Security-Policy"]
     assert fresh.headers["X-Content-Type-Options"] == "nosniff"
-    for url in ("/dashboard-static/dashboard.css", "/dashboard-static/dashboard.css?v=0123456789ab",
-                "/admin/-/static/admin/js/helpers.js?v=1.1.1"):
+    for url in (
+        "/dashboard-static/dashboard.css",
+        "/dashboard-static/dashboard.css?v=0123456789ab",
+        "/admin/-/static/admin/js/helpers.js?v=1.1.1",
+    ):
         response = _get(client, url)
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-cache", url

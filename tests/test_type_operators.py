@@ -23,14 +23,18 @@ from tests.site import Site, make_site
 # each a value typed in the "equals" filter that matches row 2 only).
 SCHEMAS: dict[str, tuple[list[str], dict[str, str]]] = {
     "postgresql": (
-        ["CREATE DOMAIN year AS integer CHECK (VALUE >= 1901 AND VALUE <= 2155)",
-         "CREATE TABLE films (id integer PRIMARY KEY, title text NOT NULL, release_year year, price money)",
-         "INSERT INTO films VALUES (1, 'one', 2006, 1.50), (2, 'two', 2012, 2.50), (3, 'three', NULL, NULL)"],
+        [
+            "CREATE DOMAIN year AS integer CHECK (VALUE >= 1901 AND VALUE <= 2155)",
+            "CREATE TABLE films (id integer PRIMARY KEY, title text NOT NULL, release_year year, price money)",
+            "INSERT INTO films VALUES (1, 'one', 2006, 1.50), (2, 'two', 2012, 2.50), (3, 'three', NULL, NULL)",
+        ],
         {"release_year": "2012"},
     ),
     "mariadb": (
-        ["CREATE TABLE films (id integer PRIMARY KEY, title varchar(20) NOT NULL, release_year YEAR, flags BIT(8))",
-         "INSERT INTO films VALUES (1, 'one', 2006, b'1'), (2, 'two', 2012, b'10'), (3, 'three', NULL, NULL)"],
+        [
+            "CREATE TABLE films (id integer PRIMARY KEY, title varchar(20) NOT NULL, release_year YEAR, flags BIT(8))",
+            "INSERT INTO films VALUES (1, 'one', 2006, b'1'), (2, 'two', 2012, b'10'), (3, 'three', NULL, NULL)",
+        ],
         {"release_year": "2012"},
     ),
 }

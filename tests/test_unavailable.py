@@ -44,8 +44,10 @@ def _server_sessions(admin: sa.Connection, database: str) -> list[int]:
     if admin.dialect.name == "postgresql":
         statement = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()")
     else:
-        statement = sa.text("SELECT id FROM information_schema.processlist "
-                            "WHERE db = :db AND id <> CONNECTION_ID() AND command <> 'Killed'")
+        statement = sa.text(
+            "SELECT id FROM information_schema.processlist "
+            "WHERE db = :db AND id <> CONNECTION_ID() AND command <> 'Killed'"
+        )
     return [int(pid) for pid in admin.execute(statement, {"db": database}).scalars()]
 
 
@@ -100,8 +102,9 @@ def killed_at(site: Site, url: str, prefix: str, occurrence: int = 1) -> Iterato
             # SQLite has no server: closing the driver connection is what losing it looks like.
             driver_connection.close()
             return
-        session_id = (driver_connection.info.backend_pid if engine.dialect.name == "postgresql"
-                      else driver_connection.thread_id())
+        session_id = (
+            driver_connection.info.backend_pid if engine.dialect.name == "postgresql" else driver_connection.thread_id()
+        )
         with admin.connect() as connection:
             _kill(connection, session_id)
 
@@ -199,8 +202,11 @@ def test_35_bulk_delete_cut_after_its_first_row_deletes_none(site, demo_url):
     first, second = _unreferenced_customers(demo_url)[:2]
     before = rows(demo_url, "customers", "id")
     with killed_at(site, demo_url, "DELETE", occurrence=2) as cut:
-        response = site.post(site.url("customers", "action"), {"action": "delete", "rowid": [str(first), str(second)]},
-                             token_from=site.url("customers"))
+        response = site.post(
+            site.url("customers", "action"),
+            {"action": "delete", "rowid": [str(first), str(second)]},
+            token_from=site.url("customers"),
+        )
     assert cut, "the second DELETE never ran"
     _assert_unavailable_page(response)
     # The first DELETE had run in the same transaction: it died with the connection.

@@ -29,10 +29,33 @@ from tests.site import Site, make_site
 
 #: Names of the dashboard's own pages, blueprints, endpoints and URL prefixes, as table names.
 BUILTIN_NAMES = (
-    "admin", "audit", "static", "login", "logout", "api", "healthz", "language", "navigation",
-    "navigation.json", "pages", "i18n", "auth", "dashboard", "dashboard_static", "dashboard-static",
-    "plugins-static", "page-charts", "page-plugins", "charts", "plugins", "home", "babel", "favicon.ico",
-    "-", "-audit", "dashboard:audit",
+    "admin",
+    "audit",
+    "static",
+    "login",
+    "logout",
+    "api",
+    "healthz",
+    "language",
+    "navigation",
+    "navigation.json",
+    "pages",
+    "i18n",
+    "auth",
+    "dashboard",
+    "dashboard_static",
+    "dashboard-static",
+    "plugins-static",
+    "page-charts",
+    "page-plugins",
+    "charts",
+    "plugins",
+    "home",
+    "babel",
+    "favicon.ico",
+    "-",
+    "-audit",
+    "dashboard:audit",
 )
 #: Names whose slugs would meet: ``a b`` slugs to ``a_b-<hash>``, which is also a table here.
 ALIKE_NAMES = ("a b", "a_b", "a-b", "a.b", make_slug("a b"), "a_b-2")
@@ -67,15 +90,20 @@ def _create(url: str, dialect: str) -> dict[Names, str]:
     try:
         with engine.begin() as connection:
             case_sensitive = dialect == "postgresql" or (
-                dialect == "mariadb"
-                and connection.exec_driver_sql("SELECT @@lower_case_table_names").scalar() == 0)
+                dialect == "mariadb" and connection.exec_driver_sql("SELECT @@lower_case_table_names").scalar() == 0
+            )
             if other is not None:
                 connection.execute(sa.schema.CreateSchema(other))
             markers: dict[Names, str] = {}
             for number, (schema, name) in enumerate(_names(other, case_sensitive)):
                 # A MetaData each: SQLAlchemy itself would take schema s's "t" and a table "s.t" for one.
-                table = sa.Table(name, sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-                                 sa.Column("label", sa.String(50)), schema=schema)
+                table = sa.Table(
+                    name,
+                    sa.MetaData(),
+                    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                    sa.Column("label", sa.String(50)),
+                    schema=schema,
+                )
                 table.create(connection)
                 markers[(schema, name)] = f"marker {number:03d}"
                 connection.execute(table.insert(), [{"id": 1, "label": markers[(schema, name)]}])
@@ -126,24 +154,35 @@ def test_39_the_dashboards_own_pages_stay_themselves(named_like_us) -> None:
     assert _heading(site.text("/admin/-/pages/charts/")) == "Charts"
     finder = json.loads(site.text("/admin/-/navigation.json"))
     assert {entry["id"] for entry in finder["tables"]} == set(site.state.views)
-    for static, content in (("/admin/-/static/admin/js/helpers.js", "function"),
-                            ("/dashboard-static/dashboard.css", ".dashboard-")):
+    for static, content in (
+        ("/admin/-/static/admin/js/helpers.js", "function"),
+        ("/dashboard-static/dashboard.css", ".dashboard-"),
+    ):
         with site.client.get(static) as response:
             assert response.status_code == 200 and content in response.get_data(as_text=True), static
     anonymous = site.app.test_client()
     assert anonymous.get("/healthz").get_data(as_text=True) == "ok\n"
     assert "Log in" in anonymous.get("/login").get_data(as_text=True)
-    language = site.client.post("/language", data={"locale": "en", "next": "/admin/audit/",
-                                                   "csrf_token": csrf_token(site.client)})
+    language = site.client.post(
+        "/language", data={"locale": "en", "next": "/admin/audit/", "csrf_token": csrf_token(site.client)}
+    )
     assert language.status_code == 302 and language.headers["Location"] == "/admin/audit/"
 
 
 def test_39_every_address_is_distinct(named_like_us) -> None:
     site, markers = named_like_us
     views = site.state.views
-    own = ["admin.index", "dashboard:audit.index", "dashboard:page:plugins.index", "dashboard:page:charts.index",
-           "dashboard:navigation.tables_json", "dashboard:auth.login", "dashboard:auth.logout",
-           "dashboard:i18n.set_language", "healthz"]
+    own = [
+        "admin.index",
+        "dashboard:audit.index",
+        "dashboard:page:plugins.index",
+        "dashboard:page:charts.index",
+        "dashboard:navigation.tables_json",
+        "dashboard:auth.login",
+        "dashboard:auth.logout",
+        "dashboard:i18n.set_language",
+        "healthz",
+    ]
     with site.app.test_request_context():
         table_urls = {table_id: url_for(f"{view.endpoint}.index_view") for table_id, view in views.items()}
         own_urls = [url_for(endpoint) for endpoint in own]

@@ -33,17 +33,29 @@ BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
 COLUMNS = ("small", "regular", "big")
 
 metadata = sa.MetaData()
-parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                   sa.Column("name", sa.String(50)))
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(50)))
 # A referenced table without a text column: its lookup parses what is typed as a key.
 bare_keys = sa.Table("bare_keys", metadata, sa.Column("id", sa.Integer, primary_key=True))
-numbers = sa.Table("numbers", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                   sa.Column("small", sa.SmallInteger), sa.Column("regular", sa.Integer),
-                   sa.Column("big", sa.BigInteger), sa.Column("parent_id", sa.ForeignKey("parents.id")),
-                   sa.Column("key_id", sa.ForeignKey("bare_keys.id")), sa.Column("label", sa.String(50)),
-                   sa.Column("price", sa.Numeric(5, 2)), sa.Column("ratio", sa.REAL))
-docs = sa.Table("docs", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                sa.Column("label", sa.String(50)), sa.Column("doc", sa.JSON))
+numbers = sa.Table(
+    "numbers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("small", sa.SmallInteger),
+    sa.Column("regular", sa.Integer),
+    sa.Column("big", sa.BigInteger),
+    sa.Column("parent_id", sa.ForeignKey("parents.id")),
+    sa.Column("key_id", sa.ForeignKey("bare_keys.id")),
+    sa.Column("label", sa.String(50)),
+    sa.Column("price", sa.Numeric(5, 2)),
+    sa.Column("ratio", sa.REAL),
+)
+docs = sa.Table(
+    "docs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("label", sa.String(50)),
+    sa.Column("doc", sa.JSON),
+)
 
 
 def _create(url: str, dialect: str) -> None:
@@ -53,10 +65,12 @@ def _create(url: str, dialect: str) -> None:
         with engine.begin() as connection:
             # Keys numbered by the database (1, 2, 3), whose sequences then know them.
             connection.execute(parents.insert(), [{"name": "first"}])
-            connection.execute(bare_keys.insert().values(id=sa.null()) if dialect == "mariadb"
-                               else bare_keys.insert().values({}))
-            connection.execute(numbers.insert(), [{"small": 1, "regular": 1, "big": 1, "parent_id": 1,
-                                                    "key_id": 1, "label": "one"}])
+            connection.execute(
+                bare_keys.insert().values(id=sa.null()) if dialect == "mariadb" else bare_keys.insert().values({})
+            )
+            connection.execute(
+                numbers.insert(), [{"small": 1, "regular": 1, "big": 1, "parent_id": 1, "key_id": 1, "label": "one"}]
+            )
             connection.execute(docs.insert(), [{"label": "shallow", "doc": {"a": 1}}])
             if dialect != "mariadb":
                 # MariaDB's JSON is checked by JSON_VALID, which refuses more than 32 levels.
@@ -67,16 +81,21 @@ def _create(url: str, dialect: str) -> None:
                 connection.exec_driver_sql("CREATE TABLE texts (id INTEGER PRIMARY KEY, t TEXT, n INTEGER)")
                 # TEXT holding bytes that are not UTF-8, and an INTEGER column holding text.
                 connection.exec_driver_sql("INSERT INTO texts VALUES (1, CAST(x'41ff42' AS TEXT), 5)")
-                connection.exec_driver_sql("INSERT INTO texts VALUES (2, ?, ?)",
-                                           ("\x00=SUM(1)", '=HYPERLINK("http://evil.example","x")'))
+                connection.exec_driver_sql(
+                    "INSERT INTO texts VALUES (2, ?, ?)", ("\x00=SUM(1)", '=HYPERLINK("http://evil.example","x")')
+                )
                 connection.exec_driver_sql("INSERT INTO texts VALUES (3, '-2+3', -5)")
                 # Text where the declared type promises a date, a time, a number.
-                connection.exec_driver_sql("CREATE TABLE odd (id INTEGER PRIMARY KEY, d DATE, dt DATETIME, tm TIME, "
-                                           "n NUMERIC(10, 2), r REAL, label TEXT)")
-                connection.exec_driver_sql("INSERT INTO odd VALUES (1, 'not a date', 'garbage', 'noon', 'xyz', 'abc', "
-                                           "'odd')")
-                connection.exec_driver_sql("INSERT INTO odd VALUES (2, '2024-02-29', '2024-02-29 10:11:12', '10:11:12', "
-                                           "12.5, 1.5, 'even')")
+                connection.exec_driver_sql(
+                    "CREATE TABLE odd (id INTEGER PRIMARY KEY, d DATE, dt DATETIME, tm TIME, "
+                    "n NUMERIC(10, 2), r REAL, label TEXT)"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO odd VALUES (1, 'not a date', 'garbage', 'noon', 'xyz', 'abc', 'odd')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO odd VALUES (2, '2024-02-29', '2024-02-29 10:11:12', '10:11:12', 12.5, 1.5, 'even')"
+                )
     finally:
         engine.dispose()
 
@@ -98,8 +117,11 @@ def site(values_url: str, tmp_path_factory: pytest.TempPathFactory) -> t.Iterato
 def _field_error(page: str, field: str) -> str:
     import re
 
-    match = re.search(r'name="' + re.escape(field) + r'".*?(<[^>]*invalid-feedback.*?</div>|<ul[^>]*input-errors.*?</ul>)',
-                      page, re.DOTALL)
+    match = re.search(
+        r'name="' + re.escape(field) + r'".*?(<[^>]*invalid-feedback.*?</div>|<ul[^>]*input-errors.*?</ul>)',
+        page,
+        re.DOTALL,
+    )
     return match.group(1) if match else ""
 
 
@@ -135,8 +157,7 @@ def _raw(url: str, sql: str) -> t.Any:
 
 
 @pytest.mark.parametrize("column", COLUMNS)
-def test_an_integer_past_the_column_range_typed_into_a_create_form_is_a_field_error(site, values_url, dialect,
-                                                                                     column):
+def test_an_integer_past_the_column_range_typed_into_a_create_form_is_a_field_error(site, values_url, dialect, column):
     largest, too_big = BOUNDS[dialect][column]
     before = rows(values_url, "numbers", "id")
     for typed in (too_big, -too_big - 1, 10**30):
@@ -176,8 +197,9 @@ def test_an_integer_filter_past_the_column_range_is_an_invalid_filter(site, dial
     assert row_ids(page) == ["1"]
 
 
-@pytest.mark.parametrize("column, typed", [("price", "12345678.9"), ("price", "1e400"), ("ratio", "1e300"),
-                                           ("ratio", "1e400")])
+@pytest.mark.parametrize(
+    "column, typed", [("price", "12345678.9"), ("price", "1e400"), ("ratio", "1e300"), ("ratio", "1e400")]
+)
 def test_a_number_filter_past_the_column_range_finds_nothing_and_says_why(site, column, typed):
     for operation in ("equals", "greater than"):
         response = site.get(f"{site.url('numbers')}?{filter_arg(site, 'numbers', column, operation)}={typed}&refresh=1")
@@ -200,8 +222,12 @@ def test_keys_past_the_range_find_no_row(site, values_url, dialect):
         assert response.status_code == 200
         assert "Record does not exist." in site.flashes(response.get_data(as_text=True))
     before = rows(values_url, "numbers", "id")
-    response = site.post(site.url("numbers", "action"), {"action": "delete", "rowid": [str(too_big), "1"]},
-                         token_from=site.url("numbers"), follow=True)
+    response = site.post(
+        site.url("numbers", "action"),
+        {"action": "delete", "rowid": [str(too_big), "1"]},
+        token_from=site.url("numbers"),
+        follow=True,
+    )
     assert response.status_code == 200
     assert not any("successfully deleted" in f for f in site.flashes(response.get_data(as_text=True)))
     assert rows(values_url, "numbers", "id") == before
@@ -266,10 +292,16 @@ def test_json_nested_5000_deep_typed_into_a_form_is_a_field_error(site, values_u
         assert site.post(site.url("docs", "new"), {"label": "typed 256 deep", "doc": edge}).status_code == 302
     nested = "[" * 20 + "1" + "]" * 20
     assert site.post(site.url("docs", "new"), {"label": "typed 20 deep", "doc": nested}).status_code == 302
-    assert json.dumps(json.loads(_raw(values_url, "SELECT CAST(doc AS CHAR) FROM docs WHERE label = 'typed 20 deep'"
-                                      if dialect == "mariadb" else
-                                      "SELECT CAST(doc AS TEXT) FROM docs WHERE label = 'typed 20 deep'"))) \
-        == json.dumps(json.loads(nested))
+    assert json.dumps(
+        json.loads(
+            _raw(
+                values_url,
+                "SELECT CAST(doc AS CHAR) FROM docs WHERE label = 'typed 20 deep'"
+                if dialect == "mariadb"
+                else "SELECT CAST(doc AS TEXT) FROM docs WHERE label = 'typed 20 deep'",
+            )
+        )
+    ) == json.dumps(json.loads(nested))
 
 
 # -- SQLite: TEXT that is not UTF-8, text in an INTEGER column -------------------------------------
@@ -285,8 +317,10 @@ def test_sqlite_text_that_is_not_utf8_is_shown_marked_and_kept(site, values_url,
     assert form_values(edit)["t"] == "A\ufffdB" and "is not valid UTF-8" in edit
     # Another column saved: the stored bytes are not replaced by what the page showed.
     assert site.post(edit_url, {**form_values(edit), "n": "6"}).status_code == 302
-    assert (_raw(values_url, "SELECT hex(t) FROM texts WHERE id = 1"), _raw(values_url, "SELECT n FROM texts WHERE id = 1")) \
-        == ("41FF42", 6)
+    assert (
+        _raw(values_url, "SELECT hex(t) FROM texts WHERE id = 1"),
+        _raw(values_url, "SELECT n FROM texts WHERE id = 1"),
+    ) == ("41FF42", 6)
     export = site.get(f"{site.url('texts')}export/csv/")
     assert export.status_code == 200
     assert ["1", "A\ufffdB", "6"] in list(csv.reader(io.StringIO(export.get_data(as_text=True))))
@@ -300,7 +334,7 @@ def test_the_csv_formula_guard_looks_at_the_value_not_the_declared_type(site, di
     assert "\x00" not in body
     by_id = {row[0]: row for row in csv.reader(io.StringIO(body))}
     # Text in the INTEGER column n, a NUL before a formula in the TEXT column t.
-    assert by_id["2"][1:] == ["'=SUM(1)", "'=HYPERLINK(\"http://evil.example\",\"x\")"]
+    assert by_id["2"][1:] == ["'=SUM(1)", '\'=HYPERLINK("http://evil.example","x")']
     # Numbers stay numbers; text that looks like a formula does not.
     assert by_id["3"][1:] == ["'-2+3", "-5"]
 
@@ -316,8 +350,9 @@ def test_sqlite_text_where_a_date_or_number_is_declared_is_shown_as_stored_and_k
     values = site.form_values(edit_url)
     assert [values[name] for name in ("d", "dt", "tm", "n", "r")] == stored
     assert site.post(edit_url, {**values, "label": "still odd"}).status_code == 302
-    assert _raw(values_url, "SELECT d || '|' || dt || '|' || tm || '|' || n || '|' || r || '|' || label "
-                            "FROM odd WHERE id = 1") == "|".join([*stored, "still odd"])
+    assert _raw(
+        values_url, "SELECT d || '|' || dt || '|' || tm || '|' || n || '|' || r || '|' || label FROM odd WHERE id = 1"
+    ) == "|".join([*stored, "still odd"])
     export = site.get(f"{site.url('odd')}export/csv/")
     assert export.status_code == 200
     assert ["1", *stored, "still odd"] in list(csv.reader(io.StringIO(export.get_data(as_text=True))))

@@ -67,9 +67,16 @@ def test_home_lists_every_relation_with_editability(site):
 
 
 def test_8_hostile_names_and_values_are_escaped_everywhere(site):
-    pages = ["/admin/", site.url(schemas.CUSTOMERS), site.url(schemas.CUSTOMERS, "details", str(schemas.XSS_CUSTOMER_ID)),
-             site.url(schemas.CUSTOMERS, "edit", str(schemas.XSS_CUSTOMER_ID)), site.url(schemas.MARKUP_TABLE),
-             site.url(schemas.ORDER), site.url(schemas.ORDER, "edit", "3"), site.url(schemas.TAGS)]
+    pages = [
+        "/admin/",
+        site.url(schemas.CUSTOMERS),
+        site.url(schemas.CUSTOMERS, "details", str(schemas.XSS_CUSTOMER_ID)),
+        site.url(schemas.CUSTOMERS, "edit", str(schemas.XSS_CUSTOMER_ID)),
+        site.url(schemas.MARKUP_TABLE),
+        site.url(schemas.ORDER),
+        site.url(schemas.ORDER, "edit", "3"),
+        site.url(schemas.TAGS),
+    ]
     for url in pages:
         page = site.text(url)
         for markup in HOSTILE_MARKUP:
@@ -92,8 +99,9 @@ def test_7_text_keys_round_trip_to_exactly_their_row(site, hostile_database_url,
 
 
 def test_7_delete_of_a_key_containing_a_comma_deletes_only_that_row(site, hostile_database_url):
-    response = site.post(site.url(schemas.TEXT_KEYS_TABLE, "delete"), {"id": "a,b"},
-                         token_from=site.url(schemas.TEXT_KEYS_TABLE))
+    response = site.post(
+        site.url(schemas.TEXT_KEYS_TABLE, "delete"), {"id": "a,b"}, token_from=site.url(schemas.TEXT_KEYS_TABLE)
+    )
     assert response.status_code == 302
     remaining = {code for code, _ in rows(hostile_database_url, schemas.TEXT_KEYS_TABLE)}
     assert remaining == set(schemas.TEXT_KEYS) - {"a,b"}
@@ -106,15 +114,19 @@ def test_7_composite_keys_address_exactly_one_row(site, hostile_database_url):
     values = site.form_values(edit_url)
     values["label"] = "edited"
     assert site.post(edit_url, values).status_code == 302
-    response = site.post(site.url(schemas.COMPOSITE_KEYS_TABLE, "delete"), {"id": composite_key("a", 1)},
-                         token_from=site.url(schemas.COMPOSITE_KEYS_TABLE))
+    response = site.post(
+        site.url(schemas.COMPOSITE_KEYS_TABLE, "delete"),
+        {"id": composite_key("a", 1)},
+        token_from=site.url(schemas.COMPOSITE_KEYS_TABLE),
+    )
     assert response.status_code == 302
     stored = {(a, b): label for a, b, label in rows(hostile_database_url, schemas.COMPOSITE_KEYS_TABLE)}
     assert ("a", 1) not in stored
     assert stored[("a,b", 1)] == "edited"
     assert set(stored) == set(schemas.COMPOSITE_KEYS) - {("a", 1)}
     assert [label for key, label in stored.items() if key != ("a,b", 1)] == [None] * 4 or all(
-        label != "edited" for key, label in stored.items() if key != ("a,b", 1))
+        label != "edited" for key, label in stored.items() if key != ("a,b", 1)
+    )
 
 
 def test_7_unique_keyed_table_edits_by_its_unique_column(site, hostile_database_url):
@@ -131,8 +143,11 @@ def test_22_keyless_table_shows_identical_rows_and_refuses_writes(site, hostile_
     assert page.count(">started<") + page.count("> started <") + page.count("started") >= 2
     assert "no primary key" in page
     before = rows(hostile_database_url, schemas.LOG_LINES)
-    site.post(site.url(schemas.LOG_LINES, "new"), {"level": "X", "message": "injected"},
-              token_from=site.url(schemas.CUSTOMERS))
+    site.post(
+        site.url(schemas.LOG_LINES, "new"),
+        {"level": "X", "message": "injected"},
+        token_from=site.url(schemas.CUSTOMERS),
+    )
     assert rows(hostile_database_url, schemas.LOG_LINES) == before
 
 
@@ -146,8 +161,12 @@ def test_view_is_listed_and_read_only(site, hostile_database_url):
 def test_28_bulk_delete_with_a_blocked_row_deletes_nothing(site, hostile_database_url):
     before = rows(hostile_database_url, schemas.CUSTOMERS, "id")
     # Customer 5 is referenced by nothing, customer 1 by orders: the batch must fail whole.
-    response = site.post(site.url(schemas.CUSTOMERS, "action"), {"action": "delete", "rowid": ["5", "1"]},
-                         token_from=site.url(schemas.CUSTOMERS), follow=True)
+    response = site.post(
+        site.url(schemas.CUSTOMERS, "action"),
+        {"action": "delete", "rowid": ["5", "1"]},
+        token_from=site.url(schemas.CUSTOMERS),
+        follow=True,
+    )
     assert response.status_code == 200
     assert any("Nothing was deleted" in f for f in site.flashes(response.get_data(as_text=True)))
     assert rows(hostile_database_url, schemas.CUSTOMERS, "id") == before
@@ -224,8 +243,22 @@ def test_4_search_takes_wildcards_literally(site):
     assert long_search.status_code == 200
 
 
-@pytest.mark.parametrize("query", ["sort=999", "sort=abc", "sort=-1", "page=-5", "page=abc", "page_size=1000000",
-                                   "flt0_0=notanumber", "flt99_0=1", "desc=1&sort=0", "id=", "search=%00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=999",
+        "sort=abc",
+        "sort=-1",
+        "page=-5",
+        "page=abc",
+        "page_size=1000000",
+        "flt0_0=notanumber",
+        "flt99_0=1",
+        "desc=1&sort=0",
+        "id=",
+        "search=%00",
+    ],
+)
 def test_3_bad_list_arguments_never_fail(site, query):
     response = site.get(site.url(schemas.ORDER) + "?" + query)
     assert response.status_code == 200

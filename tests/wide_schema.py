@@ -20,8 +20,20 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 #: Words table names are made of, so that a search narrows hundreds of tables usefully.
-TOPICS = ("customer", "invoice", "shipment", "ledger", "payroll", "audit_trail", "inventory", "ticket",
-          "campaign", "contract", "warehouse", "supplier")
+TOPICS = (
+    "customer",
+    "invoice",
+    "shipment",
+    "ledger",
+    "payroll",
+    "audit_trail",
+    "inventory",
+    "ticket",
+    "campaign",
+    "contract",
+    "warehouse",
+    "supplier",
+)
 ROWS_PER_TABLE = 2
 
 
@@ -95,7 +107,8 @@ def create_wide_schema(url: str, count: int, second_schema: str | None = None) -
                 # A view's rows are its own: the base table's names with the view's in front.
                 connection.exec_driver_sql(
                     f"CREATE VIEW {name} AS SELECT id, {_concat(connection, relation.name)} AS name, status "
-                    f"FROM {source}")
+                    f"FROM {source}"
+                )
     finally:
         engine.dispose()
     return [r for r in relations if r.kind == "table" or any(v[0] == r for v in views)]

@@ -23,8 +23,9 @@ def fail(message: str) -> t.NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def app_settings(database_url: str | None, schemas: tuple[str, ...], read_only: bool,
-                 plugins: str | None, workers: int | None = None) -> dict[str, t.Any]:
+def app_settings(
+    database_url: str | None, schemas: tuple[str, ...], read_only: bool, plugins: str | None, workers: int | None = None
+) -> dict[str, t.Any]:
     """The settings the command-line options give, to override those of files and environment.
 
     :param workers: the processes that will serve the app (``serve``), so the factory picks
@@ -53,8 +54,10 @@ def build_app(settings: dict[str, t.Any], config_file: str | None) -> t.Any:
     except ConfigError as exc:
         fail(exception_text(exc))
     if not current_site(app).schema.tables:
-        fail(_("the database has no tables or views to serve. Check the URL names the right "
-               "database, or pass --schema NAME for tables outside the default schema."))
+        fail(
+            _(
+                "the database has no tables or views to serve. Check the URL names the right "
+                "database, or pass --schema NAME for tables outside the default schema."
+            )
+        )
     return app
-
-

@@ -30,15 +30,14 @@ def _resolve_target(output: Path | None, url: str | None, force: bool) -> tuple[
         database_url, path = url, sqlite_file(url)
     if path is None:
         if force:
-            raise DemoError(Message(
-                N_("--force only replaces a SQLite file; empty the database at --url yourself")
-            ))
+            raise DemoError(Message(N_("--force only replaces a SQLite file; empty the database at --url yourself")))
         return database_url, None
     if not path.parent.is_dir():
         raise DemoError(Message(N_("the folder %(path)s does not exist"), path=str(path.parent)))
     if path.exists() and not force and path.is_file() and not is_sqlite_file(path):
-        raise DemoError(Message(N_("%(path)s exists and is not a SQLite database; choose another --output"),
-                                path=str(path)))
+        raise DemoError(
+            Message(N_("%(path)s exists and is not a SQLite database; choose another --output"), path=str(path))
+        )
     if force:
         replace_sqlite_file(path)
     return database_url, path
@@ -59,17 +58,11 @@ def _resolve_target(output: Path | None, url: str | None, force: bool) -> tuple[
     default=None,
     help="SQLite file to create.  [default: demo.db]",
 )
-@click.option(
-    "--url", metavar="URL", help="Fill this empty database instead (any SQLAlchemy URL)."
-)
+@click.option("--url", metavar="URL", help="Fill this empty database instead (any SQLAlchemy URL).")
 @click.option("--force", is_flag=True, help="Replace the SQLite file if it exists.")
-@click.option(
-    "--seed", type=int, metavar="N", default=0, show_default=True, help="Seed of the random data."
-)
+@click.option("--seed", type=int, metavar="N", default=0, show_default=True, help="Seed of the random data.")
 @click.pass_context
-def demo_command(
-    ctx: click.Context, rows: int, output: Path | None, url: str | None, force: bool, seed: int
-) -> None:
+def demo_command(ctx: click.Context, rows: int, output: Path | None, url: str | None, force: bool, seed: int) -> None:
     """Write a demo shop database to try the dashboard on.
 
     Customers, products, orders with their lines, tags, an event log and a summary view go

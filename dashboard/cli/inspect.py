@@ -27,8 +27,9 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
     info = reflect_schema(engine, list(schemas))
     for table in sorted(info.tables, key=lambda t: (t.schema or "", t.name)):
         key = ", ".join(table.row_key) if table.row_key else "-"
-        source = {"primary_key": _("primary key"), "unique": _("unique key"),
-                  "rowid": "rowid"}.get(table.row_key_source, _("none"))
+        source = {"primary_key": _("primary key"), "unique": _("unique key"), "rowid": "rowid"}.get(
+            table.row_key_source, _("none")
+        )
         status = _("editable") if table.editable else _("read-only")
         notes = [table.read_only_reason, *table.notes]
         # What the connected database user may do wins over what the relation would allow.
@@ -44,5 +45,3 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
         for note in filter(None, notes):
             click.echo(f"      {translate(note)}")
     engine.dispose()
-
-

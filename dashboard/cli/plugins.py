@@ -23,8 +23,9 @@ from dashboard.urls import own_url
 @click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
 @click.option("--schema", "schemas", multiple=True, help="Also serve this schema ('*' for all). Repeatable.")
 @click.option("--traceback", "tracebacks", is_flag=True, help="Print the full traceback of each failure.")
-def plugins_command(database_url: str | None, config_file: str | None, plugins: str | None,
-                    schemas: tuple[str, ...], tracebacks: bool) -> None:
+def plugins_command(
+    database_url: str | None, config_file: str | None, plugins: str | None, schemas: tuple[str, ...], tracebacks: bool
+) -> None:
     """List the plugins loaded for DATABASE_URL (default: the demo database) and their problems."""
     app = build_app(app_settings(database_url, schemas, False, plugins), config_file)
     found = registry(app)
@@ -39,8 +40,16 @@ def plugins_command(database_url: str | None, config_file: str | None, plugins: 
         for name in plugin.charts:
             entry = found.charts[name]
             where = _describe_places(entry)
-            click.echo("    " + _("chart: %(name)s (%(kind)s of %(source)s)%(where)s", name=name,
-                                  kind=entry.chart.kind, source=entry.chart.table or "SQL", where=where))
+            click.echo(
+                "    "
+                + _(
+                    "chart: %(name)s (%(kind)s of %(source)s)%(where)s",
+                    name=name,
+                    kind=entry.chart.kind,
+                    source=entry.chart.table or "SQL",
+                    where=where,
+                )
+            )
     if not found.problems:
         click.echo(_("No problems."))
         return

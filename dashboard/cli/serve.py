@@ -25,13 +25,30 @@ def _listen(host: str, port: int) -> socket.socket:
         fail(_("cannot listen on %(host)s: %(reason)s. Check --host.", host=host, reason=exc.strerror))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            fail(_("port %(port)s on %(host)s is already in use by another program. Stop that program, "
-                   "or choose another port with --port.", port=port, host=host))
+            fail(
+                _(
+                    "port %(port)s on %(host)s is already in use by another program. Stop that program, "
+                    "or choose another port with --port.",
+                    port=port,
+                    host=host,
+                )
+            )
         if exc.errno == errno.EACCES:
-            fail(_("this user may not listen on port %(port)s (ports below 1024 need administrator "
-                   "rights). Choose another port with --port, e.g. --port 8000.", port=port))
-        fail(_("cannot listen on %(host)s port %(port)s: %(reason)s. Check --host and --port.",
-               host=host, port=port, reason=exc.strerror or exc))
+            fail(
+                _(
+                    "this user may not listen on port %(port)s (ports below 1024 need administrator "
+                    "rights). Choose another port with --port, e.g. --port 8000.",
+                    port=port,
+                )
+            )
+        fail(
+            _(
+                "cannot listen on %(host)s port %(port)s: %(reason)s. Check --host and --port.",
+                host=host,
+                port=port,
+                reason=exc.strerror or exc,
+            )
+        )
 
 
 def _site_url(host: str, port: int, path: str) -> str:
@@ -42,18 +59,35 @@ def _site_url(host: str, port: int, path: str) -> str:
 @click.argument("database_url", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--workers", type=click.IntRange(1, 64),
-              help="gunicorn worker processes [default: one per CPU, at most 8].")
-@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 64),
-              help="Threads per worker process: requests each one answers at once.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="gunicorn worker processes [default: one per CPU, at most 8]."
+)
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker process: requests each one answers at once.",
+)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")
 @click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
 @click.option("--schema", "schemas", multiple=True, help="Also serve this schema ('*' for all). Repeatable.")
 @click.option("--read-only", is_flag=True, help="Serve every table read-only.")
-@click.option("--reload", "dev_server", is_flag=True, help="Development server with reload and debugger (never in production).")
-def serve(database_url: str | None, host: str, port: int, workers: int | None, threads: int,
-          config_file: str | None, plugins: str | None, schemas: tuple[str, ...], read_only: bool,
-          dev_server: bool) -> None:
+@click.option(
+    "--reload", "dev_server", is_flag=True, help="Development server with reload and debugger (never in production)."
+)
+def serve(
+    database_url: str | None,
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    config_file: str | None,
+    plugins: str | None,
+    schemas: tuple[str, ...],
+    read_only: bool,
+    dev_server: bool,
+) -> None:
     """Serve the admin site for DATABASE_URL (default: a demo database)."""
     # The port first: a taken one is an error before the demo, the first admin or any banner.
     from werkzeug.serving import is_running_from_reloader
@@ -69,13 +103,23 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
     app = build_app(settings, config_file)
     state = current_site(app)
     editable = sum(1 for v in state.views.values() if v.writable)
-    click.echo(_("Serving %(count)s tables and views (%(editable)s editable) from %(url)s",
-                 count=len(state.views), editable=editable,
-                 url=state.engine.url.render_as_string(hide_password=True)))
+    click.echo(
+        _(
+            "Serving %(count)s tables and views (%(editable)s editable) from %(url)s",
+            count=len(state.views),
+            editable=editable,
+            url=state.engine.url.render_as_string(hide_password=True),
+        )
+    )
     _announce_state_folder(app)
     if not dev_server:
-        click.echo(_("%(workers)s worker processes with %(threads)s threads each (--workers, --threads).",
-                     workers=workers, threads=threads))
+        click.echo(
+            _(
+                "%(workers)s worker processes with %(threads)s threads each (--workers, --threads).",
+                workers=workers,
+                threads=threads,
+            )
+        )
     click.echo(_("Open %(url)s", url=_site_url(host, port, "/admin/")))
     # First start: an admin with a one-time password.
     announce_first_admin(app, _site_url(host, port, "/login"))
@@ -83,19 +127,31 @@ def serve(database_url: str | None, host: str, port: int, workers: int | None, t
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
     if workers > 1 and app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem"):
-        click.echo(_("%(workers)s workers share the listing cache in %(folder)s "
-                     "(set CACHE_TYPE=RedisCache to share it across machines).",
-                     workers=workers, folder=app.config["CACHE_DIR"]))
+        click.echo(
+            _(
+                "%(workers)s workers share the listing cache in %(folder)s "
+                "(set CACHE_TYPE=RedisCache to share it across machines).",
+                workers=workers,
+                folder=app.config["CACHE_DIR"],
+            )
+        )
     run_gunicorn(app, listener=listener, workers=workers, threads=threads)
 
 
 def _announce_state_folder(app: t.Any) -> None:
     """Say where the users, audit log and secret key live: the same folder from any directory."""
     if app.config["STATE_DATABASE_URL"]:
-        click.echo(_("Instance folder: %(folder)s; users and audit log in %(state)s",
-                     folder=app.instance_path, state=state_location(get_store(app))))
+        click.echo(
+            _(
+                "Instance folder: %(folder)s; users and audit log in %(state)s",
+                folder=app.instance_path,
+                state=state_location(get_store(app)),
+            )
+        )
     else:
-        click.echo(_("Instance folder (users, audit log, secret key): %(folder)s "
-                     "(DASHBOARD_INSTANCE_PATH to change it)", folder=app.instance_path))
-
-
+        click.echo(
+            _(
+                "Instance folder (users, audit log, secret key): %(folder)s (DASHBOARD_INSTANCE_PATH to change it)",
+                folder=app.instance_path,
+            )
+        )

@@ -54,7 +54,8 @@ def bind_listener(host: str, port: int) -> socket.socket:
         or not one of this machine's (``socket.gaierror`` for an unknown host name).
     """
     family, kind, proto, _name, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     listener = socket.socket(family, kind, proto)
     try:
         # As gunicorn does: a restart may rebind at once despite connections in TIME_WAIT.

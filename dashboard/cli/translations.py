@@ -32,8 +32,12 @@ from dashboard.web.labels import starter_labels
 POT_NAME = f"{catalogs.DOMAIN}.pot"
 
 _directory_option = click.option(
-    "--directory", type=click.Path(file_okay=False, path_type=Path), default=catalogs.TRANSLATIONS_DIR,
-    show_default="dashboard/translations", help="Folder of the catalogs (a plugin's translations/ folder, say).")
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=catalogs.TRANSLATIONS_DIR,
+    show_default="dashboard/translations",
+    help="Folder of the catalogs (a plugin's translations/ folder, say).",
+)
 
 
 def _project_root() -> Path:
@@ -46,8 +50,11 @@ def translations_command() -> None:
 
 
 @translations_command.command()
-@click.option("--root", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Project folder to read the sources from (default: this checkout).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Project folder to read the sources from (default: this checkout).",
+)
 @_directory_option
 def extract(root: Path | None, directory: Path) -> None:
     """Collect every marked message into dashboard/translations/dashboard.pot."""
@@ -84,8 +91,9 @@ def init(locale: str, directory: Path) -> None:
     except ValueError as exc:
         fail(exception_text(exc))
     catalogs.write_catalog(po, catalog)
-    click.echo(_("Created %(path)s; add %(locale)s to dashboard.i18n.LOCALES once it is complete.",
-                 path=po, locale=locale))
+    click.echo(
+        _("Created %(path)s; add %(locale)s to dashboard.i18n.LOCALES once it is complete.", path=po, locale=locale)
+    )
 
 
 @translations_command.command("compile")
@@ -107,8 +115,9 @@ def compile_(strict: bool, directory: Path) -> None:
 
 def _report(locale: str, catalog: t.Any) -> dict[str, int]:
     stats = catalogs.message_stats(catalog)
-    click.echo(_("%(locale)s: %(messages)s messages, %(untranslated)s untranslated, %(fuzzy)s fuzzy",
-                 locale=locale, **stats))
+    click.echo(
+        _("%(locale)s: %(messages)s messages, %(untranslated)s untranslated, %(fuzzy)s fuzzy", locale=locale, **stats)
+    )
     return stats
 
 
@@ -116,14 +125,14 @@ def _report(locale: str, catalog: t.Any) -> dict[str, int]:
 @click.argument("database_url")
 @click.option("--locale", required=True, help="The language of the labels, e.g. de, fr, pt_BR.")
 @click.option("--schema", "schemas", multiple=True, help="Also label this schema ('*' for all). Repeatable.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="TOML settings file whose labels are kept.")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file whose labels are kept."
+)
 def labels(database_url: str, locale: str, schemas: tuple[str, ...], config_file: str | None) -> None:
     """Print a TOML file labelling every table and column of DATABASE_URL in one language."""
     chosen = supported_locale(locale)
     if chosen is None:
-        fail(_("unknown language %(code)s; languages are %(locales)s", code=repr(locale),
-                locales=", ".join(LOCALES)))
+        fail(_("unknown language %(code)s; languages are %(locales)s", code=repr(locale), locales=", ".join(LOCALES)))
     try:
         tables = read_toml(config_file).get("TABLES", {}) if config_file else {}
         engine = make_engine(database_url)
@@ -134,4 +143,3 @@ def labels(database_url: str, locale: str, schemas: tuple[str, ...], config_file
     finally:
         engine.dispose()
     click.echo(starter_labels(schema, chosen, tables if isinstance(tables, dict) else {}))
-

@@ -26,7 +26,6 @@ from dashboard.statedb import StateStore, get_store, make_state_store, state_dat
 FIRST_ADMIN = "admin"
 
 
-
 def _settings(config_file: str | None) -> Config:
     settings_holder = Flask("dashboard")
     try:
@@ -73,10 +72,12 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-_config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                              help="TOML settings file (the one given to serve).")
-_stdin_option = click.option("--password-stdin", "password_stdin", is_flag=True,
-                             help="Read the password from the first line of standard input.")
+_config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (the one given to serve)."
+)
+_stdin_option = click.option(
+    "--password-stdin", "password_stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
 
 
 @click.group("users")
@@ -86,8 +87,12 @@ def users_command() -> None:
 
 @users_command.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(auth.ROLES), required=True,
-              help="viewer: view and export; editor: also create, edit, delete; admin: everything.")
+@click.option(
+    "--role",
+    type=click.Choice(auth.ROLES),
+    required=True,
+    help="viewer: view and export; editor: also create, edit, delete; admin: everything.",
+)
 @_stdin_option
 @_config_option
 def add_user(name: str, role: str, password_stdin: bool, config_file: str | None) -> None:
@@ -113,8 +118,13 @@ def list_users(config_file: str | None) -> None:
     store = open_store(config_file)
     users = store.list_users()
     if not users:
-        click.echo(_("No users in %(where)s. Add one with: %(command)s", where=state_location(store),
-                     command="dashboard users add NAME --role admin"))
+        click.echo(
+            _(
+                "No users in %(where)s. Add one with: %(command)s",
+                where=state_location(store),
+                command="dashboard users add NAME --role admin",
+            )
+        )
         return
     for user in users:
         created = _("created %(when)s", when=f"{user.created_at:%Y-%m-%d %H:%M}")
@@ -168,13 +178,20 @@ def announce_first_admin(app: Flask, login_url: str) -> None:
     password = create_first_admin(get_store(app), app.config["PASSWORD_HASH_METHOD"])
     if password is None:
         return
-    click.echo("\n" + _(
-        "  No users existed, so one was created:\n"
-        "    user name: %(name)s\n"
-        "    password:  %(password)s\n"
-        "  This password is shown only this once and is not stored in clear anywhere.\n"
-        "  Log in at %(url)s, then choose your own password with\n"
-        "    %(set_password)s   (with the same --config as serve, if any)\n"
-        "  and add the other operators with: %(add)s\n",
-        name=FIRST_ADMIN, password=password, url=login_url, set_password=f"dashboard users set-password {FIRST_ADMIN}",
-        add="dashboard users add NAME --role viewer|editor|admin"))
+    click.echo(
+        "\n"
+        + _(
+            "  No users existed, so one was created:\n"
+            "    user name: %(name)s\n"
+            "    password:  %(password)s\n"
+            "  This password is shown only this once and is not stored in clear anywhere.\n"
+            "  Log in at %(url)s, then choose your own password with\n"
+            "    %(set_password)s   (with the same --config as serve, if any)\n"
+            "  and add the other operators with: %(add)s\n",
+            name=FIRST_ADMIN,
+            password=password,
+            url=login_url,
+            set_password=f"dashboard users set-password {FIRST_ADMIN}",
+            add="dashboard users add NAME --role viewer|editor|admin",
+        )
+    )

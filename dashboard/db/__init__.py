@@ -5,7 +5,8 @@
 - :mod:`~dashboard.db.reflection`: tables, views, columns, keys and privileges as found at
   start (:mod:`~dashboard.db.privileges`, CHECK-constraint choices in
   :mod:`~dashboard.db.checks`).
-- :mod:`~dashboard.db.codecs`: every column value to and from text, whatever its type.
+- :mod:`~dashboard.db.codecs`: every column value to and from text, whatever its type (JSON
+  columns' stored text in :mod:`~dashboard.db.json_text`).
 - :mod:`~dashboard.db.records`: reading and writing rows; :mod:`~dashboard.db.counts`,
   :mod:`~dashboard.db.search`, :mod:`~dashboard.db.listing` and
   :mod:`~dashboard.db.list_columns` serve listings.

@@ -16,13 +16,13 @@ import datetime as dt
 import decimal
 import ipaddress
 import json
-import re
 import typing as t
 import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from dashboard.db.json_text import MAX_JSON_DEPTH, UnreadableJSON, json_too_deep
 from dashboard.messages import N_, Message
 
 _CONVERTERS: dict[str, t.Callable[[t.Any], Codec]] = {}
@@ -63,8 +63,9 @@ def codec_for(column_type: sa.types.TypeEngine[t.Any], dialect: str | None = Non
                 minimum, maximum = integer_bounds(column_type, dialect)
                 codec = dataclasses.replace(codec, minimum=minimum, maximum=maximum)
             return codec
-    return Codec(kind="unknown", editable=False, sortable=False,
-                 read_only_reason=Message(N_("type not supported for editing")))
+    return Codec(
+        kind="unknown", editable=False, sortable=False, read_only_reason=Message(N_("type not supported for editing"))
+    )
 
 
 # Bits of MySQL's integer types by name; anything else (SQLite's one INTEGER, unknown
@@ -150,52 +151,6 @@ def decode_text(raw: bytes) -> str:
         return InvalidText(raw.decode("utf-8", "replace"))
 
 
-#: Deepest JSON read or accepted: deeper values overflow the parser's recursion (a
-#: document nested 5,000 levels deep was a server error), and no real document needs it.
-MAX_JSON_DEPTH = 256
-# A JSON string literal (written unrolled: several times faster than "(?:[^"\\]|\\.)*").
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_INNERMOST = re.compile(rb"\[\]|\{\}")
-
-
-class UnreadableJSON(str):
-    """A JSON column's stored text that could not be read as JSON (nested too deep, or not
-    JSON at all): shown and edited as the text it is, marked as such on the page."""
-
-    __slots__ = ()
-
-
-def json_too_deep(text: str | bytes) -> bool:
-    """Whether ``text`` nests arrays and objects more than :data:`MAX_JSON_DEPTH` levels deep.
-
-    Cheap on the documents of real tables, which are shallow: the brackets outside strings
-    (ASCII, once the strings are gone) lose their innermost pairs once per level.
-    """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return False
-    skeleton = _JSON_STRING.sub("", text).encode("ascii", "ignore").translate(None, _NOT_BRACKETS)
-    for _level in range(MAX_JSON_DEPTH):
-        inner = _INNERMOST.sub(b"", skeleton)
-        if inner == skeleton:
-            return False  # unbalanced: not JSON, which the parser says in its own words
-        skeleton = inner
-    return bool(skeleton)
-
-
-def read_json(text: str | bytes) -> t.Any:
-    """The engine's JSON deserializer: a stored document, or an :class:`UnreadableJSON`
-    holding its text when it is nested too deep or is not JSON."""
-    if not json_too_deep(text):
-        try:
-            return json.loads(text)
-        except (ValueError, RecursionError):
-            pass
-    return UnreadableJSON(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
-
-
 def _render_bool(value: t.Any) -> str:
     return "true" if value else "false"
 
@@ -245,8 +200,13 @@ def _parse_integer(codec: Codec, text: str) -> int:
     except ValueError:
         raise ValueError(Message(N_("Enter a whole number."))) from None
     if (codec.minimum is not None and value < codec.minimum) or (codec.maximum is not None and value > codec.maximum):
-        raise ValueError(Message(N_("Enter a whole number from %(minimum)s to %(maximum)s."),
-                                 minimum=codec.minimum, maximum=codec.maximum))
+        raise ValueError(
+            Message(
+                N_("Enter a whole number from %(minimum)s to %(maximum)s."),
+                minimum=codec.minimum,
+                maximum=codec.maximum,
+            )
+        )
     return value
 
 
@@ -302,8 +262,11 @@ def _parse_time(codec: Codec, text: str) -> dt.time:
 
 def _parse_string(codec: Codec, text: str) -> str:
     if codec.max_length is not None and len(text) > codec.max_length:
-        raise ValueError(Message(N_("At most %(limit)s characters (you typed %(length)s)."),
-                                 limit=codec.max_length, length=len(text)))
+        raise ValueError(
+            Message(
+                N_("At most %(limit)s characters (you typed %(length)s)."), limit=codec.max_length, length=len(text)
+            )
+        )
     return text
 
 
@@ -315,17 +278,25 @@ def _parse_enum(codec: Codec, text: str) -> str:
 
 def _parse_json(codec: Codec, text: str) -> t.Any:
     if json_too_deep(text):
-        raise ValueError(Message(N_("JSON nested more than %(limit)s levels deep is not accepted."),
-                                 limit=MAX_JSON_DEPTH))
+        raise ValueError(
+            Message(N_("JSON nested more than %(limit)s levels deep is not accepted."), limit=MAX_JSON_DEPTH)
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(Message(N_("Not valid JSON: %(reason)s (line %(line)s, column %(column)s)."),
-                                 reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
+        raise ValueError(
+            Message(
+                N_("Not valid JSON: %(reason)s (line %(line)s, column %(column)s)."),
+                reason=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
+        ) from None
     except RecursionError:
         # Unbalanced, so not measured above, and deeper than the parser goes.
-        raise ValueError(Message(N_("JSON nested more than %(limit)s levels deep is not accepted."),
-                                 limit=MAX_JSON_DEPTH)) from None
+        raise ValueError(
+            Message(N_("JSON nested more than %(limit)s levels deep is not accepted."), limit=MAX_JSON_DEPTH)
+        ) from None
 
 
 def _parse_array(codec: Codec, text: str) -> list[t.Any]:
@@ -408,8 +379,9 @@ def _numeric(column_type: t.Any) -> Codec:
 
 @converts("DateTime", "TIMESTAMP")
 def _datetime(column_type: t.Any) -> Codec:
-    return Codec(kind="datetime", timezone=bool(getattr(column_type, "timezone", False)),
-                 placeholder="YYYY-MM-DD HH:MM:SS")
+    return Codec(
+        kind="datetime", timezone=bool(getattr(column_type, "timezone", False)), placeholder="YYYY-MM-DD HH:MM:SS"
+    )
 
 
 @converts("Date")
@@ -434,8 +406,7 @@ def _enum(column_type: t.Any) -> Codec:
 
 @converts("SET")
 def _set(column_type: t.Any) -> Codec:
-    return Codec(kind="set", choices=tuple(getattr(column_type, "values", ())), sortable=True,
-                 placeholder="a,b")
+    return Codec(kind="set", choices=tuple(getattr(column_type, "values", ())), sortable=True, placeholder="a,b")
 
 
 @converts("JSON")
@@ -460,20 +431,25 @@ def _inet(column_type: t.Any) -> Codec:
 
 @converts("_Binary", "LargeBinary", "BLOB", "BYTEA")
 def _binary(column_type: t.Any) -> Codec:
-    return Codec(kind="binary", editable=False, sortable=False,
-                 read_only_reason=Message(N_("binary values are downloaded, not edited")))
+    return Codec(
+        kind="binary",
+        editable=False,
+        sortable=False,
+        read_only_reason=Message(N_("binary values are downloaded, not edited")),
+    )
 
 
 @converts("Text", "CLOB", "TEXT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT")
 def _text(column_type: t.Any) -> Codec:
-    return Codec(kind="text", searchable=True, multiline=True,
-                 max_length=getattr(column_type, "length", None))
+    return Codec(kind="text", searchable=True, multiline=True, max_length=getattr(column_type, "length", None))
 
 
 @converts("String")
 def _string(column_type: t.Any) -> Codec:
     length = getattr(column_type, "length", None)
-    return Codec(kind="string", searchable=True, max_length=length, multiline=bool(length and length > 255) or length is None)
+    return Codec(
+        kind="string", searchable=True, max_length=length, multiline=bool(length and length > 255) or length is None
+    )
 
 
 @converts("DOMAIN")

@@ -20,8 +20,9 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from dashboard.db.codecs import decode_text, read_json
+from dashboard.db.codecs import decode_text
 from dashboard.db.errors import first_line
+from dashboard.db.json_text import read_json
 from dashboard.messages import N_, Message
 
 # The extra that installs each dialect's driver, and the URL scheme that uses it.
@@ -58,16 +59,23 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
     try:
         url = with_default_driver(make_url(database_url))
     except ArgumentError:
-        raise DatabaseUnavailable(Message(
-            N_("'%(url)s' is not a database URL; expected e.g. sqlite:///shop.db or "
-               "postgresql+psycopg://user@host/dbname"), url=database_url)) from None
+        raise DatabaseUnavailable(
+            Message(
+                N_(
+                    "'%(url)s' is not a database URL; expected e.g. sqlite:///shop.db or "
+                    "postgresql+psycopg://user@host/dbname"
+                ),
+                url=database_url,
+            )
+        ) from None
     connect_args: dict[str, t.Any] = {}
     backend = url.get_backend_name()
     if backend == "sqlite" and url.database and url.database != ":memory:" and not url.query.get("uri"):
         # sqlite3 creates a missing file on connect; a typo must not leave an empty database behind.
         if not os.path.isfile(url.database):
-            raise DatabaseUnavailable(Message(N_("no SQLite database file at %(path)s; check the path."),
-                                              path=url.database))
+            raise DatabaseUnavailable(
+                Message(N_("no SQLite database file at %(path)s; check the path."), path=url.database)
+            )
     if backend == "sqlite" and url.database and url.database != ":memory:" and read_only:
         url = url.set(database=f"file:{url.database}?mode=ro", query={**url.query, "uri": "true"})
     if backend == "postgresql":
@@ -86,18 +94,37 @@ def make_engine(database_url: str, *, read_only: bool = False, statement_timeout
         # A stored JSON document nested thousands deep (or not JSON at all) is read as its text.
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, json_deserializer=read_json)
     except NoSuchModuleError:
-        raise DatabaseUnavailable(Message(
-            N_("unknown database driver '%(driver)s'; use sqlite://, postgresql+psycopg:// or mysql+pymysql://"),
-            driver=url.drivername)) from None
+        raise DatabaseUnavailable(
+            Message(
+                N_("unknown database driver '%(driver)s'; use sqlite://, postgresql+psycopg:// or mysql+pymysql://"),
+                driver=url.drivername,
+            )
+        ) from None
     except ModuleNotFoundError as exc:
         if backend not in _DRIVER_HINTS:
-            raise DatabaseUnavailable(Message(
-                N_("the driver for %(backend)s is not installed (%(module)s); install the driver package "
-                   "for this database"), backend=backend, module=exc.name)) from None
+            raise DatabaseUnavailable(
+                Message(
+                    N_(
+                        "the driver for %(backend)s is not installed (%(module)s); install the driver package "
+                        "for this database"
+                    ),
+                    backend=backend,
+                    module=exc.name,
+                )
+            ) from None
         package, scheme = _DRIVER_HINTS[backend]
-        raise DatabaseUnavailable(Message(
-            N_("the driver for %(backend)s is not installed (%(module)s); pip install %(package)s, "
-               "and use %(scheme)s"), backend=backend, module=exc.name, package=package, scheme=scheme)) from None
+        raise DatabaseUnavailable(
+            Message(
+                N_(
+                    "the driver for %(backend)s is not installed (%(module)s); pip install %(package)s, "
+                    "and use %(scheme)s"
+                ),
+                backend=backend,
+                module=exc.name,
+                package=package,
+                scheme=scheme,
+            )
+        ) from None
     except (ArgumentError, ValueError, TypeError) as exc:
         raise DatabaseUnavailable(Message(N_("the database URL is malformed: %(reason)s"), reason=str(exc))) from None
     _install_session_rules(engine, read_only=read_only, statement_timeout_ms=statement_timeout_ms)
@@ -152,8 +179,9 @@ def _sqlite_statement_timeout(engine: Engine, timeout_ms: int) -> None:
         dbapi_connection.set_progress_handler(lambda: int(time.monotonic() > deadline.get(key, float("inf"))), 10_000)
 
     @event.listens_for(engine, "before_cursor_execute")
-    def start(connection: t.Any, _cursor: t.Any, _statement: t.Any, _parameters: t.Any,
-              context: t.Any, _executemany: t.Any) -> None:
+    def start(
+        connection: t.Any, _cursor: t.Any, _statement: t.Any, _parameters: t.Any, context: t.Any, _executemany: t.Any
+    ) -> None:
         # The deadline covers execution and fetching; a streamed export, which reads for as
         # long as the table is big, asks to be exempt.
         exempt = context is not None and context.execution_options.get(NO_STATEMENT_TIMEOUT)
@@ -173,12 +201,20 @@ def check_connection(engine: Engine) -> None:
     except OperationalError as exc:
         reason = first_line(exc, limit=1000)
         where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseUnavailable(Message(
-            N_("cannot connect to %(where)s: %(reason)s. Check that the server runs, the host, "
-               "port, user and password are right, and the database exists."), where=where, reason=reason)) from None
+        raise DatabaseUnavailable(
+            Message(
+                N_(
+                    "cannot connect to %(where)s: %(reason)s. Check that the server runs, the host, "
+                    "port, user and password are right, and the database exists."
+                ),
+                where=where,
+                reason=reason,
+            )
+        ) from None
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(Message(N_("the database refused a first query: %(reason)s"),
-                                          reason=str(exc))) from None
+        raise DatabaseUnavailable(
+            Message(N_("the database refused a first query: %(reason)s"), reason=str(exc))
+        ) from None
 
 
 def is_empty(engine: Engine, schemas: t.Sequence[str | None] = (None,)) -> bool:

@@ -46,8 +46,12 @@ class Kind(enum.StrEnum):
 
 #: How each kind is named to an operator (the audit log shows it next to a failed write).
 KIND_LABELS: dict[str, str] = {
-    Kind.PERMISSION: N_("permission"), Kind.CONSTRAINT: N_("constraint"), Kind.NOT_POPULATED: N_("not populated"),
-    Kind.TIMEOUT: N_("timeout"), Kind.OUT_OF_RANGE: N_("value out of range"), Kind.GONE: N_("connection lost"),
+    Kind.PERMISSION: N_("permission"),
+    Kind.CONSTRAINT: N_("constraint"),
+    Kind.NOT_POPULATED: N_("not populated"),
+    Kind.TIMEOUT: N_("timeout"),
+    Kind.OUT_OF_RANGE: N_("value out of range"),
+    Kind.GONE: N_("connection lost"),
     Kind.OTHER: N_("database error"),
 }
 
@@ -144,12 +148,19 @@ def is_timeout(exc: BaseException) -> bool:
 # SQLSTATEs of a lost server: class 08 (connection exception), and the server shutting
 # down or terminating the session (pg_terminate_backend sends 57P01).
 _PG_GONE_STATES = ("57P01", "57P02", "57P03")
-_PG_CONSTRAINTS = {"23505": "unique", "23503": "foreign_key", "23514": "check", "23502": "not_null",
-                   "23P01": "exclusion"}
+_PG_CONSTRAINTS = {
+    "23505": "unique",
+    "23503": "foreign_key",
+    "23514": "check",
+    "23502": "not_null",
+    "23P01": "exclusion",
+}
 # "permission denied for table address", "... for sequence actor_actor_id_seq",
 # "... for column x of relation t" (older servers), "... for materialized view mv".
-_PG_DENIED = re.compile(r"permission denied for (table|relation|view|materialized view|sequence|schema|column)"
-                        r" \"?([^\"]+?)\"?(?: of relation \"?([^\"]+?)\"?)?$")
+_PG_DENIED = re.compile(
+    r"permission denied for (table|relation|view|materialized view|sequence|schema|column)"
+    r" \"?([^\"]+?)\"?(?: of relation \"?([^\"]+?)\"?)?$"
+)
 
 
 def _postgresql(orig: t.Any, reason: str) -> DatabaseError | None:
@@ -195,10 +206,19 @@ _MYSQL_GONE_CODES = frozenset({1053, 1927, 2002, 2003, 2005, 2006, 2013, 2055, 4
 _MYSQL_DENIED = frozenset({1044, 1045, 1142, 1143, 1227, 1370})
 # 1290 server started --read-only, 1792 a READ ONLY transaction, 1836 read-only mode.
 _MYSQL_READ_ONLY = frozenset({1290, 1792, 1836})
-_MYSQL_CONSTRAINTS = {1062: "unique", 1586: "unique", 1451: "foreign_key", 1452: "foreign_key",
-                      1216: "foreign_key", 1217: "foreign_key", 1048: "not_null", 1364: "not_null",
-                      # MariaDB reports a violated CHECK constraint as 4025, MySQL as 3819.
-                      3819: "check", 4025: "check"}
+_MYSQL_CONSTRAINTS = {
+    1062: "unique",
+    1586: "unique",
+    1451: "foreign_key",
+    1452: "foreign_key",
+    1216: "foreign_key",
+    1217: "foreign_key",
+    1048: "not_null",
+    1364: "not_null",
+    # MariaDB reports a violated CHECK constraint as 4025, MySQL as 3819.
+    3819: "check",
+    4025: "check",
+}
 # 1969 MariaDB max_statement_time, 3024 MySQL max_execution_time, 1317 interrupted, 1205
 # lock wait timeout.
 _MYSQL_TIMEOUTS = frozenset({1205, 1317, 1969, 3024})
@@ -218,8 +238,13 @@ def _mysql(orig: t.Any, reason: str) -> DatabaseError | None:
     text = str(args[1]) if len(args) > 1 else reason
     if code in _MYSQL_DENIED:
         column = _match(_MYSQL_COLUMN, text) if code == 1143 else None
-        return DatabaseError(Kind.PERMISSION, "column" if column else "table", column=column,
-                             relation=_match(_MYSQL_TABLE, text), reason=reason)
+        return DatabaseError(
+            Kind.PERMISSION,
+            "column" if column else "table",
+            column=column,
+            relation=_match(_MYSQL_TABLE, text),
+            reason=reason,
+        )
     if code in _MYSQL_READ_ONLY:
         return DatabaseError(Kind.PERMISSION, "read_only", reason=reason)
     if code in _MYSQL_CONSTRAINTS:
@@ -243,9 +268,13 @@ def _mysql_code(orig: t.Any) -> int | None:
 
 # -- SQLite ----------------------------------------------------------------------------------
 
-_SQLITE_CONSTRAINTS = {"SQLITE_CONSTRAINT_UNIQUE": "unique", "SQLITE_CONSTRAINT_PRIMARYKEY": "unique",
-                       "SQLITE_CONSTRAINT_FOREIGNKEY": "foreign_key", "SQLITE_CONSTRAINT_CHECK": "check",
-                       "SQLITE_CONSTRAINT_NOTNULL": "not_null"}
+_SQLITE_CONSTRAINTS = {
+    "SQLITE_CONSTRAINT_UNIQUE": "unique",
+    "SQLITE_CONSTRAINT_PRIMARYKEY": "unique",
+    "SQLITE_CONSTRAINT_FOREIGNKEY": "foreign_key",
+    "SQLITE_CONSTRAINT_CHECK": "check",
+    "SQLITE_CONSTRAINT_NOTNULL": "not_null",
+}
 
 
 def _sqlite(orig: t.Any, reason: str) -> DatabaseError | None:
@@ -273,14 +302,20 @@ def _sqlite(orig: t.Any, reason: str) -> DatabaseError | None:
 
 # -- any driver ----------------------------------------------------------------------------------
 
+
 def _by_class(exc: BaseException, reason: str) -> DatabaseError:
     """For drivers this module does not know: the DB-API exception class, and common words."""
     from sqlalchemy.exc import DataError, IntegrityError
 
     lowered = reason.lower()
     if isinstance(exc, IntegrityError):
-        for words, detail in (("unique", "unique"), ("duplicate", "unique"), ("foreign key", "foreign_key"),
-                              ("null", "not_null"), ("check", "check")):
+        for words, detail in (
+            ("unique", "unique"),
+            ("duplicate", "unique"),
+            ("foreign key", "foreign_key"),
+            ("null", "not_null"),
+            ("check", "check"),
+        ):
             if words in lowered:
                 return DatabaseError(Kind.CONSTRAINT, detail, reason=reason)
         return DatabaseError(Kind.CONSTRAINT, reason=reason)
@@ -314,7 +349,9 @@ _DENIED_COLUMN: dict[str, str] = {
     "delete": N_("The database user may not delete from %(table)s. Nothing was deleted."),
 }
 _NOT_DONE: dict[str, str] = {
-    "create": N_("Nothing was saved."), "edit": N_("Nothing was saved."), "delete": N_("Nothing was deleted."),
+    "create": N_("Nothing was saved."),
+    "edit": N_("Nothing was saved."),
+    "delete": N_("Nothing was deleted."),
 }
 
 
@@ -327,12 +364,15 @@ def write_message(error: DatabaseError, action: Action, table: str) -> Message:
     if error.kind is Kind.GONE:
         return Message(N_("The database connection was lost. Nothing was saved; try again."))
     if error.kind is Kind.TIMEOUT:
-        return Message(N_("The database cancelled the statement because it ran too long. Nothing was "
-                          "saved; try again later."))
+        return Message(
+            N_("The database cancelled the statement because it ran too long. Nothing was saved; try again later.")
+        )
     if error.kind is Kind.OUT_OF_RANGE:
         if error.column:
-            return Message(N_("Not saved: the value of %(column)s is too long or out of range for its column."),
-                           column=error.column)
+            return Message(
+                N_("Not saved: the value of %(column)s is too long or out of range for its column."),
+                column=error.column,
+            )
         return Message(N_("Not saved: a value is too long or out of range for its column."))
     if action == "delete":
         return Message(N_("Nothing was deleted: the database refused the delete (the server log has its reason)."))
@@ -345,17 +385,30 @@ def _permission_message(error: DatabaseError, action: Action, table: str) -> Mes
             return Message(N_("Nothing was deleted: the database connection is read-only."))
         return Message(N_("Not saved: the database connection is read-only."))
     if error.detail == "row_security":
-        return Message(N_("A row-level security policy of the database refused this change to %(table)s. %(outcome)s"),
-                       table=table, outcome=_NOT_DONE[action])
+        return Message(
+            N_("A row-level security policy of the database refused this change to %(table)s. %(outcome)s"),
+            table=table,
+            outcome=_NOT_DONE[action],
+        )
     if error.detail == "sequence" and error.relation:
-        return Message(N_("The database user may not use the sequence %(sequence)s, which numbers new rows of "
-                          "%(table)s. Nothing was saved."), sequence=error.relation, table=table)
+        return Message(
+            N_(
+                "The database user may not use the sequence %(sequence)s, which numbers new rows of "
+                "%(table)s. Nothing was saved."
+            ),
+            sequence=error.relation,
+            table=table,
+        )
     if error.detail == "column" and error.column:
         return Message(_DENIED_COLUMN[action], column=error.column, table=table)
     if error.relation and error.relation != table and error.relation != table.rpartition(".")[2]:
         # A trigger's table, or the referenced table a foreign key check reads.
-        return Message(N_("The database user lacks a privilege on %(other)s that this change to %(table)s "
-                          "needs. %(outcome)s"), other=error.relation, table=table, outcome=_NOT_DONE[action])
+        return Message(
+            N_("The database user lacks a privilege on %(other)s that this change to %(table)s needs. %(outcome)s"),
+            other=error.relation,
+            table=table,
+            outcome=_NOT_DONE[action],
+        )
     return Message(_DENIED[action], table=table)
 
 
@@ -369,8 +422,9 @@ def _constraint_message(error: DatabaseError, action: Action) -> Message:
     if error.detail == "foreign_key":
         if action == "delete":
             return Message(N_("Nothing was deleted: another row still refers to this one (foreign key)."))
-        return Message(N_("Not saved: the row is referenced by, or refers to, a row that does not allow it "
-                          "(foreign key)."))
+        return Message(
+            N_("Not saved: the row is referenced by, or refers to, a row that does not allow it (foreign key).")
+        )
     if error.detail == "not_null":
         if error.column:
             return Message(N_("Not saved: a value is required for %(column)s (NOT NULL)."), column=error.column)
@@ -384,15 +438,27 @@ def read_message(error: DatabaseError, table: str) -> Message:
     """What the operator is told when reading ``table`` failed (a list page, an export)."""
     if error.kind is Kind.PERMISSION:
         if error.relation and error.relation != table and error.relation != table.rpartition(".")[2]:
-            return Message(N_("The database user may not read %(other)s, which reading %(table)s needs."),
-                           other=error.relation, table=table)
+            return Message(
+                N_("The database user may not read %(other)s, which reading %(table)s needs."),
+                other=error.relation,
+                table=table,
+            )
         return Message(N_("The database user may not read %(table)s."), table=table)
     if error.kind is Kind.NOT_POPULATED:
-        return Message(N_("%(table)s is a materialized view that has not been populated yet: it has no rows "
-                          "until REFRESH MATERIALIZED VIEW is run."), table=table)
+        return Message(
+            N_(
+                "%(table)s is a materialized view that has not been populated yet: it has no rows "
+                "until REFRESH MATERIALIZED VIEW is run."
+            ),
+            table=table,
+        )
     if error.kind is Kind.TIMEOUT:
-        return Message(N_("The query took too long and was cancelled. Narrow it with a filter or a "
-                          "shorter search, or sort by an indexed column."))
+        return Message(
+            N_(
+                "The query took too long and was cancelled. Narrow it with a filter or a "
+                "shorter search, or sort by an indexed column."
+            )
+        )
     if error.kind is Kind.OUT_OF_RANGE:
         return Message(N_("A filter or search value is out of range for its column; nothing matches it."))
     if error.kind is Kind.GONE:

@@ -110,7 +110,8 @@ def _sqlite_path(engine: Engine) -> str | None:
 def _postgresql_facts(connection: Connection) -> dict[str, t.Any]:
     # One server (port and start time) and one database on it, whatever the URL's host says.
     database, port, started = connection.exec_driver_sql(
-        "SELECT current_database(), current_setting('port'), pg_postmaster_start_time()").one()
+        "SELECT current_database(), current_setting('port'), pg_postmaster_start_time()"
+    ).one()
     facts = {"database": database, "port": port, "started": started}
     system = _optional(connection, "SELECT system_identifier FROM pg_control_system()")
     if system is not None:

@@ -23,8 +23,26 @@ MIN_COLUMNS = 3
 #: Codec kinds that never read well in a list cell.
 BULKY_KINDS = frozenset({"binary", "json", "array", "unknown"})
 #: Names (or name endings) of columns that hold prose.
-PROSE_NAMES = ("description", "body", "content", "contents", "notes", "note", "comment", "comments", "text",
-               "summary", "bio", "biography", "details", "html", "markdown", "abstract", "remarks", "excerpt")
+PROSE_NAMES = (
+    "description",
+    "body",
+    "content",
+    "contents",
+    "notes",
+    "note",
+    "comment",
+    "comments",
+    "text",
+    "summary",
+    "bio",
+    "biography",
+    "details",
+    "html",
+    "markdown",
+    "abstract",
+    "remarks",
+    "excerpt",
+)
 _PROSE_ENDINGS = tuple(f"_{name}" for name in PROSE_NAMES)
 _LONG_VARCHAR = 255
 
@@ -46,8 +64,14 @@ def is_bulky(column: ColumnInfo, codec: Codec, dialect: str) -> bool:
     return codec.kind in BULKY_KINDS or is_long_text(column, codec, dialect)
 
 
-def default_list_columns(columns: t.Sequence[ColumnInfo], codecs: t.Mapping[str, Codec], dialect: str, *,
-                         keep: t.Collection[str] = (), limit: int) -> list[ColumnInfo]:
+def default_list_columns(
+    columns: t.Sequence[ColumnInfo],
+    codecs: t.Mapping[str, Codec],
+    dialect: str,
+    *,
+    keep: t.Collection[str] = (),
+    limit: int,
+) -> list[ColumnInfo]:
     """The columns a list shows by default, in table order, at most ``limit`` of them.
 
     :param keep: names of columns shown whatever their type (the row key, the display column).

@@ -67,8 +67,15 @@ class ListingQuery:
     :param args: the listing's arguments as the operator gave them (for cache keys).
     """
 
-    def __init__(self, store: RecordStore, cache: ResultCache | None, scope: t.Any,
-                 where: list[sa.ColumnElement[bool]], order: list[tuple[str, bool]], args: t.Any) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        cache: ResultCache | None,
+        scope: t.Any,
+        where: list[sa.ColumnElement[bool]],
+        order: list[tuple[str, bool]],
+        args: t.Any,
+    ) -> None:
         self.store = store
         self.cache = cache
         self.scope = scope
@@ -111,7 +118,8 @@ class ListingQuery:
 
     def _order_columns(self) -> list[tuple[sa.ColumnElement[t.Any], bool, str | None]]:
         columns: list[tuple[sa.ColumnElement[t.Any], bool, str | None]] = [
-            (self.store.column(key), desc, key) for key, desc in self.order]
+            (self.store.column(key), desc, key) for key, desc in self.order
+        ]
         columns += [(column, False, None) for column in self.store.key_columns()]
         return columns
 

@@ -50,7 +50,8 @@ REFUSED = N_("Read-only: this database user lacks the %(privilege)s privilege on
 NOT_POPULATED = N_("Not populated yet: it has no rows until its owner runs REFRESH MATERIALIZED VIEW.")
 MATERIALIZED_VIEW = N_(
     "This is a materialized view: it is served read-only, with the rows of its last REFRESH "
-    "MATERIALIZED VIEW. Refreshing it is for its owner to do; the dashboard never does.")
+    "MATERIALIZED VIEW. Refreshing it is for its owner to do; the dashboard never does."
+)
 
 
 def probe(engine: Engine, schema: str | None, names: t.Iterable[str]) -> dict[str, frozenset[str]]:
@@ -74,8 +75,9 @@ def probe(engine: Engine, schema: str | None, names: t.Iterable[str]) -> dict[st
         else:
             return dict.fromkeys(wanted, ALL)
     except SQLAlchemyError as exc:
-        log.warning("could not read this database user's privileges on schema %s; assuming all: %s",
-                    schema or "(default)", exc)
+        log.warning(
+            "could not read this database user's privileges on schema %s; assuming all: %s", schema or "(default)", exc
+        )
         return dict.fromkeys(wanted, ALL)
     return {name: found.get(name, frozenset()) for name in wanted}
 
@@ -145,8 +147,9 @@ def materialized_views(engine: Engine, schema: str | None) -> dict[str, bool]:
     """PostgreSQL's materialized views of ``schema``: name -> whether it holds data now."""
     if engine.dialect.name != "postgresql":
         return {}
-    statement = sa.text("SELECT matviewname, ispopulated FROM pg_matviews "
-                        "WHERE schemaname = COALESCE(:schema, current_schema())")
+    statement = sa.text(
+        "SELECT matviewname, ispopulated FROM pg_matviews WHERE schemaname = COALESCE(:schema, current_schema())"
+    )
     with engine.connect() as connection:
         return {str(name): bool(populated) for name, populated in connection.execute(statement, {"schema": schema})}
 
@@ -169,13 +172,15 @@ _BACKTICKED = r"`(?:[^`]|``)*`"
 # GRANT <privileges> ON [TABLE] <db|*>.<table|*> TO <grantee>: one line of SHOW GRANTS.
 _GRANT_LINE = re.compile(
     rf"^GRANT (?P<privileges>.+?) ON (?:TABLE )?(?P<db>{_BACKTICKED}|\*)\.(?P<table>{_BACKTICKED}|\*) TO (?P<to>.+)$",
-    re.DOTALL)
+    re.DOTALL,
+)
 
 
 def _mysql_view_from_columns(engine: Engine, metadata: sa.MetaData, schema: str | None, name: str) -> None:
     statement = sa.text(
         "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS "
-        "WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :name ORDER BY ORDINAL_POSITION")
+        "WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :name ORDER BY ORDINAL_POSITION"
+    )
     with engine.connect() as connection:
         rows = connection.execute(statement, {"schema": schema, "name": name}).all()
     columns = []
@@ -206,9 +211,19 @@ def _mysql(engine: Engine, schema: str | None, names: list[str]) -> dict[str, fr
 
 def _schema_matches(pattern: str, database: str) -> bool:
     # A schema-level grant names a LIKE pattern: _ and % are wildcards, \ escapes them.
-    translated = re.sub(r"\\(.)|(%)|(_)|([^\\%_]+)",
-                        lambda m: re.escape(m.group(1)) if m.group(1) is not None else
-                        ".*" if m.group(2) else "." if m.group(3) else re.escape(m.group(4)), pattern)
+    translated = re.sub(
+        r"\\(.)|(%)|(_)|([^\\%_]+)",
+        lambda m: (
+            re.escape(m.group(1))
+            if m.group(1) is not None
+            else ".*"
+            if m.group(2)
+            else "."
+            if m.group(3)
+            else re.escape(m.group(4))
+        ),
+        pattern,
+    )
     return re.fullmatch(translated, database, re.DOTALL | re.IGNORECASE) is not None
 
 
@@ -251,7 +266,7 @@ def _sqlite(engine: Engine) -> frozenset[str]:
     path = database
     if database.startswith("file:"):
         # file:path?mode=ro -- URI parameters may sit in the file name or the URL's query.
-        path, _, inline = database[len("file:"):].partition("?")
+        path, _, inline = database[len("file:") :].partition("?")
         query.update(dict(part.partition("=")[::2] for part in inline.split("&") if part))
     if query.get("mode") == "ro" or query.get("immutable") == "1":
         return frozenset({"SELECT"})

@@ -57,8 +57,9 @@ class WriteError(Exception):
     :param error: the classified database error, when the database raised one.
     """
 
-    def __init__(self, message: str, *, unavailable: bool = False, kind: str = Kind.OTHER,
-                 error: DatabaseError | None = None) -> None:
+    def __init__(
+        self, message: str, *, unavailable: bool = False, kind: str = Kind.OTHER, error: DatabaseError | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.unavailable = unavailable
@@ -97,12 +98,14 @@ class RecordStore:
         self.info = info
         self.table = info.table
         self.codecs: dict[str, Codec] = {
-            c.key: Codec(kind="enum", choices=c.choices, searchable=True) if c.choices and c.is_text
+            c.key: Codec(kind="enum", choices=c.choices, searchable=True)
+            if c.choices and c.is_text
             else codec_for(c.type, engine.dialect.name)
             for c in info.columns
         }
         self.key_codecs: list[Codec] = (
-            [codec_for(sa.Integer(), engine.dialect.name)] if info.row_key_source == ROWID
+            [codec_for(sa.Integer(), engine.dialect.name)]
+            if info.row_key_source == ROWID
             else [key_codec_for(info.column(name).type, engine.dialect.name) for name in info.row_key]
         )
 
@@ -132,8 +135,11 @@ class RecordStore:
         columns = [self._read(c.name).label(c.key) for c in self.info.columns]
         # A key column already selected is read back under its own label: selecting it a
         # second time made PostgreSQL scans measurably slower (bench/, cache misses).
-        extra = [expr.label(label) for expr, label in zip(self.key_columns(), self._key_labels, strict=True)
-                 if label.startswith("__key")]
+        extra = [
+            expr.label(label)
+            for expr, label in zip(self.key_columns(), self._key_labels, strict=True)
+            if label.startswith("__key")
+        ]
         return sa.select(*columns, *extra).select_from(self.table)
 
     def _read(self, name: str) -> sa.ColumnElement[t.Any]:
@@ -148,8 +154,11 @@ class RecordStore:
         dialect = self.engine.dialect
         if dialect.name != "sqlite":
             return {}
-        return {column.name: sa.type_coerce(column, _AsStoredIfUnreadable(column.type)) for column in self.table.c
-                if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None}
+        return {
+            column.name: sa.type_coerce(column, _AsStoredIfUnreadable(column.type))
+            for column in self.table.c
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+        }
 
     @functools.cached_property
     def _key_labels(self) -> list[str]:
@@ -159,8 +168,9 @@ class RecordStore:
             return ["__key0"]
         return [by_name.get(name, f"__key{i}") for i, name in enumerate(self.info.row_key)]
 
-    def ordered_select(self, where: t.Sequence[sa.ColumnElement[bool]],
-                       order: t.Sequence[tuple[str, bool]]) -> sa.Select[t.Any]:
+    def ordered_select(
+        self, where: t.Sequence[sa.ColumnElement[bool]], order: t.Sequence[tuple[str, bool]]
+    ) -> sa.Select[t.Any]:
         """Matching rows in the asked order, the row key breaking ties so pages are stable."""
         clauses = [self.column(key).desc() if desc else self.column(key).asc() for key, desc in order]
         return self.base_select().where(*where).order_by(*clauses, *self.default_order())
@@ -189,9 +199,15 @@ class RecordStore:
         with self.engine.connect() as connection:
             return [self._to_record(row) for row in connection.execute(statement)]
 
-    def stream(self, keys: t.Sequence[str], *, where: t.Sequence[sa.ColumnElement[bool]] = (),
-               order: t.Sequence[tuple[str, bool]] = (), limit: int | None = None,
-               batch: int = 2000) -> t.Iterator[tuple[t.Any, ...]]:
+    def stream(
+        self,
+        keys: t.Sequence[str],
+        *,
+        where: t.Sequence[sa.ColumnElement[bool]] = (),
+        order: t.Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        batch: int = 2000,
+    ) -> t.Iterator[tuple[t.Any, ...]]:
         """Values of columns ``keys`` of every matching row, as plain tuples, from a server-side
         cursor read in batches: memory stays constant however big the table is."""
         columns = [self._read(self.info.column_by_key(key).name) for key in keys]
@@ -276,7 +292,9 @@ class RecordStore:
         updated = 0
         with self._writing("edit") as connection:
             for key in keys:
-                updated += connection.execute(sa.update(self.table).where(self.key_condition(key)).values(data)).rowcount
+                updated += connection.execute(
+                    sa.update(self.table).where(self.key_condition(key)).values(data)
+                ).rowcount
         return updated
 
     def delete(self, keys: t.Sequence[t.Sequence[t.Any]]) -> int:
@@ -349,8 +367,11 @@ class _guarded_transaction:
             return t.cast(sa.Connection, self.context.__enter__())
         except OperationalError as exc:
             log.warning("database unavailable: %s", exc)
-            raise WriteError(Message(N_("The database is not reachable. Nothing was saved; try again.")),
-                             unavailable=True, kind=Kind.GONE) from exc
+            raise WriteError(
+                Message(N_("The database is not reachable. Nothing was saved; try again.")),
+                unavailable=True,
+                kind=Kind.GONE,
+            ) from exc
 
     def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> t.Literal[False]:
         try:
@@ -367,5 +388,6 @@ class _guarded_transaction:
 def describe_write_error(exc: BaseException, action: Action, table: str) -> WriteError:
     """A message an operator can act on, without raw SQL or parameters (:mod:`dashboard.db.errors`)."""
     error = classify(exc)
-    return WriteError(write_message(error, action, table), unavailable=error.kind is Kind.GONE,
-                      kind=error.kind, error=error)
+    return WriteError(
+        write_message(error, action, table), unavailable=error.kind is Kind.GONE, kind=error.kind, error=error
+    )

@@ -26,8 +26,22 @@ from dashboard.urls import assign_addresses
 # attributes (a column called ``data`` or ``errors`` would shadow them) and the fields
 # the dashboard adds to every form.
 _RESERVED_KEYS = frozenset(
-    {"data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
-     "form_errors", "extra_controls", "list_form_pk", "url", "id_", "fingerprint", "submission_token"}
+    {
+        "data",
+        "errors",
+        "meta",
+        "populate_obj",
+        "process",
+        "validate",
+        "csrf_token",
+        "form_errors",
+        "extra_controls",
+        "list_form_pk",
+        "url",
+        "id_",
+        "fingerprint",
+        "submission_token",
+    }
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 DISPLAY_COLUMN_NAMES = ("name", "title", "label", "email", "username", "code", "slug")
@@ -207,8 +221,9 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
         for table in metadata.tables.values():
             if table.schema != schema:
                 continue
-            kind = ("view" if table.name in view_names else
-                    "materialized view" if table.name in materialized else "table")
+            kind = (
+                "view" if table.name in view_names else "materialized view" if table.name in materialized else "table"
+            )
             _declare_operators(table)
             info = _describe(engine, table, kind, unique_sets.get(table.name, []))
             info.privileges = granted.get(table.name, db_privileges.ALL)
@@ -242,7 +257,8 @@ def _declare_operators(table: sa.Table) -> None:
         declared = getattr(base, "operator_classes", OperatorClass.UNSPECIFIED)
         # Set on the reflected instance only: the type's class, shared by every app, is left alone.
         column_type.operator_classes = (  # type: ignore[misc]
-            fallback if declared is OperatorClass.UNSPECIFIED else declared)
+            fallback if declared is OperatorClass.UNSPECIFIED else declared
+        )
 
 
 def _is_system_schema(schema: str) -> bool:
@@ -293,9 +309,18 @@ def _describe(engine: Engine, table: sa.Table, kind: str, unique_sets: list[tupl
         for constraint in table.foreign_key_constraints
     ]
     info = TableInfo(
-        schema=table.schema, name=table.name, kind=kind, table=table, columns=columns,
-        primary_key=primary_key, row_key=(), row_key_source="none", foreign_keys=foreign_keys,
-        unique_sets=unique_sets, editable=False, read_only_reason=None,
+        schema=table.schema,
+        name=table.name,
+        kind=kind,
+        table=table,
+        columns=columns,
+        primary_key=primary_key,
+        row_key=(),
+        row_key_source="none",
+        foreign_keys=foreign_keys,
+        unique_sets=unique_sets,
+        editable=False,
+        read_only_reason=None,
     )
     _choose_row_key(engine, info)
     return info
@@ -316,16 +341,15 @@ def _is_autoincrement(column: sa.Column[t.Any]) -> bool:
     if not column.primary_key or not isinstance(column.type, sa.Integer):
         return False
     table = column.table
-    return column.autoincrement is True or (
-        column.autoincrement == "auto" and len(table.primary_key.columns) == 1
-    )
+    return column.autoincrement is True or (column.autoincrement == "auto" and len(table.primary_key.columns) == 1)
 
 
 def _choose_row_key(engine: Engine, info: TableInfo) -> None:
     """Decide how rows are addressed and whether the relation is editable."""
     if info.kind in ("view", "materialized view"):
-        info.read_only_reason = Message(N_("This is a view: it is served read-only.") if info.kind == "view"
-                                        else db_privileges.MATERIALIZED_VIEW)
+        info.read_only_reason = Message(
+            N_("This is a view: it is served read-only.") if info.kind == "view" else db_privileges.MATERIALIZED_VIEW
+        )
         if info.primary_key:
             info.row_key, info.row_key_source = info.primary_key, "primary_key"
         return
@@ -339,23 +363,29 @@ def _choose_row_key(engine: Engine, info: TableInfo) -> None:
             # A unique, non-null column set addresses exactly one row, as a key would.
             info.row_key, info.row_key_source = unique, "unique"
             info.editable = True
-            info.notes.append(Message(
-                N_("This table has no primary key; rows are addressed by its unique key (%(columns)s)."),
-                columns=", ".join(unique),
-            ))
+            info.notes.append(
+                Message(
+                    N_("This table has no primary key; rows are addressed by its unique key (%(columns)s)."),
+                    columns=", ".join(unique),
+                )
+            )
             return
     dialect = engine.dialect.name
     if dialect == "sqlite" and not _sqlite_without_rowid(engine, info):
         info.row_key, info.row_key_source = ("rowid",), "rowid"
-        info.read_only_reason = Message(N_(
-            "This table has no primary key or unique key, so a row cannot be addressed "
-            "safely for editing. It is served read-only; rows are shown by SQLite's rowid."
-        ))
+        info.read_only_reason = Message(
+            N_(
+                "This table has no primary key or unique key, so a row cannot be addressed "
+                "safely for editing. It is served read-only; rows are shown by SQLite's rowid."
+            )
+        )
         return
-    info.read_only_reason = Message(N_(
-        "This table has no primary key or unique key, so a row cannot be addressed "
-        "safely. It is served read-only for browsing, search and export."
-    ))
+    info.read_only_reason = Message(
+        N_(
+            "This table has no primary key or unique key, so a row cannot be addressed "
+            "safely. It is served read-only for browsing, search and export."
+        )
+    )
 
 
 def _sqlite_without_rowid(engine: Engine, info: TableInfo) -> bool:

@@ -45,8 +45,11 @@ def catalog_locales(directory: Path, domain: str = DOMAIN) -> list[str]:
     """The locales that have a ``.po`` or ``.mo`` file for ``domain`` in ``directory``."""
     if not directory.is_dir():
         return []
-    found = {path.parent.parent.name for pattern in (f"*/LC_MESSAGES/{domain}.po", f"*/LC_MESSAGES/{domain}.mo")
-             for path in directory.glob(pattern)}
+    found = {
+        path.parent.parent.name
+        for pattern in (f"*/LC_MESSAGES/{domain}.po", f"*/LC_MESSAGES/{domain}.mo")
+        for path in directory.glob(pattern)
+    }
     return sorted(found)
 
 
@@ -124,11 +127,11 @@ def extract_messages(root: Path, mapping_file: Path = MAPPING_FILE) -> Catalog:
     with open(mapping_file, encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, str(mapping_file))
     template = new_catalog(None)
-    found = extract_from_dir(root, method_map, options_map, keywords=KEYWORDS,
-                             comment_tags=("Translators:",), strip_comment_tags=True)
+    found = extract_from_dir(
+        root, method_map, options_map, keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True
+    )
     for filename, lineno, message, comments, context in found:
-        template.add(message, None, [(Path(filename).as_posix(), lineno)], auto_comments=comments,
-                     context=context)
+        template.add(message, None, [(Path(filename).as_posix(), lineno)], auto_comments=comments, context=context)
     return template
 
 
@@ -140,12 +143,19 @@ def new_catalog(locale: str | None) -> Catalog:
         version = "0"
     language = f"{Locale.parse(locale).english_name} translation" if locale else "Message template"
     return Catalog(
-        locale=locale, project="dashboard", version=version, copyright_holder="the dashboard authors",
-        msgid_bugs_address="dashboard maintainers", last_translator="dashboard maintainers",
-        language_team="dashboard maintainers", revision_date=dt.datetime.now(dt.UTC),
+        locale=locale,
+        project="dashboard",
+        version=version,
+        copyright_holder="the dashboard authors",
+        msgid_bugs_address="dashboard maintainers",
+        last_translator="dashboard maintainers",
+        language_team="dashboard maintainers",
+        revision_date=dt.datetime.now(dt.UTC),
         header_comment=f"# {language} of dashboard: see `dashboard translations --help`.\n"
-                       "# This file is distributed under the same license as the dashboard project (MIT).",
-        charset="utf-8", fuzzy=False)
+        "# This file is distributed under the same license as the dashboard project (MIT).",
+        charset="utf-8",
+        fuzzy=False,
+    )
 
 
 def write_catalog(path: Path, catalog: Catalog) -> None:

@@ -32,8 +32,11 @@ def format_number(value: t.Any, locale: Locale | None = None, *, grouping: bool 
     :param grouping: group thousands (off for identifiers such as primary keys).
     """
     try:
-        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(repr(value) if isinstance(
-            value, float) else value)
+        number = (
+            value
+            if isinstance(value, decimal.Decimal)
+            else decimal.Decimal(repr(value) if isinstance(value, float) else value)
+        )
     except (decimal.InvalidOperation, TypeError, ValueError):
         return None
     if not number.is_finite() or isinstance(value, bool):

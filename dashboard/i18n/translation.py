@@ -306,14 +306,22 @@ def init_app(app: Flask) -> None:
     """
     default = supported_locale(app.config["BABEL_DEFAULT_LOCALE"])
     if default is None:
-        raise ConfigError(Message(N_("BABEL_DEFAULT_LOCALE must be one of %(locales)s, not %(value)s"),
-                                  locales=", ".join(LOCALES), value=repr(app.config["BABEL_DEFAULT_LOCALE"])))
+        raise ConfigError(
+            Message(
+                N_("BABEL_DEFAULT_LOCALE must be one of %(locales)s, not %(value)s"),
+                locales=", ".join(LOCALES),
+                value=repr(app.config["BABEL_DEFAULT_LOCALE"]),
+            )
+        )
     try:
         zone = ZoneInfo(str(app.config["BABEL_DEFAULT_TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(Message(N_("BABEL_DEFAULT_TIMEZONE must be a time zone name such as UTC or "
-                                     "Europe/Berlin, not %(value)s"),
-                                  value=repr(app.config["BABEL_DEFAULT_TIMEZONE"]))) from None
+        raise ConfigError(
+            Message(
+                N_("BABEL_DEFAULT_TIMEZONE must be a time zone name such as UTC or Europe/Berlin, not %(value)s"),
+                value=repr(app.config["BABEL_DEFAULT_TIMEZONE"]),
+            )
+        ) from None
     app.config["BABEL_DEFAULT_LOCALE"] = default
     app.extensions[EXTENSION_KEY] = I18nState(default_locale=default, zone=zone, domain=CatalogDomain())
     _DashboardBabel(app, locale_selector=select_locale)

@@ -115,7 +115,9 @@ def _problem(chart: Chart, views: t.Mapping[str, TableView], entry: ChartEntry) 
             return problem
         operator = condition[0] if isinstance(condition, tuple) else "eq"
         if operator not in OPERATORS:
-            return f"chart {chart.name}: unknown operator {operator!r} for {name!r}; operators are {', '.join(OPERATORS)}"
+            return (
+                f"chart {chart.name}: unknown operator {operator!r} for {name!r}; operators are {', '.join(OPERATORS)}"
+            )
     return None
 
 
@@ -145,6 +147,7 @@ def bucket_expression(dialect: str, column: sa.ColumnElement[t.Any], bucket: str
     Formats are inlined literals from a fixed list, not bound parameters: PostgreSQL does
     not see ``f($1)`` in the select list and ``f($2)`` in ``GROUP BY`` as the same expression.
     """
+
     def lit(text: str) -> sa.ColumnElement[t.Any]:
         return sa.literal_column(f"'{text}'")
 
@@ -193,8 +196,9 @@ def bucket_label(bucket: str, day: dt.date) -> str:
     """The label of the bucket holding ``day``, as :func:`bucket_expression` writes it."""
     if bucket == "week":
         day = day - dt.timedelta(days=day.weekday())
-    return {"day": day.isoformat(), "week": day.isoformat(), "month": day.strftime("%Y-%m"),
-            "year": f"{day.year:04d}"}[bucket]
+    return {"day": day.isoformat(), "week": day.isoformat(), "month": day.strftime("%Y-%m"), "year": f"{day.year:04d}"}[
+        bucket
+    ]
 
 
 def _label_date(bucket: str, label: str) -> dt.date | None:
@@ -227,8 +231,14 @@ def _condition(column: sa.ColumnElement[t.Any], condition: t.Any) -> sa.ColumnEl
     if operator in ("in", "not_in"):
         values = list(value)
         return column.in_(values) if operator == "in" else column.not_in(values)
-    compare = {"eq": column.__eq__, "ne": column.__ne__, "lt": column.__lt__, "le": column.__le__,
-               "gt": column.__gt__, "ge": column.__ge__}[operator]
+    compare = {
+        "eq": column.__eq__,
+        "ne": column.__ne__,
+        "lt": column.__lt__,
+        "le": column.__le__,
+        "gt": column.__gt__,
+        "ge": column.__ge__,
+    }[operator]
     return compare(value)
 
 
@@ -253,15 +263,27 @@ def statement(entry: ChartEntry, today: dt.date) -> sa.Select[t.Any]:
         return sa.select(value.label("value")).select_from(table).where(*where)
     group = table.c[chart.group_by]
     if chart.bucket is None:
-        return (sa.select(group.label("label"), value.label("value")).select_from(table).where(*where)
-                .group_by(group).order_by(value.desc(), group).limit(chart.limit))
+        return (
+            sa.select(group.label("label"), value.label("value"))
+            .select_from(table)
+            .where(*where)
+            .group_by(group)
+            .order_by(value.desc(), group)
+            .limit(chart.limit)
+        )
     label = bucket_expression(dialect, group, chart.bucket)
     where.append(group.is_not(None))
     if chart.last is not None:
         where.append(group >= inline_date(first_bucket(chart.bucket, chart.last, today), group, dialect))
     # The latest buckets first, so the limit keeps the most recent ones; shown oldest first.
-    return (sa.select(label.label("label"), value.label("value")).select_from(table).where(*where)
-            .group_by(label).order_by(label.desc()).limit(chart.limit))
+    return (
+        sa.select(label.label("label"), value.label("value"))
+        .select_from(table)
+        .where(*where)
+        .group_by(label)
+        .order_by(label.desc())
+        .limit(chart.limit)
+    )
 
 
 # -- computing ----------------------------------------------------------------------------------
@@ -293,8 +315,7 @@ def compute(entry: ChartEntry, *, fresh: bool = False) -> ChartData:
     generation = cache.generation(source) if cache is not None and chart.sql is None else 0
     key = None
     if cache is not None and generation is not None:
-        key = cache.key(source, generation, "chart", None,
-                        [chart.name, chart.fingerprint(), today.isoformat()])
+        key = cache.key(source, generation, "chart", None, [chart.name, chart.fingerprint(), today.isoformat()])
         hit: t.Any = MISSING if fresh else cache.get(key)
         if hit is not MISSING:
             labels, values, read_at = hit
@@ -310,8 +331,7 @@ def compute(entry: ChartEntry, *, fresh: bool = False) -> ChartData:
         raise ChartError(f"The database refused the chart's query: {first_line(exc)}") from exc
     data = ChartData(labels, values, dt.datetime.now(dt.UTC))
     if key is not None and cache is not None:
-        cache.set(key, (data.labels, data.values, data.read_at),
-                  ttl=int(current_app.config["CHART_TTL_SECONDS"]))
+        cache.set(key, (data.labels, data.values, data.read_at), ttl=int(current_app.config["CHART_TTL_SECONDS"]))
     return data
 
 
@@ -325,14 +345,14 @@ def _run_table(entry: ChartEntry, today: dt.date) -> tuple[list[str], list[float
         return [str(chart.title or chart.name)], [_number(rows[0][0]) if rows else None]
     if chart.bucket is None:
         codec = view.store.codecs[view.info.column(chart.group_by).key]
-        return ["NULL" if label is None else codec.to_text(label) for label, _v in rows], \
-            [_number(value) for _l, value in rows]
+        return ["NULL" if label is None else codec.to_text(label) for label, _v in rows], [
+            _number(value) for _l, value in rows
+        ]
     found = {str(label): _number(value) for label, value in rows if label is not None}
     return _fill_buckets(chart, found, today)
 
 
-def _fill_buckets(chart: Chart, found: dict[str, float | None],
-                  today: dt.date) -> tuple[list[str], list[float | None]]:
+def _fill_buckets(chart: Chart, found: dict[str, float | None], today: dt.date) -> tuple[list[str], list[float | None]]:
     """Every bucket from the first to the last, with 0 rows (or no value) where none fell."""
     bucket = t.cast(str, chart.bucket)
     days = [d for d in (_label_date(bucket, label) for label in found) if d is not None]
@@ -347,7 +367,7 @@ def _fill_buckets(chart: Chart, found: dict[str, float | None],
     while day <= end and len(labels) < MAX_GROUPS * 4:
         labels.append(bucket_label(bucket, day))
         day = _next_bucket(bucket, day)
-    labels = labels[-chart.limit:]
+    labels = labels[-chart.limit :]
     return labels, [found.get(label, empty) for label in labels]
 
 
@@ -405,8 +425,12 @@ class ChartPanel:
         """What ``static/charts.js`` draws, as JSON in the canvas's ``data-chart`` attribute."""
         if self.data is None:
             raise ValueError("a chart that failed has no payload; render its problem instead")
-        return {"kind": self.kind, "title": self.title, "labels": self.axis_labels or self.data.labels,
-                "values": self.data.values}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "labels": self.axis_labels or self.data.labels,
+            "values": self.data.values,
+        }
 
 
 def format_value(value: float | None) -> str:
@@ -428,8 +452,9 @@ def visible(entry: ChartEntry) -> bool:
 def panel(entry: ChartEntry) -> ChartPanel:
     """Compute ``entry`` for the current operator (who may see it: check :func:`visible` first)."""
     chart = entry.chart
-    shown = ChartPanel(name=chart.name, title=str(chart.title or chart.name),
-                       description=str(chart.description or ""), kind=chart.kind)
+    shown = ChartPanel(
+        name=chart.name, title=str(chart.title or chart.name), description=str(chart.description or ""), kind=chart.kind
+    )
     if entry.problem is not None:
         shown.error = gettext("This chart could not be shown: its declaration has a mistake.")
         shown.details = f"{entry.plugin}: {entry.problem}" if sees_details() else None
@@ -448,7 +473,9 @@ def panel(entry: ChartEntry) -> ChartPanel:
     # The axis names date buckets as dates of the operator's locale; the table beside keeps
     # the ISO labels (unambiguous, and what the cache and filters use).
     shown.axis_labels = [format_bucket(chart.bucket, label) for label in shown.data.labels]
-    shown.rows = [(label, format_value(value)) for label, value in zip(shown.data.labels, shown.data.values, strict=True)]
+    shown.rows = [
+        (label, format_value(value)) for label, value in zip(shown.data.labels, shown.data.values, strict=True)
+    ]
     if chart.kind != "number":
         g.dashboard_charts_drawn = True
     return shown
@@ -461,5 +488,8 @@ def panels(entries: t.Iterable[ChartEntry]) -> list[ChartPanel]:
 
 def missing(name: str, plugin: str) -> ChartEntry:
     """The entry a page shows for a chart name nobody declared."""
-    return ChartEntry(chart=Chart(name=name if _NAME.match(str(name)) else "unknown"), plugin=plugin,
-                      problem=f"no chart called {name!r} is declared")
+    return ChartEntry(
+        chart=Chart(name=name if _NAME.match(str(name)) else "unknown"),
+        plugin=plugin,
+        problem=f"no chart called {name!r} is declared",
+    )

@@ -91,8 +91,7 @@ def _options_problem(info: TableInfo, options: t.Any) -> str | None:
         if name not in names:
             return f"unknown column {name!r}"
         if not isinstance(column, t.Mapping) or set(column) - COLUMN_OPTION_KEYS:
-            return (f"column {name!r}: options must be a mapping of "
-                    f"{', '.join(sorted(COLUMN_OPTION_KEYS))}")
+            return f"column {name!r}: options must be a mapping of {', '.join(sorted(COLUMN_OPTION_KEYS))}"
     return None
 
 
@@ -125,8 +124,11 @@ def extend_view(app: Flask, view: TableView) -> None:
 def _cell_renderer(found: plugins.PluginRegistry, view: TableView, column: ColumnInfo) -> None:
     for plugin, render in found.call("cell_renderer", table=view.info, column=column):
         if not callable(render):
-            found.add_problem(plugin, "cell_renderer", f"{view.info.id}.{column.name}: returned "
-                                                       f"{type(render).__name__}, not a function")
+            found.add_problem(
+                plugin,
+                "cell_renderer",
+                f"{view.info.id}.{column.name}: returned {type(render).__name__}, not a function",
+            )
             continue
         for formatters in (view.column_formatters, view.column_formatters_detail):
             if column.key in formatters:
@@ -151,15 +153,17 @@ class _Row(t.Mapping[str, t.Any]):
         return len(self._info.columns)
 
 
-def _rendering(plugin: str, render: t.Callable[..., t.Any], info: TableInfo, column: ColumnInfo,
-               default: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+def _rendering(
+    plugin: str, render: t.Callable[..., t.Any], info: TableInfo, column: ColumnInfo, default: t.Callable[..., t.Any]
+) -> t.Callable[..., t.Any]:
     def formatter(view: t.Any, context: t.Any, model: t.Any, name: str) -> t.Any:
         try:
             shown = render(getattr(model, column.key), _Row(model, info))
         except Exception as exc:  # noqa: BLE001 -- one cell fails, the page does not
             runtime.report(plugin, f"cell_renderer {info.id}.{column.name}", exc)
             return Markup('<span class="text-danger dashboard-cell-error" title="{}">⚠</span>').format(
-                _("A plugin failed to show this value."))
+                _("A plugin failed to show this value.")
+            )
         if shown is None:
             return default(view, context, model, name)
         # A plain string is text and is escaped; only Markup the plugin built itself is HTML.
@@ -174,12 +178,16 @@ def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, act
         found.add_problem(plugin, "table_actions", f"{where}: returned {type(action).__name__}, not a BulkAction")
         return
     if not _ACTION_NAME.match(action.name) or action.name in view._actions_data:
-        found.add_problem(plugin, "table_actions", f"{where}: action name {action.name!r} is not a-z, 0-9 and _, "
-                                                   "or is already taken")
+        found.add_problem(
+            plugin, "table_actions", f"{where}: action name {action.name!r} is not a-z, 0-9 and _, or is already taken"
+        )
         return
     if action.permission not in TABLE_ACTIONS:
-        found.add_problem(plugin, "table_actions", f"{where}: unknown permission {action.permission!r}; "
-                                                   f"use one of {', '.join(TABLE_ACTIONS)}")
+        found.add_problem(
+            plugin,
+            "table_actions",
+            f"{where}: unknown permission {action.permission!r}; use one of {', '.join(TABLE_ACTIONS)}",
+        )
         return
     handler = functools.partial(_run_action, view, plugin, action)
     view._actions.append((action.name, action.label))
@@ -222,7 +230,7 @@ def _rows(view: TableView, keys: list[tuple[t.Any, ...]]) -> list[dict[str, t.An
     shown = {c.name for c in view.visible} | set(view.info.row_key)
     rows = []
     for start in range(0, len(keys), 50):
-        condition = sa.or_(*(view.store.key_condition(key) for key in keys[start:start + 50]))
+        condition = sa.or_(*(view.store.key_condition(key) for key in keys[start : start + 50]))
         for record in view.store.select(where=[condition], limit=None):
             rows.append({c.name: getattr(record, c.key) for c in view.info.columns if c.name in shown})
     return rows
@@ -239,8 +247,12 @@ def init_app(app: Flask) -> None:
     _register_pages(app, found, state)
     _register_menu_links(app, found, state)
     before_render_template.connect(_template_variables, app)
-    app.jinja_env.globals.update(dashboard_charts=dashboard_charts, dashboard_charts_drawn=charts_drawn,
-                                 plugin_problems=visible_problems, page_url=page_url)
+    app.jinja_env.globals.update(
+        dashboard_charts=dashboard_charts,
+        dashboard_charts_drawn=charts_drawn,
+        plugin_problems=visible_problems,
+        page_url=page_url,
+    )
     found.call("startup", app=app)
 
 
@@ -254,8 +266,11 @@ def _register_charts(app: Flask, found: plugins.PluginRegistry, state: Dashboard
                 continue
             entry.plugin = plugin
             if chart.name in found.charts:
-                found.add_problem(plugin, f"chart {chart.name}", f"another chart is already called {chart.name!r} "
-                                                                 f"(from {found.charts[chart.name].plugin})")
+                found.add_problem(
+                    plugin,
+                    f"chart {chart.name}",
+                    f"another chart is already called {chart.name!r} (from {found.charts[chart.name].plugin})",
+                )
                 continue
             found.charts[chart.name] = entry
             loaded = found.plugin(plugin)
@@ -270,8 +285,9 @@ def _register_pages(app: Flask, found: plugins.PluginRegistry, state: DashboardS
     for plugin, declared in reversed(found.call("register_pages", app=app)):
         for page_class in _items(declared):
             if not (isinstance(page_class, type) and issubclass(page_class, Page)):
-                found.add_problem(plugin, "register_pages", f"returned {page_class!r}, not a subclass of "
-                                                            "dashboard.pages.Page")
+                found.add_problem(
+                    plugin, "register_pages", f"returned {page_class!r}, not a subclass of dashboard.pages.Page"
+                )
                 continue
             part = f"page {page_class.page_slug()}"
             try:
@@ -323,8 +339,9 @@ def _template_variables(sender: Flask, template: t.Any, context: dict[str, t.Any
     name = getattr(template, "name", None) or ""
     current = request if has_request_context() else None
     writer = _page_table_writer(sender, context.get("admin_view"))
-    for plugin, variables in found.call("template_variables", template=name, writer=writer, view=writer,
-                                        request=current):
+    for plugin, variables in found.call(
+        "template_variables", template=name, writer=writer, view=writer, request=current
+    ):
         if not isinstance(variables, t.Mapping):
             found.add_problem(plugin, "template_variables", f"returned {type(variables).__name__}, not a mapping")
             continue
@@ -350,10 +367,13 @@ def dashboard_charts(place: str) -> list[charting.ChartPanel]:
     entries = plugins.registry().charts.values()
     if place == "home":
         # A recent-only chart costs a query: asked only for those the operator may see.
-        chosen = [e for e in entries if e.chart.home and (
-            not e.chart.recent_only or (charting.visible(e) and has_recent_rows(e)))]
+        chosen = [
+            e
+            for e in entries
+            if e.chart.home and (not e.chart.recent_only or (charting.visible(e) and has_recent_rows(e)))
+        ]
     elif place.startswith("table:"):
-        chosen = [e for e in entries if e.chart.on_list and e.chart.table == place[len("table:"):]]
+        chosen = [e for e in entries if e.chart.on_list and e.chart.table == place[len("table:") :]]
     else:
         chosen = []
     try:

@@ -140,8 +140,7 @@ class PluginRegistry:
             if impl.hookwrapper or impl.wrapper:
                 # Calling each implementation on its own is what isolates them; a wrapper
                 # around the others has no place in that.
-                self.add_problem(impl.plugin_name, hook, "hook wrappers are not supported; "
-                                                         "implement the hook itself")
+                self.add_problem(impl.plugin_name, hook, "hook wrappers are not supported; implement the hook itself")
                 continue
             try:
                 result = impl.function(*[_argument(kwargs[name], impl.plugin_name) for name in impl.argnames])
@@ -223,16 +222,20 @@ def _load_folder(found: PluginRegistry, folder: Path, disabled: set[str]) -> Non
         if not _PLUGIN_NAME.match(package.name):
             found.plugins.append(plugin)
             plugin.failed = True
-            found.add_problem(package.name, "import", "a plugin folder's name must be a Python identifier "
-                                                       "(letters, digits and _, not starting with a digit)")
+            found.add_problem(
+                package.name,
+                "import",
+                "a plugin folder's name must be a Python identifier (letters, digits and _, not starting with a digit)",
+            )
             continue
         module_name = f"{prefix}_{package.name}"
         _import_and_register(found, plugin, functools.partial(_import_package, package, module_name))
 
 
 def _import_package(package: Path, module_name: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, package / "__init__.py",
-                                                  submodule_search_locations=[str(package)])
+    spec = importlib.util.spec_from_file_location(
+        module_name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"{package} is not an importable package", path=str(package))
     module = importlib.util.module_from_spec(spec)
@@ -250,8 +253,12 @@ def _import_and_register(found: PluginRegistry, plugin: LoadedPlugin, load: t.Ca
     if any(p.name == plugin.name and p is not plugin for p in found.plugins):
         first = next(p for p in found.plugins if p.name == plugin.name)
         plugin.failed = True
-        found.add_problem(plugin.name, "import", f"another plugin called {plugin.name!r} is already loaded "
-                                                 f"(from {first.location}); rename one or disable it")
+        found.add_problem(
+            plugin.name,
+            "import",
+            f"another plugin called {plugin.name!r} is already loaded "
+            f"(from {first.location}); rename one or disable it",
+        )
         return
     try:
         module = load()
@@ -273,16 +280,20 @@ def _import_and_register(found: PluginRegistry, plugin: LoadedPlugin, load: t.Ca
     if unknown:
         found.manager.unregister(module)
         plugin.failed = True
-        found.add_problem(plugin.name, "import", f"unknown hook(s) {', '.join(unknown)}; hooks are "
-                                                 f"{', '.join(hook_names())}")
+        found.add_problem(
+            plugin.name, "import", f"unknown hook(s) {', '.join(unknown)}; hooks are {', '.join(hook_names())}"
+        )
         return
     plugin.hooks = implemented
 
 
 def hook_names() -> list[str]:
     """Every hook of :mod:`dashboard.hookspecs`, in declaration order."""
-    return [name for name, value in vars(hookspecs).items()
-            if isinstance(value, types.FunctionType) and hasattr(value, f"{hookspecs.PROJECT}_spec")]
+    return [
+        name
+        for name, value in vars(hookspecs).items()
+        if isinstance(value, types.FunctionType) and hasattr(value, f"{hookspecs.PROJECT}_spec")
+    ]
 
 
 # -- a plugin's own folders -----------------------------------------------------------------
@@ -297,8 +308,14 @@ def _attach_folders(app: Flask, found: PluginRegistry) -> None:
         if templates.is_dir():
             loaders.append(FileSystemLoader(str(templates)))
         if static.is_dir():
-            app.register_blueprint(Blueprint(static_endpoint(plugin.name), __name__, static_folder=str(static),
-                                             static_url_path=f"/plugins-static/{plugin.name}"))
+            app.register_blueprint(
+                Blueprint(
+                    static_endpoint(plugin.name),
+                    __name__,
+                    static_folder=str(static),
+                    static_url_path=f"/plugins-static/{plugin.name}",
+                )
+            )
         if translations.is_dir():
             try:
                 register_translations(app, translations, plugin.name)

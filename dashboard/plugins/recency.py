@@ -34,16 +34,22 @@ def has_recent_rows(entry: ChartEntry) -> bool:
     cancels counts as not recent (the chart is left out, not shown as an error).
     """
     chart, view = entry.chart, entry.view
-    if view is None or entry.problem is not None or chart.group_by is None or chart.bucket is None \
-            or chart.last is None:
+    if (
+        view is None
+        or entry.problem is not None
+        or chart.group_by is None
+        or chart.bucket is None
+        or chart.last is None
+    ):
         return True
     today = dt.datetime.now(dt.UTC).date()
     cache = listing_cache()
     generation = cache.generation(chart.table or "") if cache is not None else None
     key = None
     if cache is not None and generation is not None:
-        key = cache.key(chart.table or "", generation, "recent", None, [chart.name, chart.fingerprint(),
-                                                                         today.isoformat()])
+        key = cache.key(
+            chart.table or "", generation, "recent", None, [chart.name, chart.fingerprint(), today.isoformat()]
+        )
         hit = cache.get(key)
         if hit is not MISSING:
             return bool(hit)
@@ -59,9 +65,12 @@ def _any_between(view: t.Any, column_name: str, start: dt.date, end: dt.date) ->
     table = view.store.table
     column = table.c[column_name]
     dialect = view.store.engine.dialect.name
-    statement = (sa.select(sa.literal(1)).select_from(table)
-                 .where(column >= inline_date(start, column, dialect), column < inline_date(end, column, dialect))
-                 .limit(1))
+    statement = (
+        sa.select(sa.literal(1))
+        .select_from(table)
+        .where(column >= inline_date(start, column, dialect), column < inline_date(end, column, dialect))
+        .limit(1)
+    )
     try:
         with view.store.engine.connect() as connection:
             return connection.execute(statement).first() is not None

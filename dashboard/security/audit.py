@@ -49,8 +49,13 @@ ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "plugin")
 OUTCOMES: tuple[str, ...] = ("ok", "failed")
 #: How actions and outcomes are named on the page; the log itself keeps the codes.
 SHOWN_AS: dict[str, str] = {
-    "create": N_("create"), "edit": N_("edit"), "delete": N_("delete"), "bulk_delete": N_("bulk delete"),
-    "plugin": N_("plugin"), "ok": N_("ok"), "failed": N_("failed"),
+    "create": N_("create"),
+    "edit": N_("edit"),
+    "delete": N_("delete"),
+    "bulk_delete": N_("bulk delete"),
+    "plugin": N_("plugin"),
+    "ok": N_("ok"),
+    "failed": N_("failed"),
 }
 #: What a secret-looking column's values are recorded as.
 REDACTED = N_("(changed)")
@@ -70,14 +75,17 @@ _MAX_NAME_CHARS = 150
 MAX_AUDITED_ROWS = 1000
 PAGE_SIZE = 50
 #: Flask-Admin's write endpoints of a table view -> the right each needs.
-WRITE_VIEWS: dict[str, str] = {"create_view": "create", "edit_view": "edit", "delete_view": "delete",
-                               "action_view": "delete"}
+WRITE_VIEWS: dict[str, str] = {
+    "create_view": "create",
+    "edit_view": "edit",
+    "delete_view": "delete",
+    "action_view": "delete",
+}
 
 Changes = dict[str, t.Any]
 
 
-def changes_between(before: t.Mapping[str, str | None] | None,
-                    after: t.Mapping[str, str | None] | None) -> Changes:
+def changes_between(before: t.Mapping[str, str | None] | None, after: t.Mapping[str, str | None] | None) -> Changes:
     """``{column: {"old": ..., "new": ...}}`` for the columns whose text differs.
 
     :param before: the row's values as text by column name (``None`` for NULL); empty or
@@ -94,10 +102,18 @@ def changes_between(before: t.Mapping[str, str | None] | None,
     return changes
 
 
-def record_write(action: str, table_id: str | None, *, row_key: str | None = None,
-                 changes: t.Mapping[str, t.Any] | None = None, outcome: str = "ok",
-                 message: str = "", username: str | None = None, role: str | None = None,
-                 kind: str | None = None) -> bool:
+def record_write(
+    action: str,
+    table_id: str | None,
+    *,
+    row_key: str | None = None,
+    changes: t.Mapping[str, t.Any] | None = None,
+    outcome: str = "ok",
+    message: str = "",
+    username: str | None = None,
+    role: str | None = None,
+    kind: str | None = None,
+) -> bool:
     """Add one entry to the audit log, committed at once in a transaction of its own.
 
     Call it after a write has committed (``outcome="ok"``), or when one was refused
@@ -147,8 +163,11 @@ def record_write(action: str, table_id: str | None, *, row_key: str | None = Non
         # The write itself has committed or failed already; refusing the response would
         # not undo it. The entry goes to the log instead, where it is not lost.
         reason = first_line(exc)
-        log.error("audit entry could not be written to the state database (%s): %s",
-                  reason, json.dumps({**entry, "at": entry["at"].isoformat()}, default=str))
+        log.error(
+            "audit entry could not be written to the state database (%s): %s",
+            reason,
+            json.dumps({**entry, "at": entry["at"].isoformat()}, default=str),
+        )
         return False
     return True
 
@@ -175,8 +194,9 @@ def _unshown_columns(table_id: str | None) -> frozenset[str] | None:
 
 def _bounded(changes: t.Mapping[str, t.Any], secret: t.Callable[[str], bool], *, per_row: bool) -> Changes:
     if per_row:
-        return {str(_text(key, _MAX_KEY_CHARS)): _bounded(row or {}, secret, per_row=False)
-                for key, row in changes.items()}
+        return {
+            str(_text(key, _MAX_KEY_CHARS)): _bounded(row or {}, secret, per_row=False) for key, row in changes.items()
+        }
     bounded: Changes = {}
     for name, change in changes.items():
         if secret(str(name)):
@@ -242,8 +262,9 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     message = entry.get("message") or ""
     kind = _KIND_PREFIX.match(message)
     if kind and kind.group(1) in KIND_LABELS:
-        message = gettext("%(kind)s: %(message)s", kind=gettext(KIND_LABELS[kind.group(1)]),
-                          message=gettext(kind.group(2)))
+        message = gettext(
+            "%(kind)s: %(message)s", kind=gettext(KIND_LABELS[kind.group(1)]), message=gettext(kind.group(2))
+        )
     elif message:
         message = gettext(message)
     return {
@@ -273,15 +294,15 @@ class AuditView(BaseView):
 
     @expose("/")
     def index(self) -> str:
-        filters = {name: value.strip()[:255] for name in statedb.AUDIT_FILTERS
-                   if (value := request.args.get(name, "")).strip()}
+        filters = {
+            name: value.strip()[:255] for name in statedb.AUDIT_FILTERS if (value := request.args.get(name, "")).strip()
+        }
         store = statedb.get_store(current_app)
         total = store.count_audit_entries(filters)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(_page_number(request.args.get("page")), pages - 1)
         entries = [
-            _shown_entry(entry)
-            for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+            _shown_entry(entry) for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         ]
         choices = {
             "table": store.audit_values("table"),
@@ -293,8 +314,16 @@ class AuditView(BaseView):
             if value not in choices[name]:
                 choices[name] = [value, *choices[name]]
         shown_as = {code: gettext(text) for code, text in SHOWN_AS.items()}
-        return self.render("dashboard/audit.html", entries=entries, filters=filters, choices=choices,
-                           page=page, pages=pages, total=total, shown_as=shown_as)
+        return self.render(
+            "dashboard/audit.html",
+            entries=entries,
+            filters=filters,
+            choices=choices,
+            page=page,
+            pages=pages,
+            total=total,
+            shown_as=shown_as,
+        )
 
 
 def _page_number(raw: str | None) -> int:

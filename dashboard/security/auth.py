@@ -147,8 +147,7 @@ def hash_password(password: str, method: str = DEFAULT_HASH_METHOD) -> str:
 def password_problem(password: str) -> str | None:
     """Why ``password`` is too weak to accept, or ``None``."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return Message(N_("the password is too short: use at least %(length)s characters"),
-                       length=MIN_PASSWORD_LENGTH)
+        return Message(N_("the password is too short: use at least %(length)s characters"), length=MIN_PASSWORD_LENGTH)
     return None
 
 
@@ -190,21 +189,35 @@ def parse_table_roles(tables: t.Mapping[str, t.Any]) -> dict[str, dict[str, froz
         if raw is None:
             continue
         if not isinstance(raw, t.Mapping):
-            raise ConfigError(Message(N_('TABLES.%(table)s.roles must be a table like { viewer = ["view"] }'),
-                                      table=table))
+            raise ConfigError(
+                Message(N_('TABLES.%(table)s.roles must be a table like { viewer = ["view"] }'), table=table)
+            )
         per_role: dict[str, frozenset[str]] = {}
         for role, actions in raw.items():
             if role not in ROLE_ACTIONS:
-                raise ConfigError(Message(N_("TABLES.%(table)s.roles: unknown role %(role)s; roles are %(roles)s"),
-                                          table=table, role=repr(role), roles=", ".join(ROLES)))
+                raise ConfigError(
+                    Message(
+                        N_("TABLES.%(table)s.roles: unknown role %(role)s; roles are %(roles)s"),
+                        table=table,
+                        role=repr(role),
+                        roles=", ".join(ROLES),
+                    )
+                )
             if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-                raise ConfigError(Message(N_("TABLES.%(table)s.roles.%(role)s must be a list of actions"),
-                                          table=table, role=role))
+                raise ConfigError(
+                    Message(N_("TABLES.%(table)s.roles.%(role)s must be a list of actions"), table=table, role=role)
+                )
             unknown = sorted(set(actions) - set(TABLE_ACTIONS))
             if unknown:
-                raise ConfigError(Message(
-                    N_("TABLES.%(table)s.roles.%(role)s: unknown action(s) %(unknown)s; actions are %(actions)s"),
-                    table=table, role=role, unknown=", ".join(unknown), actions=", ".join(TABLE_ACTIONS)))
+                raise ConfigError(
+                    Message(
+                        N_("TABLES.%(table)s.roles.%(role)s: unknown action(s) %(unknown)s; actions are %(actions)s"),
+                        table=table,
+                        role=role,
+                        unknown=", ".join(unknown),
+                        actions=", ".join(TABLE_ACTIONS),
+                    )
+                )
             per_role[role] = frozenset(actions)
         parsed[str(table)] = per_role
     return parsed
@@ -299,11 +312,14 @@ def login_view() -> t.Any:
         settings = _settings()
         # Counted before the password is checked: requests racing on several workers take
         # their turns in the state database, so no more of them are checked than allowed.
-        wait = store.claim_login_attempt(throttle_key(username), address, now=settings.clock(),
-                                         policy=settings.throttle)
+        wait = store.claim_login_attempt(
+            throttle_key(username), address, now=settings.clock(), policy=settings.throttle
+        )
         if wait > 0:
-            error = gettext("Too many failed logins for this user name from your address. Try again in %(wait)s.",
-                            wait=_wait_text(wait))
+            error = gettext(
+                "Too many failed logins for this user name from your address. Try again in %(wait)s.",
+                wait=_wait_text(wait),
+            )
             status = 429
             retry_after = str(math.ceil(wait))
         else:
@@ -318,8 +334,9 @@ def login_view() -> t.Any:
         error = gettext("Enter your user name and password.")
         status = 400
     form.password.data = ""
-    body = render_template("dashboard/login.html", form=form, next_url=next_url, error=error,
-                           no_users=store.count_users() == 0)
+    body = render_template(
+        "dashboard/login.html", form=form, next_url=next_url, error=error, no_users=store.count_users() == 0
+    )
     return body, status, ({"Retry-After": retry_after} if status == 429 else {})
 
 
@@ -383,8 +400,7 @@ def _require_login() -> t.Any:
         # A cookie that was good once: expired, revoked at logout, or its user removed.
         expired = g.get("dashboard_session_expired", False)
         _clear_session()
-        flash(gettext("Your session has expired. Log in again.") if expired
-              else gettext("Log in again."), "info")
+        flash(gettext("Your session has expired. Log in again.") if expired else gettext("Log in again."), "info")
     if request.method in ("GET", "HEAD"):
         return redirect(_login_url_for_current_request())
     abort(401)
@@ -413,8 +429,9 @@ def init_app(app: Flask) -> None:
         # Computed now, so the first unknown name is not slower than the others.
         _dummy_hash(hash_method)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(Message(N_("%(setting)s must name a password hash method such as scrypt"),
-                                  setting="PASSWORD_HASH_METHOD")) from exc
+        raise ConfigError(
+            Message(N_("%(setting)s must name a password hash method such as scrypt"), setting="PASSWORD_HASH_METHOD")
+        ) from exc
     app.extensions[EXTENSION_KEY] = AuthSettings(
         idle_s=float(idle_min) * 60,
         lifetime_s=float(lifetime_h) * 3600,

@@ -37,19 +37,21 @@ def csp_nonce() -> str:
 
 def content_security_policy(nonce: str) -> str:
     """The ``Content-Security-Policy`` header value for a response carrying ``nonce``."""
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
-        "style-src-attr 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "style-src-attr 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 def _is_static() -> bool:
@@ -61,7 +63,9 @@ def _refuse_cross_site_writes() -> None:
     # Browsers say where a request comes from; our own forms always post same-origin. The
     # CSRF token is checked as well: this also covers a token leaked to another site.
     if request.method in _UNSAFE_METHODS and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
-            "same-origin", "none"):
+        "same-origin",
+        "none",
+    ):
         abort(403)
 
 

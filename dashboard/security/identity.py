@@ -63,13 +63,16 @@ class RememberedOperators:
         """The user called exactly ``username`` as read at most ``recheck_s`` ago, or ``None``."""
         return self._get(("name", username), lambda: self._store.user_by_name(username), fresh)
 
-    def _get(self, key: Key, read: t.Callable[[], statedb.UserRecord | None],
-             fresh: bool) -> statedb.UserRecord | None:
+    def _get(self, key: Key, read: t.Callable[[], statedb.UserRecord | None], fresh: bool) -> statedb.UserRecord | None:
         now = clock.now()  # of the current app: the one whose store this is
         generation = self._store.users_generation
         entry = self._entries.get(key)
-        if (not fresh and entry is not None and entry.generation == generation
-                and 0 <= now - entry.read_at < self.recheck_s):
+        if (
+            not fresh
+            and entry is not None
+            and entry.generation == generation
+            and 0 <= now - entry.read_at < self.recheck_s
+        ):
             return entry.record
         # The generation is taken before the read: a write between the two leaves this
         # entry marked older than it is, read again next time, never trusted too long.

@@ -51,8 +51,9 @@ def parse_trusted_proxies(value: t.Any) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
         except ValueError:
-            raise ConfigError(Message(N_("TRUSTED_PROXIES: %(entry)s is not an address or a network"),
-                                      entry=repr(entry))) from None
+            raise ConfigError(
+                Message(N_("TRUSTED_PROXIES: %(entry)s is not an address or a network"), entry=repr(entry))
+            ) from None
     return tuple(networks)
 
 

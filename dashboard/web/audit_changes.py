@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 def row_texts(view: TableBase, values: t.Mapping[str, t.Any]) -> dict[str, str | None]:
     """Values by column key -> their text (the column's codec) by column name."""
-    return {view.info.column_by_key(key).name: None if value is None else view._codec(key).to_text(value)
-            for key, value in values.items()}
+    return {
+        view.info.column_by_key(key).name: None if value is None else view._codec(key).to_text(value)
+        for key, value in values.items()
+    }
 
 
 def created(view: TableBase, values: t.Mapping[str, t.Any]) -> audit.Changes:
@@ -33,8 +35,9 @@ def created(view: TableBase, values: t.Mapping[str, t.Any]) -> audit.Changes:
 
 def edited(view: TableBase, model: Record, changes: t.Mapping[str, t.Any]) -> audit.Changes:
     """The changes of an edit of ``model``: the columns whose text changes, old -> new."""
-    return audit.changes_between(row_texts(view, {key: getattr(model, key) for key in changes}),
-                                 row_texts(view, changes))
+    return audit.changes_between(
+        row_texts(view, {key: getattr(model, key) for key in changes}), row_texts(view, changes)
+    )
 
 
 def deleted(view: TableBase, model: Record) -> audit.Changes:
@@ -49,7 +52,7 @@ def rows_to_delete(view: TableBase, keys: t.Sequence[tuple[t.Any, ...]]) -> dict
     found: dict[str, audit.Changes] = {}
     try:
         for start in range(0, len(keys), 50):
-            condition = sa.or_(*(view.store.key_condition(key) for key in keys[start:start + 50]))
+            condition = sa.or_(*(view.store.key_condition(key) for key in keys[start : start + 50]))
             for record in view.store.select(where=[condition], limit=None):
                 found[view.get_pk_value(record)] = deleted(view, record)
     except SQLAlchemyError as exc:
@@ -71,7 +74,15 @@ def record_refused_post(view: TableBase, endpoint: str) -> None:
     if view.is_accessible() and getattr(view, f"can_{right}"):
         return
     permitted = view.is_accessible() and view.allowed(right)
-    row_key = {"edit_view": request.args.get("id"), "delete_view": request.form.get("id"),
-               "action_view": json.dumps(request.form.getlist("rowid"), ensure_ascii=False)}.get(endpoint)
-    audit.record_write("bulk_delete" if endpoint == "action_view" else right, view.info.id, row_key=row_key,
-                 outcome="failed", message=N_("This table is read-only.") if permitted else N_("Permission denied."))
+    row_key = {
+        "edit_view": request.args.get("id"),
+        "delete_view": request.form.get("id"),
+        "action_view": json.dumps(request.form.getlist("rowid"), ensure_ascii=False),
+    }.get(endpoint)
+    audit.record_write(
+        "bulk_delete" if endpoint == "action_view" else right,
+        view.info.id,
+        row_key=row_key,
+        outcome="failed",
+        message=N_("This table is read-only.") if permitted else N_("Permission denied."),
+    )

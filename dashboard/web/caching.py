@@ -27,6 +27,7 @@ from dashboard.db.listing import MISSING
 
 log = logging.getLogger(__name__)
 
+
 class ListingCache:
     """Cached listing data for one app, over any Flask-Caching backend.
 

@@ -73,8 +73,7 @@ def init_app(app: Flask) -> None:
     def compressed(response: t.Any) -> t.Any:
         if not may_compress(response):
             return response
-        if (is_static_endpoint(request.endpoint) and response.status_code == 200
-                and response.mimetype in _MIMETYPES):
+        if is_static_endpoint(request.endpoint) and response.status_code == 200 and response.mimetype in _MIMETYPES:
             # A static file arrives as a stream; read whole (they are small), it is compressed
             # whole: gzip applies too, and Flask-Compress answers If-None-Match against the
             # compressed ETag, which its streaming path does only for an endpoint named "static".

@@ -36,8 +36,13 @@ PAGES: dict[int, tuple[str, str]] = {
     403: (N_("Not allowed"), N_("Your role may not do this here. Nothing was changed.")),
     404: (N_("Not found"), N_("There is no page at this address. Check it, or start from the home page.")),
     405: (N_("Not possible here"), N_("This address does not take that kind of request. Nothing was changed.")),
-    500: (N_("Something went wrong"), N_("The error was logged for the administrators. If you were saving, look "
-                                         "whether the change is there before you repeat it.")),
+    500: (
+        N_("Something went wrong"),
+        N_(
+            "The error was logged for the administrators. If you were saving, look "
+            "whether the change is there before you repeat it."
+        ),
+    ),
 }
 GENERIC = (N_("Error %(code)s"), N_("The request could not be answered."))
 
@@ -52,8 +57,10 @@ def plain_page(title: str, heading: str, *paragraphs: str, link: tuple[str, str]
     body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
     if link is not None:
         body += f'<p><a href="{escape(link[0])}">{escape(link[1])}</a></p>'
-    return (f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
-            f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>{body}")
+    return (
+        f'<!doctype html><html lang="{html_lang(locale)}" dir="{direction}">'
+        f"<title>{escape(title)}</title><h1>{escape(heading)}</h1>{body}"
+    )
 
 
 def _texts(error: HTTPException) -> tuple[str, list[str]]:
@@ -78,16 +85,20 @@ def error_page(error: HTTPException) -> t.Any:
     if current_user.is_authenticated and code != 500:
         try:
             admin = current_site().admin
-            body = admin.index_view.render("dashboard/error.html", error_title=title, error_text=paragraphs,
-                                           status_code=code)
+            body = admin.index_view.render(
+                "dashboard/error.html", error_title=title, error_text=paragraphs, status_code=code
+            )
             return body, code, _headers(error)
         except Exception:
             # The frame needs the operator and the menu: whatever stops it, the error page
             # must not fail in turn.
             log.debug("error page drawn without the site frame", exc_info=True)
     link = (url_for(LOGIN_ENDPOINT) if code == 401 else home, gettext("Log in") if code == 401 else gettext("Home"))
-    return plain_page(title, title, *paragraphs, link=link), code, {
-        **_headers(error), "Content-Type": "text/html; charset=utf-8"}
+    return (
+        plain_page(title, title, *paragraphs, link=link),
+        code,
+        {**_headers(error), "Content-Type": "text/html; charset=utf-8"},
+    )
 
 
 def _headers(error: HTTPException) -> dict[str, str]:
@@ -96,14 +107,20 @@ def _headers(error: HTTPException) -> dict[str, str]:
 
 
 #: Flask-WTF's reasons for refusing a token (English in Flask-WTF), translated by their text.
-CSRF_REASONS = (N_("The CSRF token is missing."), N_("The CSRF session token is missing."),
-                N_("The CSRF token has expired."), N_("The CSRF token is invalid."),
-                N_("The CSRF tokens do not match."))
+CSRF_REASONS = (
+    N_("The CSRF token is missing."),
+    N_("The CSRF session token is missing."),
+    N_("The CSRF token has expired."),
+    N_("The CSRF token is invalid."),
+    N_("The CSRF tokens do not match."),
+)
 
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
-    reason = gettext("Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the "
-                     "FORM_MAX_BYTES setting).", limit=int(current_app.config["FORM_MAX_BYTES"]))
+    reason = gettext(
+        "Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the FORM_MAX_BYTES setting).",
+        limit=int(current_app.config["FORM_MAX_BYTES"]),
+    )
     advice = gettext("Use your browser's Back button: the form still holds what you typed.")
     body = plain_page(gettext("Too large to save"), gettext("The form was too large to save"), reason, advice)
     return body, 413, {"Content-Type": "text/html; charset=utf-8"}
@@ -111,8 +128,10 @@ def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
 
 def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
     reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
-    advice = gettext("It was open too long, you logged out meanwhile, or it did not come from this site. "
-                     "Nothing was changed. Go back, reload the page and try again.")
+    advice = gettext(
+        "It was open too long, you logged out meanwhile, or it did not come from this site. "
+        "Nothing was changed. Go back, reload the page and try again."
+    )
     body = plain_page(gettext("Form expired"), gettext("The form could not be accepted"), reason, advice)
     return body, 400, {"Content-Type": "text/html; charset=utf-8"}
 

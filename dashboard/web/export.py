@@ -24,8 +24,13 @@ def neutralise(text: str) -> str:
     return text
 
 
-def csv_stream(labels: t.Sequence[str], rows: t.Iterable[t.Sequence[t.Any]],
-               codecs: t.Sequence[Codec], *, lines_per_chunk: int = 500) -> t.Iterator[str]:
+def csv_stream(
+    labels: t.Sequence[str],
+    rows: t.Iterable[t.Sequence[t.Any]],
+    codecs: t.Sequence[Codec],
+    *,
+    lines_per_chunk: int = 500,
+) -> t.Iterator[str]:
     """Yield CSV text: a header of ``labels``, then one line per row, a few hundred lines a chunk.
 
     :param rows: value tuples in the order of ``labels``; consumed lazily.
@@ -64,8 +69,13 @@ def _cell_renderer(codec: Codec) -> t.Callable[[t.Any], str]:
     if codec.kind in ("string", "text", "enum"):
         return lambda value: "" if value is None else neutralise(str(value).replace("\x00", ""))
     if codec.kind == "integer":
-        return lambda value: "" if value is None else str(value) if isinstance(value, int) \
+        return lambda value: (
+            ""
+            if value is None
+            else str(value)
+            if isinstance(value, int)
             else neutralise(str(value).replace("\x00", ""))
+        )
     return lambda value: neutralise(codec.to_text(value).replace("\x00", ""))
 
 

@@ -26,8 +26,14 @@ class ColumnFilter(BaseFilter):
 
     label: t.Any = ""
 
-    def __init__(self, column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec,
-                 options: t.Any = None, data_type: str | None = None) -> None:
+    def __init__(
+        self,
+        column: sa.ColumnElement[t.Any],
+        name: str | LocalizedLabel,
+        codec: Codec,
+        options: t.Any = None,
+        data_type: str | None = None,
+    ) -> None:
         super().__init__(name, options=options, data_type=data_type)
         self.column = column
         self.codec = codec
@@ -118,27 +124,36 @@ class EmptyFilter(ColumnFilter):
 _DATA_TYPES = {"date": "datepicker", "datetime": "datetimepicker", "time": "timepicker"}
 
 
-def filters_for(column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec,
-                nullable: bool) -> list[ColumnFilter]:
+def filters_for(
+    column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec, nullable: bool
+) -> list[ColumnFilter]:
     """The filters that make sense for a column of this codec."""
     kind = codec.kind
     data_type = _DATA_TYPES.get(kind)
     filters: list[ColumnFilter] = []
     if kind in ("string", "text"):
-        filters = [ContainsFilter(column, name, codec), NotContainsFilter(column, name, codec),
-                   EqualFilter(column, name, codec), NotEqualFilter(column, name, codec)]
+        filters = [
+            ContainsFilter(column, name, codec),
+            NotContainsFilter(column, name, codec),
+            EqualFilter(column, name, codec),
+            NotEqualFilter(column, name, codec),
+        ]
     elif kind in ("integer", "decimal", "float", "date", "datetime", "time"):
-        filters = [EqualFilter(column, name, codec, data_type=data_type),
-                   NotEqualFilter(column, name, codec, data_type=data_type),
-                   GreaterFilter(column, name, codec, data_type=data_type),
-                   SmallerFilter(column, name, codec, data_type=data_type)]
+        filters = [
+            EqualFilter(column, name, codec, data_type=data_type),
+            NotEqualFilter(column, name, codec, data_type=data_type),
+            GreaterFilter(column, name, codec, data_type=data_type),
+            SmallerFilter(column, name, codec, data_type=data_type),
+        ]
     elif kind == "boolean":
         options: tuple[tuple[str, t.Any], ...] = (("true", lazy_gettext("Yes")), ("false", lazy_gettext("No")))
         filters = [EqualFilter(column, name, codec, options=options)]
     elif kind == "enum":
         options = tuple((choice, choice) for choice in codec.choices)
-        filters = [EqualFilter(column, name, codec, options=options),
-                   NotEqualFilter(column, name, codec, options=options)]
+        filters = [
+            EqualFilter(column, name, codec, options=options),
+            NotEqualFilter(column, name, codec, options=options),
+        ]
     elif kind in ("uuid", "inet"):
         filters = [EqualFilter(column, name, codec)]
     if nullable and filters:

@@ -45,9 +45,11 @@ def _field_html(field: t.Any, kwargs: dict[str, t.Any]) -> str:
         kwargs["class"] = f"{kwargs['class']} is-invalid"
     required = '<strong class="text-danger">&#42;</strong>' if is_required_form_field(field) else "&nbsp;"
     label_class = "col-form-label d-block mb-0" if checkbox else "col-form-label"
-    html = [f'<div class="form-group {escape(column_class)}">'
-            f'<label for="{escape(field.id)}" class="{label_class}">{escape(field.label.text)} {required}</label>',
-            str(field(**kwargs))]
+    html = [
+        f'<div class="form-group {escape(column_class)}">'
+        f'<label for="{escape(field.id)}" class="{label_class}">{escape(field.label.text)} {required}</label>',
+        str(field(**kwargs)),
+    ]
     spacing = " mt-0" if checkbox else ""
     if error:
         items = "".join(f"<li>{escape(e)}</li>" for e in field.errors if isinstance(e, str))

@@ -90,8 +90,14 @@ class ForeignKeyField(StringField):
 
     widget = ForeignKeyWidget()
 
-    def __init__(self, *args: t.Any, lookup_name: str = "", label_for: t.Callable[[str], str] | None = None,
-                 allow_blank: bool = True, **kwargs: t.Any) -> None:
+    def __init__(
+        self,
+        *args: t.Any,
+        lookup_name: str = "",
+        label_for: t.Callable[[str], str] | None = None,
+        allow_blank: bool = True,
+        **kwargs: t.Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lookup_name = lookup_name
         self.label_for = label_for or (lambda value: value)
@@ -107,8 +113,8 @@ class ReadOnlyWidget:
         params = html_params(name=field.name, readonly=True, disabled=True, **kwargs)
         # html_params and escape quote every value, the way WTForms' own widgets build their markup.
         if field.multiline or len(text) > 80 or "\n" in text:
-            return Markup(f"<textarea {params} rows=\"3\">{escape(text)}</textarea>")  # nosec B704 -- every value escaped above
-        return Markup(f"<input type=\"text\" {params} {html_params(value=text)}>")  # nosec B704 -- every value escaped above
+            return Markup(f'<textarea {params} rows="3">{escape(text)}</textarea>')  # nosec B704 -- every value escaped above
+        return Markup(f'<input type="text" {params} {html_params(value=text)}>')  # nosec B704 -- every value escaped above
 
 
 class ReadOnlyField(Field):
@@ -163,16 +169,23 @@ def optional_on_create(column: ColumnInfo) -> bool:
     return column.nullable or column.has_server_default or column.autoincrement
 
 
-def field_for(column: ColumnInfo, codec: Codec, *, creating: bool, label: str | LocalizedLabel,
-              lookup: tuple[str, t.Callable[[str], str]] | None = None,
-              read_only: str | None = None) -> Field:
+def field_for(
+    column: ColumnInfo,
+    codec: Codec,
+    *,
+    creating: bool,
+    label: str | LocalizedLabel,
+    lookup: tuple[str, t.Callable[[str], str]] | None = None,
+    read_only: str | None = None,
+) -> Field:
     """A form field for ``column``: typed in, or shown read-only with the reason.
 
     :param read_only: why the column is not typed in on this form (:func:`read_only_reason`).
     """
     if read_only is not None:
-        return ReadOnlyField(label=label, description=_read_only_description(column.comment, read_only),
-                             multiline=codec.multiline)
+        return ReadOnlyField(
+            label=label, description=_read_only_description(column.comment, read_only), multiline=codec.multiline
+        )
     validators: list[t.Any] = []
     required_on_create = not optional_on_create(column)
     if creating and required_on_create and codec.kind not in ("string", "text"):

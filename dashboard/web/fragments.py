@@ -53,8 +53,14 @@ class FragmentCache:
 
     def render(self, name: str, *key: t.Any, caller: t.Callable[[], str]) -> Markup:
         """The part ``name`` for the current reader, rendered by ``caller`` the first time."""
-        full_key = (name, getattr(current_user, "role", None), bool(getattr(current_user, "via_header", False)),
-                    str(current_locale()), request.script_root, *key)
+        full_key = (
+            name,
+            getattr(current_user, "role", None),
+            bool(getattr(current_user, "via_header", False)),
+            str(current_locale()),
+            request.script_root,
+            *key,
+        )
         html = self._parts.get(full_key)
         if html is None:
             html = compact(str(caller()))

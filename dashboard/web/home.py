@@ -36,8 +36,9 @@ class HomeView(AdminIndexView):
     def index(self) -> str:
         state = current_site()
         # Nothing is asked of a relation the database user may not read, not even its count.
-        estimates = counts.estimate_rows(state.engine, [v.info for v in state.views.values()
-                                                        if v.info.readable and v.is_accessible()])
+        estimates = counts.estimate_rows(
+            state.engine, [v.info for v in state.views.values() if v.info.readable and v.is_accessible()]
+        )
         groups: dict[str, list[t.Any]] = {}
         for table_id, view in state.views.items():
             if not view.is_accessible():
@@ -45,11 +46,20 @@ class HomeView(AdminIndexView):
             groups.setdefault(view.category or "", []).append((view, estimates.get(table_id)))
         words = request.args.get("q", "").lower().split()
         # What ?q= matches, by group: the ids of the relations shown (the others are hidden).
-        shown = {str(group): {view.info.id for view, _estimate in entries if matches(words, view, group)}
-                 for group, entries in groups.items()}
+        shown = {
+            str(group): {view.info.id for view, _estimate in entries if matches(words, view, group)}
+            for group, entries in groups.items()
+        }
         unfolded = bool(words) or sum(len(entries) for entries in groups.values()) <= UNFOLDED_UP_TO
-        return self.render(self._template, groups=groups, dialect=self.schema.dialect, shown=shown,
-                           unfolded=unfolded, query=" ".join(words), list_url=list_url)
+        return self.render(
+            self._template,
+            groups=groups,
+            dialect=self.schema.dialect,
+            shown=shown,
+            unfolded=unfolded,
+            query=" ".join(words),
+            list_url=list_url,
+        )
 
 
 def matches(words: t.Sequence[str], view: t.Any, group: t.Any) -> bool:

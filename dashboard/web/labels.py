@@ -110,14 +110,21 @@ def parse_labels(raw: t.Any, where: str) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, t.Mapping):
-        raise ConfigError(Message(N_('%(where)s must be a table of labels by language, like { de = "..." }'),
-                                  where=where))
+        raise ConfigError(
+            Message(N_('%(where)s must be a table of labels by language, like { de = "..." }'), where=where)
+        )
     labels: dict[str, str] = {}
     for code, text in raw.items():
         locale = supported_locale(code)
         if locale is None:
-            raise ConfigError(Message(N_("%(where)s: unknown language %(code)s; languages are %(locales)s"),
-                                      where=where, code=repr(code), locales=", ".join(LANGUAGE_NAMES)))
+            raise ConfigError(
+                Message(
+                    N_("%(where)s: unknown language %(code)s; languages are %(locales)s"),
+                    where=where,
+                    code=repr(code),
+                    locales=", ".join(LANGUAGE_NAMES),
+                )
+            )
         if not isinstance(text, str) or not text.strip():
             raise ConfigError(Message(N_("%(where)s.%(code)s must be a text"), where=where, code=code))
         labels[locale] = text
@@ -132,8 +139,10 @@ def table_label(options: t.Any, name: str, endpoint: str) -> LocalizedLabel:
 def column_label(options: t.Any, name: str, endpoint: str) -> LocalizedLabel:
     """The label of a column from its ``columns.<name>`` overrides, like :func:`table_label`."""
     override = options.column(name)
-    return LocalizedLabel(str(override.get("label") or name),
-                          parse_labels(override.get("labels"), f"TABLES.{endpoint}.columns.{name}.labels"))
+    return LocalizedLabel(
+        str(override.get("label") or name),
+        parse_labels(override.get("labels"), f"TABLES.{endpoint}.columns.{name}.labels"),
+    )
 
 
 # -- the starter file --------------------------------------------------------------------------
@@ -159,8 +168,12 @@ def starter_labels(schema: SchemaInfo, locale: str, tables: t.Mapping[str, t.Any
     """
     tables = tables or {}
     lines = [
-        "# " + gettext("Labels in %(language)s (%(locale)s) for the tables and columns of the database.",
-                       language=LANGUAGE_NAMES[locale], locale=locale),
+        "# "
+        + gettext(
+            "Labels in %(language)s (%(locale)s) for the tables and columns of the database.",
+            language=LANGUAGE_NAMES[locale],
+            locale=locale,
+        ),
         "# " + gettext("Translate the quoted texts, then add this file to the settings file given with --config."),
         "",
     ]

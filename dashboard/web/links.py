@@ -56,8 +56,12 @@ def linked_rows(view: TableBase, model: Record | None) -> list[LinkedRows]:
     found = []
     for child_id, fk in view.info.referenced_by:
         association = views.get(child_id)
-        if (association is None or len(fk.columns) != 1 or not association.info.is_association
-                or not view.may_see(child_id)):
+        if (
+            association is None
+            or len(fk.columns) != 1
+            or not association.info.is_association
+            or not view.may_see(child_id)
+        ):
             continue
         for far_fk in association.info.foreign_keys:
             if far_fk.columns == fk.columns or len(far_fk.columns) != 1:
@@ -68,8 +72,9 @@ def linked_rows(view: TableBase, model: Record | None) -> list[LinkedRows]:
     return found
 
 
-def _linked(view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk: ForeignKeyInfo,
-            model: Record) -> LinkedRows | None:
+def _linked(
+    view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk: ForeignKeyInfo, model: Record
+) -> LinkedRows | None:
     far_view = current_site().views.get(far_fk.target_id)
     if far_view is None:
         return None
@@ -85,8 +90,12 @@ def _linked(view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk:
     readable = view.may_see(far.info.id, display)
     if readable:
         label = far.table.c[display] if display else far_key
-        statement = (sa.select(far_key, label).select_from(links.join(far.table, links.c[far_fk.columns[0]] == far_key))
-                     .where(links.c[fk.columns[0]] == value).order_by(label, far_key))
+        statement = (
+            sa.select(far_key, label)
+            .select_from(links.join(far.table, links.c[far_fk.columns[0]] == far_key))
+            .where(links.c[fk.columns[0]] == value)
+            .order_by(label, far_key)
+        )
     else:
         key = links.c[far_fk.columns[0]]
         statement = sa.select(key, key.label("shown")).where(links.c[fk.columns[0]] == value).order_by(key)
@@ -112,5 +121,8 @@ def _linked(view: TableBase, association: TableBase, fk: ForeignKeyInfo, far_fk:
         add_url = url_for(f"{association.endpoint}.create_view", **args)
     return LinkedRows(
         title=gettext("%(table)s, linked through %(association)s", table=far_view.name, association=association.name),
-        items=items, more=len(rows) > LIMIT, list_url=association.filtered_url(fk.columns[0], value_text),
-        add_url=add_url)
+        items=items,
+        more=len(rows) > LIMIT,
+        list_url=association.filtered_url(fk.columns[0], value_text),
+        add_url=add_url,
+    )

@@ -33,8 +33,14 @@ from dashboard.web.table_base import URL_SAFE, TableBase
 DELETE_FORM_ID = "dashboard-delete"
 
 
-def rows_html(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[str], return_url: str,
-              with_checkboxes: bool, scope: t.Any) -> Markup:
+def rows_html(
+    view: TableBase,
+    records: t.Sequence[Record],
+    columns: t.Sequence[str],
+    return_url: str,
+    with_checkboxes: bool,
+    scope: t.Any,
+) -> Markup:
     """The ``<tr>`` elements of ``records``, from the shared cache when another reader made them.
 
     :param scope: what the reader's role may do on this table (it decides buttons and cells).
@@ -46,8 +52,14 @@ def rows_html(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[
     key = None
     if cache is not None and generation is not None:
         scope = [scope, sorted(buttons), with_checkboxes, list(columns)]
-        args = [request.script_root, return_url, str(listing["read_at"]), str(current_locale()),
-                str(display_zone()), [view.get_pk_value(r) for r in records]]
+        args = [
+            request.script_root,
+            return_url,
+            str(listing["read_at"]),
+            str(current_locale()),
+            str(display_zone()),
+            [view.get_pk_value(r) for r in records],
+        ]
         key = cache.key(view.info.id, generation, "rows-html", scope, args)
         found = cache.get(key)
         if found is not MISSING:
@@ -71,8 +83,14 @@ def _buttons(view: TableBase) -> set[str]:
     return shown
 
 
-def _render(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[str], return_url: str,
-            with_checkboxes: bool, buttons: set[str]) -> Markup:
+def _render(
+    view: TableBase,
+    records: t.Sequence[Record],
+    columns: t.Sequence[str],
+    return_url: str,
+    with_checkboxes: bool,
+    buttons: set[str],
+) -> Markup:
     formatters = view.column_formatters
     classes = [(key, Markup(' class="col-{}{}"').format(key, view.cell_classes.get(key, ""))) for key in columns]
     details = view.get_url(".details_view") if "details" in buttons else None
@@ -94,20 +112,28 @@ def _render(view: TableBase, records: t.Sequence[Record], columns: t.Sequence[st
         id_arg = _url_argument(row_id)
         append("<tr>")
         if with_checkboxes:
-            append(f'<td><input type="checkbox" name="rowid" class="action-checkbox" value="{escape(row_id)}" '
-                   f'title="{texts["select"]}"></td>')
+            append(
+                f'<td><input type="checkbox" name="rowid" class="action-checkbox" value="{escape(row_id)}" '
+                f'title="{texts["select"]}"></td>'
+            )
         if buttons:
             # Icons are the links themselves (class "fa ..."): a row is a third lighter without inner spans.
             append('<td class="list-buttons-column">')
             if details:
-                append(f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}{back}")}" '
-                       f'title="{texts["details"]}"></a>')
+                append(
+                    f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}{back}")}" '
+                    f'title="{texts["details"]}"></a>'
+                )
             if edit:
-                append(f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}{back}")}" '
-                       f'title="{texts["edit"]}"></a>')
+                append(
+                    f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}{back}")}" '
+                    f'title="{texts["edit"]}"></a>'
+                )
             if "delete" in buttons:
-                append(f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '
-                       f'class="icon fa fa-trash" title="{texts["delete"]}"></button>')
+                append(
+                    f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '
+                    f'class="icon fa fa-trash" title="{texts["delete"]}"></button>'
+                )
             append("</td>")
         for key, cell_class in classes:
             formatter = formatters.get(key)

@@ -23,9 +23,15 @@ log = logging.getLogger(__name__)
 class ForeignKeyLoader(AjaxModelLoader):
     """Answers the search-as-you-type lookups of a foreign-key field from the referenced table."""
 
-    def __init__(self, name: str, target: RecordStore, target_column: str, display: str | None,
-                 allowed: t.Callable[[], bool] = lambda: True,
-                 readable: t.Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        name: str,
+        target: RecordStore,
+        target_column: str,
+        display: str | None,
+        allowed: t.Callable[[], bool] = lambda: True,
+        readable: t.Callable[[], bool] = lambda: True,
+    ) -> None:
         super().__init__(name, {})
         self.target = target
         #: Whether the current operator may see the rows' labels (the referenced table and

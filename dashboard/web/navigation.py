@@ -22,8 +22,6 @@ RECENT_LIMIT = 8
 blueprint = Blueprint(own_endpoint("navigation"), __name__)
 
 
-
-
 def list_url(view: t.Any) -> str:
     """The URL of a table view's list page: what ``url_for(f"{endpoint}.index_view")`` answers.
 

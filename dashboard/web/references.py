@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 _MAX_KEYS = 1000
 
 
-def blocking_reference(store: RecordStore, stores: t.Mapping[str, RecordStore],
-                       keys: t.Sequence[t.Sequence[t.Any]], may_see: t.Callable[[str], bool]) -> str | None:
+def blocking_reference(
+    store: RecordStore,
+    stores: t.Mapping[str, RecordStore],
+    keys: t.Sequence[t.Sequence[t.Any]],
+    may_see: t.Callable[[str], bool],
+) -> str | None:
     """A sentence naming the first of ``keys`` that a row of another table still refers to.
 
     :param store: the table rows were to be deleted from.
@@ -46,10 +50,10 @@ def blocking_reference(store: RecordStore, stores: t.Mapping[str, RecordStore],
         parent = store.table
         # A table referring to itself (a manager_id) joins a second copy of itself.
         referring = child.table.alias("referring") if child.table is parent else child.table
-        joined = sa.and_(*(referring.c[own] == parent.c[target]
-                           for own, target in zip(fk.columns, fk.target_columns, strict=True)))
-        statement = (sa.select(*store.key_columns()).select_from(parent.join(referring, joined))
-                     .where(selected).limit(1))
+        joined = sa.and_(
+            *(referring.c[own] == parent.c[target] for own, target in zip(fk.columns, fk.target_columns, strict=True))
+        )
+        statement = sa.select(*store.key_columns()).select_from(parent.join(referring, joined)).where(selected).limit(1)
         try:
             with store.engine.connect() as connection:
                 row = connection.execute(statement).first()
@@ -61,9 +65,15 @@ def blocking_reference(store: RecordStore, stores: t.Mapping[str, RecordStore],
         key = encode_key(tuple(row), store.key_codecs)
         if not may_see(child_id):
             return gettext("Row %(key)s is still referred to by a row of another table.", key=key)
-        constraint = fk.name or f"{child.info.name}({', '.join(fk.columns)}) → " \
-                                f"{store.info.name}({', '.join(fk.target_columns)})"
-        return gettext("Row %(key)s is still referred to by a row of %(table)s (%(columns)s), "
-                       "through the foreign key %(constraint)s.",
-                       key=key, table=child.info.name, columns=", ".join(fk.columns), constraint=constraint)
+        constraint = (
+            fk.name or f"{child.info.name}({', '.join(fk.columns)}) → {store.info.name}({', '.join(fk.target_columns)})"
+        )
+        return gettext(
+            "Row %(key)s is still referred to by a row of %(table)s (%(columns)s), "
+            "through the foreign key %(constraint)s.",
+            key=key,
+            table=child.info.name,
+            columns=", ".join(fk.columns),
+            constraint=constraint,
+        )
     return None

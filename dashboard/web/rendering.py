@@ -6,7 +6,8 @@ import typing as t
 
 from markupsafe import Markup, escape
 
-from dashboard.db.codecs import Codec, InvalidText, UnreadableJSON
+from dashboard.db.codecs import Codec, InvalidText
+from dashboard.db.json_text import UnreadableJSON
 from dashboard.i18n.formatting import NUMBER_KINDS, TEMPORAL_KINDS, format_value
 from dashboard.i18n.translation import gettext
 
@@ -26,7 +27,8 @@ def render_value(codec: Codec, value: t.Any, *, limit: int | None, grouping: boo
         return Markup('<span class="text-muted">NULL</span>') if limit is None else ""
     if codec.kind == "boolean":
         return Markup('<span class="badge badge-{}">{}</span>').format(
-            "success" if value else "secondary", gettext("Yes") if value else gettext("No"))
+            "success" if value else "secondary", gettext("Yes") if value else gettext("No")
+        )
     text = codec.to_text(value)
     if isinstance(value, (InvalidText, UnreadableJSON)):
         return _placeholder(value, text, limit)
@@ -51,17 +53,22 @@ def _placeholder(value: InvalidText | UnreadableJSON, text: str, limit: int | No
     text and marked as such (the edit form keeps it unless the operator changes it)."""
     mark = gettext("not valid UTF-8") if isinstance(value, InvalidText) else gettext("not readable as JSON")
     shown = text if limit is None or len(text) <= limit else text[:limit] + "…"
-    return Markup('<span class="dashboard-unreadable" title="{}">{}</span> '
-                  '<span class="badge badge-warning">{}</span>').format(unreadable_note(value), shown, mark)
+    return Markup(
+        '<span class="dashboard-unreadable" title="{}">{}</span> <span class="badge badge-warning">{}</span>'
+    ).format(unreadable_note(value), shown, mark)
 
 
 def unreadable_note(value: t.Any) -> str | None:
     """What a placeholder stands for (:class:`InvalidText`, :class:`UnreadableJSON`); ``None``
     for any other value."""
     if isinstance(value, InvalidText):
-        return gettext("The stored text is not valid UTF-8: the bytes that are not are shown as \ufffd. "
-                       "It is kept as stored unless you change it.")
+        return gettext(
+            "The stored text is not valid UTF-8: the bytes that are not are shown as \ufffd. "
+            "It is kept as stored unless you change it."
+        )
     if isinstance(value, UnreadableJSON):
-        return gettext("The stored value is nested too deep or is not JSON: it is shown as the text it is. "
-                       "It is kept as stored unless you change it.")
+        return gettext(
+            "The stored value is nested too deep or is not JSON: it is shown as the text it is. "
+            "It is kept as stored unless you change it."
+        )
     return None

@@ -30,8 +30,9 @@ def menu_category(info: t.Any) -> TranslatedLabel:
     return TranslatedLabel(N_("%(schema)s: tables"), schema=info.schema)
 
 
-def register_table_views(app: Flask, state: DashboardState[TableView], *, table_options: OptionsHook,
-                         extend_view: ViewHook) -> None:
+def register_table_views(
+    app: Flask, state: DashboardState[TableView], *, table_options: OptionsHook, extend_view: ViewHook
+) -> None:
     """Add a :class:`TableView` for every relation that the settings (and the plugins, through
     ``table_options``) do not hide."""
     config = app.config

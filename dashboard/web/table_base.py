@@ -48,7 +48,6 @@ MAX_PAGE = 10_000_000
 URL_SAFE = "!$'()*,/:;?@"
 
 
-
 class TableBase(BaseModelView):
     """List, search, filter, details, create, edit, delete and export for one relation."""
 
@@ -62,10 +61,20 @@ class TableBase(BaseModelView):
     page_size_options: tuple[int, ...] = (20, 50, 100)
     column_type_formatters: dict[type, t.Any]
 
-    def __init__(self, store: RecordStore, schema: SchemaInfo, stores: dict[str, RecordStore], *,
-                 options: TableOptions, read_only_site: bool, sensitive_patterns: t.Sequence[str],
-                 page_size: int, page_sizes: t.Sequence[int], export_max_rows: int,
-                 category: str | LocalizedLabel | None) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        schema: SchemaInfo,
+        stores: dict[str, RecordStore],
+        *,
+        options: TableOptions,
+        read_only_site: bool,
+        sensitive_patterns: t.Sequence[str],
+        page_size: int,
+        page_sizes: t.Sequence[int],
+        export_max_rows: int,
+        category: str | LocalizedLabel | None,
+    ) -> None:
         self.store = store
         self.info: TableInfo = store.info
         self.schema = schema
@@ -76,19 +85,31 @@ class TableBase(BaseModelView):
         self.page_size_options = tuple(page_sizes)
         self.export_max_rows = export_max_rows
         self.visible = [c for c in self.info.columns if self._is_visible(c, sensitive_patterns)]
-        self.hidden_sensitive = [c.name for c in self.info.columns
-                                 if is_sensitive(c.name, sensitive_patterns) and not self.options.column(c.name).get("visible")]
+        self.hidden_sensitive = [
+            c.name
+            for c in self.info.columns
+            if is_sensitive(c.name, sensitive_patterns) and not self.options.column(c.name).get("visible")
+        ]
         # A relation the database user may neither insert into, update nor delete from is
         # served read-only, like a view: no button, no route (dashboard.db.privileges).
-        self.writable = (self.info.editable and not read_only_site and not options.read_only
-                         and self.info.readable and bool(self.info.privileges & db_privileges.WRITES))
-        self.fk_by_column = {fk.columns[0]: fk for fk in self.info.foreign_keys
-                             if len(fk.columns) == 1 and fk.target_id in stores}
+        self.writable = (
+            self.info.editable
+            and not read_only_site
+            and not options.read_only
+            and self.info.readable
+            and bool(self.info.privileges & db_privileges.WRITES)
+        )
+        self.fk_by_column = {
+            fk.columns[0]: fk for fk in self.info.foreign_keys if len(fk.columns) == 1 and fk.target_id in stores
+        }
         self.column_labels = {c.key: self._label(c) for c in self.info.columns}
         self.column_list = self._list_keys()
         #: Extra classes of list cells by column key: numbers right-aligned (foreign keys show labels).
-        self.cell_classes = {c.key: " dashboard-number" for c in self.visible
-                             if self._codec(c.key).kind in NUMBER_KINDS and c.name not in self.fk_by_column}
+        self.cell_classes = {
+            c.key: " dashboard-number"
+            for c in self.visible
+            if self._codec(c.key).kind in NUMBER_KINDS and c.name not in self.fk_by_column
+        }
         self.column_details_list = [c.key for c in self.visible]
         self.column_export_list = [c.key for c in self.visible]
         self.column_formatters = {c.key: self._formatter(c, detail=False) for c in self.visible}
@@ -97,8 +118,13 @@ class TableBase(BaseModelView):
         self.column_descriptions = {c.key: c.comment for c in self.visible if c.comment}
         name = table_label(options, self.info.name, self.info.endpoint)
         self._scaffolding = True
-        super().__init__(model=self.info, name=name, category=category,
-                         endpoint=self.info.endpoint, url=f"{ADMIN_URL}/{self.info.url_path}")
+        super().__init__(
+            model=self.info,
+            name=name,
+            category=category,
+            endpoint=self.info.endpoint,
+            url=f"{ADMIN_URL}/{self.info.url_path}",
+        )
         self._scaffolding = False
 
     # -- permissions ------------------------------------------------------------
@@ -167,8 +193,9 @@ class TableBase(BaseModelView):
         if not order:
             # Long text, search vectors, blobs and JSON crowd a list; they stay on the details page.
             keep = {*self.info.row_key, self.info.display_column or ""}
-            ordered = default_list_columns(ordered, self.store.codecs, self.schema.dialect, keep=keep,
-                                           limit=MAX_LIST_COLUMNS)
+            ordered = default_list_columns(
+                ordered, self.store.codecs, self.schema.dialect, keep=keep, limit=MAX_LIST_COLUMNS
+            )
         return [c.key for c in ordered]
 
     def _codec(self, key: str) -> Codec:
@@ -185,7 +212,8 @@ class TableBase(BaseModelView):
 
     def init_search(self) -> bool:
         self._search_columns = [
-            c for c in self.visible
+            c
+            for c in self.visible
             if self._codec(c.key).searchable and self.options.column(c.name).get("searchable", True)
         ]
         return bool(self._search_columns)
@@ -219,16 +247,23 @@ class TableBase(BaseModelView):
         fields = {}
         for column in self.visible:
             override = self.options.column(column.name)
-            read_only = read_only_reason(column, self._codec(column.key), creating=creating,
-                                         configured=bool(override.get("read_only")))
+            read_only = read_only_reason(
+                column, self._codec(column.key), creating=creating, configured=bool(override.get("read_only"))
+            )
             lookup = None
             fk = self.fk_by_column.get(column.name)
             if fk is not None:
                 loader = self._form_ajax_refs.get(column.key) if hasattr(self, "_form_ajax_refs") else None
                 if loader is not None:
                     lookup = (column.key, loader.label_for)
-            fields[column.key] = field_for(column, self._codec(column.key), creating=creating,
-                                           label=self._label(column), lookup=lookup, read_only=read_only)
+            fields[column.key] = field_for(
+                column,
+                self._codec(column.key),
+                creating=creating,
+                label=self._label(column),
+                lookup=lookup,
+                read_only=read_only,
+            )
         return build_form_class(fields, with_fingerprint=not creating)
 
     # -- what Flask-Admin prepares for every view at start-up, prepared when first needed --
@@ -289,8 +324,7 @@ class TableBase(BaseModelView):
             display = self.display_column_of(target.info)
             allowed = functools.partial(self.may_see, target.info.id, display)
             readable = functools.partial(self.may_see, target.info.id, fk.target_columns[0])
-            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed,
-                                                   readable)
+            loaders[column.key] = ForeignKeyLoader(column.key, target, fk.target_columns[0], display, allowed, readable)
         return loaders
 
     def may_see(self, table_id: str, column_name: str | None = None) -> bool:
@@ -307,8 +341,9 @@ class TableBase(BaseModelView):
 
     def display_column_of(self, info: TableInfo) -> str | None:
         """The column that labels rows of ``info`` where they are referenced (configured, else reflected)."""
-        configured = TableOptions(table_entry(current_app.config.get("TABLES", {}), info)).display_column \
-            if _has_app() else None
+        configured = (
+            TableOptions(table_entry(current_app.config.get("TABLES", {}), info)).display_column if _has_app() else None
+        )
         if configured and any(c.name == configured for c in info.columns):
             return str(configured)
         return info.display_column
@@ -347,12 +382,14 @@ class TableBase(BaseModelView):
         text = self._codec(column.key).to_text(value)
         label = g.get("dashboard_fk_labels", {}).get((column.key, value))
         shown = f"{label} ({text})" if label else text
-        if (target.info.has_row_identity and tuple(target.info.row_key) == tuple(fk.target_columns)
-                and self.may_see(target.info.id)):
+        if (
+            target.info.has_row_identity
+            and tuple(target.info.row_key) == tuple(fk.target_columns)
+            and self.may_see(target.info.id)
+        ):
             url = self.cheap_url(f"{target.info.endpoint}.details_view", id=text)
             return Markup('<a href="{}">{}</a>').format(url, shown)
         return Markup("{}").format(shown)
-
 
 
 def _is_year(column: ColumnInfo) -> bool:

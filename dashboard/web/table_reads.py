@@ -55,22 +55,36 @@ class TableReads(TableBase):
                 continue
         return where
 
-    def get_list(self, page: int | None, sort_field: t.Any, sort_desc: bool, search: str | None,
-                 filters: t.Any, execute: bool = True, page_size: int | None = None) -> tuple[int | None, list[Record]]:
+    def get_list(
+        self,
+        page: int | None,
+        sort_field: t.Any,
+        sort_desc: bool,
+        search: str | None,
+        filters: t.Any,
+        execute: bool = True,
+        page_size: int | None = None,
+    ) -> tuple[int | None, list[Record]]:
         where = self._conditions(search, filters)
         order = self._order(sort_field, sort_desc)
         size = page_size or self.page_size
         # A page number past any real table would overflow the database's OFFSET (a 500).
         number = min(max(0, page or 0), MAX_PAGE)
-        args = {"order": order, "search": search or "", "size": size,
-                "filters": [(index, value) for index, _name, value in filters or ()]}
+        args = {
+            "order": order,
+            "search": search or "",
+            "size": size,
+            "filters": [(index, value) for index, _name, value in filters or ()],
+        }
         query = ListingQuery(self.store, listing_cache(), self.cache_scope(), where, order, args)
         fresh = request.args.get("refresh") == "1"
         try:
             result = query.page(number, size, self._load_fk_labels, fresh=fresh)
-            count = query.count(exact=request.args.get("exact_count") == "1",
-                                estimate_above=int(current_app.config["COUNT_ESTIMATE_ABOVE"]),
-                                cap=int(current_app.config["COUNT_CAP"]))
+            count = query.count(
+                exact=request.args.get("exact_count") == "1",
+                estimate_above=int(current_app.config["COUNT_ESTIMATE_ABOVE"]),
+                cap=int(current_app.config["COUNT_CAP"]),
+            )
         except (SQLAlchemyError, OverflowError) as exc:
             error = classify(exc)
             if error.kind in (Kind.GONE, Kind.OTHER):
@@ -93,11 +107,17 @@ class TableReads(TableBase):
         actions = [a for a in ("view", "create", "edit", "delete", "export") if self.allowed(a)]
         return [getattr(current_user, "role", None), actions]
 
-    def rows_html(self, records: t.Sequence[Record], columns: t.Sequence[tuple[str, t.Any]], return_url: str,
-                  with_checkboxes: bool) -> Markup:
+    def rows_html(
+        self,
+        records: t.Sequence[Record],
+        columns: t.Sequence[tuple[str, t.Any]],
+        return_url: str,
+        with_checkboxes: bool,
+    ) -> Markup:
         """The list page's rows (:mod:`dashboard.web.list_rows`)."""
-        return list_rows.rows_html(self, records, [key for key, _label in columns], return_url, with_checkboxes,
-                                   self.cache_scope())
+        return list_rows.rows_html(
+            self, records, [key for key, _label in columns], return_url, with_checkboxes, self.cache_scope()
+        )
 
     def details_rows(self, record: Record, columns: t.Sequence[tuple[str, t.Any]]) -> Markup:
         """The details page's fields, one ``<tr>`` each: label and value as the detail formatters write it."""
@@ -106,7 +126,9 @@ class TableReads(TableBase):
         for key, label in columns:
             formatter = formatters.get(key)
             value = formatter(self, None, record, key) if formatter else getattr(record, key, None)
-            parts.append(f'<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ""}</td></tr>')
+            parts.append(
+                f"<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ''}</td></tr>"
+            )
         return Markup("".join(parts))  # nosec B704 -- labels escaped, values escaped or formatter Markup
 
     def form_fields_html(self, form: t.Any, form_opts: t.Any = None) -> Markup | None:
@@ -166,7 +188,8 @@ class TableReads(TableBase):
                 continue
             target_column = target.info.column(fk.target_columns[0])
             statement = sa.select(target.table.c[target_column.name], target.table.c[display]).where(
-                target.table.c[target_column.name].in_(list(values)[:500]))
+                target.table.c[target_column.name].in_(list(values)[:500])
+            )
             try:
                 with target.engine.connect() as connection:
                     for value, label in connection.execute(statement):
@@ -218,7 +241,9 @@ class TableReads(TableBase):
         if not self.info.readable:
             notes.insert(0, translate(self.info.privilege_notice))
         if self.hidden_sensitive:
-            notes.append(gettext("Hidden because they look secret: %(columns)s.", columns=", ".join(self.hidden_sensitive)))
+            notes.append(
+                gettext("Hidden because they look secret: %(columns)s.", columns=", ".join(self.hidden_sensitive))
+            )
         return notes
 
     def _related_links(self, model: Record | None) -> list[tuple[str, str]]:
@@ -245,4 +270,3 @@ class TableReads(TableBase):
                 args: dict[str, t.Any] = {f"flt0_{arg}": value_text}
                 return url_for(f"{self.endpoint}.index_view", **args)
         return None
-

@@ -55,8 +55,7 @@ class TableView(TableWrites):
             # The first row is read now: a refusal (privilege, timeout, an unpopulated view)
             # is a message on the list page rather than a download cut short.
             # One row more than the limit: the sign that the file must say it was cut.
-            rows = export.started(self.store.stream(keys, where=where, order=order,
-                                                    limit=self.export_max_rows + 1))
+            rows = export.started(self.store.stream(keys, where=where, order=order, limit=self.export_max_rows + 1))
         except (SQLAlchemyError, OverflowError) as exc:
             error = classify(exc)
             if error.kind in (Kind.GONE, Kind.OTHER):
@@ -67,18 +66,25 @@ class TableView(TableWrites):
         # The header is written in the operator's language now, while the request is there.
         limited = export.RowLimit(rows, self.export_max_rows)
         body = itertools.chain(
-            export.csv_stream([str(self.column_labels.get(key, key)) for key in keys], limited,
-                              [self._codec(key) for key in keys]),
-            export.cut_notice(limited, self.export_cut_text()))
+            export.csv_stream(
+                [str(self.column_labels.get(key, key)) for key in keys], limited, [self._codec(key) for key in keys]
+            ),
+            export.cut_notice(limited, self.export_cut_text()),
+        )
         filename = export.filename(self.info.name)
-        return Response(stream_with_context(body), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\""})
+        return Response(
+            stream_with_context(body),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     def export_cut_text(self) -> str:
         """The last line of an export cut at ``EXPORT_MAX_ROWS``, in the operator's language."""
-        return gettext("Export cut at %(count)s rows (the EXPORT_MAX_ROWS setting): more rows match. "
-                       "Narrow it with a search or a filter to export the rest.",
-                       count=format_number(self.export_max_rows))
+        return gettext(
+            "Export cut at %(count)s rows (the EXPORT_MAX_ROWS setting): more rows match. "
+            "Narrow it with a search or a filter to export the rest.",
+            count=format_number(self.export_max_rows),
+        )
 
     def export_limit_notice(self) -> str | None:
         """For the list page: a note beside the export button when the listing has more rows
@@ -98,9 +104,11 @@ class TableView(TableWrites):
             abort(404)
         data = getattr(model, column.key) or b""
         filename = export.filename(f"{self.info.name}-{column.name}", "bin")
-        return Response(bytes(data), mimetype="application/octet-stream",
-                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\"",
-                                 "X-Content-Type-Options": "nosniff"})
+        return Response(
+            bytes(data),
+            mimetype="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"},
+        )
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, OperationalError):

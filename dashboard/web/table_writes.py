@@ -59,8 +59,9 @@ class TableWrites(TableReads):
 
     def create_model(self, form: t.Any) -> Record | bool:
         # Saved once however often the same form is sent (double click, resend).
-        return submissions.create_once(form, lambda: self._create(form),
-                                       get_redirect_target() or self.get_url(".index_view"))
+        return submissions.create_once(
+            form, lambda: self._create(form), get_redirect_target() or self.get_url(".index_view")
+        )
 
     def _create(self, form: t.Any) -> Record | bool:
         values: dict[str, t.Any] = {}
@@ -71,15 +72,21 @@ class TableWrites(TableReads):
             flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
-            self._write_failed("create", None, audit_changes.created(self, values), exc.message, exc.unavailable, exc.kind)
+            self._write_failed(
+                "create", None, audit_changes.created(self, values), exc.message, exc.unavailable, exc.kind
+            )
             if exc.kind == Kind.CONSTRAINT:
                 violations.mark_fields(form, violations.field_errors(self.store, self.stores, values, None))
             flash(translate(exc.message), "error")
             return False
         self._after_write()
         complete = all(part is not None for part in key)
-        audit.record_write("create", self.info.id, changes=audit_changes.created(self, values),
-                           row_key=encode_key(key, self.store.key_codecs) if complete else None)
+        audit.record_write(
+            "create",
+            self.info.id,
+            changes=audit_changes.created(self, values),
+            row_key=encode_key(key, self.store.key_codecs) if complete else None,
+        )
         return Record(values, key) if complete else True
 
     def update_model(self, form: t.Any, model: Record) -> bool:
@@ -92,12 +99,21 @@ class TableWrites(TableReads):
             changes = self._typed_values(form, only_changed_from=loaded)
             self.store.update(model._key, changes, fingerprint)
         except Conflict as conflict:
-            self._write_failed("edit", self.get_pk_value(model), audit_changes.edited(self, model, changes),
-                               N_("Not saved: the row was changed or deleted by someone else after it was opened."))
+            self._write_failed(
+                "edit",
+                self.get_pk_value(model),
+                audit_changes.edited(self, model, changes),
+                N_("Not saved: the row was changed or deleted by someone else after it was opened."),
+            )
             # Kept for this request only: the view object is shared by every operator.
             g.dashboard_conflict = self._differences(form, conflict.current)
-            flash(gettext("This row was changed by someone else after you opened it. Nothing was saved: "
-                          "compare the values below, then save again to overwrite."), "error")
+            flash(
+                gettext(
+                    "This row was changed by someone else after you opened it. Nothing was saved: "
+                    "compare the values below, then save again to overwrite."
+                ),
+                "error",
+            )
             if conflict.current is not None:
                 form.fingerprint.data = self.store.fingerprint(conflict.current)
             return False
@@ -105,15 +121,22 @@ class TableWrites(TableReads):
             flash(exception_text(exc), "error")
             return False
         except WriteError as exc:
-            self._write_failed("edit", self.get_pk_value(model), audit_changes.edited(self, model, changes), exc.message,
-                               exc.unavailable, exc.kind)
+            self._write_failed(
+                "edit",
+                self.get_pk_value(model),
+                audit_changes.edited(self, model, changes),
+                exc.message,
+                exc.unavailable,
+                exc.kind,
+            )
             if exc.kind == Kind.CONSTRAINT:
                 violations.mark_fields(form, violations.field_errors(self.store, self.stores, changes, model._key))
             flash(translate(exc.message), "error")
             return False
         self._after_write()
-        audit.record_write("edit", self.info.id, row_key=self.get_pk_value(model),
-                           changes=audit_changes.edited(self, model, changes))
+        audit.record_write(
+            "edit", self.info.id, row_key=self.get_pk_value(model), changes=audit_changes.edited(self, model, changes)
+        )
         return True
 
     def _refuse_unverified_edit(self, form: t.Any, model: Record, loaded: dict[str, str]) -> bool:
@@ -129,13 +152,22 @@ class TableWrites(TableReads):
             changes = audit_changes.edited(self, model, self._typed_values(form, only_changed_from=loaded))
         except ValueError:
             pass  # the values are refused as well; the entry keeps the row key and the reason
-        self._write_failed("edit", self.get_pk_value(model), changes,
-                           N_("Not saved: the form did not say which version of the row it was opened on."))
+        self._write_failed(
+            "edit",
+            self.get_pk_value(model),
+            changes,
+            N_("Not saved: the form did not say which version of the row it was opened on."),
+        )
         g.dashboard_conflict = self._differences(form, model)
         g.dashboard_conflict_unverified = True
-        flash(gettext("Nothing was saved: the form did not say which version of the row it was opened on, so a "
-                      "change made by someone else meanwhile could not be noticed. Compare your values with the "
-                      "row as it is now, then save again."), "error")
+        flash(
+            gettext(
+                "Nothing was saved: the form did not say which version of the row it was opened on, so a "
+                "change made by someone else meanwhile could not be noticed. Compare your values with the "
+                "row as it is now, then save again."
+            ),
+            "error",
+        )
         form.fingerprint.data = self.store.fingerprint(model)
         return False
 
@@ -167,8 +199,12 @@ class TableWrites(TableReads):
         except WriteError as exc:
             reason = self._blocked_by(exc, [model._key])
             self._write_failed("delete", key, removed, reason or exc.message, exc.unavailable, exc.kind)
-            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(reason)) if reason
-                  else translate(exc.message), "error")
+            flash(
+                gettext("Nothing was deleted. %(reason)s", reason=translate(reason))
+                if reason
+                else translate(exc.message),
+                "error",
+            )
             return False
         self._after_write()
         audit.record_write("delete", self.info.id, row_key=key, changes=removed)
@@ -227,8 +263,11 @@ class TableWrites(TableReads):
                 form.fingerprint.data = self.store.fingerprint(obj)
         return form
 
-    @action("delete", lazy_gettext("Delete"), lazy_gettext(
-        "Delete {count} selected record(s)? All of them are deleted, or none."))
+    @action(
+        "delete",
+        lazy_gettext("Delete"),
+        lazy_gettext("Delete {count} selected record(s)? All of them are deleted, or none."),
+    )
     def action_delete(self, ids: list[str]) -> None:
         if not self.can_delete:
             flash(gettext("Permission denied."), "error")
@@ -247,24 +286,45 @@ class TableWrites(TableReads):
             # All or none: a row deleted meanwhile makes the selection stale, and the rows
             # the operator chose it with in mind may have changed too.
             shown = ", ".join(encode_key(key, self.store.key_codecs) for key in gone.keys)
-            self._write_failed("bulk_delete", listed, None,
-                               Message(N_("Nothing was deleted: these selected rows no longer exist: %(keys)s."),
-                                       keys=shown))
-            flash(ngettext("Nothing was deleted: the selected row %(keys)s no longer exists. Reload the list "
-                           "and select again.",
-                           "Nothing was deleted: the selected rows %(keys)s no longer exist. Reload the list "
-                           "and select again.", len(gone.keys), keys=shown), "error")
+            self._write_failed(
+                "bulk_delete",
+                listed,
+                None,
+                Message(N_("Nothing was deleted: these selected rows no longer exist: %(keys)s."), keys=shown),
+            )
+            flash(
+                ngettext(
+                    "Nothing was deleted: the selected row %(keys)s no longer exists. Reload the list "
+                    "and select again.",
+                    "Nothing was deleted: the selected rows %(keys)s no longer exist. Reload the list "
+                    "and select again.",
+                    len(gone.keys),
+                    keys=shown,
+                ),
+                "error",
+            )
             return
         except WriteError as exc:
             blocked = self._blocked_by(exc, keys)
             self._write_failed("bulk_delete", listed, None, blocked or exc.message, exc.unavailable, exc.kind)
-            flash(gettext("Nothing was deleted. %(reason)s", reason=translate(blocked)) if blocked
-                  else translate(exc.message), "error")
+            flash(
+                gettext("Nothing was deleted. %(reason)s", reason=translate(blocked))
+                if blocked
+                else translate(exc.message),
+                "error",
+            )
             return
         self._after_write()
         audit.record_write("bulk_delete", self.info.id, row_key=listed, changes=removed)
-        flash(ngettext("Record was successfully deleted.", "%(count)s records were successfully deleted.",
-                       deleted, count=deleted), "success")
+        flash(
+            ngettext(
+                "Record was successfully deleted.",
+                "%(count)s records were successfully deleted.",
+                deleted,
+                count=deleted,
+            ),
+            "success",
+        )
 
     # -- audit ------------------------------------------------------------------------
     # Every write is recorded by dashboard.security.audit in the state database: after it commits,
@@ -300,12 +360,20 @@ class TableWrites(TableReads):
             return chosen not in self._actions_data or self.is_action_allowed(chosen)
         return bool(getattr(self, f"can_{audit.WRITE_VIEWS[name]}"))
 
-    def _write_failed(self, action: str, row_key: str | None, changes: t.Any, message: str,
-                      unavailable: bool = False, kind: str | None = None) -> None:
+    def _write_failed(
+        self,
+        action: str,
+        row_key: str | None,
+        changes: t.Any,
+        message: str,
+        unavailable: bool = False,
+        kind: str | None = None,
+    ) -> None:
         """Record a refused write (``kind``: why the database refused it, :mod:`dashboard.db.errors`);
         a lost database then answers 503 instead of the form."""
-        audit.record_write(action, self.info.id, row_key=row_key, changes=changes, outcome="failed",
-                           message=message, kind=kind)
+        audit.record_write(
+            action, self.info.id, row_key=row_key, changes=changes, outcome="failed", message=message, kind=kind
+        )
         if unavailable:
             raise DatabaseUnreachable()
 
@@ -317,4 +385,3 @@ class TableWrites(TableReads):
         if plugin_action_allowed is not None:
             return bool(plugin_action_allowed())
         return super().is_action_allowed(name)
-

@@ -48,8 +48,12 @@ def unavailable_response() -> t.Any:
         # The frame needs the operator (state database) and the menu: whatever stops it,
         # the error page must not fail in turn.
         log.debug("unavailable page drawn without the site frame", exc_info=True)
-        body = plain_page(gettext("Database not reachable"), gettext("The database is not reachable."),
-                          gettext("Nothing was saved; try again."), link=("/admin/", gettext("Home")))
+        body = plain_page(
+            gettext("Database not reachable"),
+            gettext("The database is not reachable."),
+            gettext("Nothing was saved; try again."),
+            link=("/admin/", gettext("Home")),
+        )
     response = make_response(body, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response

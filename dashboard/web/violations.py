@@ -22,8 +22,12 @@ from dashboard.i18n.translation import gettext
 log = logging.getLogger(__name__)
 
 
-def field_errors(store: RecordStore, stores: t.Mapping[str, RecordStore], values: t.Mapping[str, t.Any],
-                 key: t.Sequence[t.Any] | None) -> dict[str, str]:
+def field_errors(
+    store: RecordStore,
+    stores: t.Mapping[str, RecordStore],
+    values: t.Mapping[str, t.Any],
+    key: t.Sequence[t.Any] | None,
+) -> dict[str, str]:
     """Messages by column key for the ``values`` (by column key) the database refused.
 
     :param store: the table written to.
@@ -43,22 +47,35 @@ def field_errors(store: RecordStore, stores: t.Mapping[str, RecordStore], values
             for columns in [info.primary_key, *info.unique_sets]:
                 if not columns or not set(columns) <= set(by_name) or any(by_name[c] is None for c in columns):
                     continue
-                taken = sa.select(sa.literal(1)).select_from(store.table).where(
-                    *(store.table.c[c] == by_name[c] for c in columns))
+                taken = (
+                    sa.select(sa.literal(1))
+                    .select_from(store.table)
+                    .where(*(store.table.c[c] == by_name[c] for c in columns))
+                )
                 if key is not None:
                     taken = taken.where(sa.not_(store.key_condition(key)))
                 if connection.execute(taken.limit(1)).first() is not None:
-                    errors.setdefault(info.column(columns[0]).key,
-                                      gettext("Another row already has this value; it must be unique."))
+                    errors.setdefault(
+                        info.column(columns[0]).key, gettext("Another row already has this value; it must be unique.")
+                    )
             for fk in info.foreign_keys:
                 target = stores.get(fk.target_id)
                 if target is None or not set(fk.columns) <= set(by_name) or any(by_name[c] is None for c in fk.columns):
                     continue
-                found = sa.select(sa.literal(1)).select_from(target.table).where(
-                    *(target.table.c[own] == by_name[mine] for mine, own in zip(fk.columns, fk.target_columns, strict=True)))
+                found = (
+                    sa.select(sa.literal(1))
+                    .select_from(target.table)
+                    .where(
+                        *(
+                            target.table.c[own] == by_name[mine]
+                            for mine, own in zip(fk.columns, fk.target_columns, strict=True)
+                        )
+                    )
+                )
                 if connection.execute(found.limit(1)).first() is None:
-                    errors.setdefault(info.column(fk.columns[0]).key,
-                                      gettext("No row of the referenced table has this value."))
+                    errors.setdefault(
+                        info.column(fk.columns[0]).key, gettext("No row of the referenced table has this value.")
+                    )
     except SQLAlchemyError as exc:
         log.warning("could not tell which field of %s was refused: %s", info.id, exc)
     return errors

@@ -51,8 +51,12 @@ class Restock(Page):
             return self.render(self.template, **self.context(form)), 400
         product = found[0]
         products.update(product, {"stock": product["stock"] + form.quantity.data})
-        flash(gettext("%(name)s: stock is now %(stock)s.", name=product["name"],
-                      stock=product["stock"] + form.quantity.data), "success")
+        flash(
+            gettext(
+                "%(name)s: stock is now %(stock)s.", name=product["name"], stock=product["stock"] + form.quantity.data
+            ),
+            "success",
+        )
         return None  # back to the page (post/redirect/get)
 
 

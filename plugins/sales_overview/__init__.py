@@ -44,22 +44,66 @@ def register_charts(app):
     if not _has_shop(app):
         return []
     return [
-        Chart(name="sales.revenue_total", title=_("Revenue of paid orders"), table="orders",
-              measure="sum", column="total", where={"status": ("in", PAID)}, kind="number"),
-        Chart(name="sales.average_order", title=_("Average order"), table="orders",
-              measure="avg", column="total", where={"status": ("in", PAID)}, kind="number"),
-        Chart(name="sales.orders_per_month", title=_("Orders per month"), table="orders",
-              group_by="ordered_at", bucket="month", last=12, kind="bar"),
-        Chart(name="sales.revenue_per_month", title=_("Revenue per month"), table="orders",
-              group_by="ordered_at", bucket="month", last=12, measure="sum", column="total",
-              where={"status": ("in", PAID)}, kind="line"),
-        Chart(name="sales.orders_by_status", title=_("Orders by status"), table="orders",
-              group_by="status", kind="pie"),
-        Chart(name="sales.products_by_category", title=_("Products per category"), table="products",
-              group_by="category", kind="bar"),
+        Chart(
+            name="sales.revenue_total",
+            title=_("Revenue of paid orders"),
+            table="orders",
+            measure="sum",
+            column="total",
+            where={"status": ("in", PAID)},
+            kind="number",
+        ),
+        Chart(
+            name="sales.average_order",
+            title=_("Average order"),
+            table="orders",
+            measure="avg",
+            column="total",
+            where={"status": ("in", PAID)},
+            kind="number",
+        ),
+        Chart(
+            name="sales.orders_per_month",
+            title=_("Orders per month"),
+            table="orders",
+            group_by="ordered_at",
+            bucket="month",
+            last=12,
+            kind="bar",
+        ),
+        Chart(
+            name="sales.revenue_per_month",
+            title=_("Revenue per month"),
+            table="orders",
+            group_by="ordered_at",
+            bucket="month",
+            last=12,
+            measure="sum",
+            column="total",
+            where={"status": ("in", PAID)},
+            kind="line",
+        ),
+        Chart(
+            name="sales.orders_by_status", title=_("Orders by status"), table="orders", group_by="status", kind="pie"
+        ),
+        Chart(
+            name="sales.products_by_category",
+            title=_("Products per category"),
+            table="products",
+            group_by="category",
+            kind="bar",
+        ),
         # Under the orders list itself.
-        Chart(name="sales.orders_per_week", title=_("Orders per week"), table="orders",
-              group_by="ordered_at", bucket="week", last=12, kind="line", on_list=True),
+        Chart(
+            name="sales.orders_per_week",
+            title=_("Orders per week"),
+            table="orders",
+            group_by="ordered_at",
+            bucket="week",
+            last=12,
+            kind="line",
+            on_list=True,
+        ),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The demo "shop" database, built fast: :mod:`.schema`, :mod:`.data` (generated rows), :mod:`.load`.
+"""The demo "shop" database, built fast: :mod:`.schema`, :mod:`.data` (generated rows from the
+vocabulary of :mod:`.words`), :mod:`.load`.
 
 ``dashboard demo`` (:mod:`dashboard.cli.demo`) writes customers, products, orders with their lines, tags, an event log
 and a summary view into an empty database, so there is something to click through before
@@ -14,7 +15,6 @@ Speed comes from skipping the ORM: rows are generated as plain tuples and handed
 driver's fastest bulk path (``executemany`` in one transaction for SQLite and MySQL/MariaDB,
 ``COPY`` for PostgreSQL).
 """
-
 
 from dashboard.db.demo.data import demo_sizes
 from dashboard.db.demo.load import DemoError, DemoTargetNotEmpty, write_demo_database

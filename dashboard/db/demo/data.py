@@ -16,6 +16,27 @@ from sqlalchemy import (
     Table,
 )
 
+from dashboard.db.demo.words import (
+    ADJECTIVES,
+    CATEGORIES,
+    COLOURS,
+    COUNTRIES,
+    CUSTOMER_NOTES,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LINES_PER_ORDER,
+    LOG_LEVELS,
+    LOG_MESSAGES,
+    ORDER_NOTES,
+    QUANTITIES,
+    STATUS_OLD,
+    STATUS_RECENT,
+    STATUS_WEEK,
+    TAGS,
+    TAGS_PER_PRODUCT,
+)
+
 Row = tuple[t.Any, ...]
 Batch = tuple[Table, list[Row]]
 
@@ -30,7 +51,6 @@ _EVENT_DAYS = 30
 _MAX_EVENTS = 100_000
 
 
-
 def demo_sizes(rows: int) -> dict[str, int]:
     """Return how many customers, products, orders, tags and events ``rows`` orders imply.
 
@@ -42,124 +62,10 @@ def demo_sizes(rows: int) -> dict[str, int]:
         "customers": max(50, rows // 10),
         "products": min(2000, max(50, rows // 100)),
         "orders": rows,
-        "tags": len(_TAGS),
+        "tags": len(TAGS),
         # At least a handful so that even a tiny demo shows duplicate log lines.
         "event_log": min(_MAX_EVENTS, max(10, rows // 10)),
     }
-
-
-# --------------------------------------------------------------------------- word lists
-
-_FIRST_NAMES = (
-    "Emma", "Liam", "Olivia", "Noah", "Ava", "Lucas", "Mia", "Elias", "Sofia", "Mateo",
-    "Chloé", "Léa", "Hugo", "Zoë", "Jonas", "Lena", "Finn", "Hanna", "Lars", "Ingrid",
-    "José", "María", "Lucía", "Pablo", "Giulia", "Marco", "Francesca", "Matteo", "Aisha",
-    "Omar", "Fatima", "Yusuf", "Priya", "Arjun", "Ananya", "Wei", "Mei", "Hiroshi", "Yuki",
-    "Sakura", "Olga", "Dmitri", "Anna", "Piotr", "Zofia", "Björn", "Astrid", "Seán", "Niamh",
-    "Grace", "James", "Charlotte", "Oliver", "Amelia", "Jack", "Isla", "Ethan", "Harper",
-)
-_LAST_NAMES = (
-    "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Walker",
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Martin", "Bernard", "Dubois",
-    "Lefèvre", "Moreau", "García", "Fernández", "López", "Martínez", "Rossi", "Russo",
-    "Ferrari", "Bianchi", "de Jong", "Jansen", "van Dijk", "Nowak", "Kowalski", "Novák",
-    "Andersson", "Johansson", "Nielsen", "Hansen", "O'Brien", "Murphy", "Kelly", "Silva",
-    "Santos", "Oliveira", "Sato", "Suzuki", "Tanaka", "Kim", "Lee", "Park", "Chen", "Wang",
-    "Singh", "Patel", "Kumar", "Ivanova", "Petrov", "Yilmaz", "Kaya", "Haddad", "Nguyen",
-)
-# Reserved example domains (RFC 2606/6761): demo addresses must never reach a real inbox.
-_EMAIL_DOMAINS = (
-    ("example.com", 40), ("example.net", 20), ("example.org", 15), ("mail.example", 15),
-    ("post.example", 10),
-)
-_COUNTRIES = (
-    ("US", 28), ("GB", 10), ("DE", 10), ("FR", 8), ("NL", 5), ("ES", 5), ("IT", 5),
-    ("CA", 5), ("AU", 3), ("SE", 3), ("PL", 3), ("BR", 3), ("JP", 3), ("IN", 3), ("IE", 2),
-    ("BE", 2), ("CH", 2), (None, 2),
-)
-_CUSTOMER_NOTES = (
-    "VIP customer, answer within the hour.",
-    "Prefers contact by email.",
-    "Wholesale account, invoice monthly.",
-    "Asked not to receive the newsletter.",
-    "Address changed last spring; double-check before shipping.",
-    "Frequently returns items.",
-    "Referred by a friend.",
-)
-# category: (SKU prefix, lowest and highest price in whole units, nouns)
-_CATEGORIES: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
-    "Books": ("BOK", 5, 60, ("Novel", "Cookbook", "Atlas", "Field Guide", "Notebook", "Comic")),
-    "Electronics": (
-        "ELE", 10, 1500, ("Headphones", "Speaker", "Charger", "Keyboard", "Monitor", "Camera"),
-    ),
-    "Home & Kitchen": (
-        "HOM", 4, 400, ("Kettle", "Mug", "Frying Pan", "Lamp", "Blanket", "Knife Set"),
-    ),
-    "Garden": (
-        "GAR", 3, 300, ("Watering Can", "Planter", "Hose", "Shears", "Seed Kit", "Bird Feeder"),
-    ),
-    "Toys": (
-        "TOY", 3, 150, ("Puzzle", "Building Set", "Plush Bear", "Kite", "Board Game", "Yo-yo"),
-    ),
-    "Sports": ("SPO", 5, 800, ("Yoga Mat", "Football", "Water Bottle", "Tennis Racket", "Helmet")),
-    "Clothing": ("CLO", 8, 250, ("T-Shirt", "Hoodie", "Raincoat", "Scarf", "Socks", "Sneakers")),
-    "Beauty": ("BEA", 3, 120, ("Shampoo", "Face Cream", "Lip Balm", "Perfume", "Soap Bar")),
-    "Office": ("OFF", 1, 600, ("Stapler", "Desk Chair", "Pen Set", "Binder", "Desk Lamp")),
-    "Grocery": (
-        "GRO", 1, 40, ("Coffee Beans", "Green Tea", "Olive Oil", "Dark Chocolate", "Honey"),
-    ),
-}
-_ADJECTIVES = (
-    "Classic", "Compact", "Deluxe", "Eco", "Essential", "Everyday", "Premium", "Rustic",
-    "Smart", "Vintage", "Nordic", "Ultra", "Organic", "Travel", "Pro", "Mini", "Large",
-)
-_COLOURS = ("Red", "Blue", "Green", "Black", "White", "Grey", "Oak", "Sand", "Navy", "Olive")
-_TAGS = (
-    "new", "sale", "bestseller", "eco-friendly", "limited edition", "gift idea", "clearance",
-    "premium", "handmade", "imported", "bundle", "seasonal",
-)
-_ORDER_NOTES = (
-    "Please leave the parcel at the back door.",
-    "Gift wrap, no invoice in the box.",
-    "Deliver after 5 pm.",
-    "Customer called to confirm the address.",
-    "Partial refund agreed by support.",
-    "Combine with the previous order if possible.",
-)
-# Statuses by the order's age: recent orders are still in flight, old ones mostly delivered.
-_STATUS_RECENT = (("pending", 35), ("paid", 45), ("shipped", 15), ("cancelled", 5))
-_STATUS_WEEK = (
-    ("pending", 3), ("paid", 12), ("shipped", 55), ("delivered", 25), ("cancelled", 5),
-)
-_STATUS_OLD = (
-    ("pending", 1), ("paid", 1), ("shipped", 2), ("delivered", 89), ("cancelled", 7),
-)
-_LINES_PER_ORDER = ((1, 45), (2, 30), (3, 15), (4, 10))
-_QUANTITIES = ((1, 72), (2, 18), (3, 6), (4, 2), (6, 1), (10, 1))
-_TAGS_PER_PRODUCT = ((0, 25), (1, 40), (2, 25), (3, 10))
-_LOG_LEVELS = (("INFO", 80), ("WARNING", 12), ("ERROR", 6), ("DEBUG", 2))
-_LOG_MESSAGES: dict[str, tuple[str, ...]] = {
-    "INFO": (
-        "user {email} logged in",
-        "order #{order} paid",
-        "order #{order} shipped",
-        "nightly backup finished",
-        "cache rebuilt",
-        "password reset requested for {email}",
-    ),
-    "WARNING": (
-        "stock low for {sku}",
-        "failed login for {email}",
-        "slow query took {ms} ms",
-        "payment for order #{order} retried",
-    ),
-    "ERROR": (
-        "payment provider timed out after 30 s (order #{order})",
-        "could not send confirmation email to {email}",
-        "webhook returned HTTP 502",
-    ),
-    "DEBUG": ("session cleanup removed {ms} sessions", "cache miss for product {sku}"),
-}
 
 
 # --------------------------------------------------------------------------- generation
@@ -213,9 +119,7 @@ def _ascii(word: str) -> str:
     return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
 
 
-def _sorted_times(
-    rng: random.Random, count: int, start: int, end: int, growth: float = 0.0
-) -> list[int]:
+def _sorted_times(rng: random.Random, count: int, start: int, end: int, growth: float = 0.0) -> list[int]:
     """``count`` sorted instants in [start, end); with ``growth`` g the rate rises linearly
     to (1 + g) times the initial one, as for a growing shop."""
     rnd = rng.random
@@ -246,7 +150,7 @@ class Shop:
         """Yield ``(table, rows)`` in an order that satisfies the foreign keys."""
         yield from self._emit("customers", self._customers())
         yield from self._emit("products", self._products())
-        yield from self._emit("tags", [(i, name) for i, name in enumerate(_TAGS, 1)])
+        yield from self._emit("tags", [(i, name) for i, name in enumerate(TAGS, 1)])
         yield from self._emit("product_tags", self._product_tags())
         for orders, lines in self._orders():
             yield from self._emit("orders", orders)
@@ -261,16 +165,16 @@ class Shop:
     def _customers(self) -> list[Row]:
         rng, rnd, clock = self.rng, self.rng.random, self.clock
         count = self.sizes["customers"]
-        country, domain = _weighted(rng, _COUNTRIES), _weighted(rng, _EMAIL_DOMAINS)
-        ascii_first = {name: _ascii(name) for name in _FIRST_NAMES}
-        ascii_last = {name: _ascii(name) for name in _LAST_NAMES}
+        country, domain = _weighted(rng, COUNTRIES), _weighted(rng, EMAIL_DOMAINS)
+        ascii_first = {name: _ascii(name) for name in FIRST_NAMES}
+        ascii_last = {name: _ascii(name) for name in LAST_NAMES}
         self.customer_since = _sorted_times(rng, count, 0, self.end, growth=2.0)
         self.customer_since[0] = 0  # someone must exist before the first order
         self.emails: list[str] = []
         taken: dict[str, int] = {}
         rows = []
         for customer_id, since in enumerate(self.customer_since, 1):
-            first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             given, family = ascii_first[first], ascii_last[last]
             local = (
                 f"{given}.{family}",
@@ -285,17 +189,15 @@ class Shop:
             taken[local + at] = seen + 1
             email = f"{local}{seen + 1 if seen else ''}{at}"
             self.emails.append(email)
-            notes = rng.choice(_CUSTOMER_NOTES) if rnd() < 0.04 else None
+            notes = rng.choice(CUSTOMER_NOTES) if rnd() < 0.04 else None
             active = rnd() < 0.92
-            rows.append(
-                (customer_id, f"{first} {last}", email, country(), clock(since), active, notes)
-            )
+            rows.append((customer_id, f"{first} {last}", email, country(), clock(since), active, notes))
         return rows
 
     def _products(self) -> list[Row]:
         rng, rnd, clock = self.rng, self.rng.random, self.clock
         count = self.sizes["products"]
-        categories = list(_CATEGORIES)
+        categories = list(CATEGORIES)
         # The catalogue grows too, but stops a month before today.
         self.product_since = _sorted_times(rng, count, 0, self.end - 30 * _DAY)
         self.product_since[0] = 0
@@ -305,10 +207,10 @@ class Shop:
         rows = []
         for product_id, since in enumerate(self.product_since, 1):
             category = rng.choice(categories)
-            prefix, low, high, nouns = _CATEGORIES[category]
-            name = f"{rng.choice(_ADJECTIVES)} {rng.choice(nouns)}"
+            prefix, low, high, nouns = CATEGORIES[category]
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(nouns)}"
             if rnd() < 0.4:
-                name = f"{name}, {rng.choice(_COLOURS)}"
+                name = f"{name}, {rng.choice(COLOURS)}"
             # Cheap items are far more common than expensive ones.
             cents = int(low + (high - low) * rnd() ** 3) * 100 + rng.choice((99, 99, 95, 49, 0))
             sku = f"{prefix}-{product_id:06d}"
@@ -320,8 +222,8 @@ class Shop:
         return rows
 
     def _product_tags(self) -> list[Row]:
-        rng, how_many = self.rng, _weighted(self.rng, _TAGS_PER_PRODUCT)
-        tag_ids = list(range(1, len(_TAGS) + 1))
+        rng, how_many = self.rng, _weighted(self.rng, TAGS_PER_PRODUCT)
+        tag_ids = list(range(1, len(TAGS) + 1))
         rows = []
         for product_id in range(1, self.sizes["products"] + 1):
             for tag_id in sorted(rng.sample(tag_ids, how_many())):
@@ -333,9 +235,9 @@ class Shop:
         # picks are table lookups and everything is bound to a local name.
         rng, rnd, end = self.rng, self.rng.random, self.end
         days, seconds = self.clock.days, self.clock.times
-        recent, week, old = _spread(_STATUS_RECENT), _spread(_STATUS_WEEK), _spread(_STATUS_OLD)
+        recent, week, old = _spread(STATUS_RECENT), _spread(STATUS_WEEK), _spread(STATUS_OLD)
         n_recent, n_week, n_old = len(recent), len(week), len(old)
-        line_counts, quantities = _spread(_LINES_PER_ORDER), _spread(_QUANTITIES)
+        line_counts, quantities = _spread(LINES_PER_ORDER), _spread(QUANTITIES)
         n_line_counts, n_quantities = len(line_counts), len(quantities)
         customer_since, product_since = self.customer_since, self.product_since
         price_cents, prices = self.price_cents, self.prices
@@ -372,11 +274,9 @@ class Shop:
                 quantity = quantities[int(rnd() * n_quantities)]
                 total += quantity * price_cents[product_id]
                 lines.append((order_id, line_no, product_id, quantity, prices[product_id]))
-            note = rng.choice(_ORDER_NOTES) if rnd() < 0.03 else None
+            note = rng.choice(ORDER_NOTES) if rnd() < 0.03 else None
             day, second = divmod(when, _DAY)
-            orders.append(
-                (order_id, customer_id, status, days[day] + seconds[second], _money(total), note)
-            )
+            orders.append((order_id, customer_id, status, days[day] + seconds[second], _money(total), note))
             if len(orders) >= _BATCH:
                 yield orders, lines
                 orders, lines = [], []
@@ -386,7 +286,7 @@ class Shop:
     def _events(self) -> list[Row]:
         rng, rnd, clock = self.rng, self.rng.random, self.clock
         count, orders = self.sizes["event_log"], self.sizes["orders"]
-        level = _weighted(rng, _LOG_LEVELS)
+        level = _weighted(rng, LOG_LEVELS)
         times = _sorted_times(rng, count, self.end - _EVENT_DAYS * _DAY, self.end)
         rows: list[Row] = []
         for i, when in enumerate(times):
@@ -395,7 +295,7 @@ class Shop:
                 rows.append(rows[-1])
                 continue
             lvl = level()
-            message = rng.choice(_LOG_MESSAGES[lvl]).format(
+            message = rng.choice(LOG_MESSAGES[lvl]).format(
                 email=rng.choice(self.emails),
                 order=1 + int(orders * rnd()),
                 sku=self.skus[1 + int((len(self.skus) - 1) * rnd())],
@@ -403,5 +303,3 @@ class Shop:
             )
             rows.append((clock(when), lvl, message))
         return rows
-
-

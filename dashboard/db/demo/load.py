@@ -2,7 +2,6 @@
 rows of :mod:`.data` through each driver's fastest bulk path (``executemany`` in one
 transaction for SQLite and MySQL/MariaDB, ``COPY`` for PostgreSQL), never the ORM."""
 
-
 from __future__ import annotations
 
 import typing as t
@@ -34,7 +33,6 @@ class DemoError(Exception):
 
 class DemoTargetNotEmpty(DemoError):
     """The target database already holds tables or views; the demo only fills empty ones."""
-
 
 
 # --------------------------------------------------------------------------- loading
@@ -205,7 +203,9 @@ def _create_sqlite_file(database_url: str) -> Path | None:
     except FileExistsError:
         return None  # created meanwhile by someone else: theirs, not ours
     except OSError as exc:
-        raise DemoError(Message(N_("cannot create %(path)s: %(reason)s"), path=str(path), reason=exc.strerror)) from None
+        raise DemoError(
+            Message(N_("cannot create %(path)s: %(reason)s"), path=str(path), reason=exc.strerror)
+        ) from None
     return path
 
 
@@ -225,8 +225,13 @@ def _existing_names(engine: Engine) -> list[str]:
         return sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
     except SQLAlchemyError as exc:
         where = engine.url.render_as_string(hide_password=True)
-        raise DemoError(Message(N_("cannot read the list of tables of %(where)s: %(reason)s"), where=where,
-                                reason=first_line(exc, limit=1000))) from None
+        raise DemoError(
+            Message(
+                N_("cannot read the list of tables of %(where)s: %(reason)s"),
+                where=where,
+                reason=first_line(exc, limit=1000),
+            )
+        ) from None
 
 
 def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0) -> dict[str, int]:
@@ -251,16 +256,23 @@ def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0)
     try:
         backend = engine.dialect.name
         if backend not in _LOADERS:
-            raise DemoError(Message(
-                N_("the demo supports SQLite, PostgreSQL and MySQL/MariaDB, not %(backend)s"), backend=backend
-            ))
+            raise DemoError(
+                Message(N_("the demo supports SQLite, PostgreSQL and MySQL/MariaDB, not %(backend)s"), backend=backend)
+            )
         existing = _existing_names(engine)
         if existing:
             shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-            raise DemoTargetNotEmpty(Message(
-                N_("%(where)s already contains %(count)s table(s) or view(s) (%(names)s); "
-                   "the demo only writes into an empty database"), where=where, count=len(existing), names=shown
-            ))
+            raise DemoTargetNotEmpty(
+                Message(
+                    N_(
+                        "%(where)s already contains %(count)s table(s) or view(s) (%(names)s); "
+                        "the demo only writes into an empty database"
+                    ),
+                    where=where,
+                    count=len(existing),
+                    names=shown,
+                )
+            )
         metadata = build_metadata()
         shop = Shop(dict(metadata.tables), rows, seed, datetime.now(UTC).date())
         try:
@@ -271,11 +283,16 @@ def write_demo_database(database_url: str, rows: int = 10_000, *, seed: int = 0)
                 _complete_tables(connection, metadata)
         except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
             # The loaders use the driver directly, so its own exceptions arrive unwrapped.
-            raise DemoError(Message(
-                N_("writing the demo into %(where)s failed: %(reason)s. It may hold a partial "
-                   "demo now; drop its tables (or delete the SQLite file) before trying again."),
-                where=where, reason=first_line(exc, limit=1000)
-            )) from None
+            raise DemoError(
+                Message(
+                    N_(
+                        "writing the demo into %(where)s failed: %(reason)s. It may hold a partial "
+                        "demo now; drop its tables (or delete the SQLite file) before trying again."
+                    ),
+                    where=where,
+                    reason=first_line(exc, limit=1000),
+                )
+            ) from None
         return shop.counts
     finally:
         engine.dispose()
@@ -311,4 +328,3 @@ def replace_sqlite_file(path: Path) -> None:
         if sidecar.is_file() and not sidecar.is_symlink():
             sidecar.unlink()
     path.unlink()
-

@@ -30,8 +30,6 @@ VIEW_NAME = "customer_order_totals"
 _TABLE_OPTIONS: dict[str, t.Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 
-
-
 def build_metadata() -> MetaData:
     """Return the demo schema: seven tables (the view is created separately)."""
     metadata = MetaData()
@@ -119,4 +117,3 @@ def view_sql(engine: Engine) -> str:
         f"FROM {q('customers')} c LEFT JOIN {q('orders')} o ON o.{q('customer_id')} = c.{q('id')} "
         f"GROUP BY c.{q('id')}, c.{q('name')}"
     )
-

@@ -33,16 +33,31 @@ from dashboard.site_state import current_site
 _DATE_NAMES = ("created_at", "created", "created_on", "inserted_at", "ordered_at", "date", "timestamp")
 #: Parts of names of dates that are not a row's event: when it was last touched, a birthday,
 #: a deadline. Counting rows by them says nothing about activity.
-_NOT_EVENTS = ("update", "modif", "changed", "edited", "birth", "dob", "expir", "deleted", "due", "valid",
-               "until", "deadline")
+_NOT_EVENTS = (
+    "update",
+    "modif",
+    "changed",
+    "edited",
+    "birth",
+    "dob",
+    "expir",
+    "deleted",
+    "due",
+    "valid",
+    "until",
+    "deadline",
+)
 RECENT_ENTRIES = 8
 MONTHS = 12
 
 
 def date_column(view: t.Any) -> str | None:
     """The column of ``view`` that best says when a row's event happened, if it has one."""
-    dated = [c.name for c in view.visible if isinstance(c.type, (sa.Date, sa.DateTime))
-             and not any(part in c.name.lower() for part in _NOT_EVENTS)]
+    dated = [
+        c.name
+        for c in view.visible
+        if isinstance(c.type, (sa.Date, sa.DateTime)) and not any(part in c.name.lower() for part in _NOT_EVENTS)
+    ]
     if not dated:
         return None
 
@@ -61,18 +76,28 @@ def register_charts(app: Flask) -> list[Chart]:
     if limit <= 0:
         return []
     state = current_site(app)
-    candidates = [(view, column) for view in state.views.values()
-                  if view.info.kind == "table" and view.info.readable and (column := date_column(view)) is not None]
+    candidates = [
+        (view, column)
+        for view in state.views.values()
+        if view.info.kind == "table" and view.info.readable and (column := date_column(view)) is not None
+    ]
     if state.engine.dialect.name in ("postgresql", "mysql", "mariadb") and len(candidates) > limit:
         # The server's own estimates, read in one query: the biggest tables first.
         estimates = estimate_rows(state.engine, [view.info for view, _column in candidates])
         candidates.sort(key=lambda pair: -(estimates[pair[0].info.id].rows if pair[0].info.id in estimates else 0))
     return [
-        Chart(name=f"overview.rows_per_month.{view.info.endpoint}",
-              title=lazy_gettext("%(table)s per month", table=str(view.name)),
-              description=lazy_gettext("Rows by %(column)s, last %(months)s months", column=column, months=MONTHS),
-              table=view.info.id, group_by=column, bucket="month", last=MONTHS, kind="bar", home=True,
-              recent_only=True)
+        Chart(
+            name=f"overview.rows_per_month.{view.info.endpoint}",
+            title=lazy_gettext("%(table)s per month", table=str(view.name)),
+            description=lazy_gettext("Rows by %(column)s, last %(months)s months", column=column, months=MONTHS),
+            table=view.info.id,
+            group_by=column,
+            bucket="month",
+            last=MONTHS,
+            kind="bar",
+            home=True,
+            recent_only=True,
+        )
         for view, column in candidates[:limit]
     ]
 
