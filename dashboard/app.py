@@ -34,6 +34,7 @@ from dashboard.web import (
     navigation,
     page_cache,
     static_files,
+    template_cache,
     unavailable,
 )
 from dashboard.web.home import HomeView
@@ -102,6 +103,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     )
     navigation.init_app(app)
     fragments.init_app(app)
+    template_cache.init_app(app)
     page_cache.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)
