@@ -22,10 +22,8 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +33,9 @@ from pathlib import Path
 from loadclient import BenchError, Client, LoadResult, load, percentile
 from servers import (
     BENCH_DIR,
+    BENCH_USER,
     Server,
+    add_bench_user,
     free_port,
     memory_kb,
     postgresql_data,
@@ -47,7 +47,6 @@ from servers import (
 
 PAGE_SIZE = 20
 WARMUPS = 3
-BENCH_USER = "bench"
 
 
 @dataclass
@@ -404,14 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             url = sqlite_data(args.rows, dashboard, env)
         else:
             url = postgresql_data(args.rows, args.postgresql_url, dashboard, env)
-        password = secrets.token_urlsafe(18)
-        subprocess.run(
-            [*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
-            input=password + "\n",
-            text=True,
-            env=env,
-            check=True,
-        )
+        password = add_bench_user(dashboard, env)
 
         floor_port, dashboard_port = free_port(), free_port()
         # The same gunicorn set-up for both: --workers gthread workers of --threads threads.

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -47,6 +46,8 @@ import sqlalchemy as sa
 from loadclient import BenchError
 from servers import (
     BENCH_DIR,
+    BENCH_USER,
+    add_bench_user,
     free_port,
     memory_kb,
     source_under_test,
@@ -57,7 +58,6 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(BENCH_DIR.parent))
 from tests.wide_schema import create_wide_schema  # noqa: E402 -- the repository root is on the path only now
 
-BENCH_USER = "bench"
 SECOND_SCHEMA = "archive"
 _CREATE_APP = """
 import json, sys, time
@@ -156,15 +156,7 @@ def measure(
         create_app_s, views = time_create_app(url, schemas, env, args.repeat)
         instance = temp / f"instance-{dialect}-{count}"
         server_env = {**env, "DASHBOARD_INSTANCE_PATH": str(instance)}
-        password = secrets.token_urlsafe(18)
-        subprocess.run(
-            [*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
-            input=password + "\n",
-            text=True,
-            env=server_env,
-            check=True,
-            capture_output=True,
-        )
+        password = add_bench_user(dashboard, server_env)
         port = free_port()
         command = [*dashboard, "serve", url, "--port", str(port), "--workers", "1"]
         command += [part for schema in schemas for part in ("--schema", schema)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -180,6 +181,24 @@ def _complete_demo(url: sa.URL, rows: int) -> bool:
 
 
 # --------------------------------------------------------------------------- servers
+
+
+#: The operator both benchmarks log in as.
+BENCH_USER = "bench"
+
+
+def add_bench_user(dashboard: list[str], env: t.Mapping[str, str]) -> str:
+    """Create :data:`BENCH_USER` (an admin) in the state database ``env`` points at; its password."""
+    password = secrets.token_urlsafe(18)
+    subprocess.run(
+        [*dashboard, "users", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+        input=password + "\n",
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return password
 
 
 def free_port() -> int:
