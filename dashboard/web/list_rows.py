@@ -1,18 +1,12 @@
-"""The rows of a list page as one piece of HTML: rendered in Python, cached for everyone alike.
+"""The rows of a list page as one piece of HTML, rendered in Python.
 
 A list page's rows were its cost: a Jinja macro call and ``get_list_value`` per cell, a
 ``url_for`` and a form with a CSRF token per row. Here one function per column (the view's
-formatters, built once per table at start) writes each cell, the row buttons are plain links
-and a button pointing at the page's single delete form (``form="dashboard-delete"``), and
-the whole ``<tbody>`` is cached.
+formatters, built once per table at start) writes each cell, and the row buttons are plain
+links and a button pointing at the page's single delete form (``form="dashboard-delete"``).
 
-Nothing per session is inside: the CSRF token lives in that one form, outside the cached
-part; the CSP nonce only on ``<script>`` and ``<link>`` tags, which rows have none of. The
-cache key holds what can change the HTML for a reader: the rows themselves (the table's write
-generation, the listing's arguments and when its rows were read), which buttons and columns
-the reader's role shows, the language and time zone the cells are written in, and the
-site's address prefix. Two operators with the same role and language share the entry; two
-with different ones never do.
+Nothing per session is inside (the CSRF token lives in that one form), so the rows can be
+part of the list page that :mod:`dashboard.web.page_cache` keeps for every reader alike.
 """
 
 from __future__ import annotations
@@ -20,13 +14,10 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import quote_plus
 
-from flask import g, request
 from markupsafe import Markup, escape
 
-from dashboard.db.listing import MISSING
 from dashboard.db.records import Record
-from dashboard.i18n.translation import current_locale, display_zone, gettext
-from dashboard.web.caching import listing_cache
+from dashboard.i18n.translation import gettext
 from dashboard.web.table_base import URL_SAFE, TableBase
 
 #: The id of the page's one delete form, which every row's delete button submits.
@@ -39,35 +30,9 @@ def rows_html(
     columns: t.Sequence[str],
     return_url: str,
     with_checkboxes: bool,
-    scope: t.Any,
 ) -> Markup:
-    """The ``<tr>`` elements of ``records``, from the shared cache when another reader made them.
-
-    :param scope: what the reader's role may do on this table (it decides buttons and cells).
-    """
-    buttons = _buttons(view)
-    cache = listing_cache()
-    listing = g.get("dashboard_listing")
-    generation = cache.generation(view.info.id) if cache is not None and listing else None
-    key = None
-    if cache is not None and generation is not None:
-        scope = [scope, sorted(buttons), with_checkboxes, list(columns)]
-        args = [
-            request.script_root,
-            return_url,
-            str(listing["read_at"]),
-            str(current_locale()),
-            str(display_zone()),
-            [view.get_pk_value(r) for r in records],
-        ]
-        key = cache.key(view.info.id, generation, "rows-html", scope, args)
-        found = cache.get(key)
-        if found is not MISSING:
-            return Markup(found)  # nosec B704 -- rows this module rendered, every value escaped
-    html = _render(view, records, columns, return_url, with_checkboxes, buttons)
-    if cache is not None and key is not None:
-        cache.set(key, str(html))
-    return html
+    """The ``<tr>`` elements of ``records``, with the buttons the current reader may use."""
+    return _render(view, records, columns, return_url, with_checkboxes, _buttons(view))
 
 
 def _buttons(view: TableBase) -> set[str]:

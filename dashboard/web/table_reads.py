@@ -115,9 +115,7 @@ class TableReads(TableBase):
         with_checkboxes: bool,
     ) -> Markup:
         """The list page's rows (:mod:`dashboard.web.list_rows`)."""
-        return list_rows.rows_html(
-            self, records, [key for key, _label in columns], return_url, with_checkboxes, self.cache_scope()
-        )
+        return list_rows.rows_html(self, records, [key for key, _label in columns], return_url, with_checkboxes)
 
     def details_rows(self, record: Record, columns: t.Sequence[tuple[str, t.Any]]) -> Markup:
         """The details page's fields, one ``<tr>`` each: label and value as the detail formatters write it."""
