@@ -24,17 +24,6 @@ from dashboard.web.table_base import URL_SAFE, TableBase
 DELETE_FORM_ID = "dashboard-delete"
 
 
-def rows_html(
-    view: TableBase,
-    records: t.Sequence[Record],
-    columns: t.Sequence[str],
-    return_url: str,
-    with_checkboxes: bool,
-) -> Markup:
-    """The ``<tr>`` elements of ``records``, with the buttons the current reader may use."""
-    return _render(view, records, columns, return_url, with_checkboxes, _buttons(view))
-
-
 def _buttons(view: TableBase) -> set[str]:
     """The row buttons the current reader gets: details, edit, delete (as the view allows them)."""
     shown = set()
@@ -48,14 +37,15 @@ def _buttons(view: TableBase) -> set[str]:
     return shown
 
 
-def _render(
+def rows_html(
     view: TableBase,
     records: t.Sequence[Record],
     columns: t.Sequence[str],
     return_url: str,
     with_checkboxes: bool,
-    buttons: set[str],
 ) -> Markup:
+    """The ``<tr>`` elements of ``records``, with the buttons the current reader may use."""
+    buttons = _buttons(view)
     formatters = view.column_formatters
     classes = [(key, Markup(' class="col-{}{}"').format(key, view.cell_classes.get(key, ""))) for key in columns]
     details = view.get_url(".details_view") if "details" in buttons else None
@@ -101,11 +91,16 @@ def _render(
                 )
             append("</td>")
         for key, cell_class in classes:
-            formatter = formatters.get(key)
-            value = formatter(view, None, record, key) if formatter else getattr(record, key, None)
-            append(f"<td{cell_class}>{escape(value) if value is not None else ''}</td>")
+            append(f"<td{cell_class}>{cell_html(view, formatters, record, key)}</td>")
         append("</tr>")
     return Markup("".join(parts))  # nosec B704 -- every value escaped or a formatter's Markup
+
+
+def cell_html(view: TableBase, formatters: t.Mapping[str, t.Any], record: Record, key: str) -> Markup:
+    """One value of ``record`` as its column's formatter writes it (escaped; empty for none)."""
+    formatter = formatters.get(key)
+    value = formatter(view, None, record, key) if formatter else getattr(record, key, None)
+    return escape(value) if value is not None else Markup("")
 
 
 def _url_argument(value: str) -> str:

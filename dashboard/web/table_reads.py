@@ -120,13 +120,10 @@ class TableReads(TableBase):
     def details_rows(self, record: Record, columns: t.Sequence[tuple[str, t.Any]]) -> Markup:
         """The details page's fields, one ``<tr>`` each: label and value as the detail formatters write it."""
         formatters = self.column_formatters_detail
-        parts = []
-        for key, label in columns:
-            formatter = formatters.get(key)
-            value = formatter(self, None, record, key) if formatter else getattr(record, key, None)
-            parts.append(
-                f"<tr><td><b>{escape(label)}</b></td><td>{escape(value) if value is not None else ''}</td></tr>"
-            )
+        parts = [
+            f"<tr><td><b>{escape(label)}</b></td><td>{list_rows.cell_html(self, formatters, record, key)}</td></tr>"
+            for key, label in columns
+        ]
         return Markup("".join(parts))  # nosec B704 -- labels escaped, values escaped or formatter Markup
 
     def form_fields_html(self, form: t.Any, form_opts: t.Any = None) -> Markup | None:
