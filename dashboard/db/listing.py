@@ -96,6 +96,17 @@ class ListingQuery:
         if key is not None and self.cache is not None:
             self.cache.set(key, value)
 
+    def remembered(self, kind: str, extra: t.Any, compute: t.Callable[[], t.Any]) -> t.Any:
+        """``compute()``, kept under this listing's key (generation, arguments, scope) with ``kind``
+        and ``extra``: for what else is derived from the listing (facet counts)."""
+        key = self._key(kind, extra)
+        hit = self._cached(key)
+        if hit is not MISSING:
+            return hit
+        value = compute()
+        self._remember(key, value)
+        return value
+
     # -- pages ------------------------------------------------------------------
     def page(self, number: int, size: int, derive: t.Callable[[list[Record]], t.Any], *, fresh: bool = False) -> Page:
         """Rows of page ``number`` (from 0) of ``size`` rows, with ``derive(records)`` kept beside them."""

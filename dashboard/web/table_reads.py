@@ -77,6 +77,7 @@ class TableReads(TableBase):
             "filters": [(index, value) for index, _name, value in filters or ()],
         }
         query = ListingQuery(self.store, listing_cache(), self.cache_scope(), where, order, args)
+        g.dashboard_listing_query = query  # the facets count under the same conditions (web/facets.py)
         fresh = request.args.get("refresh") == "1"
         try:
             result = query.page(number, size, self._load_fk_labels, fresh=fresh)
@@ -170,27 +171,36 @@ class TableReads(TableBase):
     def _load_fk_labels(self, records: t.Sequence[Record]) -> dict[tuple[str, t.Any], str]:
         """Labels of the rows the page's foreign keys point at: one query per foreign key."""
         labels: dict[tuple[str, t.Any], str] = {}
-        for column_name, fk in self.fk_by_column.items():
+        for column_name in self.fk_by_column:
             column = self.info.column(column_name)
             if column.key not in self.column_list and len(records) > 1:
                 continue
-            target = self.stores[fk.target_id]
-            display = self.display_column_of(target.info)
-            if display is None or not self.may_see(target.info.id, display):
-                continue
-            values = {getattr(r, column.key) for r in records} - {None}
-            if not values:
-                continue
-            target_column = target.info.column(fk.target_columns[0])
-            statement = sa.select(target.table.c[target_column.name], target.table.c[display]).where(
-                target.table.c[target_column.name].in_(list(values)[:500])
-            )
-            try:
-                with target.engine.connect() as connection:
-                    for value, label in connection.execute(statement):
-                        labels[(column.key, value)] = "" if label is None else str(label)
-            except SQLAlchemyError as exc:
-                log.warning("could not load labels from %s: %s", target.info.id, exc)
+            values = {getattr(r, column.key) for r in records}
+            labels.update(((column.key, value), label) for value, label in self.fk_labels(column_name, values).items())
+        return labels
+
+    def fk_labels(self, column_name: str, values: t.Iterable[t.Any]) -> dict[t.Any, str]:
+        """Labels of the parent rows that foreign key ``column_name`` points at with ``values``
+        (none when the operator may not see the parent table or its label column)."""
+        fk = self.fk_by_column.get(column_name)
+        if fk is None:
+            return {}
+        target = self.stores[fk.target_id]
+        display = self.display_column_of(target.info)
+        wanted = list(set(values) - {None})[:500]
+        if display is None or not wanted or not self.may_see(target.info.id, display):
+            return {}
+        target_column = target.info.column(fk.target_columns[0])
+        statement = sa.select(target.table.c[target_column.name], target.table.c[display]).where(
+            target.table.c[target_column.name].in_(wanted)
+        )
+        labels: dict[t.Any, str] = {}
+        try:
+            with target.engine.connect() as connection:
+                for value, label in connection.execute(statement):
+                    labels[value] = "" if label is None else str(label)
+        except SQLAlchemyError as exc:
+            log.warning("could not load labels from %s: %s", target.info.id, exc)
         return labels
 
     # -- rendering ------------------------------------------------------------------

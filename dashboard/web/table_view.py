@@ -29,7 +29,7 @@ from dashboard.db.errors import Kind, classify, read_message
 from dashboard.db.records import Record
 from dashboard.i18n.formatting import format_number
 from dashboard.i18n.translation import gettext, translate
-from dashboard.web import export
+from dashboard.web import export, facets
 from dashboard.web.table_writes import TableWrites
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,10 @@ class TableView(TableWrites):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    def facet_panel(self) -> facets.FacetPanel | None:
+        """The list page's facets panel (:mod:`dashboard.web.facets`)."""
+        return facets.facet_panel(self)
 
     def export_cut_text(self) -> str:
         """The last line of an export cut at ``EXPORT_MAX_ROWS``, in the operator's language."""
