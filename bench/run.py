@@ -85,8 +85,9 @@ class Run:
 # --------------------------------------------------------------------------- scenarios
 
 
-def discover(dashboard: Client) -> tuple[int, str]:
-    """The dashboard's sort index of ``total`` and the URL argument of "status equals".
+def discover(dashboard: Client) -> tuple[int, str, str]:
+    """The dashboard's sort index of ``total`` and the URL arguments of "status equals" and
+    "customer_id equals".
 
     Both are read from the list page as a browser would see them: the header links
     (``?sort=K``) and the filter definitions (``filter-groups-data``).
@@ -102,10 +103,13 @@ def discover(dashboard: Client) -> tuple[int, str]:
     if match is None:
         raise BenchError("no filter-groups-data on /admin/orders/")
     groups = json.loads(html.unescape(match.group(1)))
-    args = [f["arg"] for f in groups.get("status", []) if f.get("operation") == "equals"]
-    if not args:
-        raise BenchError("no 'status equals' filter on /admin/orders/")
-    return sorts["total"], f"flt0_{args[0]}"
+    found = []
+    for column in ("status", "customer_id"):
+        args = [f["arg"] for f in groups.get(column, []) if f.get("operation") == "equals"]
+        if not args:
+            raise BenchError(f"no '{column} equals' filter on /admin/orders/")
+        found.append(f"flt0_{args[0]}")
+    return sorts["total"], found[0], found[1]
 
 
 def scenarios(rows: int, requests: int, sort_index: int, status_arg: str) -> list[Scenario]:
@@ -138,6 +142,47 @@ def scenarios(rows: int, requests: int, sort_index: int, status_arg: str) -> lis
         Scenario("list, filter status = paid", ["/orders/?status=paid"], [f"/admin/orders/?{status_arg}=paid"]),
         Scenario("details of id 1", ["/orders/1"], ["/admin/orders/details/?id=1"], compare_ids=False),
         Scenario("edit form of id 1", ["/orders/1/edit"], ["/admin/orders/edit/?id=1"], compare_ids=False),
+    ]
+
+
+def facet_scenarios(rows: int, requests: int, customer_arg: str) -> list[Scenario]:
+    """The list page with two facets (status, customer_id) against the dashboard's own plain list.
+
+    Both columns of these rows are the dashboard: "floor" is the plain list, "dashboard" the
+    same list with the facets panel counting status and customer_id (status is a default
+    facet of the plain list too; ``facet=`` adds customer_id, with its customers' names).
+    Warm: the same URL again. Pages: distinct pages of one listing, whose facet counts are
+    read once and kept. Cold: a filter on a customer not asked before on either side, so the
+    rows, the count and the facet counts are all read anew.
+    """
+    # Pages after those the cold list scenario asked (2, 4, ..., 2 x requests): none kept yet.
+    last_page = max(1, (rows - 1) // PAGE_SIZE)
+    first = 2 * requests + 1
+    pages = [p for p in range(first, first + 2 * requests) if p <= last_page] or [1]
+    facets = "facet=status&facet=customer_id"
+    customers = max(4, rows // 20)  # the demo has about one customer per 20 orders
+    return [
+        Scenario(
+            "two facets vs the plain list, page 1, warm (same URL)",
+            ["/admin/orders/?page=0"],
+            [f"/admin/orders/?{facets}&page=0"],
+            compare_ids=False,
+        ),
+        Scenario(
+            f"two facets vs the plain list, pages {pages[0] + 1}, {pages[0] + 2}, ... once each",
+            [f"/admin/orders/?page={p}" for p in pages[0::2]],
+            [f"/admin/orders/?{facets}&page={p}" for p in pages[1::2]],
+            compare_ids=False,
+            requests=min(requests, len(pages) // 2) or 1,
+        ),
+        Scenario(
+            "two facets vs the plain list, filtered by a new customer each time (cold)",
+            [f"/admin/orders/?{customer_arg}={c}" for c in range(1, customers, 2)],
+            [f"/admin/orders/?{facets}&{customer_arg}={c}" for c in range(2, customers, 2)],
+            warmup=("/admin/orders/?page=0", f"/admin/orders/?{facets}&page=0"),
+            compare_ids=False,
+            requests=min(requests, customers // 2 - 1),
+        ),
     ]
 
 
@@ -431,12 +476,20 @@ def main(argv: list[str] | None = None) -> int:
         floor_server, dashboard_server = servers
         clients = {"floor": floor_server.client(), "dashboard": dashboard_server.client()}
         clients["dashboard"].login(BENCH_USER, password)
-        sort_index, status_arg = discover(clients["dashboard"])
+        sort_index, status_arg, customer_arg = discover(clients["dashboard"])
         load_before = loadavg()
         started = time.monotonic()
 
         for scenario in scenarios(args.rows, args.requests, sort_index, status_arg):
             measure(scenario, clients["floor"], clients["dashboard"], args.requests, args.budget, run)
+        for scenario in facet_scenarios(args.rows, args.requests, customer_arg):
+            # Both sides are the dashboard: the plain list in the "floor" column (see facet_scenarios).
+            measure(scenario, clients["dashboard"], clients["dashboard"], args.requests, args.budget, run)
+        run.notes.append(
+            "The 'two facets vs the plain list' rows time the dashboard against itself: the floor "
+            "column is the dashboard's plain list, the dashboard column the same list with the facets "
+            "panel counting status and customer_id, so their ratio is what the facets cost."
+        )
         exported = min(args.rows, args.export_max_rows)
         label = "whole table" if exported == args.rows else f"first {exported:,} rows (EXPORT_MAX_ROWS)"
         measure_export(
