@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.operators import OperatorClass
 
+from dashboard.db import fulltext
 from dashboard.db import privileges as db_privileges
 from dashboard.db.checks import check_choices
 from dashboard.messages import N_, Message
@@ -112,6 +113,8 @@ class TableInfo:
     privileges: frozenset[str] = db_privileges.ALL
     #: For a materialized view: whether it held data when reflected (``None`` otherwise).
     populated: bool | None = None
+    #: The database's full-text index that answers its search box (:mod:`dashboard.db.fulltext`), if any.
+    full_text: fulltext.FullTextIndex | None = None
 
     @property
     def readable(self) -> bool:
@@ -218,6 +221,7 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
         materialized = db_privileges.materialized_views(engine, schema)
         granted = db_privileges.probe(engine, schema, [t.name for t in metadata.tables.values() if t.schema == schema])
         unique_sets = _unique_sets(metadata)
+        indexes = fulltext.detect(engine, schema, [t for t in metadata.tables.values() if t.schema == schema])
         for table in metadata.tables.values():
             if table.schema != schema:
                 continue
@@ -228,6 +232,9 @@ def reflect_schema(engine: Engine, schemas: t.Sequence[str] = ()) -> SchemaInfo:
             info = _describe(engine, table, kind, unique_sets.get(table.name, []))
             info.privileges = granted.get(table.name, db_privileges.ALL)
             info.populated = materialized.get(table.name)
+            info.full_text = indexes.indexes.get(table.name)
+            if table.name in indexes.internal:  # part of a full-text index: a write by hand would corrupt it
+                info.editable, info.read_only_reason = False, indexes.internal[table.name]
             if kind == "table":
                 for name, choices in check_choices(table).items():
                     if any(c.name == name for c in info.columns):

@@ -19,14 +19,15 @@ from markupsafe import Markup
 
 from dashboard.db import privileges as db_privileges
 from dashboard.db.codecs import Codec
+from dashboard.db.fulltext import FullTextIndex
 from dashboard.db.list_columns import default_list_columns
 from dashboard.db.records import Record, RecordStore
 from dashboard.db.reflection import ColumnInfo, SchemaInfo, TableInfo
 from dashboard.i18n.formatting import NUMBER_KINDS
-from dashboard.i18n.translation import gettext
 from dashboard.security.permissions import can
 from dashboard.site_state import current_site
 from dashboard.urls import ADMIN_URL
+from dashboard.web import text_search
 from dashboard.web.filters import ColumnFilter, filters_for
 from dashboard.web.forms import (
     DashboardForm,
@@ -60,6 +61,9 @@ class TableBase(BaseModelView):
     can_set_page_size = True
     page_size_options: tuple[int, ...] = (20, 50, 100)
     column_type_formatters: dict[type, t.Any]
+    #: The full-text index the search box runs on, or ``None`` for ``LIKE`` (set by :meth:`init_search`).
+    full_text: FullTextIndex | None = None
+    _search_columns: list[ColumnInfo]
 
     def __init__(
         self,
@@ -216,11 +220,12 @@ class TableBase(BaseModelView):
             for c in self.visible
             if self._codec(c.key).searchable and self.options.column(c.name).get("searchable", True)
         ]
-        return bool(self._search_columns)
+        # The database's own full-text index, when there is one the operator may use (web/text_search.py).
+        self.full_text = text_search.usable_index(self)
+        return bool(self._search_columns) or self.full_text is not None
 
     def search_placeholder(self) -> str | None:
-        names = ", ".join(str(self._label(c)) for c in self._search_columns[:4])
-        return gettext("Search: %(columns)s", columns=names) if names else None
+        return text_search.placeholder(self)
 
     def scaffold_filters(self, name: t.Any) -> list[ColumnFilter] | None:
         column = self.info.column_by_key(name)

@@ -22,10 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.db.errors import Kind, classify, is_gone, read_message
 from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Record
-from dashboard.db.search import search_condition
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import form_rendering, list_rows, page_cache
+from dashboard.web import form_rendering, list_rows, page_cache, text_search
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -42,7 +41,7 @@ class TableReads(TableBase):
     def _conditions(self, search: str | None, filters: t.Sequence[t.Any] | None) -> list[sa.ColumnElement[bool]]:
         where: list[sa.ColumnElement[bool]] = []
         if search:
-            condition = search_condition([self.store.column(c.key) for c in self._search_columns], search)
+            condition = text_search.condition(self, search)
             if condition is not None:
                 where.append(condition)
         for index, _name, value in filters or ():
@@ -144,6 +143,10 @@ class TableReads(TableBase):
     def listing_info(self) -> dict[str, t.Any] | None:
         """How the current listing was read: its count kind and when its rows were read."""
         return g.get("dashboard_listing")
+
+    def search_ran(self) -> str | None:
+        """Which search the current listing ran (full-text or ``LIKE``), in a sentence (web/text_search.py)."""
+        return text_search.ran()
 
     def _order(self, sort_field: t.Any, sort_desc: bool) -> list[tuple[str, bool]]:
         if sort_field and sort_field in self._sortable_columns:
