@@ -245,6 +245,17 @@ def test_an_edit_through_the_dashboard_shows_new_counts_at_once(site, facets_url
     assert after == shown(group_by(facets_url, "status"))
 
 
+def test_writes_by_other_programs_show_on_refresh(site, facets_url):
+    before = panel(site.text(site.url("items")))["status"]
+    engine = sa.create_engine(facets_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE items SET status = 'used' WHERE status = 'new'"))
+    engine.dispose()
+    assert panel(site.text(site.url("items")))["status"] == before  # kept until LISTING_TTL_SECONDS
+    refreshed = panel(site.text(site.url("items") + "?refresh=1"))["status"]
+    assert refreshed == shown(group_by(facets_url, "status")) != before
+
+
 def test_the_panel_is_kept_per_facet_argument_and_role(facets_url, tmp_path):
     site = make_site(facets_url, tmp_path)
     try:

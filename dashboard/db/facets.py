@@ -116,16 +116,20 @@ def count_values(
     )
 
 
-def cached_counts(query: ListingQuery, key: str, *, by_month: bool, limit: int, cap: int | None) -> FacetCounts:
+def cached_counts(
+    query: ListingQuery, key: str, *, by_month: bool, limit: int, cap: int | None, fresh: bool = False
+) -> FacetCounts:
     """:func:`count_values` for a listing, kept in the listing cache under the listing's own key
     parts (table generation, arguments, permission scope): a write through the dashboard
-    shows new counts at once, and one role never reads counts kept for another."""
+    shows new counts at once, and one role never reads counts kept for another. ``fresh``
+    counts anew, as the list's Refresh reads its rows anew."""
     return t.cast(
         FacetCounts,
         query.remembered(
             "facet",
             [key, by_month, limit, cap],
             lambda: count_values(query.store, query.where, key, by_month=by_month, limit=limit, cap=cap),
+            fresh=fresh,
         ),
     )
 

@@ -96,11 +96,12 @@ class ListingQuery:
         if key is not None and self.cache is not None:
             self.cache.set(key, value)
 
-    def remembered(self, kind: str, extra: t.Any, compute: t.Callable[[], t.Any]) -> t.Any:
+    def remembered(self, kind: str, extra: t.Any, compute: t.Callable[[], t.Any], *, fresh: bool = False) -> t.Any:
         """``compute()``, kept under this listing's key (generation, arguments, scope) with ``kind``
-        and ``extra``: for what else is derived from the listing (facet counts)."""
+        and ``extra``: for what else is derived from the listing (facet counts). ``fresh``
+        computes it anew (the list's Refresh) and keeps that."""
         key = self._key(kind, extra)
-        hit = self._cached(key)
+        hit = MISSING if fresh else self._cached(key)
         if hit is not MISSING:
             return hit
         value = compute()

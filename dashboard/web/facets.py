@@ -173,7 +173,8 @@ def _facet(view: TableView, query: ListingQuery, column: ColumnInfo, cap: int | 
     if removable:
         facet.remove_url = _url(view, remove=("facet", column.name))
     try:
-        counts = cached_counts(query, column.key, by_month=by_month, limit=VALUES_SHOWN, cap=cap)
+        fresh = request.args.get("refresh") == "1"
+        counts = cached_counts(query, column.key, by_month=by_month, limit=VALUES_SHOWN, cap=cap, fresh=fresh)
     except (SQLAlchemyError, OverflowError) as exc:
         # A timeout or a type the database will not group: the list stands, this facet says so.
         log.info("facet %s of %s unavailable: %s", column.name, view.info.id, exc)
