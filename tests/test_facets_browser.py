@@ -64,3 +64,12 @@ def test_click_a_facet_value_to_filter_the_list(operator: Operator, tmp_path: Pa
     assert months and 0 < sum(months.values()) <= before["paid"]  # the ten latest months
     operator.through(lambda: page.locator(".dashboard-facets a[title='Remove this facet']").click())
     assert page.locator(".dashboard-facets h3", has_text="ordered_at").count() == 0
+
+
+def test_on_a_phone_the_panel_stands_above_the_list(chromium: t.Any, served: str) -> None:
+    with logged_in(chromium, served, viewport={"width": 390, "height": 844}, is_mobile=True) as operator:
+        operator.go("/admin/orders/")
+        panel = operator.page.locator("aside.dashboard-facets").bounding_box()
+        table = operator.page.locator("table.model-list").bounding_box()
+        assert panel and table and panel["y"] + panel["height"] <= table["y"]
+        operator.shot("facets-phone")
