@@ -10,8 +10,9 @@ import typing as t
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
-from dashboard.db.fulltext import fts5_arguments, fts5_query
+from dashboard.db.fulltext import detect, fts5_arguments, fts5_query
 from tests.databases import make_database
 from tests.fulltext_library import ROWS, create_library
 from tests.site import Site, make_site
@@ -183,3 +184,16 @@ def test_fts5_arguments_of_other_tables_are_none():
 def test_every_word_becomes_a_quoted_phrase():
     assert fts5_query('say "hi" NEAR( -x \x00') == '"say" """hi""" "NEAR(" "-x"'
     assert fts5_query("   ") == ""
+
+
+def test_a_catalog_that_cannot_be_read_leaves_the_like_search(tmp_path, caplog):
+    # SQLite refuses to read the catalog of a schema that is not attached, as a server
+    # refuses a user without the right: the tables keep LIKE, and the log says why.
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/library.db")
+    table = sa.Table("documents", sa.MetaData(), sa.Column("title", sa.Text), schema="not_attached")
+    try:
+        found = detect(engine, "not_attached", [table])
+    finally:
+        engine.dispose()
+    assert found.indexes == {} and found.internal == {}
+    assert "searching with LIKE" in caplog.text
