@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from dashboard.cli import main
 from dashboard.db.fulltext import detect, fts5_arguments, fts5_query
 from tests.databases import make_database
 from tests.fulltext_library import ROWS, create_library
@@ -197,3 +199,12 @@ def test_a_catalog_that_cannot_be_read_leaves_the_like_search(tmp_path, caplog):
         engine.dispose()
     assert found.indexes == {} and found.internal == {}
     assert "searching with LIKE" in caplog.text
+
+
+def test_inspect_names_each_full_text_index_and_what_the_fts5_tables_are(library, dialect):
+    result = CliRunner().invoke(main, ["inspect", library])
+    assert result.exit_code == 0, result.output
+    assert LABELS[dialect] in result.output
+    if dialect == "sqlite":
+        assert "This is the SQLite FTS5 full-text index of documents" in result.output
+        assert "This is an internal table of the SQLite FTS5 full-text index documents_fts" in result.output

@@ -44,4 +44,6 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
         click.echo(f"{table.kind:5} {table.id!r:40} key={key!r} ({source}) {status} -> /admin/{table.url_path}/")
         for note in filter(None, notes):
             click.echo(f"      {translate(note)}")
+        if table.full_text is not None:  # what its search box runs on (dashboard.db.fulltext)
+            click.echo(f"      {_('Full-text search (%(index)s).', index=table.full_text.label)}")
     engine.dispose()
