@@ -302,3 +302,13 @@ def test_planner_statistics_pick_the_same_few_valued_columns(facets_url, tmp_pat
         assert list(panel(site.text(site.url("items")))) == ["maker_id", "status", "flag"]
     finally:
         site.state.engine.dispose()
+
+
+def test_an_empty_text_is_a_value_one_can_click(site, facets_url):
+    engine = sa.create_engine(facets_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE items SET title = '' WHERE id IN (1, 2)"))
+    engine.dispose()
+    page = site.text(site.url("items") + "?facet=title")
+    assert panel(page)["title"]['""'] == 2
+    assert "2 rows." in site.text(links(page, "title")['""'])

@@ -202,7 +202,8 @@ def _values(view: TableView, column: ColumnInfo, counts: FacetCounts, by_month: 
             if codec.kind == "boolean":
                 text = gettext("Yes") if value else gettext("No")
             else:
-                text = f"{labels[value]} ({raw})" if labels.get(value) else raw
+                # An empty text would be a link without a word to click.
+                text = f"{labels[value]} ({raw})" if labels.get(value) else raw or '""'
             url = _filter_url(view, column, EqualFilter, raw)
         cut = text if len(text) <= VALUE_TEXT_LIMIT else text[: VALUE_TEXT_LIMIT - 1] + "…"
         found.append(FacetValue(cut, rows, url))
