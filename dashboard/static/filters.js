@@ -1,13 +1,20 @@
 // Flask-Admin 2.2.1's admin/js/bs4_filters.js (BSD 3-Clause License, Copyright (c) 2014,
 // Serge S. Koval and contributors), loaded by templates/dashboard/list.html instead of the
-// original, with two changes, both because column names and comments come from the
+// original, with these changes. Two because column names and comments come from the
 // database and are untrusted:
 //   - a filter's name (a column's label) is appended as a text node: the original passes
 //     the string to jQuery's append(), which parses anything that looks like markup, so a
 //     column named <a href=//evil.example style=position:fixed;inset:0> laid a link over
 //     the whole page;
 //   - the header tooltips (a column's comment) are text, not HTML.
-var AdminFilters = function(element, filtersElement, filterGroups, activeFilters) {
+// And the dashboard's own (dashboard/web/filter_bar.py says what the server makes of them):
+//   - the filter data is compact (every operation label, input type and option list sent
+//     once) and decoded by decodeGroups();
+//   - each filter has an "any of these" box: ticked, the filter joins the OR group and its
+//     input's name becomes flt<n>_or-<arg>;
+//   - "in list" is a text area (one value a line);
+//   - a date or time typed or pasted into a picker's input stays as typed (keepTyped()).
+var AdminFilters = function(element, filtersElement, filterGroups, activeFilters, words) {
     var $root = $(element);
     var $container = $('.filters', $root);
     var lastCount = 0;
@@ -22,10 +29,14 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
         return parseInt(name.substr(3, idx - 3), 10);
     }
 
-    function makeName(name) {
-        var result = 'flt' + lastCount + '_' + name;
-        lastCount += 1;
-        return result;
+    // The name of a row's input: its position, "or-" when it is in the OR group, the operation's arg.
+    function nameFor($row, arg) {
+        var any = $row.find('input.filter-any').prop('checked');
+        return 'flt' + $row.data('position') + '_' + (any ? 'or-' : '') + arg;
+    }
+
+    function showApply() {
+        $('button', $root).removeClass('d-none');
     }
 
     function removeFilter() {
@@ -34,59 +45,114 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
             $('button', $root).addClass('d-none');
             $('.filters tbody').remove();
         } else {
-            $('button', $root).removeClass('d-none');
+            showApply();
         }
 
         return false;
     }
 
-    // triggered when the filter operation (equals, not equals, etc) is changed
-    function changeOperation(subfilters, $el, filter, $select) {
+    // triggered when the filter operation (equal, not equal, etc) is changed
+    function changeOperation(subfilters, $el, $select) {
         // get the filter_group subfilter based on the index of the selected option
         var selectedFilter = subfilters[$select.select2('data').element[0].index];
-        var $inputContainer = $el.find('td').last();
 
         // recreate and style the input field (turn into date range or select2 if necessary)
-        var $field = createFilterInput($inputContainer, null, selectedFilter);
+        var $field = createFilterInput($el, null, selectedFilter);
         styleFilterInput(selectedFilter, $field);
 
-        $('button', $root).removeClass('d-none');
+        showApply();
     }
 
     // generate HTML for filter input - allows changing filter input type to one with options or tags
-    function createFilterInput(inputContainer, filterValue, filter) {
+    function createFilterInput($row, filterValue, filter) {
+        var $field;
         if (filter.type == "select2-tags") {
-            var $field = $('<input type="hidden" class="filter-val form-control" />').attr('name', makeName(filter.arg));
+            $field = $('<input type="hidden" class="filter-val form-control" />');
             $field.val(filterValue);
         } else if (filter.options) {
-            var $field = $('<select class="filter-val" />').attr('name', makeName(filter.arg));
+            $field = $('<select class="filter-val" />');
 
             $(filter.options).each(function() {
                 // for active filter inputs with options, add "selected" if there is a matching active filter
+                var $option = $('<option/>').val(this[0]).text(this[1]);
                 if (filterValue && (filterValue == this[0])) {
-                    $field.append($('<option/>')
-                        .val(this[0]).text(this[1]).attr('selected', true));
-                } else {
-                    $field.append($('<option/>')
-                        .val(this[0]).text(this[1]));
+                    $option.attr('selected', true);
                 }
+                $field.append($option);
             });
+        } else if (filter.type == "list") {
+            $field = $('<textarea class="filter-val form-control" rows="3" />');
+            $field.val(filterValue);
         } else {
-            var $field = $('<input type="text" class="filter-val form-control" />').attr('name', makeName(filter.arg));
+            $field = $('<input type="text" class="filter-val form-control" />');
             $field.val(filterValue);
         }
-        inputContainer.replaceWith($('<td/>').append($field));
+        $field.attr('name', nameFor($row, filter.arg));
+        $row.data('arg', filter.arg);
+        $row.find('td.filter-input').replaceWith($('<td class="filter-input"/>').append($field));
+        $row.data('field', $field);
 
         // show "Apply Filter" button when filter input is changed
-        $field.on('input change', function() {
-            $('button', $root).removeClass('d-none');
-        });
+        $field.on('input change', showApply);
 
         return $field;
     }
 
+    // The picker wrote its own reading of the text back into the input: on every key
+    // (typing "2" gave "0002-01-01") and when it closed, where a datetime picker opened on an
+    // empty input had already chosen "now", so a typed or pasted date became the current
+    // time. Here the text is the operator's: the calendar follows it when it reads as a
+    // date, and the picker writes only what is chosen in it.
+    function keepTyped($field) {
+        var picker = $field.data('daterangepicker');
+        if (!picker) {
+            return;
+        }
+        var typed = false;
+
+        function parse(text) {
+            var formats = [picker.format, 'YYYY-MM-DD HH:mm', 'YYYY-MM-DD', 'HH:mm'];
+            var read = moment($.trim(text), formats, true);
+            return read.isValid() ? read : null;
+        }
+
+        function readText() {
+            var text = $.trim($field.val());
+            var parts = picker.singleDatePicker ? [text, text] : text.split(picker.separator);
+            if (!text || parts.length != 2) {
+                return;
+            }
+            var start = parse(parts[0]), end = parse(parts[1]);
+            if (start && end && !end.isBefore(start)) {
+                picker.startDate = start;
+                picker.endDate = end;
+                picker.updateView();
+                picker.updateCalendars();
+            }
+        }
+
+        $field.off('keyup.daterangepicker');
+        $field.on('paste', function() { typed = true; });
+        $field.on('input', function() { typed = true; readText(); });
+        picker.container.on('mousedown', function() { typed = false; });
+        var hide = picker.hide;
+        picker.hide = function() {
+            if (typed && this.isShowing) {
+                readText();
+                // Nothing changed as far as the picker knows: it writes nothing back.
+                this.oldStartDate = this.startDate.clone();
+                this.oldEndDate = this.endDate.clone();
+                typed = false;
+            }
+            return hide.apply(this, arguments);
+        };
+    }
+
     // add styling to input field, accommodates filters that change the input field's HTML
     function styleFilterInput(filter, field) {
+        if (filter.type == "list") {
+            return field;
+        }
         if (filter.type) {
             if ((filter.type == "datepicker") || (filter.type == "daterangepicker")) {
                 field.attr('data-date-format', "YYYY-MM-DD");
@@ -105,16 +171,18 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
                 }
             }
             faForm.applyStyle(field, filter.type);
+            keepTyped(field);
         } else if (filter.options) {
-            filter.type = "select2";
-            faForm.applyStyle(field, filter.type);
+            faForm.applyStyle(field, "select2");
         }
 
         return field;
     }
 
-    function addFilter(name, subfilters, selectedIndex, filterValue) {
+    function addFilter(name, subfilters, selectedIndex, filterValue, anyOf) {
         var $el = $('<tr class="form-horizontal" />').appendTo($container);
+        $el.data('position', lastCount);
+        lastCount += 1;
 
         // Filter list
         $el.append(
@@ -133,12 +201,12 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
         // if one of the subfilters are selected, use that subfilter to create the input field
         var filterSelection = 0;
         $.each(subfilters, function( subfilterIndex, subfilter ) {
+            var $option = $('<option/>').attr('value', subfilter.arg).text(subfilter.operation);
             if (this.index == selectedIndex) {
-                $select.append($('<option/>').attr('value', subfilter.arg).attr('selected', true).text(subfilter.operation));
+                $option.attr('selected', true);
                 filterSelection = subfilterIndex;
-            } else {
-                $select.append($('<option/>').attr('value', subfilter.arg).text(subfilter.operation));
             }
+            $select.append($option);
         });
 
         $el.append(
@@ -147,51 +215,68 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
 
         // select2 for filter-op (equal, not equal, etc)
         $select.select2({width: 'resolve'}).on("change", function(e) {
-            changeOperation(subfilters, $el, filter, $select);
+            changeOperation(subfilters, $el, $select);
         });
+
+        $el.append($('<td class="filter-input"/>'));
+
+        // "any of these": the filter joins the OR group (a box with no name: it is not sent)
+        var $any = $('<input type="checkbox" class="filter-any" />').prop('checked', !!anyOf);
+        $any.on('change', function() {
+            $el.data('field').attr('name', nameFor($el, $el.data('arg')));
+            showApply();
+        });
+        $el.append($('<td class="filter-any-cell"/>').append(
+            $('<label class="small text-nowrap ml-2 mb-0" />').append($any).append(' ').append(document.createTextNode(words.any || ''))
+        ));
 
         // get filter option from filter_group, only for new filter creation
         var filter = subfilters[filterSelection];
-        var $inputContainer = $('<td/>').appendTo($el);
 
-        var $newFilterField = createFilterInput($inputContainer, filterValue, filter).focus();
-        var $styledFilterField = styleFilterInput(filter, $newFilterField);
-
-        return $styledFilterField;
+        var $newFilterField = createFilterInput($el, filterValue, filter).focus();
+        return styleFilterInput(filter, $newFilterField);
     }
 
     // Add Filter Button, new filter
     $('a.filter', filtersElement).click(function() {
         var name = ($(this).text().trim !== undefined ? $(this).text().trim() : $(this).text().replace(/^\s+|\s+$/g,''));
 
-        addFilter(name, filterGroups[name], false, null);
+        addFilter(name, filterGroups[name], false, null, false);
 
-        $('button', $root).removeClass('d-none');
+        showApply();
     });
-
-    // on page load - add active filters
-    $.each(activeFilters, function( activeIndex, activeFilter ) {
-        var idx = activeFilter[0],
-            name = activeFilter[1],
-            filterValue = activeFilter[2];
-        var $activeField = addFilter(name, filterGroups[name], idx, filterValue);
-    });
-
-    // show "Apply Filter" button when filter input is changed
-    $('.filter-val', $root).on('input change', function() {
-        $('button', $root).removeClass('d-none');
-    });
-
-    $('.remove-filter', $root).click(removeFilter);
 
     $('.filter-val', $root).not('.select2-container').each(function() {
         var count = getCount($(this).attr('name'));
-        if (count > lastCount)
-            lastCount = count;
+        if (count >= lastCount)
+            lastCount = count + 1;
     });
 
-    lastCount += 1;
+    // on page load - add active filters: [index, name, value, 1 when in the OR group]
+    $.each(activeFilters, function( activeIndex, activeFilter ) {
+        addFilter(activeFilter[1], filterGroups[activeFilter[1]], activeFilter[0], activeFilter[2], activeFilter[3] == 1);
+    });
+
+    $('.remove-filter', $root).click(removeFilter);
 };
+
+// The compact filter data (dashboard/web/filter_bar.py groups_data) as Flask-Admin's script had it:
+// {name: [{index, arg, operation, options, type}]}; and the words of the bar.
+function decodeGroups(data) {
+    var groups = {};
+    $.each(data.g, function(name, operations) {
+        groups[name] = operations.map(function(op) {
+            return {
+                index: op[0],
+                operation: data.l[op[1]],
+                type: op[2] ? data.t[op[2] - 1] : null,
+                options: op[3] ? data.o[op[3] - 1] : null,
+                arg: op[4] || String(op[0])
+            };
+        });
+    });
+    return groups;
+}
 
 (function($) {
     $('[data-role=tooltip]').tooltip({
@@ -200,10 +285,12 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
     });
     $(document).on('adminFormReady', function(evt){
         if ($('#filter-groups-data').length == 1) {
+            var data = JSON.parse($('#filter-groups-data').text());
             var filter = new AdminFilters(
                 '#filter_form', '.field-filters',
-                JSON.parse($('#filter-groups-data').text()),
-                JSON.parse($('#active-filters-data').text())
+                decodeGroups(data),
+                JSON.parse($('#active-filters-data').text()),
+                data.w || {}
             );
         }
     });

@@ -15,7 +15,8 @@ from flask_admin.model.filters import BaseFilter
 
 from dashboard.db.codecs import Codec
 from dashboard.db.search import like_pattern
-from dashboard.i18n.translation import lazy_gettext
+from dashboard.i18n.translation import exception_text, lazy_gettext
+from dashboard.messages import N_, Message
 from dashboard.web.labels import LocalizedLabel
 
 Conditions = list[sa.ColumnElement[bool]]
@@ -40,11 +41,14 @@ class ColumnFilter(BaseFilter):
 
     def clean(self, value: str) -> t.Any:
         """Parse the typed value; ``ValueError`` marks it invalid."""
-        if len(value) > 1000 or "\x00" in value:
-            raise ValueError("filter value too long or not text")
+        _check_text(value, 1000)
         # An integer outside the column's range is refused by the codec: no row holds it,
         # PostgreSQL would refuse to compare an int4 with it and sqlite3 to even send it.
         return self.codec.from_text(value)
+
+    def cache_token(self, value: str) -> str:
+        """What of ``value`` decides the rows, for the listing's cache key (a preset adds the day)."""
+        return value
 
     def apply(self, query: Conditions, value: t.Any) -> Conditions:
         """Return ``query`` (a list of conditions) with this filter's condition added."""
@@ -91,8 +95,7 @@ class ContainsFilter(ColumnFilter):
     label = lazy_gettext("contains")
 
     def clean(self, value: str) -> str:
-        if len(value) > 1000 or "\x00" in value:
-            raise ValueError("filter value too long or not text")
+        _check_text(value, 1000)
         return value
 
     def condition(self, value: t.Any) -> sa.ColumnElement[bool]:
@@ -114,11 +117,100 @@ class EmptyFilter(ColumnFilter):
 
     def clean(self, value: str) -> bool:
         if value not in ("0", "1"):
-            raise ValueError("choose yes or no")
+            raise ValueError(Message(N_("Choose yes or no.")))
         return value == "1"
 
     def condition(self, value: t.Any) -> sa.ColumnElement[bool]:
-        return self.column.is_(None) if value else self.column.is_not(None)
+        # An empty text is as empty to an operator as NULL is: both show as a blank cell.
+        if self.codec.kind in ("string", "text"):
+            empty = sa.or_(self.column.is_(None), self.column == "")
+        else:
+            empty = self.column.is_(None)
+        return empty if value else sa.not_(empty)
+
+
+#: How a range is written in a filter's value (and by the date range picker): ``2026-01-01 to 2026-01-31``.
+RANGE_SEPARATOR = " to "
+
+
+class BetweenFilter(ColumnFilter):
+    """Both ends included: ``from <= column <= to``."""
+
+    label = lazy_gettext("between")
+
+    def clean(self, value: str) -> tuple[t.Any, t.Any]:
+        _check_text(value, 1000)
+        parts = value.split(RANGE_SEPARATOR)
+        if len(parts) != 2 or not all(part.strip() for part in parts):
+            raise ValueError(
+                Message(N_("Enter a range as FROM to TO, for example %(example)s."), example=self._example())
+            )
+        low, high = (self.codec.from_text(part.strip()) for part in parts)
+        try:
+            reversed_range = low > high
+        except TypeError:  # one end with a time zone, the other without
+            raise ValueError(Message(N_("Give both ends of the range a time zone, or neither."))) from None
+        if reversed_range:
+            raise ValueError(Message(N_("The range starts after it ends: put the smaller value first.")))
+        return low, high
+
+    def _example(self) -> str:
+        examples = {"date": "2026-01-01 to 2026-01-31", "datetime": "2026-01-01 00:00 to 2026-01-31 23:59"}
+        return examples.get(self.codec.kind, "08:00 to 17:00" if self.codec.kind == "time" else "10 to 20")
+
+    def condition(self, value: t.Any) -> sa.ColumnElement[bool]:
+        low, high = value
+        return self.column.between(low, high)
+
+
+#: The most values an "in list" filter takes: more would make a statement no database plans well.
+MAX_LIST_VALUES = 1000
+
+
+class InListFilter(ColumnFilter):
+    """One of the listed values: one a line, or separated by commas when the text has no line break
+    (so a list of texts that hold commas is written one a line)."""
+
+    label = lazy_gettext("in list")
+
+    def __init__(self, column: sa.ColumnElement[t.Any], name: str | LocalizedLabel, codec: Codec) -> None:
+        # "list": the filter bar offers a text area, one value a line.
+        super().__init__(column, name, codec, data_type="list")
+
+    def clean(self, value: str) -> list[t.Any]:
+        _check_text(value, 100_000)
+        parts = value.splitlines() if "\n" in value or "\r" in value else value.split(",")
+        texts = [part.strip() for part in parts if part.strip()]
+        if not texts:
+            raise ValueError(Message(N_("Enter at least one value.")))
+        if len(texts) > MAX_LIST_VALUES:
+            raise ValueError(
+                Message(N_("At most %(limit)s values (you gave %(count)s)."), limit=MAX_LIST_VALUES, count=len(texts))
+            )
+        values: list[t.Any] = []
+        for number, text in enumerate(texts, start=1):
+            try:
+                parsed = self.codec.from_text(text)
+            except ValueError as exc:
+                raise ValueError(
+                    Message(
+                        N_("Value %(number)s (%(value)s): %(reason)s"),
+                        number=number,
+                        value=text[:50],
+                        reason=exception_text(exc),
+                    )
+                ) from None
+            if parsed not in values:
+                values.append(parsed)
+        return values
+
+    def condition(self, value: t.Any) -> sa.ColumnElement[bool]:
+        return self.column.in_(value)
+
+
+def _check_text(value: str, limit: int) -> None:
+    if len(value) > limit or "\x00" in value:
+        raise ValueError(Message(N_("At most %(limit)s characters of text."), limit=limit))
 
 
 _DATA_TYPES = {"date": "datepicker", "datetime": "datetimepicker", "time": "timepicker"}

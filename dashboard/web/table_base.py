@@ -28,6 +28,7 @@ from dashboard.security.permissions import can
 from dashboard.site_state import current_site
 from dashboard.urls import ADMIN_URL
 from dashboard.web import text_search
+from dashboard.web.filter_bar import more_filters_for
 from dashboard.web.filters import ColumnFilter, filters_for
 from dashboard.web.forms import (
     DashboardForm,
@@ -237,6 +238,12 @@ class TableBase(BaseModelView):
         collected: list[t.Any] = []
         for column in self.visible:
             collected.extend(self.scaffold_filters(column.key) or [])
+        # The later operations after every original one: an original's index, so its address, stays.
+        for column in self.visible:
+            if collected and self.options.column(column.name).get("filterable", True):
+                codec = self._codec(column.key)
+                label = self._label(column)
+                collected.extend(more_filters_for(self.store.column(column.key), label, codec, column.nullable))
         return collected or None
 
     def scaffold_form(self) -> type[DashboardForm]:

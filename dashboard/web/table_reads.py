@@ -24,7 +24,7 @@ from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Record
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import form_rendering, list_rows, page_cache, text_search
+from dashboard.web import filter_bar, form_rendering, list_rows, page_cache, text_search
 from dashboard.web.caching import listing_cache
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
@@ -44,15 +44,27 @@ class TableReads(TableBase):
             condition = text_search.condition(self, search)
             if condition is not None:
                 where.append(condition)
-        for index, _name, value in filters or ():
-            if not 0 <= index < len(self._filters or ()):
-                continue
-            flt = self._filters[index]
-            try:
-                where = flt.apply(where, flt.clean(value))
-            except ValueError:
-                continue
-        return where
+        return [*where, *filter_bar.conditions(self._filters or (), filters or ())]
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        filter_bar.add_any_of_twins(self)
+
+    def get_filter_arg(self, index: int, flt: t.Any) -> str:
+        if isinstance(flt, filter_bar.AnyOfFilter):
+            return filter_bar.ANY_PREFIX + super().get_filter_arg(flt.base_index, flt.base)
+        return super().get_filter_arg(index, flt)
+
+    def get_invalid_value_msg(self, value: str, filter: t.Any) -> str:
+        return filter_bar.invalid_value_message(filter, value, super().get_invalid_value_msg(value, filter))
+
+    def filter_groups_data(self, filter_groups: t.Any) -> Markup:
+        """The filter menu's operations as the list page's script reads them (:mod:`dashboard.web.filter_bar`)."""
+        return filter_bar.groups_data(filter_groups)
+
+    def active_filters_data(self, active_filters: t.Any) -> Markup:
+        """The filters of the address as the list page's script reads them."""
+        return filter_bar.active_data(self._filters or (), active_filters)
 
     def get_list(
         self,
@@ -73,7 +85,7 @@ class TableReads(TableBase):
             "order": order,
             "search": search or "",
             "size": size,
-            "filters": [(index, value) for index, _name, value in filters or ()],
+            "filters": filter_bar.cache_args(self._filters or (), filters or ()),
         }
         query = ListingQuery(self.store, listing_cache(), self.cache_scope(), where, order, args)
         g.dashboard_listing_query = query  # the facets count under the same conditions (web/facets.py)
@@ -211,7 +223,8 @@ class TableReads(TableBase):
     def index_view(self) -> t.Any:
         # A list page kept whole for readers like this one (dashboard.web.page_cache): only
         # the layout around it is rendered.
-        key = page_cache.page_key(self.info.id, self.cache_scope())
+        extras = filter_bar.page_key_extras(self)
+        key = None if extras is None else page_cache.page_key(self.info.id, [*self.cache_scope(), *extras])
         if key is not None:
             parts = page_cache.cached_parts(key)
             if parts is not None:
