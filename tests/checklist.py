@@ -29,10 +29,9 @@ def site_on(url: str, folder: t.Any, role: str = "admin", *, hostile: bool = Tru
 def row_ids(page: str) -> list[str]:
     """Keys of the rows on a list page, in order, read from their "view record" buttons (not
     from links to other tables' rows)."""
-    links = re.findall(
-        r'<a class="icon fa fa-eye" href="(/admin/[^"]*?)/details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page
-    )
-    return [unquote_plus(html.unescape(key)) for _path, key in links]
+    # The buttons link relative to the list page: "details/?id=...".
+    keys = re.findall(r'<a class="fa fa-eye" href="details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page)
+    return [unquote_plus(html.unescape(key)) for key in keys]
 
 
 def filter_arg(site: Site, table_id: str, column_key: str, operation: str) -> str:

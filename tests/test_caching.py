@@ -246,7 +246,7 @@ def _write_note_outside(url, note):
 
 
 def _ids(response):
-    return re.findall(r'name="rowid" class="action-checkbox" value="([^"]+)"', response.get_data(as_text=True))
+    return re.findall(r'class="action-checkbox" value="([^"]+)"', response.get_data(as_text=True))
 
 
 def _column_index(client, name):

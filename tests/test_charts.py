@@ -249,11 +249,11 @@ def test_home_shows_rows_per_month_for_tables_with_a_date(shop_url, tmp_path):
         # Chart.js is loaded only where a chart is drawn, with the request's nonce.
         response = site.get("/admin/")
         nonce = re.search(
-            r'nonce="([^"]+)"[^>]*src="/dashboard-static/vendor/chartjs/chart.umd.min.js(?:\?v=[0-9a-f]+)?"',
+            r'nonce="([^"]+)"[^>]*src="/admin/-/bundle/charts.js(?:\?v=[0-9a-f]+)?"',
             response.get_data(as_text=True),
         )
         assert nonce and f"'nonce-{nonce.group(1)}'" in response.headers["Content-Security-Policy"]
-        assert "chart.umd.min.js" not in site.text("/admin/products/")
+        assert "/admin/-/bundle/charts.js" not in site.text("/admin/products/")
     finally:
         site.state.engine.dispose()
 

@@ -1,9 +1,9 @@
 // What Flask-Admin's templates did in onclick="" attributes, which a strict
 // Content-Security-Policy blocks: templates/admin/ marks the elements with data-*
 // attributes instead, and this one listener acts on them.
-//   data-dashboard-action="NAME"   bulk action NAME on the checked rows (actions.html); a
-//                                  confirmation holding "{count}" is asked with the number
-//                                  of checked rows in it (Flask-Admin would show it as is)
+//   data-dashboard-action="NAME"   bulk action NAME on the checked rows (actions.html; this
+//                                  replaces Flask-Admin's actions.js); a confirmation holding
+//                                  "{count}" is asked with the number of checked rows in it
 //   data-dashboard-confirm="TEXT"  ask TEXT before submitting (on a button, or on the form a
 //                                  row's delete button points at with form="...")
 //   data-dashboard-no-follow       a menu entry whose own script does the work (filters)
@@ -18,23 +18,52 @@
   if (window.dashboardHandlersBound) { return; }
   window.dashboardHandlersBound = true;
 
-  // Flask-Admin's actions.js, for a confirmation that says how many rows it is about.
-  function submitCounted(name) {
-    var data = document.getElementById('actions-confirmation-data');
-    var form = document.getElementById('action_form');
+  // Flask-Admin's actions.js, which this replaces: run bulk action NAME on the checked rows,
+  // after its confirmation, with "{count}" in it replaced by the number of rows. The row
+  // boxes have no name (bytes in every row): the copies posted are named "rowid".
+  // The page's one form (templates/dashboard/list.html) is copied, not changed: a row's delete
+  // button must still post it to the delete URL, also after "back" restores this page.
+  function runAction(name) {
+    var rows = document.getElementById('dashboard-delete');
     var checked = document.querySelectorAll('input.action-checkbox:checked');
+    if (!rows || !rows.hasAttribute('data-dashboard-actions')) { return; }
+    if (!checked.length) {
+      var none = document.getElementById('message-data');
+      window.alert(none ? JSON.parse(none.textContent) : '');
+      return;
+    }
+    var data = document.getElementById('actions-confirmation-data');
     var message = data ? JSON.parse(data.textContent)[name] : null;
-    if (!form || !checked.length || typeof message !== 'string' || message.indexOf('{count}') < 0) {
-      return false;
+    if (typeof message === 'string' && message &&
+        !window.confirm(message.split('{count}').join(String(checked.length)))) {
+      return;
     }
-    if (window.confirm(message.split('{count}').join(String(checked.length)))) {
-      form.querySelector('[name=action]').value = name;
-      form.querySelectorAll('input.action-checkbox').forEach(function (box) { box.remove(); });
-      checked.forEach(function (box) { form.appendChild(box.cloneNode()); });
-      form.submit();
-    }
-    return true;
+    var form = rows.cloneNode(true);
+    form.removeAttribute('id');
+    form.removeAttribute('data-dashboard-confirm');
+    form.action = rows.getAttribute('data-dashboard-actions');
+    form.hidden = true;
+    var action = document.createElement('input');
+    action.type = 'hidden';
+    action.name = 'action';
+    action.value = name;
+    form.appendChild(action);
+    checked.forEach(function (box) {
+      var copy = box.cloneNode();
+      copy.name = 'rowid';
+      copy.type = 'hidden';
+      form.appendChild(copy);
+    });
+    document.body.appendChild(form);
+    form.submit();
   }
+
+  // The header's box checks or clears every row's.
+  document.addEventListener('change', function (event) {
+    var toggle = event.target;
+    if (!(toggle instanceof HTMLInputElement) || !toggle.classList.contains('action-rowtoggle')) { return; }
+    document.querySelectorAll('input.action-checkbox').forEach(function (box) { box.checked = toggle.checked; });
+  });
 
   var busyTimer = null;
 
@@ -102,10 +131,7 @@
     var action = target.closest('[data-dashboard-action]');
     if (action) {
       event.preventDefault();
-      var name = action.getAttribute('data-dashboard-action');
-      if (!submitCounted(name) && window.modelActions) {
-        window.modelActions.execute(name);
-      }
+      runAction(action.getAttribute('data-dashboard-action'));
       return;
     }
 

@@ -48,8 +48,15 @@ def rows_html(
     buttons = _buttons(view)
     formatters = view.column_formatters
     classes = [(key, Markup(' class="col-{}{}"').format(key, view.cell_classes.get(key, ""))) for key in columns]
-    details = view.get_url(".details_view") if "details" in buttons else None
-    edit = view.get_url(".edit_view") if "edit" in buttons else None
+    # Row links are relative to the list page, whose URL is the view's index: "details/?id=1".
+    index = view.get_url(".index_view")
+    details = _relative(view.get_url(".details_view"), index) if "details" in buttons else None
+    edit = _relative(view.get_url(".edit_view"), index) if "edit" in buttons else None
+    # The key cell links to the row's details, as in Django's and Datasette's lists, where the
+    # key is a number shown as it is (never empty, never another table's link); otherwise an
+    # eye icon does.
+    key_link = _key_cell(view, columns) if details else None
+    button_cell = has_button_cell(view, columns)
     texts = {
         "select": escape(gettext("Select record")),
         "details": escape(gettext("View Record")),
@@ -58,8 +65,7 @@ def rows_html(
     }
     # A row's details and edit pages lead back to this listing; to the plain list, the
     # default anyway, without saying so on every row.
-    index = view.get_url(".index_view")
-    back = "" if return_url in (index, f"{index}?page_size={view.page_size}") else f"&url={_url_argument(return_url)}"
+    back = "" if return_url == index else f"&url={_url_argument(return_url)}"
     parts: list[str] = []
     append = parts.append
     for record in records:
@@ -68,32 +74,55 @@ def rows_html(
         append("<tr>")
         if with_checkboxes:
             append(
-                f'<td><input type="checkbox" name="rowid" class="action-checkbox" value="{escape(row_id)}" '
+                # No name: dashboard/static/handlers.js names the copies it posts "rowid".
+                f'<td><input type="checkbox" class="action-checkbox" value="{escape(row_id)}" '
                 f'title="{texts["select"]}"></td>'
             )
-        if buttons:
+        if button_cell:
             # Icons are the links themselves (class "fa ..."): a row is a third lighter without inner spans.
-            append('<td class="list-buttons-column">')
-            if details:
+            # Row bytes count twenty times a page: nothing here that CSS or a script can do without.
+            append("<td>")
+            if details and not key_link:
                 append(
-                    f'<a class="icon fa fa-eye" href="{escape(f"{details}?id={id_arg}{back}")}" '
+                    f'<a class="fa fa-eye" href="{escape(f"{details}?id={id_arg}{back}")}" '
                     f'title="{texts["details"]}"></a>'
                 )
             if edit:
                 append(
-                    f'<a class="icon fa fa-pencil" href="{escape(f"{edit}?id={id_arg}{back}")}" '
-                    f'title="{texts["edit"]}"></a>'
+                    f'<a class="fa fa-pencil" href="{escape(f"{edit}?id={id_arg}{back}")}" title="{texts["edit"]}"></a>'
                 )
             if "delete" in buttons:
                 append(
                     f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '
-                    f'class="icon fa fa-trash" title="{texts["delete"]}"></button>'
+                    f'class="fa fa-trash" title="{texts["delete"]}"></button>'
                 )
             append("</td>")
         for key, cell_class in classes:
-            append(f"<td{cell_class}>{cell_html(view, formatters, record, key)}</td>")
+            if key == key_link:
+                details_url = escape(f"{details}?id={id_arg}{back}")
+                append(f'<td{cell_class}><a href="{details_url}">{cell_html(view, formatters, record, key)}</a></td>')
+            else:
+                append(f"<td{cell_class}>{cell_html(view, formatters, record, key)}</td>")
         append("</tr>")
     return Markup("".join(parts))  # nosec B704 -- every value escaped or a formatter's Markup
+
+
+def has_button_cell(view: TableBase, columns: t.Sequence[str]) -> bool:
+    """Whether the rows have a cell of buttons (the header then has a column for it)."""
+    buttons = _buttons(view)
+    return bool(buttons - {"details"}) or ("details" in buttons and _key_cell(view, columns) is None)
+
+
+def _key_cell(view: TableBase, columns: t.Sequence[str]) -> str | None:
+    """The listed column that can link to a row's details: a one-column integer key shown in
+    the list that is not itself a foreign key (its cell links to the other table's row)."""
+    if len(view.info.primary_key) != 1:
+        return None
+    name = view.info.primary_key[0]
+    key = view.info.column(name).key
+    if key not in columns or name in view.fk_by_column:
+        return None
+    return key if view.store.codecs[key].kind == "integer" else None
 
 
 def cell_html(view: TableBase, formatters: t.Mapping[str, t.Any], record: Record, key: str) -> Markup:
@@ -101,6 +130,11 @@ def cell_html(view: TableBase, formatters: t.Mapping[str, t.Any], record: Record
     formatter = formatters.get(key)
     value = formatter(view, None, record, key) if formatter else getattr(record, key, None)
     return escape(value) if value is not None else Markup("")
+
+
+def _relative(url: str, index: str) -> str:
+    """``url`` relative to the list page at ``index`` when it lies below it (it does, for a view's own pages)."""
+    return url[len(index) :] if url.startswith(index) else url
 
 
 def _url_argument(value: str) -> str:

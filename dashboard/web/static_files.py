@@ -19,7 +19,8 @@ server gets a new URL at once).
 Access and the other headers are unchanged: static files need no login
 (:mod:`dashboard.security.auth`), and get every security header of
 :mod:`dashboard.security.headers` but its ``no-store``. Their responses set no cookie and
-do not vary by cookie, so a shared cache can keep one copy for everyone.
+do not vary by cookie, so a shared cache can keep one copy for everyone. Script bundles
+(:mod:`dashboard.web.bundles`) are served and fingerprinted the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import typing as t
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import safe_join
+
+from dashboard.web import bundles
 
 #: The query argument carrying a static file's fingerprint.
 FINGERPRINT_ARG = "v"
@@ -54,10 +57,14 @@ class Fingerprints:
         self._app = app
         # path -> ((size, mtime_ns), fingerprint). Threads may compute one twice: harmless.
         self._known: dict[str, tuple[tuple[int, int], str]] = {}
+        # Endpoints whose files are not in a folder (bundles): endpoint -> filename -> fingerprint.
+        self.computed: dict[str, t.Callable[[str], str | None]] = {}
 
     def of(self, endpoint: str, filename: str) -> str | None:
         """The fingerprint of ``filename`` served by the static ``endpoint``; ``None`` when
         there is no such file (the URL is then built without one, and answers 404)."""
+        if endpoint in self.computed:
+            return self.computed[endpoint](filename)
         folder = self._folder(endpoint)
         path = safe_join(folder, filename) if folder else None
         if path is None:
@@ -102,6 +109,8 @@ def init_app(app: Flask) -> None:
     ``Cache-Control`` their fingerprint earns."""
     fingerprints = Fingerprints(app)
     app.extensions[_EXTENSION] = fingerprints
+    kept = bundles.init_app(app, fingerprints.of)
+    fingerprints.computed[bundles.ENDPOINT] = kept.fingerprint
 
     def add_fingerprint(endpoint: str, values: dict[str, t.Any]) -> None:
         if is_static_endpoint(endpoint) and "filename" in values:

@@ -129,6 +129,10 @@ class TableReads(TableBase):
         """The list page's rows (:mod:`dashboard.web.list_rows`)."""
         return list_rows.rows_html(self, records, [key for key, _label in columns], return_url, with_checkboxes)
 
+    def has_button_cell(self, columns: t.Sequence[tuple[str, t.Any]]) -> bool:
+        """Whether the list's rows have a cell of buttons, for the header's empty column above it."""
+        return list_rows.has_button_cell(self, [key for key, _label in columns])
+
     def details_rows(self, record: Record, columns: t.Sequence[tuple[str, t.Any]]) -> Markup:
         """The details page's fields, one ``<tr>`` each: label and value as the detail formatters write it."""
         formatters = self.column_formatters_detail
@@ -147,6 +151,22 @@ class TableReads(TableBase):
         args: dict[str, t.Any] = request.args.to_dict(flat=False)
         args.update({name: [value] for name, value in changes.items()})
         return url_for(f"{self.endpoint}.index_view", **args)
+
+    def _get_list_url(self, view_args: t.Any) -> str:
+        """Flask-Admin's list URL, without ``page_size`` when it is the default: every sort,
+        pager and return link of a page carried ``page_size=20`` for nothing."""
+        args: dict[str, t.Any] = {
+            "page": view_args.page or None,
+            "sort": view_args.sort,
+            "desc": 1 if view_args.sort_desc else None,
+            "search": view_args.search,
+            **view_args.extra_args,
+        }
+        size = self.get_safe_page_size(view_args.page_size)
+        if size != self.page_size:
+            args["page_size"] = size
+        args.update(self._get_filters(view_args.filters))
+        return self.get_url(".index_view", **args)
 
     def row_url(self, endpoint: str, row_id: str, return_url: str) -> str:
         """The URL of a row's details or edit page, for the list's row buttons."""
