@@ -45,5 +45,6 @@ def inspect(database_url: str, schemas: tuple[str, ...]) -> None:
         for note in filter(None, notes):
             click.echo(f"      {translate(note)}")
         if table.full_text is not None:  # what its search box runs on (dashboard.db.fulltext)
-            click.echo(f"      {_('Full-text search (%(index)s).', index=table.full_text.label)}")
+            sentence = _("Full-text search (%(index)s).", index=table.full_text.label)
+            click.echo(f"      {sentence}")
     engine.dispose()
