@@ -58,6 +58,22 @@
     form.submit();
   }
 
+  // The navbar's language menu: one button per language, each named in itself, from the
+  // form's list (templates/dashboard/_language.html). textContent: names are text.
+  document.querySelectorAll('form[data-dashboard-languages]').forEach(function (form) {
+    var current = form.getAttribute('data-dashboard-current');
+    JSON.parse(form.getAttribute('data-dashboard-languages')).forEach(function (language) {
+      var button = document.createElement('button');
+      button.name = 'locale';
+      button.value = language[0];
+      button.lang = language[0].replace(/_/g, '-');
+      button.className = 'dropdown-item' + (language[0] === current ? ' active' : '');
+      if (language[0] === current) { button.setAttribute('aria-current', 'true'); }
+      button.textContent = language[1];
+      form.appendChild(button);
+    });
+  });
+
   // The header's box checks or clears every row's.
   document.addEventListener('change', function (event) {
     var toggle = event.target;
