@@ -190,6 +190,7 @@ def test_dates_are_counted_by_month_and_link_to_that_month(site):
     page = site.text(site.url("items") + "?facet=made_at")
     expected = Counter(r["made_at"].strftime("%Y-%m") for r in ROWS)
     assert panel(page)["made_at"] == dict(expected)
+    assert "+to+" in links(page, "made_at")["2026-03"]  # one "between" filter
     march = site.text(links(page, "made_at")["2026-03"])
     assert panel(march)["made_at"] == {"2026-03": expected["2026-03"]}
     assert f"{expected['2026-03']} rows." in march
@@ -304,11 +305,16 @@ def test_planner_statistics_pick_the_same_few_valued_columns(facets_url, tmp_pat
         site.state.engine.dispose()
 
 
-def test_an_empty_text_is_a_value_one_can_click(site, facets_url):
+def test_an_empty_text_counts_as_empty_as_the_empty_filter_has_it(site, facets_url):
     engine = sa.create_engine(facets_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE items SET title = '' WHERE id IN (1, 2)"))
+        connection.execute(sa.update(sa.table("items", sa.column(HOSTILE_COLUMN))).values({HOSTILE_COLUMN: ""}))
     engine.dispose()
+    # A text column that cannot be NULL: its empty texts, linked to the "empty" filter.
     page = site.text(site.url("items") + "?facet=title")
-    assert panel(page)["title"]['""'] == 2
-    assert "2 rows." in site.text(links(page, "title")['""'])
+    assert panel(page)["title"]["(empty)"] == 2
+    assert "2 rows." in site.text(links(page, "title")["(empty)"])
+    # One that can: NULL and '' are one value.
+    page = site.text(site.url("items") + "?" + _query({"facet": HOSTILE_COLUMN}))
+    assert panel(page)[HOSTILE_COLUMN] == {"(empty)": len(ROWS)}

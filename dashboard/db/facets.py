@@ -39,6 +39,8 @@ GROUPABLE_KINDS = frozenset(
 #: Codec kinds whose columns may be few-valued (enums and booleans always are).
 PROBED_KINDS = frozenset({"string", "text", "integer", "decimal"})
 MONTH_KINDS = frozenset({"date", "datetime"})
+#: Codec kinds whose empty text counts as empty, as the "empty" filter has it.
+EMPTY_TEXT_KINDS = frozenset({"string", "text"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ def count_values(
     expression = (
         month_of(store.table.c[column.name], store.engine.dialect.name) if by_month else store._read(column.name)
     )
+    if store.codecs[key].kind in EMPTY_TEXT_KINDS:
+        # An empty text is as empty to an operator as NULL is (both a blank cell, and the
+        # "empty" filter matches both): one value, counted together.
+        expression = sa.func.nullif(expression, "")
     # The value is grouped in an outer query over a subquery: PostgreSQL and MySQL would not
     # see that ``to_char(col, $1)`` in the SELECT list and ``to_char(col, $2)`` in GROUP BY
     # are one expression, and the subquery is where the cap goes.

@@ -31,7 +31,15 @@ from dashboard.db.list_columns import is_long_text
 from dashboard.db.listing import ListingQuery
 from dashboard.db.reflection import ColumnInfo
 from dashboard.i18n.translation import gettext
-from dashboard.web.filters import ColumnFilter, EmptyFilter, EqualFilter, GreaterFilter, SmallerFilter
+from dashboard.web.filters import (
+    RANGE_SEPARATOR,
+    BetweenFilter,
+    ColumnFilter,
+    EmptyFilter,
+    EqualFilter,
+    GreaterFilter,
+    SmallerFilter,
+)
 from dashboard.web.table_base import URL_SAFE
 
 if t.TYPE_CHECKING:
@@ -227,23 +235,29 @@ def _filter_url(view: TableView, column: ColumnInfo, kind: type, value_text: str
 
 
 def _month_url(view: TableView, column: ColumnInfo, month: str) -> str | None:
-    """The list of rows in ``month`` (``YYYY-MM``): after the month before, before the month after."""
-    after, before = _filter_arg(view, column, GreaterFilter), _filter_arg(view, column, SmallerFilter)
+    """The list of rows in ``month`` (``YYYY-MM``): a "between" filter from its first day (or
+    instant) to its last, else "greater than" the month before and "smaller than" the next."""
     try:
         first = dt.date.fromisoformat(f"{month}-01")
     except ValueError:
         return None  # SQLite's grouping of a value it does not read as a date
     following = (first + dt.timedelta(days=32)).replace(day=1)
-    if after is None or before is None:
-        return None
     if view.store.codecs[column.key].kind == "date":
-        low = (first - dt.timedelta(days=1)).isoformat()
-        high = following.isoformat()
+        start, end = first.isoformat(), (following - dt.timedelta(days=1)).isoformat()
+        before, after = (first - dt.timedelta(days=1)).isoformat(), following.isoformat()
     else:
-        # "greater than" is strict: the last instant of the month before, to the microsecond.
-        low = (dt.datetime.combine(first, dt.time()) - dt.timedelta(microseconds=1)).isoformat(" ")
-        high = dt.datetime.combine(following, dt.time()).isoformat(" ")
-    return _url(view, filters=[(after, low), (before, high)])
+        # To the microsecond: the last instant of the month (or of the month before) is included.
+        start = dt.datetime.combine(first, dt.time()).isoformat(" ")
+        end = (dt.datetime.combine(following, dt.time()) - dt.timedelta(microseconds=1)).isoformat(" ")
+        before = (dt.datetime.combine(first, dt.time()) - dt.timedelta(microseconds=1)).isoformat(" ")
+        after = dt.datetime.combine(following, dt.time()).isoformat(" ")
+    between = _filter_arg(view, column, BetweenFilter)
+    if between is not None:
+        return _url(view, filters=[(between, f"{start}{RANGE_SEPARATOR}{end}")])
+    greater, smaller = _filter_arg(view, column, GreaterFilter), _filter_arg(view, column, SmallerFilter)
+    if greater is None or smaller is None:
+        return None
+    return _url(view, filters=[(greater, before), (smaller, after)])
 
 
 def _url(
