@@ -9,6 +9,7 @@ import html
 import re
 import typing as t
 from collections import Counter
+from urllib.parse import urljoin
 
 import pytest
 import sqlalchemy as sa
@@ -89,20 +90,18 @@ def panel(page: str) -> dict[str, dict[str, int]]:
     for heading, items in re.findall(r"<h3[^>]*>(.*?)</h3>\s*<ul[^>]*>(.*?)</ul>", found.group(0), re.S):
         name = html.unescape(re.sub(r"<span.*|<a .*", "", heading, flags=re.S)).strip()
         values = {}
-        for value, count in re.findall(
-            r'<li>(?:<a href="[^"]*">)?(.*?)(?:</a>)? <span class="text-muted">([\d,]+)</span>', items
-        ):
+        for value, count in re.findall(r'<li>(?:<a href="[^"]*">)?(.*?)(?:</a>)? <span>([\d,]+)</span>', items):
             values[html.unescape(value)] = int(count.replace(",", ""))
         facets[name] = values
     return facets
 
 
-def links(page: str, facet: str) -> dict[str, str]:
-    """Value text -> URL of the links of one facet."""
+def links(page: str, facet: str, base: str = "/admin/items/") -> dict[str, str]:
+    """Value text -> URL of the links of one facet (relative to the list at ``base``)."""
     for heading, items in re.findall(r"<h3[^>]*>(.*?)</h3>\s*<ul[^>]*>(.*?)</ul>", page, re.S):
         if html.unescape(re.sub(r"<span.*|<a .*", "", heading, flags=re.S)).strip() == facet:
             return {
-                html.unescape(text): html.unescape(url)
+                html.unescape(text): urljoin(base, html.unescape(url))
                 for url, text in re.findall(r'<li><a href="([^"]*)">(.*?)</a>', items)
             }
     raise AssertionError(f"no facet {facet}")

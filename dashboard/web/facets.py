@@ -277,8 +277,9 @@ def _url(
     args += list(add)
     args += [(f"flt{following + offset}_{arg}", value) for offset, (arg, value) in enumerate(filters)]
     # Encoded here rather than by url_for: an argument named ``endpoint`` or ``_external``
-    # in the address would be taken for one of url_for's own.
-    return f"{view.get_url('.index_view')}?{urlencode(args, safe=URL_SAFE)}" if args else view.get_url(".index_view")
+    # in the address would be taken for one of url_for's own. Relative to the list's own
+    # address, which the panel is always on: a dozen links carry no path each.
+    return f"?{urlencode(args, safe=URL_SAFE)}" if args else view.get_url(".index_view")
 
 
 def _filter_number(name: str) -> int | None:
