@@ -8,6 +8,7 @@ else is ignored by Flask-Admin.
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 import sqlalchemy as sa
@@ -134,33 +135,45 @@ RANGE_SEPARATOR = " to "
 
 
 class BetweenFilter(ColumnFilter):
-    """Both ends included: ``from <= column <= to``."""
+    """Both ends included: ``from <= column <= to``. On a datetime column an end typed as a date
+    alone includes that whole day: ``2026-01-01 to 2026-01-31`` is all of January, as it reads."""
 
     label = lazy_gettext("between")
 
-    def clean(self, value: str) -> tuple[t.Any, t.Any]:
+    def clean(self, value: str) -> tuple[t.Any, t.Any, bool]:
         _check_text(value, 1000)
         parts = value.split(RANGE_SEPARATOR)
         if len(parts) != 2 or not all(part.strip() for part in parts):
             raise ValueError(
                 Message(N_("Enter a range as FROM to TO, for example %(example)s."), example=self._example())
             )
-        low, high = (self.codec.from_text(part.strip()) for part in parts)
+        low_text, high_text = (part.strip() for part in parts)
+        low, high = self.codec.from_text(low_text), self.codec.from_text(high_text)
         try:
             reversed_range = low > high
         except TypeError:  # one end with a time zone, the other without
             raise ValueError(Message(N_("Give both ends of the range a time zone, or neither."))) from None
         if reversed_range:
             raise ValueError(Message(N_("The range starts after it ends: put the smaller value first.")))
-        return low, high
+        return low, high, self.codec.kind == "datetime" and _is_date_alone(high_text)
 
     def _example(self) -> str:
-        examples = {"date": "2026-01-01 to 2026-01-31", "datetime": "2026-01-01 00:00 to 2026-01-31 23:59"}
+        examples = {"date": "2026-01-01 to 2026-01-31", "datetime": "2026-01-01 08:00 to 2026-01-31"}
         return examples.get(self.codec.kind, "08:00 to 17:00" if self.codec.kind == "time" else "10 to 20")
 
     def condition(self, value: t.Any) -> sa.ColumnElement[bool]:
-        low, high = value
+        low, high, whole_last_day = value
+        if whole_last_day:
+            return sa.and_(self.column >= low, self.column < high + dt.timedelta(days=1))
         return self.column.between(low, high)
+
+
+def _is_date_alone(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 #: The most values an "in list" filter takes: more would make a statement no database plans well.
