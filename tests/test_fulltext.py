@@ -208,3 +208,29 @@ def test_inspect_names_each_full_text_index_and_what_the_fts5_tables_are(library
     if dialect == "sqlite":
         assert "This is the SQLite FTS5 full-text index of documents" in result.output
         assert "This is an internal table of the SQLite FTS5 full-text index documents_fts" in result.output
+
+
+ODD = 'odd "name" [x]'
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_fts5_over_a_table_with_a_hostile_name_and_no_key_searches_by_rowid(empty_database_url, tmp_path):
+    engine = sa.create_engine(empty_database_url)
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE TABLE {quote(ODD)} (txt TEXT, n INTEGER)")
+            connection.exec_driver_sql(f"INSERT INTO {quote(ODD)} VALUES ('alpha beta', 1), ('gamma', 2)")
+            fts = quote(ODD + "_fts")
+            content = "'" + ODD.replace("'", "''") + "'"
+            connection.exec_driver_sql(f"CREATE VIRTUAL TABLE {fts} USING fts5(txt, content={content})")
+            connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    finally:
+        engine.dispose()
+    site = make_site(empty_database_url, tmp_path)
+    try:
+        page = _search(site, ODD, "gamma")
+    finally:
+        site.state.engine.dispose()
+    assert "gamma" in page and "alpha beta" not in page
+    assert _search_ran(page) == f"Full-text search (SQLite FTS5: {ODD}_fts)."
