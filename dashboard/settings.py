@@ -79,6 +79,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
     Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one CSV export writes."),
     Setting(
+        "INLINE_EDIT",
+        True,
+        (
+            "Let operators who may edit a table change a value in its list in place (double-click or Enter on a "
+            "cell), through the same checks as the edit form; false: only through the edit form."
+        ),
+    ),
+    Setting(
         "FORM_MAX_BYTES",
         16 * 1024 * 1024,
         (

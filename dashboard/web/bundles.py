@@ -43,13 +43,15 @@ BUNDLES: dict[str, tuple[tuple[str, str], ...]] = {
         (OWN_STATIC, "navigation.js"),
         (OWN_STATIC, "handlers.js"),
     ),
-    # A table's list: its filter bar (date pickers, select2 boxes). Bulk actions are run by
+    # A table's list: its filter bar (date pickers, select2 boxes) and values edited in place
+    # (inline_edit.js, dashboard/web/table_cells.py). Bulk actions are run by
     # handlers.js, in site.js (Flask-Admin's actions.js copied every row's box as it was).
     "list.js": (
         (ADMIN_STATIC, "vendor/bootstrap-daterangepicker/daterangepicker.js"),
         (ADMIN_STATIC, "admin/js/form.js"),
         (ADMIN_STATIC, "admin/js/bs4_modal.js"),
         (OWN_STATIC, "filters.js"),
+        (OWN_STATIC, "inline_edit.js"),
     ),
     # Pages that draw a chart (templates/dashboard/base.html).
     "charts.js": (

@@ -11,10 +11,13 @@ from flask import (
     flash,
     g,
     request,
+    session,
 )
 from flask_admin.actions import action
+from flask_admin.base import expose
 from flask_admin.helpers import get_redirect_target
-from markupsafe import escape
+from flask_admin.model import BaseModelView
+from markupsafe import Markup, escape
 
 from dashboard.db import privileges as db_privileges
 from dashboard.db.errors import Kind
@@ -81,13 +84,32 @@ class TableWrites(TableReads):
             return False
         self._after_write()
         complete = all(part is not None for part in key)
-        audit.record_write(
-            "create",
-            self.info.id,
-            changes=audit_changes.created(self, values),
-            row_key=encode_key(key, self.store.key_codecs) if complete else None,
-        )
+        row_key = encode_key(key, self.store.key_codecs) if complete else None
+        audit.record_write("create", self.info.id, changes=audit_changes.created(self, values), row_key=row_key)
+        g.dashboard_created_key = row_key  # for the link in the success message (create_view)
         return Record(values, key) if complete else True
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self) -> t.Any:
+        # Flask-Admin's own, unwrapped (this method's wrapper already checked access); its
+        # success message then links to the new row's details.
+        response = BaseModelView.create_view.__wrapped__(self)
+        created = g.pop("dashboard_created_key", None)
+        if created is not None and self.can_view_details:
+            self._link_success_message(self.get_url(".details_view", id=created), created)
+        return response
+
+    def _link_success_message(self, url: str, row_key: str) -> None:
+        """Add a link to ``url`` to the success message this request flashed (it is in the session
+        until the next page shows it; the session keeps it as markup, escaped here)."""
+        flashes = session.get("_flashes", [])
+        for index in range(len(flashes) - 1, -1, -1):
+            category, message = flashes[index]
+            if category == "success":
+                link = Markup('{} <a href="{}">{}</a>').format(message, url, gettext("Open row %(key)s", key=row_key))
+                flashes[index] = (category, link)
+                session["_flashes"] = flashes
+                return
 
     def update_model(self, form: t.Any, model: Record) -> bool:
         loaded = {c.key: self._codec(c.key).to_text(getattr(model, c.key)) for c in self.info.columns}
@@ -248,20 +270,25 @@ class TableWrites(TableReads):
     def edit_form(self, obj: Record | None = None) -> t.Any:
         form = super().edit_form(obj=None)
         if obj is not None:
-            for field in form:
-                if field.name in ("csrf_token", "fingerprint"):
-                    continue
-                # Sent back unchanged, a value is neither checked nor written (a MySQL zero
-                # date, which no codec parses, must not block saving the row's other columns).
-                field.loaded_text = self._codec(field.name).to_text(getattr(obj, field.name))
-                note = unreadable_note(getattr(obj, field.name))
-                if note is not None:
-                    field.description = escape(note)  # Flask-Admin shows descriptions unescaped
-                if request.method == "GET" or isinstance(field, ReadOnlyField):
-                    field.data = field.loaded_text
-            if request.method == "GET":
-                form.fingerprint.data = self.store.fingerprint(obj)
+            self._load_row(form, obj, fill=request.method == "GET")
         return form
+
+    def _load_row(self, form: t.Any, obj: Record, *, fill: bool) -> None:
+        """Tell ``form``'s fields the values of ``obj`` they were opened on; ``fill``: show them
+        (a form being drawn, with the row's fingerprint) rather than keep what was sent."""
+        for field in form:
+            if field.name in ("csrf_token", "fingerprint"):
+                continue
+            # Sent back unchanged, a value is neither checked nor written (a MySQL zero
+            # date, which no codec parses, must not block saving the row's other columns).
+            field.loaded_text = self._codec(field.name).to_text(getattr(obj, field.name))
+            note = unreadable_note(getattr(obj, field.name))
+            if note is not None:
+                field.description = escape(note)  # Flask-Admin shows descriptions unescaped
+            if fill or isinstance(field, ReadOnlyField):
+                field.data = field.loaded_text
+        if fill:
+            form.fingerprint.data = self.store.fingerprint(obj)
 
     @action(
         "delete",
