@@ -1,4 +1,5 @@
-"""The dashboard's own state database: its operators, their failed logins and the audit log.
+"""The dashboard's own state database: its operators, their failed logins, their list columns
+and the audit log.
 
 This is never the database being administered. It is found from the setting
 ``STATE_DATABASE_URL``, else ``sqlite:///<instance folder>/state.db``, and its tables are
@@ -103,6 +104,17 @@ form_submissions = sa.Table(
     sa.Column("submitted_at", sa.Float, nullable=False, index=True),
 )
 
+# The columns each operator chose to see in a table's list, in their order, by column name
+# (dashboard.web.column_choices); no row means the table's defaults.
+column_choices = sa.Table(
+    "column_choices",
+    metadata,
+    sa.Column("username", sa.String(150), primary_key=True),
+    sa.Column("table_id", sa.String(255), primary_key=True),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 #: The ``audit_log`` columns an audit listing may be filtered on, by exact value.
 AUDIT_FILTERS: dict[str, sa.Column[t.Any]] = {
     "table": audit_log.c.table_id,
@@ -190,6 +202,7 @@ class StateStore:
         """Delete a user; whether one was deleted."""
         with self.engine.begin() as connection:
             removed = bool(connection.execute(users.delete().where(users.c.username == username)).rowcount)
+            connection.execute(column_choices.delete().where(column_choices.c.username == username))
         self._users_changed()
         return removed
 

@@ -24,18 +24,20 @@ from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Record
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import filter_bar, form_rendering, list_rows, page_cache, text_search
+from dashboard.web import column_choices, filter_bar, form_rendering, list_rows, page_cache, text_search
 from dashboard.web.caching import listing_cache
+from dashboard.web.column_choices import ColumnChoices
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
 from dashboard.web.links import linked_rows
-from dashboard.web.table_base import MAX_PAGE, TableBase
+from dashboard.web.table_base import MAX_PAGE
 
 log = logging.getLogger(__name__)
 
 
-class TableReads(TableBase):
-    """Listings, rows and the pages around them (see :class:`dashboard.web.table_view.TableView`)."""
+class TableReads(ColumnChoices):
+    """Listings, rows and the pages around them (see :class:`dashboard.web.table_view.TableView`),
+    in the columns the operator chose (:class:`~dashboard.web.column_choices.ColumnChoices`)."""
 
     # -- reading ------------------------------------------------------------------
     def _conditions(self, search: str | None, filters: t.Sequence[t.Any] | None) -> list[sa.ColumnElement[bool]]:
@@ -87,6 +89,8 @@ class TableReads(TableBase):
             "size": size,
             "filters": filter_bar.cache_args(self._filters or (), filters or ()),
         }
+        if columns := column_choices.page_key_part(self):
+            args["columns"] = columns  # the rows are kept with their foreign keys' labels, per shown column
         query = ListingQuery(self.store, listing_cache(), self.cache_scope(), where, order, args)
         g.dashboard_listing_query = query  # the facets count under the same conditions (web/facets.py)
         fresh = request.args.get("refresh") == "1"
@@ -206,9 +210,10 @@ class TableReads(TableBase):
     def _load_fk_labels(self, records: t.Sequence[Record]) -> dict[tuple[str, t.Any], str]:
         """Labels of the rows the page's foreign keys point at: one query per foreign key."""
         labels: dict[tuple[str, t.Any], str] = {}
+        listed = {key for key, _label in self._list_columns}  # this operator's (dashboard.web.column_choices)
         for column_name in self.fk_by_column:
             column = self.info.column(column_name)
-            if column.key not in self.column_list and len(records) > 1:
+            if column.key not in listed and len(records) > 1:
                 continue
             values = {getattr(r, column.key) for r in records}
             labels.update(((column.key, value), label) for value, label in self.fk_labels(column_name, values).items())
@@ -244,7 +249,9 @@ class TableReads(TableBase):
         # A list page kept whole for readers like this one (dashboard.web.page_cache): only
         # the layout around it is rendered.
         extras = filter_bar.page_key_extras(self)
-        key = None if extras is None else page_cache.page_key(self.info.id, [*self.cache_scope(), *extras])
+        # The operator's chosen columns (dashboard.web.column_choices) change the page too.
+        columns = column_choices.page_key_part(self)
+        key = None if extras is None else page_cache.page_key(self.info.id, [*self.cache_scope(), *extras, *columns])
         if key is not None:
             parts = page_cache.cached_parts(key)
             if parts is not None:

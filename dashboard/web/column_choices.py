@@ -1,0 +1,176 @@
+"""The columns an operator chose for a table's list, in their order (the list's "Columns" button).
+
+A choice is kept per operator and table in the state database (``column_choices`` in
+:mod:`dashboard.statedb`), by column name, so it follows the operator to another browser.
+Without one, a list shows the view's ``column_list``: the table's settings, else
+:func:`dashboard.db.list_columns.default_list_columns`.
+
+Views are shared by every thread of a process, so the choice is never set on the view:
+:class:`ColumnChoices` answers Flask-Admin's ``get_list_columns()`` and ``_list_columns``
+(read by its list, its sort links and the export's sort) for the current request, from the
+choice read once per request (``g``). Only columns the operator may see (``view.visible``:
+no hidden or secret-looking column) are ever offered, stored or shown; a stored name whose
+column has since left the database is skipped. The list page is kept whole in a shared
+cache: :func:`page_key_part` puts the choice into its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, jsonify, request
+from flask_admin.base import expose
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from dashboard import statedb
+from dashboard.i18n.translation import gettext
+from dashboard.web.table_base import TableBase
+
+#: How much of a refused name the message repeats.
+NAME_LIMIT = 100
+
+_table = statedb.column_choices
+
+
+# -- the state database ------------------------------------------------------------------------
+def saved_names(store: statedb.StateStore, username: str, table_id: str) -> list[str] | None:
+    """The column names ``username`` chose for ``table_id``, or ``None`` for the defaults."""
+    statement = sa.select(_table.c.columns).where(_table.c.username == username, _table.c.table_id == table_id)
+    with store.engine.connect() as connection:
+        found = connection.execute(statement).scalar()
+    # Anything but a list of names (a row written by hand) counts as no choice.
+    if not isinstance(found, list) or not all(isinstance(name, str) for name in found):
+        return None
+    return found
+
+
+def save_names(store: statedb.StateStore, username: str, table_id: str, names: list[str]) -> None:
+    """Keep ``names`` as ``username``'s columns for ``table_id``, replacing an earlier choice."""
+    row = (_table.c.username == username) & (_table.c.table_id == table_id)
+    values = {"columns": names, "saved_at": dt.datetime.now(dt.UTC)}
+    for _ in range(2):
+        try:
+            with store.engine.begin() as connection:
+                if connection.execute(_table.update().where(row).values(**values)).rowcount:
+                    return
+                connection.execute(_table.insert().values(username=username, table_id=table_id, **values))
+                return
+        except IntegrityError:
+            continue  # the same operator's other save inserted the row first: update it
+    raise RuntimeError("the column choice could not be saved")
+
+
+def forget_names(store: statedb.StateStore, username: str, table_id: str) -> None:
+    """Drop ``username``'s choice for ``table_id``: the list shows its defaults again."""
+    with store.engine.begin() as connection:
+        connection.execute(_table.delete().where(_table.c.username == username, _table.c.table_id == table_id))
+
+
+# -- the current request -----------------------------------------------------------------------
+def _operator() -> str | None:
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    return str(current_user.username)
+
+
+def chosen_keys(view: TableBase) -> list[str] | None:
+    """The keys of the columns the current operator chose for ``view``'s list, in their
+    order, or ``None`` (no choice, or none of its columns is left): the view's defaults."""
+    username = _operator()
+    if username is None:
+        return None
+    memo: dict[str, list[str] | None] = g.setdefault("dashboard_column_choices", {})
+    if view.info.id not in memo:
+        names = saved_names(statedb.get_store(current_app), username, view.info.id) or []
+        keys = {c.name: c.key for c in view.visible}
+        memo[view.info.id] = [keys[name] for name in dict.fromkeys(names) if name in keys] or None
+    return memo[view.info.id]
+
+
+def page_key_part(view: TableBase) -> list[t.Any]:
+    """What a kept list page's key needs for the operator's columns (nothing for the defaults)."""
+    keys = chosen_keys(view)
+    return [] if keys is None else [["columns", keys]]
+
+
+def _refusal(message: str) -> t.Any:
+    return jsonify({"error": message}), 400
+
+
+class ColumnChoices(TableBase):
+    """The list's columns per operator, and the routes that read and save the choice.
+
+    A floor of the view (under :class:`~dashboard.web.table_reads.TableReads`), not a mixin:
+    Flask-Admin's metaclass sets a wrapped copy of every exposed view on each class it makes,
+    so a mixin placed first would answer ``index_view`` with Flask-Admin's own.
+    """
+
+    @property
+    def _list_columns(self) -> list[tuple[t.Any, str]]:
+        # Flask-Admin sets this once at start-up (the defaults, for every operator) and reads
+        # it in the list and to map a ``sort`` index to its column.
+        if chosen_keys(self) is None:
+            return self._default_list_columns
+        return self.get_list_columns()
+
+    @_list_columns.setter
+    def _list_columns(self, columns: list[tuple[t.Any, str]]) -> None:
+        self._default_list_columns = columns
+
+    def get_list_columns(self) -> list[tuple[t.Any, str]]:
+        keys = chosen_keys(self)
+        return self.get_column_names(only_columns=keys or self.column_list, excluded_columns=None)
+
+    def listed_keys(self) -> list[str]:
+        """The keys of the columns the current list shows."""
+        return [str(key) for key, _label in self._list_columns]
+
+    @expose("/columns.json")
+    def columns_json_view(self) -> t.Any:
+        """Every column the operator may show, shown ones first in their order, with the
+        texts of the chooser (static/columns.js builds it only when asked)."""
+        shown = self.listed_keys()
+        order = {key: index for index, key in enumerate(shown)}
+        columns = sorted(self.visible, key=lambda c: order.get(c.key, len(order)))
+        return jsonify(
+            {
+                "columns": [
+                    {"name": c.name, "label": str(self.column_labels.get(c.key, c.name)), "shown": c.key in order}
+                    for c in columns
+                ],
+                "chosen": chosen_keys(self) is not None,
+                "text": {
+                    "title": gettext("Columns shown in this list"),
+                    "up": gettext("Move up"),
+                    "down": gettext("Move down"),
+                    "save": gettext("Save"),
+                    "reset": gettext("Reset to the defaults"),
+                    "cancel": gettext("Cancel"),
+                    "none": gettext("Choose at least one column."),
+                },
+            }
+        )
+
+    @expose("/columns", methods=("POST",))
+    def columns_save_view(self) -> t.Any:
+        """Save the operator's columns (``columns``, in order), or drop them (``reset``)."""
+        username = _operator()
+        if username is None:
+            return _refusal(gettext("Log in to choose columns."))
+        store = statedb.get_store(current_app)
+        if request.form.get("reset"):
+            forget_names(store, username, self.info.id)
+            return jsonify({"saved": False})
+        names = request.form.getlist("columns")
+        visible = {c.name for c in self.visible}
+        unknown = [name for name in names if name not in visible]
+        if unknown:
+            shown = ", ".join(f'"{name[:NAME_LIMIT]}"' for name in unknown[:5])
+            return _refusal(gettext("Not a column of this list: %(names)s. Nothing was saved.", names=shown))
+        if not names:
+            return _refusal(gettext("Choose at least one column."))
+        save_names(store, username, self.info.id, list(dict.fromkeys(names)))
+        return jsonify({"saved": True})
