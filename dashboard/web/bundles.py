@@ -51,6 +51,7 @@ BUNDLES: dict[str, tuple[tuple[str, str], ...]] = {
         (ADMIN_STATIC, "admin/js/form.js"),
         (ADMIN_STATIC, "admin/js/bs4_modal.js"),
         (OWN_STATIC, "filters.js"),
+        (OWN_STATIC, "columns.js"),
         (OWN_STATIC, "inline_edit.js"),
     ),
     # Pages that draw a chart (templates/dashboard/base.html).
