@@ -27,6 +27,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,10 +103,10 @@ def discover(dashboard: Client) -> tuple[int, str, str]:
     match = re.search(r'<div id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S)
     if match is None:
         raise BenchError("no filter-groups-data on /admin/orders/")
-    groups = json.loads(html.unescape(match.group(1)))
+    groups = _equals_args(json.loads(html.unescape(match.group(1))))
     found = []
     for column in ("status", "customer_id"):
-        args = [f["arg"] for f in groups.get(column, []) if f.get("operation") == "equals"]
+        args = groups.get(column, [])
         if not args:
             raise BenchError(f"no '{column} equals' filter on /admin/orders/")
         found.append(f"flt0_{args[0]}")
@@ -143,6 +144,19 @@ def scenarios(rows: int, requests: int, sort_index: int, status_arg: str) -> lis
         Scenario("details of id 1", ["/orders/1"], ["/admin/orders/details/?id=1"], compare_ids=False),
         Scenario("edit form of id 1", ["/orders/1/edit"], ["/admin/orders/edit/?id=1"], compare_ids=False),
     ]
+
+
+def _equals_args(data: t.Any) -> dict[str, list[str]]:
+    """Column -> URL args of its "equals" filters, from the filter data of either format: Flask-Admin's
+    (column -> operations as objects) or the compact one of dashboard/web/filter_bar.py since 5d700e0
+    (``{"l": labels, "g": {column: [[index, label, type, options, arg], ...]}}``)."""
+    if isinstance(data, dict) and "g" in data and "l" in data:
+        labels = data["l"]
+        return {
+            column: [str(op[4]) if len(op) > 4 and op[4] else str(op[0]) for op in ops if labels[op[1]] == "equals"]
+            for column, ops in data["g"].items()
+        }
+    return {column: [f["arg"] for f in ops if f.get("operation") == "equals"] for column, ops in (data or {}).items()}
 
 
 def facet_scenarios(rows: int, requests: int, customer_arg: str) -> list[Scenario]:
