@@ -1,15 +1,22 @@
 """The list's "Columns" chooser in a real Chromium: hide a column of the demo's orders and move
 another, reload, and the choice holds, also in a second browser logged in as the same
-operator; Reset brings the defaults back. Screenshots go to ``test-artifacts/``."""
+operator; Reset brings the defaults back. On the hostile schema, column names reach the
+chooser and the list as text and no script runs. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
 import typing as t
 
 import pytest
 
+from dashboard.site_state import current_site
+from tests import schemas
+from tests.apps import PASSWORD, add_user, make_app
 from tests.browser import require_browser
-from tests.test_e2e import Operator, _serve, logged_in
+from tests.test_checklist_browser import Browser
+from tests.test_e2e import ARTIFACTS, Operator, _serve, logged_in
 
 pytestmark = pytest.mark.e2e
 
@@ -62,3 +69,70 @@ def test_hide_and_move_columns_and_the_choice_holds_after_a_reload_and_in_anothe
         assert not panel.locator('li[data-name="status"] input[type=checkbox]').is_checked()
         elsewhere.through(lambda: panel.locator("button", has_text="Reset").click())
         assert _headers(elsewhere) == defaults
+
+
+@pytest.fixture(scope="module")
+def hostile_served() -> t.Iterator[tuple[str, dict[str, str]]]:
+    """The hostile SQLite schema (:mod:`tests.schemas`) served with an admin ``alice``;
+    yields the base URL and each table's URL path."""
+    require_browser()
+    from werkzeug.serving import make_server
+
+    with tempfile.TemporaryDirectory(prefix="dash_columns_") as folder:
+        url = f"sqlite:///{folder}/hostile.db"
+        schemas.create_hostile_schema(url)
+        app = make_app(url, f"{folder}/instance")
+        add_user(app, "alice", "admin")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            paths = {table_id: view.info.url_path for table_id, view in current_site(app).views.items()}
+            yield f"http://127.0.0.1:{server.server_port}", paths
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            current_site(app).engine.dispose()
+
+
+def test_hostile_column_names_reach_the_chooser_and_the_list_as_text(chromium: t.Any, hostile_served: t.Any) -> None:
+    base, paths = hostile_served
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        browser = Browser(page, base, paths)
+        page.goto(base + "/login")
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/admin/")
+        browser.go(f"/admin/{paths[schemas.CUSTOMERS]}/")
+        page.click("#dashboard-columns")
+        panel = page.locator(".dashboard-columns-panel")
+        panel.wait_for()
+        labels = [label.strip() for label in panel.locator("label").all_inner_texts()]
+        assert set(schemas.HOSTILE_COLUMNS) <= set(labels)
+        browser.check("the chooser")
+        # Only the hostile columns, the last one moved to the top.
+        for item in panel.locator("li").all():
+            box = item.locator("input[type=checkbox]")
+            box.check() if item.get_attribute("data-name") in schemas.HOSTILE_COLUMNS else box.uncheck()
+        last = panel.locator(f'li[data-name="{_css_string(schemas.HOSTILE_COLUMNS[-1])}"]')
+        for _ in range(len(labels)):
+            last.locator('button[data-move="up"]').click()
+        page.screenshot(path=str(ARTIFACTS / "columns-hostile-chooser.png"), full_page=True)
+        with page.expect_navigation():
+            panel.locator("button", has_text="Save").click()
+        page.wait_for_load_state("networkidle")
+        browser.check("the list in the chosen columns")
+        shown = [text.strip() for text in page.locator("th.column-header").all_inner_texts()]
+        assert sorted(shown) == sorted(schemas.HOSTILE_COLUMNS)
+        assert shown[0] == schemas.HOSTILE_COLUMNS[-1]
+    finally:
+        context.close()
+
+
+def _css_string(text: str) -> str:
+    """``text`` inside a double-quoted CSS attribute selector."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -54,6 +54,7 @@
   function build(data) {
     var text = data.text;
     panel = element('div', 'card card-body my-2 dashboard-columns-panel');
+    panel.style.maxWidth = '36rem';  // the arrows beside their names, not across a wide screen
     panel.appendChild(element('h2', 'h6', text.title));
     var list = element('ol', 'list-unstyled mb-2');
     data.columns.forEach(function (column) { list.appendChild(row(column, text)); });
