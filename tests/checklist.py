@@ -29,8 +29,10 @@ def site_on(url: str, folder: t.Any, role: str = "admin", *, hostile: bool = Tru
 def row_ids(page: str) -> list[str]:
     """Keys of the rows on a list page, in order, read from their "view record" buttons (not
     from links to other tables' rows)."""
-    # The buttons link relative to the list page: "details/?id=...".
-    keys = re.findall(r'<a class="fa fa-eye" href="details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page)
+    # The row's link to its details, relative to the list page ("details/?id=..."): the key
+    # cell's for a one-column integer key, the eye button's otherwise (links to other tables
+    # are absolute).
+    keys = re.findall(r'<a (?:class="fa fa-eye" )?href="details/\?id=([^"]*?)(?:&amp;url=[^"]*)?"', page)
     return [unquote_plus(html.unescape(key)) for key in keys]
 
 
