@@ -8,6 +8,7 @@ import re
 import typing as t
 
 import pytest
+from markupsafe import escape
 
 from dashboard import statedb
 from tests.apps import logged_in
@@ -49,6 +50,14 @@ def entries(site: Site) -> list[dict[str, t.Any]]:
 def editable_columns(page: str) -> list[str]:
     found = re.search(r'data-dashboard-editable="([^"]*)"', page)
     return found.group(1).split() if found else []
+
+
+def listed_cell(page: str, row_id: str, key: str) -> str:
+    """What the list page shows in column ``key`` of row ``row_id``."""
+    row = next(row for row in page.split("<tr>") if f'class="action-checkbox" value="{row_id}"' in row)
+    found = re.search(rf'<td class="col-{key}[^"]*">(.*?)</td>', row)
+    assert found, row
+    return found.group(1)
 
 
 def test_an_inline_edit_writes_the_row_and_its_audit_entry_and_the_list_shows_it(site, demo_url):
@@ -188,3 +197,24 @@ def test_the_message_after_a_create_links_to_the_new_row_and_the_list_shows_it(s
     assert site.get(html.unescape(link.group(1))).status_code == 200
     assert "A &lt;new&gt; tag" in site.text(html.unescape(link.group(1)))
     assert "A &lt;new&gt; tag" in site.text(site.url("tags"))
+
+
+def test_pick_lists_offer_their_choices_and_foreign_keys_answer_their_linked_label(site, demo_url):
+    opened = open_cell(site, "customers", "4", "is_active")
+    # The edit form's pick list, where it has one (a MariaDB boolean is a number typed in).
+    picked = re.search(
+        r'<select[^>]*name="is_active"[^>]*>(.*?)</select>', site.text(site.url("customers", "edit", "4"))
+    )
+    offered = re.findall(r'<option[^>]*value="([^"]*)"', picked.group(1)) if picked else None
+    assert (opened["choices"] and [value for value, _label in opened["choices"]]) == offered
+    answer = save_cell(site, "customers", "4", "is_active", "false" if offered else "0", opened)
+    assert answer.status_code == 200
+    # The cell as the list, read afresh, renders it.
+    assert answer.get_json()["html"] == listed_cell(site.text(site.url("customers")), "4", "is_active")
+    assert not next(row for row in rows(demo_url, "customers") if row[0] == 4)[5]
+    other = next(row[0] for row in rows(demo_url, "customers") if row[0] != 4)
+    opened = open_cell(site, "orders", "1", "customer_id")
+    answer = save_cell(site, "orders", "1", "customer_id", str(other), opened)
+    assert answer.status_code == 200
+    assert f'details/?id={other}">{escape(names(demo_url)[other])} ({other})</a>' in answer.get_json()["html"]
+    assert next(row for row in rows(demo_url, "orders") if row[0] == 1)[1] == other

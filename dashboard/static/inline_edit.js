@@ -149,8 +149,14 @@
       function (result) {
         var data = result.data;
         if (cell.dashboardInline !== kept) { return; }
-        if (result.status !== 200 || !data) {
-          message(cell, data && data.error ? data.error : String(result.status));
+        if (!data) {
+          // Not an answer of cell/ (a session that expired answers with the login page):
+          // the page read afresh says what it is.
+          window.location.reload();
+          return;
+        }
+        if (result.status !== 200) {
+          message(cell, data.error || String(result.status));
           delete cell.dashboardInline;
           return;
         }
