@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 import re
 import typing as t
+from urllib.parse import urlencode
 
 import pytest
 from markupsafe import escape
 
 from dashboard import statedb
 from tests.apps import logged_in
+from tests.checklist import row_ids
 from tests.site import Site, make_site, rows
 
 
@@ -218,3 +220,26 @@ def test_pick_lists_offer_their_choices_and_foreign_keys_answer_their_linked_lab
     assert answer.status_code == 200
     assert f'details/?id={other}">{escape(names(demo_url)[other])} ({other})</a>' in answer.get_json()["html"]
     assert next(row for row in rows(demo_url, "orders") if row[0] == 1)[1] == other
+
+
+def test_every_editable_cell_of_the_hostile_schema_opens_and_saves_unchanged(module_hostile_site):
+    """Every type, key shape and hostile name: the cells a list offers open with their value as the
+    edit form shows it, and saving it unchanged answers the cell as the list renders it."""
+    site = module_hostile_site
+    opened_any = False
+    for table_id, view in site.state.views.items():
+        page = site.text(site.url(table_id))
+        columns = editable_columns(page)
+        assert set(columns) <= {key for key, _label in view.get_list_columns()}, table_id
+        ids = row_ids(page)
+        for column in columns if ids else []:
+            query = urlencode({"id": ids[0], "column": column})
+            response = site.client.get(site.url(table_id, "cell") + "?" + query)
+            assert response.status_code == 200, (table_id, column, response.get_data(as_text=True))
+            opened = response.get_json()
+            assert opened["value"] == site.form_values(site.url(table_id, "edit", ids[0])).get(column, ""), column
+            saved = save_cell(site, table_id, ids[0], column, opened["value"], opened)
+            assert saved.status_code == 200, (table_id, column, saved.get_data(as_text=True))
+            assert "<script" not in saved.get_json()["html"]
+            opened_any = True
+    assert opened_any
