@@ -254,3 +254,31 @@ def test_a_wide_table_keeps_its_defaults_until_the_operator_chooses(app: Flask) 
     assert save(alice, ["c69", "id", "c40"], "wide").status_code == 200
     page = list_page(alice, "wide")
     assert headers(page) == ["c69", "id", "c40"] and first_cells(page) == ["69", "1", "40"]
+
+
+def test_a_state_database_from_before_the_chooser_gets_its_table(database_url: str, tmp_path: t.Any) -> None:
+    first = make_app(database_url, tmp_path / "older", TABLES=TABLES)
+    alice = logged_in(first, "admin", "alice")
+    assert headers(list_page(alice)) == DEFAULTS
+    _dispose(first)
+    with statedb.get_store(first).engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE column_choices"))
+    statedb.get_store(first).engine.dispose()
+    again = make_app(database_url, tmp_path / "older", TABLES=TABLES)
+    try:
+        client = again.test_client()
+        assert login(client, "alice").status_code == 302
+        assert save(client, ["status"]).status_code == 200
+        assert headers(list_page(client)) == ["status"]
+        assert stored(again) == [("alice", "items", ["status"])]
+    finally:
+        _dispose(again)
+
+
+def test_removing_an_operator_forgets_their_columns(app: Flask) -> None:
+    alice = logged_in(app, "admin", "alice")
+    bob = logged_in(app, "admin", "bob")
+    assert save(alice, ["title"]).status_code == 200
+    assert save(bob, ["status"]).status_code == 200
+    assert statedb.get_store(app).remove_user("alice")
+    assert stored(app) == [("bob", "items", ["status"])]

@@ -88,16 +88,26 @@
       post(body, message);
     });
     reset.addEventListener('click', function () { post(new URLSearchParams({reset: '1'}), message); });
-    cancel.addEventListener('click', function () { panel.hidden = true; button.focus(); });
+    cancel.addEventListener('click', function () {
+      panel.hidden = true;
+      button.setAttribute('aria-expanded', 'false');
+      button.focus();
+    });
     button.closest('ul').insertAdjacentElement('afterend', panel);
   }
 
+  button.setAttribute('aria-expanded', 'false');
   button.addEventListener('click', function () {
-    if (panel) { panel.hidden = !panel.hidden; return; }
+    if (panel) {
+      panel.hidden = !panel.hidden;
+      button.setAttribute('aria-expanded', String(!panel.hidden));
+      return;
+    }
     button.disabled = true;
     fetch(new URL('columns.json', window.location.href), {credentials: 'same-origin', headers: {Accept: 'application/json'}})
       .then(function (response) { if (!response.ok) { throw new Error(response.statusText); } return response.json(); })
       .then(build)
+      .then(function () { button.setAttribute('aria-expanded', 'true'); })
       .catch(function (error) { button.title = String(error); })
       .then(function () { button.disabled = false; });
   });

@@ -118,7 +118,9 @@ class ColumnChoices(TableBase):
 
     @_list_columns.setter
     def _list_columns(self, columns: list[tuple[t.Any, str]]) -> None:
-        self._default_list_columns = columns
+        # Always the view's own columns, whoever's request this would run in: what is set
+        # here is shown to every operator without a choice.
+        self._default_list_columns = self.get_column_names(only_columns=self.column_list, excluded_columns=None)
 
     def get_list_columns(self) -> list[tuple[t.Any, str]]:
         keys = chosen_keys(self)
