@@ -243,3 +243,29 @@ def test_every_editable_cell_of_the_hostile_schema_opens_and_saves_unchanged(mod
             assert "<script" not in saved.get_json()["html"]
             opened_any = True
     assert opened_any
+
+
+def test_a_database_user_without_update_gets_the_privilege_refusal(demo_url, restricted, tmp_path):
+    site = make_site(restricted(demo_url, {"*": {"SELECT"}}), tmp_path)
+    try:
+        assert editable_columns(site.text(site.url("customers"))) == []
+        before = rows(demo_url, "customers", "id")
+        response = site.client.post(
+            site.url("customers", "cell"),
+            data={"csrf_token": site.token(), "id": "2", "column": "name", "value": "x", "fingerprint": "0" * 64},
+        )
+        assert response.status_code == 403
+        assert "this database user lacks the UPDATE privilege on customers" in response.get_json()["error"]
+        assert rows(demo_url, "customers", "id") == before
+    finally:
+        site.state.engine.dispose()
+
+
+@pytest.mark.parametrize("fingerprint", ["", "not a fingerprint"])
+def test_an_inline_edit_without_the_rows_fingerprint_writes_nothing(site, demo_url, fingerprint):
+    opened = open_cell(site, "customers", "2", "name")
+    response = save_cell(site, "customers", "2", "name", "Blind", {**opened, "fingerprint": fingerprint})
+    assert response.status_code == 409
+    assert "did not say which version of the row" in response.get_json()["error"]
+    assert response.get_json()["fingerprint"] == opened["fingerprint"]
+    assert names(demo_url)[2] != "Blind"

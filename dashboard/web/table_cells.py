@@ -64,9 +64,10 @@ class TableCells(TableWrites):
         row_id, key = source.get("id", ""), source.get("column", "")
         refusal = self._cell_refusal(key)
         if refusal is not None:
+            recorded, shown = refusal
             if request.method == "POST":
-                self._record_refused_cell(row_id, refusal)
-            return jsonify(error=gettext(refusal)), 403
+                self._record_refused_cell(row_id, recorded)
+            return jsonify(error=shown), 403
         model = self.get_one(row_id)
         if model is None:
             return jsonify(error=gettext("This row no longer exists. Reload the list.")), 404
@@ -74,12 +75,15 @@ class TableCells(TableWrites):
             return self._cell_to_edit(model, key)
         return self._save_cell(model, row_id, key)
 
-    def _cell_refusal(self, key: str) -> str | None:
-        """Why the current operator may not change column ``key`` in place (untranslated), or ``None``."""
+    def _cell_refusal(self, key: str) -> tuple[str, str] | None:
+        """Why the current operator may not change column ``key`` in place, for the audit log
+        (untranslated) and for the operator (as the edit page would say it); ``None``: they may."""
         if not self.can_edit:
-            return N_("Permission denied.") if not self.allowed("edit") else N_("This table is read-only.")
-        if not current_app.config.get("INLINE_EDIT", True) or not self._editable_in_place(key):
-            return N_("This value cannot be changed in the list; open the row's edit page.")
+            recorded = N_("Permission denied.") if not self.allowed("edit") else N_("This table is read-only.")
+            return recorded, self._refusal("edit")
+        if not self._editable_in_place(key):
+            recorded = N_("This value cannot be changed in the list; open the row's edit page.")
+            return recorded, gettext(recorded)
         return None
 
     def _record_refused_cell(self, row_id: str, message: str) -> None:
