@@ -99,3 +99,8 @@ def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator
     # The refusal is the one answer that may fail; nothing else on the page did.
     assert [p for p in operator.problems if "409" not in p] == []
     operator.problems.clear()
+    # Saving again, with their value in view, overwrites it.
+    field.press("Enter")
+    page.wait_for_function("cell => cell.textContent === 'Mine'", arg=cell.element_handle())
+    operator.settle()
+    assert name_in_database(instance, customer_id) == "Mine"

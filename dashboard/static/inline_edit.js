@@ -142,6 +142,7 @@
     var id = rowKey(cell.parentElement);
     var column = columnOf(cell);
     if (id === null || !column) { return; }
+    cell.querySelectorAll('.dashboard-inline-message').forEach(function (note) { note.remove(); });
     var kept = { id: id, column: column, nodes: Array.prototype.slice.call(cell.childNodes) };
     cell.dashboardInline = kept;
     var url = endpoint + '?' + new URLSearchParams({ id: id, column: column }).toString();
