@@ -3,7 +3,8 @@
 Each filter parses its value with the column's codec (so a malformed date is rejected
 with Flask-Admin's "invalid filter value" banner, never a 500) and contributes one SQL
 condition. Only columns the view allows get filters; a ``flt`` argument naming anything
-else is ignored by Flask-Admin.
+else is ignored by Flask-Admin. Which operations a column gets, and the OR group, are
+:mod:`dashboard.web.filter_bar`'s; the date presets are :mod:`dashboard.web.date_presets`.
 """
 
 from __future__ import annotations
