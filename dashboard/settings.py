@@ -87,6 +87,11 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "BULK_EDIT_MAX_ROWS",
+        1_000,
+        "Most rows one bulk edit (a list's With selected -> Set a value) may change; more are refused.",
+    ),
+    Setting(
         "FORM_MAX_BYTES",
         16 * 1024 * 1024,
         (
