@@ -28,6 +28,7 @@ from flask_admin.actions import action
 from flask_admin.base import expose
 from flask_admin.helpers import get_redirect_target
 from werkzeug.wrappers import Response
+from wtforms import SelectField
 
 from dashboard.db.bulk_update import RowChanged, RowRefused, update_previewed
 from dashboard.db.records import Record, WriteError
@@ -92,7 +93,9 @@ class BulkEdit(TableWrites):
             return self._page(keys=keys, column=column, text=text, error=refused.message)
         if applying:
             return self._apply(column, value)
-        return self._page(keys=keys, column=column, text=text, preview=self._preview(keys, column, value))
+        # Shown again as the edit form would show the value (``yes`` -> ``true``), which a pick list matches.
+        shown = "" if value is None else self._codec(column.key).to_text(value)
+        return self._page(keys=keys, column=column, text=shown, preview=self._preview(keys, column, value))
 
     # -- rights and inputs ------------------------------------------------------------------
     def is_action_allowed(self, name: str) -> bool:
@@ -119,6 +122,13 @@ class BulkEdit(TableWrites):
             if field is not None and field.field_class is not ReadOnlyField:
                 found.append(column)
         return found
+
+    def _value_choices(self, column: ColumnInfo) -> list[tuple[str, str]] | None:
+        """``(value, label)`` of the edit form's pick list for ``column`` (booleans, enums), or ``None``."""
+        field = getattr(self._edit_form_class, column.key, None)
+        if field is None or not issubclass(field.field_class, SelectField):
+            return None
+        return [(choice.value, str(choice.label)) for choice in field.kwargs.get("choices", ())]
 
     def _bulk_column(self, key: str) -> ColumnInfo | None:
         return next((c for c in self.bulk_columns() if c.key == key), None)
@@ -228,6 +238,7 @@ class BulkEdit(TableWrites):
             bulk_columns=columns,
             chosen=column.key if column is not None else "",
             value=text,
+            value_choices=self._value_choices(column) if column is not None else None,
             error=error,
             selected=len(keys),
             ids=ids,
