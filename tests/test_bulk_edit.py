@@ -11,6 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard import statedb
+from dashboard.db.codecs import codec_for
+from dashboard.web.keys import encode_key
+from tests import schemas
 from tests.apps import logged_in
 from tests.checklist import site_on
 from tests.site import Site, form_values, make_site, rows
@@ -332,3 +335,20 @@ def test_a_boolean_is_typed_then_picked_from_the_edit_forms_list(site, demo_url,
     assert '<option value="false" selected>No</option>' in picker.group(1)
     apply(site, previewed)
     assert [row[5] for row in rows(demo_url, "customers", "id")[:2]] == [False, False]
+
+
+def test_hostile_keys_address_exactly_the_selected_rows(hostile_site, hostile_database_url):
+    site = hostile_site
+    codecs = [codec_for(sa.String()), codec_for(sa.Integer())]
+    chosen = [("a,b", 1), ("a.", 2)]
+    ids = [encode_key(key, codecs) for key in chosen]
+    before = {(row[0], row[1]): row[2] for row in rows(hostile_database_url, schemas.COMPOSITE_KEYS_TABLE)}
+    apply(site, preview(site, schemas.COMPOSITE_KEYS_TABLE, ids, "label", "<b>set</b>"))
+    after = {(row[0], row[1]): row[2] for row in rows(hostile_database_url, schemas.COMPOSITE_KEYS_TABLE)}
+    assert after == {key: "<b>set</b>" if key in chosen else label for key, label in before.items()}
+    texts = ['quo"te', "<b>tag</b>", "a,b", "L" * 190]
+    previewed = preview(site, schemas.TEXT_KEYS_TABLE, texts, "label", "x")
+    assert "4 of the selected rows will change." in count_sentence(previewed.get_data(as_text=True))
+    apply(site, previewed)
+    labels = {row[0]: row[1] for row in rows(hostile_database_url, schemas.TEXT_KEYS_TABLE)}
+    assert {key for key, label in labels.items() if label == "x"} == set(texts)
