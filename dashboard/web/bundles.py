@@ -52,6 +52,7 @@ BUNDLES: dict[str, tuple[tuple[str, str], ...]] = {
         (ADMIN_STATIC, "admin/js/bs4_modal.js"),
         (OWN_STATIC, "filters.js"),
         (OWN_STATIC, "columns.js"),
+        (OWN_STATIC, "saved_views.js"),
         (OWN_STATIC, "inline_edit.js"),
     ),
     # Pages that draw a chart (templates/dashboard/base.html).

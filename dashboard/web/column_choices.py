@@ -90,6 +90,12 @@ def chosen_keys(view: TableBase) -> list[str] | None:
     return memo[view.info.id]
 
 
+def show_for_request(view: TableBase, keys: list[str]) -> None:
+    """Show the columns ``keys`` in ``view``'s list for the rest of this request, in place of
+    the operator's choice (an open saved view: dashboard.web.saved_views); none left: the defaults."""
+    g.setdefault("dashboard_column_choices", {})[view.info.id] = keys or None
+
+
 def page_key_part(view: TableBase) -> list[t.Any]:
     """What a kept list page's key needs for the operator's columns (nothing for the defaults)."""
     keys = chosen_keys(view)

@@ -24,20 +24,22 @@ from dashboard.db.listing import ListingQuery
 from dashboard.db.records import Record
 from dashboard.i18n.translation import gettext, translate
 from dashboard.site_state import current_site
-from dashboard.web import column_choices, filter_bar, form_rendering, list_rows, page_cache, text_search
+from dashboard.web import column_choices, filter_bar, form_rendering, list_rows, page_cache, saved_views, text_search
 from dashboard.web.caching import listing_cache
 from dashboard.web.column_choices import ColumnChoices
 from dashboard.web.filters import EqualFilter
 from dashboard.web.keys import BadKey, decode_key
 from dashboard.web.links import linked_rows
+from dashboard.web.saved_views import SavedViews
 from dashboard.web.table_base import MAX_PAGE
 
 log = logging.getLogger(__name__)
 
 
-class TableReads(ColumnChoices):
+class TableReads(ColumnChoices, SavedViews):
     """Listings, rows and the pages around them (see :class:`dashboard.web.table_view.TableView`),
-    in the columns the operator chose (:class:`~dashboard.web.column_choices.ColumnChoices`)."""
+    in the columns the operator chose (:class:`~dashboard.web.column_choices.ColumnChoices`) or
+    an open saved view shows (:class:`~dashboard.web.saved_views.SavedViews`)."""
 
     # -- reading ------------------------------------------------------------------
     def _conditions(self, search: str | None, filters: t.Sequence[t.Any] | None) -> list[sa.ColumnElement[bool]]:
@@ -246,11 +248,15 @@ class TableReads(ColumnChoices):
     # -- rendering ------------------------------------------------------------------
     @expose("/")
     def index_view(self) -> t.Any:
+        # A saved view (dashboard.web.saved_views): its address redirects to its arguments,
+        # and it shows its columns in place of the operator's.
+        if (answer := saved_views.open_for_request(self)) is not None:
+            return answer
         # A list page kept whole for readers like this one (dashboard.web.page_cache): only
         # the layout around it is rendered.
         extras = filter_bar.page_key_extras(self)
         # The operator's chosen columns (dashboard.web.column_choices) change the page too.
-        columns = column_choices.page_key_part(self)
+        columns = [*column_choices.page_key_part(self), *saved_views.page_key_part(self)]
         key = None if extras is None else page_cache.page_key(self.info.id, [*self.cache_scope(), *extras, *columns])
         if key is not None:
             parts = page_cache.cached_parts(key)
@@ -269,7 +275,7 @@ class TableReads(ColumnChoices):
 
     def _render_page(self, template: str, **kwargs: t.Any) -> str:
         kwargs.setdefault("table_info", self.info)
-        kwargs.setdefault("table_notice", self._notice())
+        kwargs.setdefault("table_notice", self._notice() + saved_views.notes(self))
         kwargs.setdefault("related_links", self._related_links(kwargs.get("model")))
         if template == self.details_template:
             kwargs.setdefault("linked_rows", linked_rows(self, kwargs.get("model")))
