@@ -49,7 +49,7 @@ EXAMPLES = 10
 _CHUNK = 50
 
 
-class BadRequest(Exception):
+class Unusable(Exception):
     """What the operator sent cannot be previewed or applied; ``message`` says why, translated."""
 
     def __init__(self, message: str) -> None:
@@ -64,7 +64,7 @@ class BulkEdit(TableWrites):
     def action_set_value(self, ids: list[str]) -> t.Any:
         try:
             keys = self._selected(ids)
-        except BadRequest as refused:
+        except Unusable as refused:
             flash(refused.message, "error")
             return None  # Flask-Admin goes back to the list
         return self._page(keys=keys, column=None, text="")
@@ -80,7 +80,7 @@ class BulkEdit(TableWrites):
             abort(403, description=translate(refusal))
         try:
             keys = self._selected(_json_list(request.form.get("ids", "")))
-        except BadRequest as refused:
+        except Unusable as refused:
             flash(refused.message, "error")
             return redirect(self._return_url())
         column = self._bulk_column(request.form.get("column", ""))
@@ -89,7 +89,7 @@ class BulkEdit(TableWrites):
             return self._page(keys=keys, column=None, text=text, error=gettext("Choose a column to change."))
         try:
             value = self._parsed(column, text)
-        except BadRequest as refused:
+        except Unusable as refused:
             return self._page(keys=keys, column=column, text=text, error=refused.message)
         if applying:
             return self._apply(column, value)
@@ -104,7 +104,7 @@ class BulkEdit(TableWrites):
         return super().is_action_allowed(name)
 
     def _bulk_refusal(self) -> str | None:
-        """Why the current operator may not set values in bulk here (untranslated), or ``None``."""
+        """Why the current operator may not set values in bulk here (for :func:`translate`), or ``None``."""
         if not self.info.has_row_identity:
             return Message(N_("This table has no key to address single rows."))
         if not self.can_edit:
@@ -138,9 +138,9 @@ class BulkEdit(TableWrites):
         unique = list(dict.fromkeys(ids))
         limit = int(current_app.config["BULK_EDIT_MAX_ROWS"])
         if not unique:
-            raise BadRequest(gettext("Please select at least one record."))
+            raise Unusable(gettext("Please select at least one record."))
         if len(unique) > limit:
-            raise BadRequest(
+            raise Unusable(
                 gettext(
                     "Nothing was changed: %(count)s rows are selected, and one bulk edit changes at most "
                     "%(limit)s (the BULK_EDIT_MAX_ROWS setting). Select fewer rows.",
@@ -151,7 +151,7 @@ class BulkEdit(TableWrites):
         try:
             return [decode_key(i, self.store.key_codecs) for i in unique]
         except BadKey:
-            raise BadRequest(gettext("Some of the selected rows do not exist.")) from None
+            raise Unusable(gettext("Some of the selected rows do not exist.")) from None
 
     def _parsed(self, column: ColumnInfo, text: str) -> t.Any:
         """``text`` as the edit form would write it into ``column``: empty is NULL where allowed."""
@@ -159,11 +159,11 @@ class BulkEdit(TableWrites):
         if text == "" and column.nullable:
             return None
         if text == "" and codec.kind not in ("string", "text"):
-            raise BadRequest(gettext("This field is required."))
+            raise Unusable(gettext("This field is required."))
         try:
             return codec.from_text(text)
         except ValueError as exc:
-            raise BadRequest(exception_text(exc)) from None
+            raise Unusable(exception_text(exc)) from None
 
     def _holds(self, record: Record, column: ColumnInfo, value: t.Any) -> bool:
         """Whether ``record`` already holds ``value`` in ``column``, as the edit form compares values (as text)."""
@@ -251,7 +251,7 @@ class BulkEdit(TableWrites):
         return_url = self._return_url()
         try:
             rows = self._previewed_rows()
-        except BadRequest as refused:
+        except Unusable as refused:
             flash(refused.message, "error")
             return redirect(return_url)
         listed = json.dumps([encode_key(key, self.store.key_codecs) for key, _ in rows], ensure_ascii=False)
@@ -310,7 +310,7 @@ class BulkEdit(TableWrites):
         sent = _json_rows(request.form.get("rows", ""))
         keys = self._selected([row_id for row_id, _ in sent])
         if len(keys) != len(sent) or not all(self.store.is_fingerprint(print_) for _, print_ in sent):
-            raise BadRequest(gettext("Nothing was changed: the preview did not say which rows it showed."))
+            raise Unusable(gettext("Nothing was changed: the preview did not say which rows it showed."))
         return [(key, print_) for key, (_, print_) in zip(keys, sent, strict=True)]
 
 
