@@ -10,12 +10,15 @@ exception names that row. Nothing here knows of Flask.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.records import Record, RecordStore, WriteError, _by_param, describe_write_error
+
+log = logging.getLogger(__name__)
 
 
 class RowChanged(Exception):
@@ -63,6 +66,7 @@ def update_previewed(
                 connection.execute(sa.update(store.table).where(store.key_condition(key)).values(data))
             except (SQLAlchemyError, OverflowError) as exc:
                 # Which row the database refused is known only here, statement by statement.
+                log.warning("bulk edit of %s refused at row %r: %s", store.info.id, key, exc)
                 raise RowRefused(tuple(key), describe_write_error(exc, "edit", store.info.name)) from exc
             before.append(current)
     return before
