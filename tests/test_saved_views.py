@@ -56,6 +56,18 @@ def status_filter(app: Flask) -> str:
     return urlsplit(url).query
 
 
+def filter_arg(app: Flask, column: str, kind: str, position: int = 0) -> str:
+    """The address argument of the items' filter of ``kind`` (a class name) on ``column``."""
+    from dashboard.site_state import current_site
+
+    with app.test_request_context("/admin/items/"):
+        view = current_site(app).views["items"]
+        for arg, (_index, flt) in view._filter_args.items():
+            if type(flt).__name__ == kind and flt.column.name == column:
+                return f"flt{position}_{arg}"
+    raise AssertionError(f"no {kind} filter on {column}")
+
+
 def save_view(client: FlaskClient, name: str, arguments: str = "", table: str = "items", **extra: t.Any) -> t.Any:
     data = {"name": name, "arguments": arguments, "csrf_token": csrf_token(client, f"/admin/{table}/"), **extra}
     return client.post(f"/admin/{table}/views", data=data)
@@ -244,7 +256,12 @@ def test_an_unknown_view_gives_a_message_and_the_plain_list(app: Flask) -> None:
 def test_a_view_whose_column_left_the_database_still_opens(database_url: str, tmp_path: t.Any, app: Flask) -> None:  # noqa: F811
     alice = logged_in(app, "admin", "alice")
     choose_columns(alice, ["gone", "title", "status"])
-    assert save_view(alice, "With gone", "?search=title&sort=1").status_code == 200
+    # Filters on a column after "gone" (their indexes move when it leaves) and on "gone" itself.
+    in_list = filter_arg(app, "status", "InListFilter")
+    not_gone = filter_arg(app, "gone", "NotEqualFilter", 1)
+    query = f"?search=title&sort=1&{in_list}=new&{not_gone}=zzz"
+    assert first_cells(list_page(alice, query=query))[1:] == ["title v", "new"]
+    assert save_view(alice, "With gone", query).status_code == 200
     _dispose(app)
     engine = sa.create_engine(database_url)
     with engine.begin() as connection:
@@ -257,9 +274,15 @@ def test_a_view_whose_column_left_the_database_still_opens(database_url: str, tm
         location, page = open_view(client, "with-gone")
         assert headers(page) == ["title", "status"]
         assert "Columns of this view that are no longer in the database: gone." in page
-        # Its sort was by title, the second column when saved, the first now.
-        assert dict(parse_qsl(urlsplit(location).query))["sort"] == "0"
-        assert first_cells(page)[0] == "title u"
+        # Its sort was by title, the second column when saved, the first now; its filter on
+        # status still filters status (its argument is found again), the one on "gone" is dropped.
+        args = dict(parse_qsl(urlsplit(location).query))
+        assert args["sort"] == "0"
+        with again.test_request_context("/admin/items/"):
+            assert filter_arg(again, "status", "InListFilter") in args
+        assert not any(value == "zzz" for value in args.values())
+        assert [first_cells(page)[0], first_cells(page)[1]] == ["title v", "new"]
+        assert page.count('<td class="col-title') == 2
     finally:
         _dispose(again)
 

@@ -16,6 +16,7 @@ operator may see are shown, and a private view of another operator is 404.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import typing as t
 import unicodedata
@@ -54,7 +55,9 @@ saved_views = sa.Table(
     sa.Column("owner", sa.String(150), nullable=False, index=True),
     #: ``None``: private to its owner; else the role it is shared with.
     sa.Column("shared_role", sa.String(32), nullable=True),
-    #: The list's arguments, ``[[name, value], ...]``; the sort as a column name (``sort_column``).
+    #: The list's arguments, ``[[name, value], ...]``; the sort as a column name (``sort_column``)
+    #: and each filter by its column and kind (``filter``: see :func:`_filter_kind`), as indexes
+    #: move when a column leaves the database.
     sa.Column("arguments", sa.JSON, nullable=False),
     #: The column names shown, in order; ``None`` for the operator's own columns or the defaults.
     sa.Column("columns", sa.JSON, nullable=True),
@@ -197,23 +200,52 @@ def open_for_request(view: TableBase) -> t.Any:
     if set(request.args) == {"view"} and found.arguments:
         return redirect(list_url(view, [*_list_pairs(view, found.arguments), ("view", slug)]))
     known = {c.name for c in view.info.columns}
-    g.dashboard_saved_view = (found, [name for name in names if name not in known])
+    gone = [name for name in names if name not in known] + _gone_filter_columns(view, found.arguments)
+    g.dashboard_saved_view = (found, list(dict.fromkeys(gone)))
     return None
+
+
+def _filter_kind(flt: t.Any) -> list[str]:
+    """A filter of a list as a view keeps it: its column's name and its kind (class names; an
+    "any of" twin with its base's)."""
+    base = getattr(flt, "base", None)
+    kind = type(flt).__name__ if base is None else f"{type(flt).__name__}:{type(base).__name__}"
+    return [str(getattr(getattr(flt, "column", None), "name", "")), kind]
+
+
+def _stored_filter(value: str) -> tuple[str, str, str] | None:
+    try:
+        column, kind, text = json.loads(value)
+    except (ValueError, TypeError):
+        return None
+    return (column, kind, text) if all(isinstance(part, str) for part in (column, kind, text)) else None
 
 
 def _list_pairs(view: TableBase, stored: list[list[str]]) -> list[tuple[str, str]]:
     """The list arguments of a view's stored ones: its sort column back to its index in the
-    columns now shown (dropped when that column is gone)."""
+    columns now shown, its filters back to their arguments (dropped when their column is gone)."""
     pairs = []
     listed = [str(key) for key, _label in view._list_columns]
     keys = {c.name: c.key for c in view.visible}
+    filters = {tuple(_filter_kind(flt)): arg for arg, (_index, flt) in (view._filter_args or {}).items()}
     for name, value in stored:
         if name == "sort_column":
             if keys.get(value) in listed:
                 pairs.append(("sort", str(listed.index(keys[value]))))
+        elif name == "filter":
+            found = _stored_filter(value)
+            arg = filters.get(found[:2]) if found is not None else None
+            if found is not None and arg is not None:
+                pairs.append((f"flt{sum(p[0].startswith('flt') for p in pairs)}_{arg}", found[2]))
         else:
             pairs.append((name, value))
     return pairs
+
+
+def _gone_filter_columns(view: TableBase, stored: list[list[str]]) -> list[str]:
+    known = {c.name for c in view.info.columns}
+    found = [_stored_filter(value) for name, value in stored if name == "filter"]
+    return [f[0] for f in found if f is not None and f[0] not in known]
 
 
 def page_key_part(view: TableBase) -> list[t.Any]:
@@ -343,7 +375,11 @@ class SavedViews(TableBase):
                 index = int(value) if value.isdigit() else -1
                 if 0 <= index < len(listed) and listed[index] in names:
                     arguments.append(["sort_column", names[listed[index]]])
-            elif name in KEPT_ARGS or FILTER_ARG.match(name):
+            elif FILTER_ARG.match(name):
+                flt = (self._filter_args or {}).get(name.split("_", 1)[1])
+                if flt is not None:
+                    arguments.append(["filter", json.dumps([*_filter_kind(flt[1]), value])])
+            elif name in KEPT_ARGS:
                 arguments.append([name, value])
         columns = None if chosen is None else [names[key] for key in chosen if key in names]
         return arguments, columns
