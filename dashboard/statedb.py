@@ -203,6 +203,10 @@ class StateStore:
         with self.engine.begin() as connection:
             removed = bool(connection.execute(users.delete().where(users.c.username == username)).rowcount)
             connection.execute(column_choices.delete().where(column_choices.c.username == username))
+            # Their saved views (web/saved_views.py): the private ones go, the shared ones stay, unowned.
+            if (views := metadata.tables.get("saved_views")) is not None:
+                connection.execute(views.delete().where(views.c.owner == username, views.c.shared_role.is_(None)))
+                connection.execute(views.update().where(views.c.owner == username).values(owner=""))
         self._users_changed()
         return removed
 

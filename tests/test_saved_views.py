@@ -314,3 +314,19 @@ def test_a_state_database_from_before_saved_views_gets_their_table(database_url:
         assert stored(again) == [("items", "back", "Back", "alice", None)]
     finally:
         _dispose(again)
+
+
+def test_removing_an_operator_forgets_their_private_views_and_unowns_their_shared_ones(app: Flask) -> None:
+    alice = logged_in(app, "admin", "alice")
+    assert save_view(alice, "Private", "?search=a").status_code == 200
+    assert save_view(alice, "Shared", "?search=a", share="editor").status_code == 200
+    assert statedb.get_store(app).remove_user("alice")
+    assert stored(app) == [("items", "shared", "Shared", "", "editor")]
+    # A new operator of the same name owns nothing of the one removed.
+    again = logged_in(app, "viewer", "alice")
+    assert "There is no saved view" in again.get("/admin/items/?view=private").get_data(as_text=True)
+    assert again.get("/admin/items/?view=shared").status_code == 404
+    assert again.get("/admin/items/views.json").get_json()["views"] == []
+    # The editors still open the shared one.
+    eddie = logged_in(app, "editor", "eddie")
+    assert [v["name"] for v in eddie.get("/admin/items/views.json").get_json()["views"]] == ["Shared"]
