@@ -330,3 +330,15 @@ def test_removing_an_operator_forgets_their_private_views_and_unowns_their_share
     # The editors still open the shared one.
     eddie = logged_in(app, "editor", "eddie")
     assert [v["name"] for v in eddie.get("/admin/items/views.json").get_json()["views"]] == ["Shared"]
+
+
+def test_saving_while_a_view_is_open_keeps_that_views_columns(app: Flask) -> None:
+    alice = logged_in(app, "admin", "alice")
+    choose_columns(alice, ["status", "title"])
+    assert save_view(alice, "First", "?search=title").status_code == 200
+    choose_columns(alice, ["id"])
+    response = save_view(alice, "Copy", "?search=title&view=first&page=1&refresh=1")
+    assert response.status_code == 200
+    location, page = open_view(alice, "copy")
+    assert headers(page) == ["status", "title"]
+    assert "page=" not in location and "refresh" not in location
