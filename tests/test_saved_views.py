@@ -342,3 +342,33 @@ def test_saving_while_a_view_is_open_keeps_that_views_columns(app: Flask) -> Non
     location, page = open_view(alice, "copy")
     assert headers(page) == ["status", "title"]
     assert "page=" not in location and "refresh" not in location
+
+
+def test_views_of_hostile_tables_and_columns_open_as_text(hostile_database_url: str, tmp_path: t.Any) -> None:
+    from dashboard.site_state import current_site
+    from tests import schemas
+
+    hostile = make_app(hostile_database_url, tmp_path / "hostile")
+    try:
+        alice = logged_in(hostile, "admin", "alice")
+        paths = {table_id: view.info.url_path for table_id, view in current_site(hostile).views.items()}
+        base = f"/admin/{paths[schemas.CUSTOMERS]}/"
+        token = csrf_token(alice, base)
+        chosen = list(schemas.HOSTILE_COLUMNS)
+        assert alice.post(f"{base}columns", data={"columns": chosen, "csrf_token": token}).status_code == 200
+        for table in (schemas.CUSTOMERS, schemas.WEIRD_TABLE, schemas.MARKUP_TABLE, schemas.INJECTION_TABLE):
+            url = f"/admin/{paths[table]}/"
+            data = {"name": schemas.XSS_NAME, "arguments": "?search=a", "csrf_token": csrf_token(alice, url)}
+            response = alice.post(f"{url}views", data=data)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            opened = alice.get(response.get_json()["url"])
+            assert opened.status_code == 302
+            page = alice.get(opened.headers["Location"]).get_data(as_text=True)
+            assert "Saved view" in page and schemas.XSS_NAME not in page
+            if table == schemas.CUSTOMERS:
+                assert headers(page) == chosen
+                assert "<img src=x" not in page
+        finder = alice.get("/admin/-/navigation.json").get_json()["tables"]
+        assert [e["label"] for e in finder if e["id"].startswith("view:")] == [schemas.XSS_NAME] * 4
+    finally:
+        _dispose(hostile)
