@@ -178,7 +178,7 @@ def test_23_a_plugin_that_raises_takes_down_neither_listings_nor_other_pages(mak
     assert broken.status_code == 500 and "its plugin failed" in broken.get_data(as_text=True)
     listing = site.text(site.url(schemas.TAGS))
     assert listing.count("dashboard-cell-error") == len(TAGS)
-    assert "/admin/tags/details/?id=1" in listing
+    assert 'href="details/?id=1"' in listing  # (row links are relative to the list)
     for table in (schemas.CUSTOMERS, schemas.ORDER):
         assert site.get(site.url(table)).status_code == 200
     assert site.get("/admin/-/pages/unlabelled/").status_code == 200

@@ -85,7 +85,7 @@ def _text(response: t.Any) -> str:
 
 def _first_key(site: Site, table: str) -> str:
     """The key of a row of ``table`` as its list page links it."""
-    found = re.search(r"/details/\?id=([^&\"]+)", site.text(site.url(table)))
+    found = re.search(r"(?:^|[\"/])details/\?id=([^&\"]+)", site.text(site.url(table)))
     assert found, f"no row of {table} is linked from its list"
     return html.unescape(found.group(1))
 
@@ -181,7 +181,7 @@ def test_a_user_without_writes_sees_every_page_and_no_write(shop: str, restricte
     for table_id, view in site.state.views.items():
         listing = _text(site.get(site.url(table_id)))
         assert f'href="{site.url(table_id, "new")}' not in listing, f"{table_id} offers to create"
-        assert "/edit/?id=" not in listing and "/delete/" not in listing, f"{table_id} offers to change rows"
+        assert "edit/?id=" not in listing and "/delete/" not in listing, f"{table_id} offers to change rows"
         if view.info.has_row_identity:
             key = _first_key(site, table_id)
             assert site.get(site.url(table_id, "details", key)).status_code == 200
@@ -252,10 +252,10 @@ def test_buttons_and_routes_follow_each_privilege(server: str, restricted: t.Any
         site, _recorder = site_as(restricted(url, FEW_TABLES))
         tags = _text(site.get(site.url("tags")))
         assert f'href="{site.url("tags", "new")}' in tags
-        assert "/edit/?id=" not in tags and "/delete/" not in tags
+        assert "edit/?id=" not in tags and "/delete/" not in tags
         assert "Partly read-only: this database user lacks UPDATE, DELETE on it." in tags
         orders = _text(site.get(site.url("orders")))
-        assert f'href="{site.url("orders", "new")}' not in orders and "/edit/?id=" in orders
+        assert f'href="{site.url("orders", "new")}' not in orders and 'href="edit/?id=' in orders
         assert "/delete/" not in orders
         # Allowed: a tag is created.
         response = site.post(site.url("tags", "new"), {"name": "least-privilege"})
