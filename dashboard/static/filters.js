@@ -237,6 +237,23 @@ var AdminFilters = function(element, filtersElement, filterGroups, activeFilters
         return styleFilterInput(filter, $newFilterField);
     }
 
+    // The "Add Filter" menu: one entry per column of filterGroups, made here (the page names
+    // each column once, in the filter bar's data, instead of a second time as a link).
+    // textContent: a column's name is text.
+    $(filtersElement).each(function() {
+        var menu = this;
+        if (menu.querySelector('a.filter')) { return; }
+        Object.keys(filterGroups).forEach(function(name) {
+            var item = document.createElement('a');
+            item.href = '#';
+            item.setAttribute('role', 'button');
+            item.className = 'dropdown-item filter';
+            item.setAttribute('data-dashboard-no-follow', '');
+            item.textContent = name;
+            menu.appendChild(item);
+        });
+    });
+
     // Add Filter Button, new filter
     $('a.filter', filtersElement).click(function() {
         var name = ($(this).text().trim !== undefined ? $(this).text().trim() : $(this).text().replace(/^\s+|\s+$/g,''));
