@@ -282,3 +282,26 @@ def test_removing_an_operator_forgets_their_columns(app: Flask) -> None:
     assert save(bob, ["status"]).status_code == 200
     assert statedb.get_store(app).remove_user("alice")
     assert stored(app) == [("bob", "items", ["status"])]
+
+
+def test_a_choice_saved_on_one_worker_shows_at_once_on_another(database_url: str, tmp_path: t.Any) -> None:
+    # Two workers of one site: one instance folder (state database, shared cache folder).
+    settings = {"TABLES": TABLES, "WORKERS": 2}
+    first = make_app(database_url, tmp_path / "instance", **settings)
+    second = make_app(database_url, tmp_path / "instance", **settings)
+    assert first.config["CACHE_TYPE"] == second.config["CACHE_TYPE"] == "FileSystemCache"
+    try:
+        on_first = logged_in(first, "admin", "alice")
+        on_second = second.test_client()
+        assert login(on_second, "alice").status_code == 302
+        assert headers(list_page(on_second)) == DEFAULTS  # the second worker has read "no choice"
+        assert save(on_first, ["status", "title"]).status_code == 200
+        assert headers(list_page(on_second)) == ["status", "title"]
+        reset = on_first.post(
+            "/admin/items/columns", data={"reset": "1", "csrf_token": csrf_token(on_first, "/admin/items/")}
+        )
+        assert reset.status_code == 200
+        assert headers(list_page(on_second)) == DEFAULTS
+    finally:
+        _dispose(first)
+        _dispose(second)

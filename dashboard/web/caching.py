@@ -93,6 +93,16 @@ class ListingCache:
         except Exception as exc:
             self._warn("write", exc)
 
+    def add(self, key: str, value: t.Any, ttl: int | None = None) -> None:
+        """Store ``value`` like :meth:`set`, unless the key holds a value already: a reader
+        filling the cache from the database must not overwrite what a writer put there since."""
+        ttl = self.ttl if ttl is None else ttl
+        expires_at = None if ttl == 0 else clock.now() + ttl
+        try:
+            self.cache.add(key, (expires_at, value), timeout=ttl)
+        except Exception as exc:
+            self._warn("write", exc)
+
 
 def _generation_key(table_id: str) -> str:
     return "generation:" + hashlib.sha256(table_id.encode("utf-8")).hexdigest()
