@@ -8,6 +8,7 @@ only their own CSRF token, nonce, name, buttons and language.
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -111,3 +112,13 @@ def test_a_write_shows_at_once_in_the_cached_rows(site):
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     _response, after = _page(alice, "/admin/parent/")
     assert "renamed" in after and ">first<" not in after
+
+
+def test_a_kept_page_keeps_the_spaces_between_its_inline_elements(site):
+    # Kept parts lose their indentation, not the line break that separates "Read at ...".
+    # from the "Refresh" link beside it (or the search box from its button).
+    alice = _client(site, "alice")
+    _page(alice, "/admin/child/")
+    for page in (_page(alice, "/admin/child/")[1], _page(_client(site, "carol"), "/admin/child/")[1]):
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+        assert re.search(r"Read at [^.]+\. Refresh", text), text[-400:]
