@@ -33,6 +33,7 @@ from dashboard.web import (
     fragments,
     navigation,
     page_cache,
+    query_args,
     static_files,
     template_cache,
     unavailable,
@@ -113,6 +114,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     # Every HTTP error gets a translated page; a database lost during a request is a 503
     # "nothing was saved" page, never a 500.
     errors.init_app(app)
+    query_args.init_app(app)
     unavailable.init_app(app)
     # Last, so plugins see every table view and every security rule applies to their pages.
     hooks.init_app(app)

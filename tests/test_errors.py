@@ -72,3 +72,20 @@ def test_an_arabic_error_page_reads_right_to_left(app) -> None:
     response = logged_in(app, "viewer").get("/admin/nothing-here/", headers={"Accept-Language": "ar"})
     assert response.status_code == 404
     assert 'dir="rtl"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["endpoint", "_anchor", "_method", "_scheme", "_external", "export_type"])
+@pytest.mark.parametrize(
+    "path", ["/admin/parent/", "/admin/parent/export/csv/", "/admin/parent/details/?id=1", "/admin/"]
+)
+def test_an_argument_the_sites_links_cannot_carry_is_a_400_that_names_it(app, name, path) -> None:
+    # The list rebuilds its links from its own arguments: these were a 500 (url_for's own names).
+    client = logged_in(app)
+    separator = "&" if "?" in path else "?"
+    response = client.get(f"{path}{separator}{name}=<b>x</b>")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    # Named, and the value is never markup (only the language menu's escaped return URL holds it).
+    assert f"an argument the dashboard does not take: {name}." in html.unescape(page) and "<b>x</b>" not in page
+    # Ordinary and unknown arguments still answer.
+    assert client.get(f"{path}{separator}somethingelse=<b>x</b>").status_code == 200
