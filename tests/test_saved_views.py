@@ -19,26 +19,13 @@ from flask.testing import FlaskClient
 from dashboard import statedb
 from dashboard.web import saved_views
 from tests.apps import csrf_token, logged_in, login, make_app
-from tests.test_column_choices import TABLES, first_cells, headers, list_page
-from tests.test_column_choices import database_url as database_url  # noqa: F401 -- the fixture
+from tests.test_column_choices import TABLES, _dispose, first_cells, headers, list_page
+from tests.test_column_choices import app as app  # noqa: F401 -- the fixtures: an admin's site on the items table
+from tests.test_column_choices import database_url as database_url  # noqa: F401
 
 #: A list as an operator shaped it: status "new" (the filter's index is the items' first
 #: equality filter on status), a search, sorted by title descending, 2 rows a page.
 SHAPED_COLUMNS = ["title", "status", "id"]
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: t.Any) -> t.Iterator[Flask]:  # noqa: F811
-    app = make_app(database_url, tmp_path / "instance", TABLES=TABLES)
-    app.config["PROPAGATE_EXCEPTIONS"] = True
-    yield app
-    _dispose(app)
-
-
-def _dispose(app: Flask) -> None:
-    from dashboard.site_state import current_site
-
-    current_site(app).engine.dispose()
 
 
 def choose_columns(client: FlaskClient, columns: list[str]) -> None:
