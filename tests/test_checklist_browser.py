@@ -11,6 +11,7 @@ blocked).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import typing as t
@@ -93,7 +94,14 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, str, dict[str, str]]]:
-    """The dashboard on a hostile SQLite database, served on a free port.
+    """The dashboard on a hostile SQLite database (:func:`hostile_site_served`)."""
+    with hostile_site_served() as found:
+        yield found
+
+
+@contextlib.contextmanager
+def hostile_site_served() -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The dashboard on a hostile SQLite database with an admin ``alice``, served on a free port.
 
     Yields the base URL, the database URL and the URL path of each table.
     """

@@ -5,17 +5,14 @@ chooser and the list as text and no script runs. Screenshots go to ``test-artifa
 
 from __future__ import annotations
 
-import tempfile
-import threading
 import typing as t
 
 import pytest
 
-from dashboard.site_state import current_site
 from tests import schemas
-from tests.apps import PASSWORD, add_user, make_app
+from tests.apps import PASSWORD
 from tests.browser import require_browser
-from tests.test_checklist_browser import Browser
+from tests.test_checklist_browser import Browser, hostile_site_served
 from tests.test_e2e import ARTIFACTS, Operator, _serve, logged_in
 
 pytestmark = pytest.mark.e2e
@@ -75,25 +72,8 @@ def test_hide_and_move_columns_and_the_choice_holds_after_a_reload_and_in_anothe
 def hostile_served() -> t.Iterator[tuple[str, dict[str, str]]]:
     """The hostile SQLite schema (:mod:`tests.schemas`) served with an admin ``alice``;
     yields the base URL and each table's URL path."""
-    require_browser()
-    from werkzeug.serving import make_server
-
-    with tempfile.TemporaryDirectory(prefix="dash_columns_") as folder:
-        url = f"sqlite:///{folder}/hostile.db"
-        schemas.create_hostile_schema(url)
-        app = make_app(url, f"{folder}/instance")
-        add_user(app, "alice", "admin")
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            paths = {table_id: view.info.url_path for table_id, view in current_site(app).views.items()}
-            yield f"http://127.0.0.1:{server.server_port}", paths
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-            current_site(app).engine.dispose()
+    with hostile_site_served() as (base, _url, paths):
+        yield base, paths
 
 
 def test_hostile_column_names_reach_the_chooser_and_the_list_as_text(chromium: t.Any, hostile_served: t.Any) -> None:
