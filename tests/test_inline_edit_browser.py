@@ -41,16 +41,23 @@ def name_in_database(instance: Path, customer_id: str) -> str:
         return str(connection.execute("SELECT name FROM customers WHERE id = ?", (customer_id,)).fetchone()[0])
 
 
-def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Path) -> None:
-    page = operator.page
+def open_name_cell(operator: Operator, row_number: int) -> tuple[str, t.Any, t.Any]:
+    """Double-click the name cell of the customers list's row ``row_number``; its customer's
+    id, the cell and the field that opened in it."""
     operator.go("/admin/customers/")
-    row = page.locator("table.model-list tbody tr").nth(0)
+    row = operator.page.locator("table.model-list tbody tr").nth(row_number)
     customer_id = row.locator("input.action-checkbox").get_attribute("value")
     assert customer_id
     cell = row.locator("td.col-name")
     cell.dblclick()
     field = cell.locator("input.dashboard-inline-field")
     field.wait_for()
+    return customer_id, cell, field
+
+
+def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Path) -> None:
+    page = operator.page
+    customer_id, cell, field = open_name_cell(operator, 0)
     assert field.input_value() == name_in_database(instance, customer_id)
     field.fill("Ada <in place>")
     operator.shot("inline-edit-typing")
@@ -76,14 +83,7 @@ def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Pat
 
 def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator, instance: Path) -> None:
     page = operator.page
-    operator.go("/admin/customers/")
-    row = page.locator("table.model-list tbody tr").nth(2)
-    customer_id = row.locator("input.action-checkbox").get_attribute("value")
-    assert customer_id
-    cell = row.locator("td.col-name")
-    cell.dblclick()
-    field = cell.locator("input.dashboard-inline-field")
-    field.wait_for()
+    customer_id, cell, field = open_name_cell(operator, 2)
     # Someone else saves the row while the cell is open.
     with sqlite3.connect(instance / "demo.db") as connection:
         connection.execute("UPDATE customers SET name = 'Changed elsewhere' WHERE id = ?", (customer_id,))
