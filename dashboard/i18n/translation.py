@@ -15,7 +15,6 @@ speaks the terminal's language (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LAN
 from __future__ import annotations
 
 import functools
-import json
 import os
 import typing as t
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from flask import (
 )
 from flask_babel import Babel, Domain, get_locale
 from flask_babel.speaklater import LazyString
-from markupsafe import Markup
+from jinja2.utils import htmlsafe_json_dumps
 
 from dashboard.i18n import catalogs
 from dashboard.messages import N_, Message
@@ -299,18 +298,12 @@ def _page_language() -> dict[str, t.Any]:
     }
 
 
-def _attribute_json(value: t.Any) -> Markup:
-    """``value`` as JSON for a single-quoted HTML attribute: as Flask's ``tojson`` escapes it
-    (``<>&'`` as ``\\u`` escapes), but with its other characters as they are and no spaces,
-    since the navbar carrying it is part of every page."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char in "<>&'":
-        text = text.replace(char, f"\\u{ord(char):04x}")
-    return Markup(text)  # nosec B704 -- JSON with every character that could end the attribute escaped
-
-
-#: The language menu's list (templates/dashboard/_language.html), each language named in itself.
-_LANGUAGES_JSON = _attribute_json([(code, LANGUAGE_NAMES[code]) for code in LOCALES])
+#: The language menu's list (templates/dashboard/_language.html), each language named in itself:
+#: escaped for a single-quoted attribute as ``tojson`` does, but with its other characters as
+#: they are and no spaces, since the navbar carrying it is part of every page.
+_LANGUAGES_JSON = htmlsafe_json_dumps(
+    [(code, LANGUAGE_NAMES[code]) for code in LOCALES], ensure_ascii=False, separators=(",", ":")
+)
 
 
 def init_app(app: Flask) -> None:
