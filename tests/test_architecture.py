@@ -43,8 +43,9 @@ FORBIDDEN = {
         "dashboard.cli",
         "dashboard.app",
     ),
-    "dashboard.security": ("dashboard.web", "dashboard.plugins", "dashboard.cli", "dashboard.app"),
-    "dashboard.web": ("dashboard.plugins", "dashboard.cli", "dashboard.app"),
+    "dashboard.security": ("dashboard.web", "dashboard.api", "dashboard.plugins", "dashboard.cli", "dashboard.app"),
+    "dashboard.web": ("dashboard.api", "dashboard.plugins", "dashboard.cli", "dashboard.app"),
+    "dashboard.api": ("dashboard.plugins", "dashboard.cli", "dashboard.app"),
     "dashboard.plugins": ("dashboard.cli", "dashboard.app"),
 }
 #: The one place a type-only import may point back: a hookspec names the types of its hooks.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard.i18n.translation import current_locale, gettext, html_lang, is_right_to_left
 from dashboard.messages import N_
+from dashboard.problems import is_api_path, problem
 from dashboard.security.auth import LOGIN_ENDPOINT
 from dashboard.site_state import current_site
 
@@ -81,6 +82,8 @@ def error_page(error: HTTPException) -> t.Any:
         return error  # a response raised with abort(response): it is the answer itself
     title, paragraphs = _texts(error)
     code = error.code
+    if is_api_path(request.path):
+        return problem(code, title, " ".join(paragraphs), headers=_headers(error))
     home = url_for("admin.index")
     if current_user.is_authenticated and code != 500:
         try:
@@ -116,7 +119,10 @@ CSRF_REASONS = (
 )
 
 
-def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
+def _too_large(error: RequestEntityTooLarge) -> t.Any:
+    if is_api_path(request.path):
+        detail = gettext("Nothing was saved: the request is larger than this site accepts.")
+        return problem(413, gettext("Too large to save"), detail)
     reason = gettext(
         "Nothing was saved: a value is larger than this site accepts (%(limit)s bytes, the FORM_MAX_BYTES setting).",
         limit=int(current_app.config["FORM_MAX_BYTES"]),
@@ -126,8 +132,12 @@ def _too_large(error: RequestEntityTooLarge) -> tuple[str, int, dict[str, str]]:
     return body, 413, {"Content-Type": "text/html; charset=utf-8"}
 
 
-def _csrf_failed(error: CSRFError) -> tuple[str, int, dict[str, str]]:
+def _csrf_failed(error: CSRFError) -> t.Any:
     reason = gettext(error.description) if error.description in CSRF_REASONS else error.description
+    if is_api_path(request.path):
+        # A logged-in browser's call: the page's token goes in the X-CSRFToken header.
+        # A call with an API token (Authorization: Bearer) needs none.
+        return problem(400, gettext("The form could not be accepted"), reason)
     advice = gettext(
         "It was open too long, you logged out meanwhile, or it did not come from this site. "
         "Nothing was changed. Go back, reload the page and try again."
