@@ -14,6 +14,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from dashboard import i18n
+from dashboard.api import explorer as api_explorer
 from dashboard.db.demo import write_demo_database
 from dashboard.db.engine import DatabaseUnavailable, check_connection, make_engine
 from dashboard.db.reflection import reflect_schema
@@ -116,6 +117,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     errors.init_app(app)
     query_args.init_app(app)
     unavailable.init_app(app)
+    # The JSON API's explorer page at /api/ (Swagger UI, bundled).
+    api_explorer.init_app(app)
     # Last, so plugins see every table view and every security rule applies to their pages.
     hooks.init_app(app)
 

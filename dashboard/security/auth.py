@@ -58,7 +58,7 @@ from dashboard import statedb
 from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettext, lazy_gettext
 from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
-from dashboard.problems import is_api_path, problem
+from dashboard.problems import API_PATH, is_api_path, problem
 from dashboard.security import identity, proxies
 from dashboard.security.throttle import Policy, throttle_key
 from dashboard.settings import ConfigError
@@ -402,7 +402,8 @@ def _require_login() -> t.Any:
         expired = g.get("dashboard_session_expired", False)
         _clear_session()
         flash(gettext("Your session has expired. Log in again.") if expired else gettext("Log in again."), "info")
-    if is_api_path(request.path):
+    # The API explorer's page (/api/) is for a browser: it goes to the login page like any page.
+    if is_api_path(request.path) and request.path != f"{API_PATH}/":
         # A script gets a status it can act on, not the login page.
         return problem(
             401,
