@@ -14,6 +14,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from dashboard import i18n
+from dashboard.api import routes as api
 from dashboard.api import explorer as api_explorer
 from dashboard.db.demo import write_demo_database
 from dashboard.db.engine import DatabaseUnavailable, check_connection, make_engine
@@ -111,6 +112,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     auth.init_app(app)
     state.authorize = auth.make_authorizer(app)
     headers.init_app(app)
+    api.init_app(app)
     audit.init_app(app)
     # Every HTTP error gets a translated page; a database lost during a request is a 503
     # "nothing was saved" page, never a 500.
