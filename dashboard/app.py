@@ -14,8 +14,8 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from dashboard import i18n
-from dashboard.api import routes as api
 from dashboard.api import explorer as api_explorer
+from dashboard.api import routes as api
 from dashboard.db.demo import write_demo_database
 from dashboard.db.engine import DatabaseUnavailable, check_connection, make_engine
 from dashboard.db.reflection import reflect_schema
