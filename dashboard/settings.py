@@ -92,6 +92,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Most rows one bulk edit (a list's With selected -> Set a value) may change; more are refused.",
     ),
     Setting(
+        "API_BULK_MAX_OPERATIONS",
+        1_000,
+        "Most operations one API bulk call (POST /api/<table>/_bulk) may carry; more are refused with 413.",
+    ),
+    Setting(
+        "API_MAX_BODY_BYTES",
+        32 * 1024 * 1024,
+        "Largest JSON body an API write (a create, an update, a bulk call) may send; larger ones are refused with 413.",
+    ),
+    Setting(
         "FORM_MAX_BYTES",
         16 * 1024 * 1024,
         (
@@ -138,6 +148,14 @@ SETTINGS: tuple[Setting, ...] = (
             "database before reading it again: the longest a user removed, given another role or logged out by "
             "`dashboard users` or another instance goes on as before. Changes made through the same process apply "
             "at once; 0 reads it on every request."
+        ),
+    ),
+    Setting(
+        "API_RATE_LIMIT",
+        "600/minute",
+        (
+            "Most calls one API token may make, as calls/second, /minute, /hour or /day, counted across workers in "
+            "the cache (over it: 429 with Retry-After); empty: no limit."
         ),
     ),
     Setting(

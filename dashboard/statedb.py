@@ -207,6 +207,9 @@ class StateStore:
             if (views := metadata.tables.get("saved_views")) is not None:
                 connection.execute(views.delete().where(views.c.owner == username, views.c.shared_role.is_(None)))
                 connection.execute(views.update().where(views.c.owner == username).values(owner=""))
+            # Their API tokens (dashboard.statedb_tokens) go with them.
+            if (tokens := metadata.tables.get("api_tokens")) is not None:
+                connection.execute(tokens.delete().where(tokens.c.username == username))
         self._users_changed()
         return removed
 

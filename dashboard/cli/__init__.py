@@ -17,6 +17,7 @@ from dashboard.cli.demo import demo_command
 from dashboard.cli.inspect import inspect
 from dashboard.cli.plugins import plugins_command
 from dashboard.cli.serve import serve
+from dashboard.cli.tokens import tokens_command
 from dashboard.cli.translations import translations_command
 from dashboard.cli.users import users_command
 
@@ -33,5 +34,6 @@ main.add_command(serve, "serve")
 main.add_command(inspect, "inspect")
 main.add_command(demo_command, "demo")
 main.add_command(users_command, "users")
+main.add_command(tokens_command, "tokens")
 main.add_command(plugins_command, "plugins")
 main.add_command(translations_command, "translations")

@@ -59,7 +59,7 @@ from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettex
 from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
 from dashboard.problems import API_PATH, is_api_path, problem
-from dashboard.security import identity, proxies
+from dashboard.security import identity, proxies, tokens
 from dashboard.security.throttle import Policy, throttle_key
 from dashboard.settings import ConfigError
 from dashboard.urls import own_endpoint, safe_next
@@ -119,7 +119,8 @@ class User(UserMixin):
         self.username = record.username
         self.role = record.role
         self.session_version = record.session_version
-        #: Logged in by the trusted proxy header: there is no session to log out of.
+        #: Logged in by a request header (the trusted proxy's, or an API token): there is no
+        #: session to log out of, and none is written.
         self.via_header = via_header
 
     def get_id(self) -> str:
@@ -358,6 +359,8 @@ def _load_from_session(user_id: str) -> User | None:
     settings = _settings()
     if settings.user_header and request.headers.get(settings.user_header):
         return None  # the proxy's word wins over a cookie
+    if tokens.bearer(request) is not None:
+        return None  # so does an API token, good or bad: never a fall-back to the cookie
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
@@ -387,6 +390,13 @@ def _load_from_header(req: t.Any) -> User | None:
         return None
     record = identity.remembered_operators(current_app).by_name(name)
     return User(record, via_header=True) if record is not None else None
+
+
+def _load_from_request(req: t.Any) -> User | None:
+    # An API token, when one is sent, decides alone (dashboard.security.tokens); else the proxy's header.
+    if tokens.bearer(req) is not None:
+        return t.cast("User | None", tokens.load_user(req, lambda record: User(record, via_header=True)))
+    return _load_from_header(req)
 
 
 def _require_login() -> t.Any:
@@ -460,10 +470,12 @@ def init_app(app: Flask) -> None:
     manager.init_app(app)
     manager.login_view = LOGIN_ENDPOINT
     manager.user_loader(_load_from_session)
-    manager.request_loader(_load_from_header)
+    manager.request_loader(_load_from_request)
 
     blueprint = Blueprint(own_endpoint("auth"), __name__)
     blueprint.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
     blueprint.add_url_rule("/logout", "logout", logout_view, methods=["POST"])
     app.register_blueprint(blueprint)
+    # A request with an API token is answered by its token first: a bad one is a 401 of its own.
+    tokens.init_app(app)
     app.before_request(_require_login)

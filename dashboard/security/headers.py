@@ -20,6 +20,8 @@ import typing as t
 from flask import Flask, abort, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
 
+from dashboard.security.tokens import token_scope
+
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -80,6 +82,26 @@ def _raise_form_limit() -> None:
         request.max_form_memory_size = int(current_app.config["FORM_MAX_BYTES"])
 
 
+def _csrf_check(csrf: CSRFProtect) -> t.Callable[[], None]:
+    """Flask-WTF's check of every unsafe request, except those made with an API token.
+
+    A browser never sends ``Authorization: Bearer`` by itself, so another site cannot forge
+    one; the token was checked before this (:mod:`dashboard.security.tokens`) and refused
+    with a 401 unless it was good.
+    """
+
+    def check() -> None:
+        if (
+            current_app.config.get("WTF_CSRF_ENABLED", True)
+            and request.method in _UNSAFE_METHODS
+            and request.endpoint
+            and token_scope() is None
+        ):
+            csrf.protect()
+
+    return check
+
+
 def _set_headers(response: t.Any) -> t.Any:
     headers = response.headers
     headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
@@ -105,6 +127,8 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_METHODS"] = sorted(_UNSAFE_METHODS)
     app.before_request(_refuse_cross_site_writes)
     app.before_request(_raise_form_limit)
-    CSRFProtect(app)
+    # Checked by _csrf_check instead of Flask-WTF's own hook, which cannot tell a token call.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(_csrf_check(CSRFProtect(app)))
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
