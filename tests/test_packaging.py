@@ -32,11 +32,14 @@ WHEEL_MUST_CONTAIN += tuple(
     f"dashboard/translations/{locale}/LC_MESSAGES/dashboard.mo"
     for locale in ("en", "de", "fr", "es", "pt_BR", "it", "nl", "pl", "ru", "zh_Hans_CN", "ja", "ar")
 )
-#: The vendored charting library with its licence, and the built-in plugins.
+#: The vendored charting library and API explorer with their licences, and the built-in plugins.
 WHEEL_MUST_CONTAIN += (
     "dashboard/static/vendor/chartjs/chart.umd.min.js",
     "dashboard/static/vendor/chartjs/LICENSE.md",
     "dashboard/static/charts.js",
+    "dashboard/static/vendor/swagger-ui/swagger-ui-bundle.js",
+    "dashboard/static/vendor/swagger-ui/LICENSE",
+    "dashboard/static/api_explorer.js",
     "dashboard/plugins/builtins/overview.py",
     "dashboard/_bundled/plugins/sales_overview/templates/sales_overview/page.html",
 )
