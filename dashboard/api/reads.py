@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -90,7 +90,7 @@ def list_rows(endpoint: str) -> t.Any:
     following = (
         cursors.make_cursor(view.store, args.order, digest, resume.offset + len(page), page[-1]) if more else None
     )
-    return jsonify(
+    return addressing.json_response(
         {
             "rows": [addressing.row_json(view, record, args.columns) for record in page],
             "next": following,
@@ -109,7 +109,7 @@ def get_row(endpoint: str, key: str) -> t.Any:
     if wanted and (wanted.strip() == "*" or etag in [part.strip() for part in wanted.split(",")]):
         response = current_app.response_class(status=304)
     else:
-        response = jsonify(addressing.row_json(view, record))
+        response = addressing.json_response(addressing.row_json(view, record))
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -183,6 +183,34 @@ def json_schema(codec: Codec, column: ColumnInfo | None = None) -> dict[str, t.A
     return schema
 
 
+def input_schema(codec: Codec, column: ColumnInfo) -> dict[str, t.Any]:
+    """The JSON Schema of a value :func:`from_json` takes for ``column`` (null where it is nullable)."""
+    kind = codec.kind
+    schema: dict[str, t.Any]
+    if kind == "integer":
+        schema = {"type": "integer"}
+        if codec.minimum is not None and codec.maximum is not None:
+            schema.update(minimum=codec.minimum, maximum=codec.maximum)
+    elif kind == "float":
+        schema = {"type": "number"}
+    elif kind == "decimal":
+        schema = {"type": ["string", "number"]}
+    elif kind == "boolean":
+        schema = {"type": "boolean"}
+    elif kind == "json":
+        schema = {}
+    elif kind == "array":
+        schema = {"type": "array"}
+    elif kind == "set":
+        schema = {"type": ["array", "string"], "items": {"type": "string"}}
+    else:
+        schema = json_schema(codec)
+        schema.pop("readOnly", None)
+    if column.nullable:
+        schema = nullable(schema) if schema else schema
+    return schema
+
+
 def nullable(schema: dict[str, t.Any]) -> dict[str, t.Any]:
     """``schema`` that also admits ``null``."""
     schema = dict(schema)
