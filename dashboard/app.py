@@ -38,6 +38,7 @@ from dashboard.web import (
     query_args,
     static_files,
     template_cache,
+    token_page,
     unavailable,
 )
 from dashboard.web.home import HomeView
@@ -114,6 +115,8 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     headers.init_app(app)
     api.init_app(app)
     audit.init_app(app)
+    # Each operator's own API tokens (dashboard.security.tokens), linked from their menu.
+    token_page.init_app(app)
     # Every HTTP error gets a translated page; a database lost during a request is a 503
     # "nothing was saved" page, never a 500.
     errors.init_app(app)
