@@ -16,8 +16,10 @@ from urllib.parse import quote
 from flask import Blueprint, Flask
 from werkzeug.routing import BaseConverter
 
+from dashboard.api import bulk as bulk_writes
 from dashboard.api import openapi as openapi_document
 from dashboard.api import reads as row_reads
+from dashboard.api import writes as row_writes
 from dashboard.api.addressing import api_routes
 from dashboard.problems import API_PATH
 from dashboard.urls import own_endpoint
@@ -25,7 +27,7 @@ from dashboard.urls import own_endpoint
 #: The blueprint's name: API endpoints are ``dashboard:api.<name>``.
 BLUEPRINT = own_endpoint("api")
 #: The modules whose routes the blueprint serves (importing one declares its routes).
-ROUTE_MODULES = (row_reads, openapi_document)
+ROUTE_MODULES = (row_reads, row_writes, bulk_writes, openapi_document)
 
 
 class RowKeyConverter(BaseConverter):

@@ -255,13 +255,8 @@ class RecordStore:
     # -- writing ----------------------------------------------------------------
     def insert(self, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
         """Insert a row from ``values`` (by column key) and return its row key."""
-        data = {self.info.column_by_key(k).name: v for k, v in values.items()}
         with self._writing("create") as connection:
-            result = connection.execute(sa.insert(self.table).values(_by_param(data, self.table)))
-            inserted = result.inserted_primary_key
-        if self.info.row_key_source == "primary_key" and inserted is not None and None not in tuple(inserted):
-            return tuple(inserted)
-        return tuple(data.get(name) for name in self.info.row_key)
+            return self.insert_in(connection, values)
 
     def update(self, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str) -> None:
         """Write ``changes`` (by column key) to the row with ``key``.
@@ -271,18 +266,7 @@ class RecordStore:
         :raises Conflict: when the row's fingerprint is no longer ``expected_fingerprint``.
         """
         with self._writing("edit") as connection:
-            locking = self.base_select().where(self.key_condition(key))
-            if self.engine.dialect.name != "sqlite":
-                locking = locking.with_for_update()
-            row = connection.execute(locking).first()
-            current = self._to_record(row) if row is not None else None
-            if current is None or self.fingerprint(current) != expected_fingerprint:
-                raise Conflict(current)
-            if not changes:
-                return
-            data = {self.info.column_by_key(k).name: v for k, v in changes.items()}
-            statement = sa.update(self.table).where(self.key_condition(key)).values(_by_param(data, self.table))
-            connection.execute(statement)
+            self.update_in(connection, key, changes, expected_fingerprint)
 
     def update_rows(self, keys: t.Sequence[t.Sequence[t.Any]], changes: dict[str, t.Any]) -> int:
         """Write the same ``changes`` (by column key) to every row in ``keys``, in one transaction."""
@@ -315,6 +299,52 @@ class RecordStore:
             if gone:
                 raise RowsGone(gone)
         return deleted
+
+    # -- several writes in one transaction ---------------------------------------------
+    # A batch mixing creates, edits and deletes (the API's _bulk call) runs each statement in
+    # one transaction of :meth:`transaction`, through the *_in methods below.
+    def transaction(self, action: Action) -> t.ContextManager[sa.Connection]:
+        """A transaction for several writes made all or none: committed on leaving, rolled back
+        on any exception, a database error raised as :class:`WriteError` (``action`` words it)."""
+        return self._writing(action)
+
+    def insert_in(self, connection: sa.Connection, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
+        """:meth:`insert` on ``connection``, in its transaction; returns the new row's key."""
+        data = {self.info.column_by_key(k).name: v for k, v in values.items()}
+        result = connection.execute(sa.insert(self.table).values(_by_param(data, self.table)))
+        inserted = result.inserted_primary_key
+        if self.info.row_key_source == "primary_key" and inserted is not None and None not in tuple(inserted):
+            return tuple(inserted)
+        return tuple(data.get(name) for name in self.info.row_key)
+
+    def update_in(
+        self, connection: sa.Connection, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str
+    ) -> Record:
+        """:meth:`update` on ``connection``, in its transaction; returns the row as it was before.
+
+        :raises Conflict: when the row is gone or its fingerprint is no longer ``expected_fingerprint``.
+        """
+        locking = self.base_select().where(self.key_condition(key))
+        if self.engine.dialect.name != "sqlite":
+            locking = locking.with_for_update()
+        row = connection.execute(locking).first()
+        current = self._to_record(row) if row is not None else None
+        if current is None or self.fingerprint(current) != expected_fingerprint:
+            raise Conflict(current)
+        if changes:
+            data = {self.info.column_by_key(k).name: v for k, v in changes.items()}
+            statement = sa.update(self.table).where(self.key_condition(key)).values(_by_param(data, self.table))
+            connection.execute(statement)
+        return current
+
+    def get_in(self, connection: sa.Connection, key: t.Sequence[t.Any]) -> Record | None:
+        """:meth:`get` on ``connection``: the row with ``key`` as this transaction sees it."""
+        row = connection.execute(self.base_select().where(self.key_condition(key))).first()
+        return self._to_record(row) if row is not None else None
+
+    def delete_in(self, connection: sa.Connection, key: t.Sequence[t.Any]) -> bool:
+        """Delete the row with ``key`` on ``connection``, in its transaction; whether there was one."""
+        return bool(connection.execute(sa.delete(self.table).where(self.key_condition(key))).rowcount)
 
     def _writing(self, action: Action) -> t.ContextManager[sa.Connection]:
         return _guarded_transaction(self.engine, self.info, action)
