@@ -24,10 +24,12 @@ api_tokens = sa.Table(
     "api_tokens",
     statedb.metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    #: The owner, by id and name: a later user who happens to get the same id (SQLite reuses
-    #: the highest one) under another name owns none of them. Removing a user deletes them.
+    #: The owner, by id, name and creation time: a later user who gets the same id (SQLite
+    #: reuses the highest one), even under the same name, owns none of them. Removing a user
+    #: deletes them too (dashboard.statedb.StateStore.remove_user).
     sa.Column("user_id", sa.Integer, nullable=False, index=True),
     sa.Column("username", sa.String(150), nullable=False),
+    sa.Column("user_created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("name", sa.String(64), nullable=False),
     #: Hex SHA-256 of the whole token: what a request's token is looked up by.
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
@@ -61,7 +63,7 @@ class TokenRecord:
         return self.expires_at is not None and now >= self.expires_at
 
 
-_COLUMNS = [c for c in api_tokens.c if c.name != "token_hash"]
+_COLUMNS = [c for c in api_tokens.c if c.name not in ("token_hash", "user_created_at")]
 
 
 def _record(row: t.Any) -> TokenRecord:
@@ -92,6 +94,7 @@ def add_token(
             api_tokens.insert().values(
                 user_id=user.id,
                 username=user.username,
+                user_created_at=user.created_at,
                 name=name,
                 token_hash=token_hash,
                 read_only=read_only,
@@ -109,7 +112,12 @@ def token_with_user(store: statedb.StateStore, token_hash: str) -> tuple[TokenRe
     statement = (
         sa.select(*_COLUMNS, api_tokens.c.token_hash, *[c.label(f"owner_{c.name}") for c in users.c])
         .select_from(
-            api_tokens.join(users, (users.c.id == api_tokens.c.user_id) & (users.c.username == api_tokens.c.username))
+            api_tokens.join(
+                users,
+                (users.c.id == api_tokens.c.user_id)
+                & (users.c.username == api_tokens.c.username)
+                & (users.c.created_at == api_tokens.c.user_created_at),
+            )
         )
         .where(api_tokens.c.token_hash == token_hash)
     )
