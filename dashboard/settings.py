@@ -102,6 +102,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest JSON body an API write (a create, an update, a bulk call) may send; larger ones are refused with 413.",
     ),
     Setting(
+        "IMPORT_MAX_BYTES",
+        256 * 1024 * 1024,
+        "Largest file a table's Import (page or POST /api/<table>/_import) may upload; larger ones are refused.",
+    ),
+    Setting(
+        "IMPORT_KEEP_SECONDS",
+        3600,
+        "How long an uploaded file waits between an import's preview and its write before it is removed.",
+    ),
+    Setting(
         "FORM_MAX_BYTES",
         16 * 1024 * 1024,
         (

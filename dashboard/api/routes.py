@@ -17,6 +17,7 @@ from flask import Blueprint, Flask
 from werkzeug.routing import BaseConverter
 
 from dashboard.api import bulk as bulk_writes
+from dashboard.api import importing as file_imports
 from dashboard.api import openapi as openapi_document
 from dashboard.api import reads as row_reads
 from dashboard.api import writes as row_writes
@@ -27,7 +28,7 @@ from dashboard.urls import own_endpoint
 #: The blueprint's name: API endpoints are ``dashboard:api.<name>``.
 BLUEPRINT = own_endpoint("api")
 #: The modules whose routes the blueprint serves (importing one declares its routes).
-ROUTE_MODULES = (row_reads, row_writes, bulk_writes, openapi_document)
+ROUTE_MODULES = (row_reads, row_writes, bulk_writes, file_imports, openapi_document)
 
 
 class RowKeyConverter(BaseConverter):

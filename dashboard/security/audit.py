@@ -45,7 +45,7 @@ from dashboard.urls import own_endpoint, own_url
 log = logging.getLogger(__name__)
 
 #: Actions an entry may record; plugins use ``"plugin"``.
-ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "plugin")
+ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "import", "plugin")
 OUTCOMES: tuple[str, ...] = ("ok", "failed")
 #: How actions and outcomes are named on the page; the log itself keeps the codes.
 SHOWN_AS: dict[str, str] = {
@@ -53,6 +53,7 @@ SHOWN_AS: dict[str, str] = {
     "edit": N_("edit"),
     "delete": N_("delete"),
     "bulk_delete": N_("bulk delete"),
+    "import": N_("import"),
     "plugin": N_("plugin"),
     "ok": N_("ok"),
     "failed": N_("failed"),

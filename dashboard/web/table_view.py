@@ -31,19 +31,21 @@ from dashboard.i18n.formatting import format_number
 from dashboard.i18n.translation import gettext, translate
 from dashboard.web import export, facets
 from dashboard.web.bulk_edit import BulkEdit
+from dashboard.web.import_page import ImportPage
 from dashboard.web.table_cells import TableCells
 
 log = logging.getLogger(__name__)
 
 
-class TableView(TableCells, BulkEdit):
+class TableView(TableCells, BulkEdit, ImportPage):
     """List, search, filter, details, create, edit, delete and export for one relation.
 
     Built in floors: :class:`~dashboard.web.table_base.TableBase` (set-up, permissions, one
     value), :class:`~dashboard.web.table_reads.TableReads` (listings, rows, pages) and
     :class:`~dashboard.web.table_writes.TableWrites` (create, edit, delete) and
     :class:`~dashboard.web.table_cells.TableCells` (a value edited in the list),
-    :class:`~dashboard.web.bulk_edit.BulkEdit` (one value set on the selected rows); here the CSV
+    :class:`~dashboard.web.bulk_edit.BulkEdit` (one value set on the selected rows),
+    :class:`~dashboard.web.import_page.ImportPage` (a file imported); here the CSV
     export and binary downloads.
     """
 
