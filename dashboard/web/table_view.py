@@ -8,7 +8,6 @@ reflection and the ``TABLES`` settings, in Flask-Admin's own vocabulary.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import typing as t
 
@@ -31,6 +30,7 @@ from dashboard.i18n.formatting import format_number
 from dashboard.i18n.translation import gettext, translate
 from dashboard.web import export, facets
 from dashboard.web.bulk_edit import BulkEdit
+from dashboard.web.export_formats import FORMATS, ExportContent, ExportFormat
 from dashboard.web.import_page import ImportPage
 from dashboard.web.table_cells import TableCells
 
@@ -45,22 +45,52 @@ class TableView(TableCells, BulkEdit, ImportPage):
     :class:`~dashboard.web.table_writes.TableWrites` (create, edit, delete) and
     :class:`~dashboard.web.table_cells.TableCells` (a value edited in the list),
     :class:`~dashboard.web.bulk_edit.BulkEdit` (one value set on the selected rows),
-    :class:`~dashboard.web.import_page.ImportPage` (a file imported); here the CSV
-    export and binary downloads.
+    :class:`~dashboard.web.import_page.ImportPage` (a file imported); here the
+    export (CSV, JSON, XLSX: :mod:`~dashboard.web.export_formats`) and binary downloads.
     """
 
+    export_types = list(FORMATS)
+
     # -- export and download ------------------------------------------------------
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str) -> BaseResponse:
+        """The rows of the list as it is filtered, searched and sorted, in one of
+        :data:`~dashboard.web.export_formats.FORMATS` (Flask-Admin's route, with a 404 that
+        names the formats for one it does not know, instead of "Permission denied.")."""
+        chosen = FORMATS.get(export_type) if export_type in self.export_types else None
+        if chosen is None:
+            abort(
+                404,
+                description=gettext(
+                    "There is no export in that format. Formats: %(formats)s.", formats=", ".join(self.export_types)
+                ),
+            )
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        if not self.can_export:
+            flash(gettext("Permission denied."), "error")
+            return redirect(return_url)
+        return self._export(chosen, return_url)
+
+    def export_label(self, export_type: str) -> str:
+        """A format's name in the list page's export menu."""
+        return str(FORMATS[export_type].label)
+
     def _export_csv(self, return_url: t.Any) -> BaseResponse:
+        return self._export(FORMATS["csv"], return_url)
+
+    def _export(self, chosen: ExportFormat, return_url: t.Any) -> BaseResponse:
         view_args = self._get_list_extra_args()
         column = self._get_column_by_idx(view_args.sort)
         order = self._order(column[0] if column else None, view_args.sort_desc)
         where = self._conditions(view_args.search, view_args.filters)
         keys = list(self.column_export_list)
+        # A format's own limit (an XLSX sheet's rows) may be below EXPORT_MAX_ROWS.
+        limit = min(self.export_max_rows, chosen.max_rows or self.export_max_rows)
         try:
             # The first row is read now: a refusal (privilege, timeout, an unpopulated view)
             # is a message on the list page rather than a download cut short.
             # One row more than the limit: the sign that the file must say it was cut.
-            rows = export.started(self.store.stream(keys, where=where, order=order, limit=self.export_max_rows + 1))
+            rows = export.started(self.store.stream(keys, where=where, order=order, limit=limit + 1))
         except (SQLAlchemyError, OverflowError) as exc:
             error = classify(exc)
             if error.kind in (Kind.GONE, Kind.OTHER):
@@ -68,18 +98,19 @@ class TableView(TableCells, BulkEdit, ImportPage):
             log.info("export of %s failed (%s): %s", self.info.id, error.kind, error.reason)
             flash(translate(read_message(error, self.info.name)), "error")
             return redirect(return_url)
-        # The header is written in the operator's language now, while the request is there.
-        limited = export.RowLimit(rows, self.export_max_rows)
-        body = itertools.chain(
-            export.csv_stream(
-                [str(self.column_labels.get(key, key)) for key in keys], limited, [self._codec(key) for key in keys]
-            ),
-            export.cut_notice(limited, self.export_cut_text()),
+        # Header and notice are written in the operator's language now, while the request is there.
+        content = ExportContent(
+            title=self.info.name,
+            labels=[str(self.column_labels.get(key, key)) for key in keys],
+            names=[self.info.column_by_key(key).name for key in keys],
+            codecs=[self._codec(key) for key in keys],
+            rows=export.RowLimit(rows, limit),
+            cut_text=self.export_cut_text(limit if limit < self.export_max_rows else None),
         )
-        filename = export.filename(self.info.name)
+        filename = export.filename(self.info.name, chosen.extension)
         return Response(
-            stream_with_context(body),
-            mimetype="text/csv",
+            stream_with_context(chosen.write(content)),
+            mimetype=chosen.mimetype,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
@@ -87,8 +118,15 @@ class TableView(TableCells, BulkEdit, ImportPage):
         """The list page's facets panel (:mod:`dashboard.web.facets`)."""
         return facets.facet_panel(self)
 
-    def export_cut_text(self) -> str:
-        """The last line of an export cut at ``EXPORT_MAX_ROWS``, in the operator's language."""
+    def export_cut_text(self, format_limit: int | None = None) -> str:
+        """The last line of an export cut at ``EXPORT_MAX_ROWS`` (or at ``format_limit``, the
+        most rows the format holds), in the operator's language."""
+        if format_limit is not None:
+            return gettext(
+                "Export cut at %(count)s rows, the most this format holds: more rows match. "
+                "Narrow it with a search or a filter, or export CSV or JSON.",
+                count=format_number(format_limit),
+            )
         return gettext(
             "Export cut at %(count)s rows (the EXPORT_MAX_ROWS setting): more rows match. "
             "Narrow it with a search or a filter to export the rest.",
