@@ -62,14 +62,15 @@ def _backend() -> t.Any:
     return getattr(getattr(listing, "cache", None), "cache", None)
 
 
-def hit(limit: RateLimit, token_id: int) -> float:
-    """Count one call of token ``token_id``; ``0.0`` when it may go ahead, else seconds to wait."""
+def hit(limit: RateLimit, token_key: str) -> float:
+    """Count one call of the token known by ``token_key`` (its hash); ``0.0`` when it may go
+    ahead, else seconds to wait."""
     backend = _backend()
     if backend is None:
         return 0.0
     now = clock.now()
     window = math.floor(now / limit.period_s)
-    key = f"api-rate:{token_id}:{window}"
+    key = f"api-rate:{token_key[:32]}:{window}"
     try:
         # add() leaves an existing count alone and gives a new one its expiry (Redis's INCR keeps it).
         backend.add(key, 0, timeout=2 * limit.period_s)

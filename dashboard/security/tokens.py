@@ -192,7 +192,8 @@ def load_user(req: t.Any, make_user: t.Callable[[statedb.UserRecord], t.Any]) ->
     g.dashboard_token = TokenScope(
         record.name, record.read_only, frozenset(record.tables) if record.tables is not None else None
     )
-    g.dashboard_token_id = record.id
+    #: What the rate limit counts by: the hash, unlike the row id, is never given to another token.
+    g.dashboard_token_key = hashed
     if record.last_used_at is None or not 0 <= now - record.last_used_at < LAST_USED_EVERY_S:
         try:
             statedb_tokens.mark_used(statedb.get_store(current_app), record.id, now)
@@ -224,7 +225,7 @@ def _check_token() -> Response | None:
             headers={"WWW-Authenticate": f'Bearer realm="dashboard", error="{error}"'},
         )
     limit = t.cast("token_limits.RateLimit | None", current_app.extensions[EXTENSION_KEY])
-    wait = token_limits.hit(limit, int(g.dashboard_token_id)) if limit is not None else 0.0
+    wait = token_limits.hit(limit, str(g.dashboard_token_key)) if limit is not None else 0.0
     if wait > 0:
         return problem(
             429,
