@@ -70,12 +70,12 @@ def test_the_document_is_valid_and_every_answer_agrees_with_it(site: Site) -> No
             assert f"/api/{name}/{{key}}" not in document["paths"]
             continue
         assert "get" in document["paths"][f"/api/{name}/{{key}}"]
-        for row in page.get_json()["rows"]:
+        for row in page.get_json()["rows"][:3]:
             one = site.client.get(f"/api/{name}/{quote(row['key'], safe='')}")
             assert one.status_code == 200
             assert schema_validator(document, f"{name}.row").is_valid(one.get_json()), (view.info.id, row["key"])
             checked += 1
-    assert checked > 30
+    assert checked > 20
 
 
 def test_problems_agree_with_the_problem_schema(site: Site) -> None:

@@ -175,31 +175,34 @@ ORDER_FILTERS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "expected"), ORDER_FILTERS, ids=[str(a) for a, _e in ORDER_FILTERS])
-def test_filters_of_each_operation(site: Site, args: dict[str, str], expected: set[int]) -> None:
-    body = listing(site, schemas.ORDER, count="exact", **args)
-    assert set(ids(body)) == expected
-    assert body["count"] == {"value": len(expected), "exact": True}
+def test_filters_of_each_operation(site: Site) -> None:
+    for args, expected in ORDER_FILTERS:
+        body = listing(site, schemas.ORDER, count="exact", **args)
+        assert set(ids(body)) == expected, args
+        assert body["count"] == {"value": len(expected), "exact": True}, args
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        {"id__eq": "abc"},
-        {"amount__lt": "ten"},
-        {"id__eq": str(2**70)},
-        {"group__isnull": "maybe"},
-        {"id__contains": "1"},
-        {"nosuchcolumn__eq": "1"},
-        {"id__like": "1"},
-        {"group__eq": "a\x00b"},
-    ],
-)
-def test_a_bad_filter_is_a_400_naming_it(site: Site, args: dict[str, str]) -> None:
-    response = site.client.get(f"/api/{endpoint(site, schemas.ORDER)}/", query_string=args)
-    assert response.status_code == 400
-    assert response.mimetype == "application/problem+json"
-    assert [error["field"] for error in response.get_json()["errors"]] == list(args)
+BAD_FILTERS = [
+    {"id__eq": "abc"},
+    {"amount__lt": "ten"},
+    {"id__eq": str(2**70)},
+    {"group__isnull": "maybe"},
+    {"id__contains": "1"},
+    {"nosuchcolumn__eq": "1"},
+    {"id__like": "1"},
+    {"group__eq": "a\x00b"},
+    {"id__in": ""},
+    {"id__gt": "1", "group__in": "x", "amount__eq": "1e"},
+]
+
+
+def test_a_bad_filter_is_a_400_naming_it(site: Site) -> None:
+    for args in BAD_FILTERS:
+        response = site.client.get(f"/api/{endpoint(site, schemas.ORDER)}/", query_string=args)
+        assert response.status_code == 400, args
+        assert response.mimetype == "application/problem+json"
+        fields = [error["field"] for error in response.get_json()["errors"]]
+        assert fields == [name for name in args if name not in ("id__gt", "group__in")], args
 
 
 def test_limit_is_capped_by_the_largest_page_size(site: Site) -> None:
