@@ -124,7 +124,15 @@ def test_writes_appear_only_for_what_the_caller_may_do(small_url: tuple[str, t.A
     read_only = make_site(url, folder / "read-only", READ_ONLY=True)
 
     every = operations(document_of(admin.client))
-    assert {"list_parent", "get_parent", "create_parent", "update_parent", "delete_parent", "bulk_parent"} <= every
+    assert {
+        "list_parent",
+        "get_parent",
+        "create_parent",
+        "update_parent",
+        "delete_parent",
+        "bulk_parent",
+        "import_parent",
+    } <= every
     assert operations(document_of(viewer)) == {"openapi"} | {
         f"{v}_{t}" for v in ("list", "get") for t in ("parent", "child", "payments")
     }

@@ -7,7 +7,7 @@ Every schema comes from the tables the API answers from (:mod:`dashboard.api.val
 :mod:`dashboard.api.arguments`), so the document and the answers agree by construction.
 
 ``operationId`` is ``<verb>_<endpoint>`` (``list_orders``, ``get_orders``, ``create_orders``,
-``update_orders``, ``delete_orders``, ``bulk_orders``): endpoints are distinct and safe
+``update_orders``, ``delete_orders``, ``bulk_orders``, ``import_orders``): endpoints are distinct and safe
 (:mod:`dashboard.urls`), and no two verbs start alike, so every id is unique.
 """
 
@@ -145,6 +145,8 @@ def relation_paths(view: TableView, writes: dict[str, bool]) -> dict[str, t.Any]
         }
     if any(writes.values()):
         paths[f"{API_PATH}/{name}/_bulk"] = {"post": _bulk_operation(view)}
+    if writes["create"]:
+        paths[f"{API_PATH}/{name}/_import"] = {"post": _import_operation(view)}
     if not view.info.has_row_identity:
         return paths
     row: dict[str, t.Any] = {"parameters": [ref("parameters", "key")], "get": _get_operation(view)}
@@ -317,5 +319,57 @@ def _bulk_operation(view: TableView) -> dict[str, t.Any]:
                 },
             },
             **problem_responses("400", "403", "404", "409", "412", "413", "415", "422", "428"),
+        },
+    }
+
+
+def _import_operation(view: TableView) -> dict[str, t.Any]:
+    """``POST /api/<endpoint>/_import`` (:mod:`dashboard.api.importing`)."""
+    text_file = {"schema": {"type": "string"}}
+    counts = {
+        "type": "object",
+        "required": ["inserted", "updated"],
+        "properties": {"inserted": {"type": "integer"}, "updated": {"type": "integer"}},
+    }
+    dry_run = {
+        "type": "object",
+        "required": ["rows", "valid", "error_count", "errors"],
+        "properties": {
+            "rows": {"type": "integer"},
+            "valid": {"type": "boolean"},
+            "error_count": {"type": "integer"},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    return {
+        "operationId": f"import_{view.info.endpoint}",
+        "summary": gettext("Import a CSV, XLSX, JSON or JSON-lines file: every row or none"),
+        "tags": [view.info.id],
+        "parameters": [
+            {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["insert", "upsert"]}},
+            {
+                "name": "key",
+                "in": "query",
+                "description": gettext("The columns an upsert goes by, comma-separated (default: the table's key)."),
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "dry_run",
+                "in": "query",
+                "description": gettext("Check every row and write nothing."),
+                "schema": {"type": "string", "enum": ["true", "false"]},
+            },
+            _csrf_header(),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": text_file, "application/x-ndjson": text_file, JSON: {"schema": {}}},
+        },
+        "responses": {
+            "200": {
+                "description": gettext("The rows imported, or with dry_run what a real import would refuse."),
+                "content": {JSON: {"schema": {"anyOf": [counts, dry_run]}}},
+            },
+            **problem_responses("400", "403", "404", "409", "413", "415", "422"),
         },
     }
