@@ -85,11 +85,11 @@ def refusal(view: TableView, mode: str) -> str | None:
 
 
 def row_error_text(error: RowError) -> str:
-    """``row 1,203, price: Enter a number.`` in the operator's language."""
+    """``Row 1,203, price: Enter a number.`` in the operator's language."""
     if error.column is None:
-        return gettext("row %(row)s: %(message)s", row=format_number(error.row), message=translate(error.message))
+        return gettext("Row %(row)s: %(message)s", row=format_number(error.row), message=translate(error.message))
     return gettext(
-        "row %(row)s, %(column)s: %(message)s",
+        "Row %(row)s, %(column)s: %(message)s",
         row=format_number(error.row),
         column=error.column,
         message=translate(error.message),
@@ -134,7 +134,7 @@ def run(view: TableView, source: Source, plan: ImportPlan, filename: str) -> Cou
             errors = _explained(view, source, plan, exc)
             shown = "; ".join(row_error_text(error) for error in errors)
             raise ImportFailed(
-                gettext("Nothing was imported: the database refused %(rows)s.", rows=shown),
+                gettext("Nothing was imported: the database refused a row. %(rows)s", rows=shown),
                 status=409,
                 errors=errors,
             ) from exc

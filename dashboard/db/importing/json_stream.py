@@ -51,6 +51,7 @@ def array_items(file: t.TextIO) -> t.Iterator[t.Any]:
         position += 1
     else:
         while True:
+            next_char()  # the decoder takes no white space before a value
             while True:
                 try:
                     item, end = decoder.raw_decode(buffer, position)

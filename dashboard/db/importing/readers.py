@@ -186,32 +186,34 @@ def _csv_rows(source: Source) -> t.Iterator[SourceRow]:
 
 
 # -- XLSX -----------------------------------------------------------------------------------
-def _workbook(path: Path) -> t.Any:
+def _workbook(file: t.BinaryIO) -> t.Any:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     try:
         with warnings.catch_warnings():
             # openpyxl warns of what it ignores (styles, data validation): nothing about the values.
             warnings.simplefilter("ignore")
-            return load_workbook(path, read_only=True, data_only=True)
+            # A file object, not the path: openpyxl refuses a path whose name does not end in .xlsx.
+            return load_workbook(file, read_only=True, data_only=True)
     except Exception:  # a broken workbook fails in any of zipfile, XML or openpyxl itself
         raise UnreadableFile(Message(N_("The file is not a readable XLSX workbook."))) from None
 
 
 def _xlsx_records(path: Path) -> t.Iterator[tuple[t.Any, ...]]:
     """The values of every non-blank row of the first sheet, the header included."""
-    book = _workbook(path)
-    try:
-        if not book.worksheets:
-            return
+    with path.open("rb") as file:
+        book = _workbook(file)
         try:
-            for values in book.worksheets[0].iter_rows(values_only=True):
-                if any(value is not None and str(value).strip() for value in values):
-                    yield values
-        except Exception:
-            raise UnreadableFile(Message(N_("The file is not a readable XLSX workbook."))) from None
-    finally:
-        book.close()
+            if not book.worksheets:
+                return
+            try:
+                for values in book.worksheets[0].iter_rows(values_only=True):
+                    if any(value is not None and str(value).strip() for value in values):
+                        yield values
+            except Exception:
+                raise UnreadableFile(Message(N_("The file is not a readable XLSX workbook."))) from None
+        finally:
+            book.close()
 
 
 def _xlsx_header(path: Path) -> tuple[str, ...]:

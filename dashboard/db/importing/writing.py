@@ -193,8 +193,10 @@ def _existing_keys(
 def _update(
     connection: sa.Connection, store: RecordStore, key: tuple[str, ...], rows: t.Sequence[dict[str, t.Any]]
 ) -> None:
+    # A primary key column is never changed, as the edit form never changes it.
+    fixed = {*key, *(store.info.column(name).key for name in store.info.primary_key)}
     for keys, group in _grouped(rows).items():
-        changed = [k for k in keys if k not in key]
+        changed = [k for k in keys if k not in fixed]
         if not changed:
             continue  # only the key: the row exists, nothing else to write
         condition = sa.and_(*(store.column(k) == sa.bindparam(f"k{i}") for i, k in enumerate(key)))
