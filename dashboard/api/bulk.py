@@ -85,9 +85,13 @@ class _Refused(Exception):
 
 
 # -- reading the call ------------------------------------------------------------------------
-def _operations(view: TableView, body: t.Mapping[str, t.Any]) -> list[Operation]:
-    """The call's operations, checked; the call ends with a problem on the first badly shaped
-    one, or with every refused value at once."""
+def _operations(
+    view: TableView, body: t.Mapping[str, t.Any]
+) -> tuple[list[Operation], list[FieldError], list[Operation]]:
+    """The call's operations, their refused keys and values, and their updates without ``if_match``.
+
+    The call ends at once with a problem when it has too many operations or one is badly shaped.
+    """
     sent = writes.member(body, "operations", list)
     cap = int(current_app.config["API_BULK_MAX_OPERATIONS"])
     if len(sent) > cap:
@@ -105,7 +109,7 @@ def _operations(view: TableView, body: t.Mapping[str, t.Any]) -> list[Operation]
         )
     operations: list[Operation] = []
     errors: list[FieldError] = []
-    unverified: list[FieldError] = []
+    unverified: list[Operation] = []
     for index, item in enumerate(sent):
         name = f"operations[{index}]"
         if not isinstance(item, dict):
@@ -124,7 +128,7 @@ def _operations(view: TableView, body: t.Mapping[str, t.Any]) -> list[Operation]
         if "if_match" in item or op == "update":
             tag = item.get("if_match")
             if op == "update" and tag is None:
-                unverified.append({"field": f"{name}.if_match", "message": gettext("An update needs the row's ETag.")})
+                unverified.append(operation)
             elif tag is not None:
                 operation.if_match = writes.member(item, "if_match", str, f"{name}.if_match").strip().strip('"')
         if op != "delete":
@@ -134,18 +138,7 @@ def _operations(view: TableView, body: t.Mapping[str, t.Any]) -> list[Operation]
             )
             errors.extend(refused)
         operations.append(operation)
-    if unverified:
-        abort(
-            problem(
-                428,
-                gettext("Precondition required"),
-                gettext("Give each update the row's ETag in if_match, so a change made meanwhile is not overwritten."),
-                errors=unverified,
-            )
-        )
-    if errors:
-        writes.refuse_values(errors)
-    return operations
+    return operations, errors, unverified
 
 
 def _malformed(field_name: str, message: str) -> t.NoReturn:
@@ -230,10 +223,23 @@ def _stale(view: TableView, operation: Operation, current: Record | None) -> Res
 def bulk_write(view: TableView) -> Response:
     """``POST /api/<endpoint>/_bulk``: the operations of the body, all or none (see the module)."""
     body = writes.json_object()
-    operations = _operations(view, body)
+    operations, errors, unverified = _operations(view, body)
     for action in dict.fromkeys(operation.action for operation in operations):
         first = next(operation for operation in operations if operation.action == action)
         writes.check_right(view, action, first.row_key)
+    if unverified:
+        writes.record(view, "edit", unverified[0].row_key, None, outcome="failed", message=writes.UNVERIFIED)
+        message = gettext("An update needs the row's ETag.")
+        abort(
+            problem(
+                428,
+                gettext("Precondition required"),
+                gettext("Give each update the row's ETag in if_match, so a change made meanwhile is not overwritten."),
+                errors=[{"field": f"{operation.name}.if_match", "message": message} for operation in unverified],
+            )
+        )
+    if errors:
+        writes.refuse_values(errors)
     try:
         done = _apply(view, operations)
     except _Refused as refused:
