@@ -259,10 +259,11 @@ def test_fields_sort_and_search(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 def viewer(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    """A viewer who may not see ``payments`` (small database: parent, child, payments)."""
+    """A viewer who may not see ``payments`` nor ``child.note`` (small database: parent, child, payments)."""
     folder = tmp_path_factory.mktemp("api-viewer")
     url = make_small_database(folder / "target.db")
-    return make_site(url, folder, role="viewer", TABLES={"payments": {"roles": {"viewer": []}}})
+    tables = {"payments": {"roles": {"viewer": []}}, "child": {"columns": {"note": {"hidden": True}}}}
+    return make_site(url, folder, role="viewer", TABLES=tables)
 
 
 def test_a_relation_the_caller_may_not_view_answers_as_if_absent(viewer: Site) -> None:
@@ -284,3 +285,18 @@ def test_anonymous_calls_get_401_with_www_authenticate(viewer: Site) -> None:
         assert response.status_code == 401, url
         assert response.mimetype == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_column_hidden_by_the_settings_is_absent_from_every_channel(viewer: Site) -> None:
+    rows = viewer.client.get("/api/child/").get_json()["rows"]
+    assert rows and all("note" not in row["values"] for row in rows)
+    assert "note" not in viewer.client.get("/api/child/1").get_json()["values"]
+    for args in ({"fields": "note"}, {"sort": "note"}, {"note__contains": "a"}, {"note__isnull": "true"}):
+        assert viewer.client.get("/api/child/", query_string=args).status_code == 400, args
+    # The search runs over shown columns only: the hidden note's text finds nothing.
+    assert viewer.client.get("/api/child/", query_string={"search": "a note"}).status_code == 400
+    document = viewer.client.get("/api/openapi.json").get_json()
+    assert "note" not in document["components"]["schemas"]["child.values"]["properties"]
+    assert not any(
+        p.get("name", "").startswith("note__") for p in document["paths"]["/api/child/"]["get"]["parameters"]
+    )
