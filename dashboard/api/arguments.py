@@ -136,7 +136,7 @@ def _names(args: MultiDict[str, str], name: str, columns: t.Mapping[str, ColumnI
 
 
 def _fields(args: MultiDict[str, str], columns: dict[str, ColumnInfo], errors: list[FieldError]) -> list[ColumnInfo]:
-    if "fields" not in args:
+    if not any(args.getlist("fields")):
         return list(columns.values())
     chosen: list[ColumnInfo] = []
     for name in _names(args, "fields", columns, sign=False):

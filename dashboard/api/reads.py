@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 def cache_scope(view: TableView) -> list[t.Any]:
     """Who is asking, as far as it could change an answer: the pages' scope (role and rights),
     the caller's user and the token's name (a token may narrow what its user may do)."""
-    from flask import g
-
     token = g.get("dashboard_token")
     return ["api", *view.cache_scope(), getattr(current_user, "id", None), getattr(token, "name", None)]
 

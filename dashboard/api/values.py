@@ -73,6 +73,11 @@ def _decimal(value: t.Any) -> str:
 def _boolean(value: t.Any) -> bool:
     if isinstance(value, bool | int):
         return bool(value)
+    # A one-bit BIT column: MySQL drivers read it as bytes, PostgreSQL's as the text "1".
+    if isinstance(value, bytes) and len(value) == 1:
+        return value != b"\x00"
+    if value in ("0", "1"):
+        return value == "1"
     raise TypeError(value)
 
 
