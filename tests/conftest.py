@@ -18,6 +18,7 @@ from tests.apps import PASSWORD, logged_in, make_small_database
 from tests.browser import chromium  # noqa: F401 -- a fixture: this worker's one Chromium
 from tests.checklist import site_on
 from tests.databases import *  # noqa: F403
+from tests.databases import database_with, drop_templates
 from tests.roles import restricted  # noqa: F401 -- a fixture: a least-privilege user's URL
 from tests.site import Site, make_site
 
@@ -85,11 +86,22 @@ def logged_in_client() -> Callable[..., FlaskClient]:
 # -- the demo shop on every dialect ------------------------------------------------------------
 
 
+def _write_demo_shop(url: str) -> None:
+    write_demo_database(url, rows=50)
+
+
 @pytest.fixture
-def demo_url(empty_database_url: str) -> str:
+def demo_url(dialect: str) -> Iterator[str]:
     """The demo shop (50 orders, customers, products, tags...) in a fresh database of each dialect."""
-    write_demo_database(empty_database_url, rows=50)
-    return empty_database_url
+    with database_with(dialect, "demo shop", _write_demo_shop) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_database_templates() -> Iterator[None]:
+    """Drop the templates :func:`tests.databases.database_with` made in this process."""
+    yield
+    drop_templates()
 
 
 @pytest.fixture

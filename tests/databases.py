@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,8 @@ __all__ = [
     "dialect",
     "empty_database_url",
     "hostile_database_url",
+    "database_with",
+    "drop_templates",
     "make_database",
     "module_hostile_database_url",
     "redis_url",
@@ -285,6 +288,85 @@ def make_database(dialect: str) -> Iterator[str]:
         admin.dispose()
 
 
+# -- databases built once per process, then copied --------------------------------------------
+
+#: (dialect, content name) -> the URL of this process's template holding that content.
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
+def _template_url(dialect: str, content: str, build: Callable[[str], None]) -> str:
+    """This process's template of ``content`` on ``dialect``, built by ``build(url)`` on first use."""
+    key = (dialect, content)
+    if key not in _TEMPLATES:
+        if dialect == "sqlite":
+            url = f"sqlite:///{tempfile.mkdtemp(prefix='dash_template_')}/template.db"
+        else:
+            name = f"dash_tpl_{uuid.uuid4().hex[:16]}"
+            url = make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
+            admin = _admin_engine(dialect)
+            try:
+                _create_database(admin, name)
+            finally:
+                admin.dispose()
+        build(url)
+        _TEMPLATES[key] = url
+    return _TEMPLATES[key]
+
+
+def drop_templates() -> None:
+    """Drop this process's templates (end of the test session)."""
+    for (dialect, _content), url in _TEMPLATES.items():
+        if dialect == "sqlite":
+            shutil.rmtree(os.path.dirname(t.cast(str, make_url(url).database)), ignore_errors=True)
+            continue
+        admin = _admin_engine(dialect)
+        try:
+            _drop_database(admin, dialect, url)
+        finally:
+            admin.dispose()
+    _TEMPLATES.clear()
+
+
+@contextlib.contextmanager
+def database_with(dialect: str, content: str, build: Callable[[str], None]) -> Iterator[str]:
+    """A fresh database of ``dialect`` holding what ``build(url)`` writes into an empty one; dropped after.
+
+    The same as :func:`make_database` then ``build(url)``, only cheaper where the server can copy
+    a database: ``build`` runs once per test process into a template, and each test gets a copy
+    (SQLite copies the file, PostgreSQL ``CREATE DATABASE ... TEMPLATE``). MariaDB has no such
+    copy, so there ``build`` runs for every database.
+
+    :param content: names what ``build`` writes; one template per name and dialect.
+    """
+    if dialect == "mariadb":
+        with make_database(dialect) as url:
+            build(url)
+            yield url
+        return
+    if dialect != "sqlite":
+        require_database(dialect)
+    template = _template_url(dialect, content, build)
+    if dialect == "sqlite":
+        with _sqlite_database() as url:
+            shutil.copyfile(t.cast(str, make_url(template).database), t.cast(str, make_url(url).database))
+            yield url
+        return
+    name = f"dash_{uuid.uuid4().hex[:16]}"
+    url = make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
+    admin = _admin_engine(dialect)
+    try:
+        with admin.connect() as connection:
+            source = admin.dialect.identifier_preparer.quote(t.cast(str, make_url(template).database))
+            quoted = admin.dialect.identifier_preparer.quote(name)
+            connection.exec_driver_sql(f"CREATE DATABASE {quoted} TEMPLATE {source}")
+        try:
+            yield url
+        finally:
+            _drop_database(admin, dialect, url)
+    finally:
+        admin.dispose()
+
+
 # -- fixtures ------------------------------------------------------------------------------
 
 
@@ -308,8 +390,7 @@ def empty_database_url(dialect: str) -> Iterator[str]:
 @pytest.fixture
 def hostile_database_url(dialect: str) -> Iterator[str]:
     """URL of a fresh database of ``dialect`` holding :mod:`tests.schemas`' hostile schema."""
-    with make_database(dialect) as url:
-        create_hostile_schema(url)
+    with database_with(dialect, "hostile", create_hostile_schema) as url:
         yield url
 
 
@@ -317,8 +398,7 @@ def hostile_database_url(dialect: str) -> Iterator[str]:
 def module_hostile_database_url(dialect: str) -> Iterator[str]:
     """Like :func:`hostile_database_url`, but one database per test module and dialect: for
     modules whose tests only read it."""
-    with make_database(dialect) as url:
-        create_hostile_schema(url)
+    with database_with(dialect, "hostile", create_hostile_schema) as url:
         yield url
 
 
