@@ -15,6 +15,8 @@ import pytest
 from flask import Flask
 
 from dashboard import statedb
+from dashboard.db.errors import Kind
+from dashboard.db.records import WriteError
 from dashboard.web.keys import decode_key, encode_key
 from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app, make_small_database, table_rows
@@ -248,6 +250,22 @@ def test_a_viewer_may_not_write_and_the_attempts_are_audited(
     refused = audit_entries(site.app, user="api-viewer")
     assert sorted(e["action"] for e in refused) == ["create", "delete", "edit"]
     assert {e["outcome"] for e in refused} == {"failed"}
+
+
+@SQLITE_ONLY
+def test_a_lost_database_is_a_503_problem(site: Site, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = site.state.views[schemas.TAGS].store
+
+    def unreachable(values: t.Any) -> t.NoReturn:
+        raise WriteError("The database is not reachable.", unavailable=True, kind=Kind.GONE)
+
+    monkeypatch.setattr(store, "insert", unreachable)
+    response = api.post(schemas.TAGS, {"name": "while the database is away"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"]
+    entry = audit_entries(site.app, table=schemas.TAGS)[0]
+    assert (entry["action"], entry["outcome"]) == ("create", "failed")
 
 
 def test_a_read_only_dashboard_refuses_every_write(tmp_path: t.Any) -> None:

@@ -172,7 +172,8 @@ def typed_values(
             message = gettext("This column cannot be written: %(reason)s.", reason=translate(reason))
             errors.append({"field": prefix + name, "message": message})
             continue
-        if value is None and not column.nullable and not (creating and optional_on_create(column)):
+        if value is None and not column.nullable:
+            # Even where the database has a default: null asks for NULL, which it would refuse.
             errors.append({"field": prefix + name, "message": gettext("This field is required.")})
             continue
         try:

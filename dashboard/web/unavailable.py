@@ -21,6 +21,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from dashboard.db.errors import first_line, is_gone
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_
+from dashboard.problems import is_api_path, problem
 from dashboard.site_state import current_site
 from dashboard.urls import safe_next
 from dashboard.web.errors import plain_page
@@ -39,7 +40,15 @@ class DatabaseUnreachable(ServiceUnavailable):
 
 
 def unavailable_response() -> t.Any:
-    """The 503 page, in the site's frame when that can be drawn, else a plain page."""
+    """The 503 page, in the site's frame when that can be drawn, else a plain page; a problem under ``/api/``."""
+    if is_api_path(request.path):
+        # A script reads a problem, never a page (dashboard.problems).
+        return problem(
+            503,
+            gettext("Database not reachable"),
+            gettext(MESSAGE),
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     retry_url = safe_next(request.full_path.rstrip("?")) if request.method in ("GET", "HEAD") else None
     try:
         admin = current_site().admin
