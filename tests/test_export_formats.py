@@ -267,27 +267,30 @@ def test_json_values_are_the_apis():
 # -- a million rows in constant memory ----------------------------------------------------------
 
 MILLION = 1_000_000
+# Run in a process of its own, so the peak resident memory it prints is the export's alone:
+# one app, each format in turn (the peak after each, which only grows), to /dev/null.
 _EXPORT_SCRIPT = """
 import resource, sys
 from tests.apps import make_app, logged_in
 app = make_app(sys.argv[1], sys.argv[2], EXPORT_MAX_ROWS=2_000_000)
 client = logged_in(app, "admin")
-response = client.get("/admin/big/export/" + sys.argv[3] + "/")
-assert response.status_code == 200, response.status_code
-size = 0
-with open("/dev/null", "wb") as sink:
-    for chunk in response.response:
-        size += len(chunk)
-        sink.write(chunk if isinstance(chunk, bytes) else chunk.encode())
-response.close()
-print(size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+for kind in sys.argv[3:]:
+    response = client.get("/admin/big/export/" + kind + "/")
+    assert response.status_code == 200, response.status_code
+    size = 0
+    with open("/dev/null", "wb") as sink:
+        for chunk in response.response:
+            size += len(chunk)
+            sink.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+    response.close()
+    print(kind, size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
 """
 
 
-@pytest.fixture(scope="module")
-def million_rows(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("million")
-    url = f"sqlite:///{folder}/big.db"
+def test_a_million_rows_export_in_json_and_xlsx_in_under_150_mb(tmp_path):
+    """Issue 15's bound; the peak is the app's own at start (about 70 MB), whatever the rows.
+    Two columns keep it cheap: XLSX costs about 20 s of CPU a million rows (XlsxWriter's)."""
+    url = f"sqlite:///{tmp_path}/big.db"
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT)")
@@ -297,19 +300,16 @@ def million_rows(tmp_path_factory: pytest.TempPathFactory) -> str:
             (MILLION,),
         )
     engine.dispose()
-    return url
-
-
-@pytest.mark.parametrize("kind", ["json", "xlsx"])
-def test_a_million_rows_export_in_under_150_mb(million_rows, tmp_path, kind):
     done = subprocess.run(  # nosec B603 -- this interpreter, a fixed script, arguments of the test's own
-        [sys.executable, "-c", _EXPORT_SCRIPT, million_rows, str(tmp_path / "instance"), kind],
+        [sys.executable, "-c", _EXPORT_SCRIPT, url, str(tmp_path / "instance"), "json", "xlsx"],
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    size, max_rss_kb = (int(n) for n in done.stdout.split())
-    assert size > MILLION * 10
-    assert max_rss_kb < 150 * 1024, f"{kind}: {max_rss_kb / 1024:.0f} MB"
+    for line in done.stdout.splitlines():
+        kind, size, max_rss_kb = line.split()
+        assert int(size) > MILLION * 10, line
+        assert int(max_rss_kb) < 150 * 1024, f"{kind}: {int(max_rss_kb) / 1024:.0f} MB"
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["json", "xlsx"]
