@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import require_service
+from tests.once import once_per_run
 
 REPO = Path(__file__).resolve().parent.parent
 #: Paths the wheel must hold; a trailing ``/`` means "a folder with files in it".
@@ -84,9 +85,12 @@ def _only(folder: Path, pattern: str) -> Path:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel that ``python -m build`` made from the sdist it built first."""
     require_service("package index", "building the sdist and wheel needs the package index")
-    out = tmp_path_factory.mktemp("dist")
-    # No --sdist/--wheel: build's default is exactly "sdist, then the wheel from it".
-    _run([sys.executable, "-m", "build", "--outdir", out, REPO], cwd=out)
+
+    def build(out: Path) -> None:
+        # No --sdist/--wheel: build's default is exactly "sdist, then the wheel from it".
+        _run([sys.executable, "-m", "build", "--outdir", out, REPO], cwd=out)
+
+    out = once_per_run(tmp_path_factory, "dist", build)
     _only(out, "*.tar.gz")
     return _only(out, "*.whl")
 
@@ -94,10 +98,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv (no system site-packages) with the wheel installed from the index."""
-    venv = tmp_path_factory.mktemp("venv")
-    _run([sys.executable, "-m", "venv", venv], cwd=venv)
-    _run([venv / "bin" / "python", "-m", "pip", "install", wheel], cwd=venv)
-    return venv
+
+    def install(venv: Path) -> None:
+        _run([sys.executable, "-m", "venv", venv], cwd=venv)
+        _run([venv / "bin" / "python", "-m", "pip", "install", wheel], cwd=venv)
+
+    return once_per_run(tmp_path_factory, "venv", install)
 
 
 def test_wheel_contains_bundled_folders(wheel: Path) -> None:
