@@ -13,6 +13,7 @@ import io
 import json
 import subprocess  # nosec B404 -- runs this interpreter on a script of the test's own
 import sys
+import tempfile
 import typing as t
 
 import openpyxl
@@ -209,7 +210,8 @@ def test_a_role_without_export_gets_no_file_in_any_format(sqlite_demo, tmp_path)
         site.state.engine.dispose()
 
 
-def test_xlsx_cells_are_typed_and_exact():
+def test_xlsx_cells_are_typed_and_exact(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     text, integer, number = Codec(kind="string"), Codec(kind="integer"), Codec(kind="decimal")
     values = [
         ("=1+2", 10**15, decimal.Decimal("12345678901234567.89")),  # too many digits for Excel: text
@@ -232,6 +234,13 @@ def test_xlsx_cells_are_typed_and_exact():
     data = b"".join(xlsx_stream("t", ["a", "b", "c"], limited, [Codec(kind="datetime")] * 3, "cut"))
     row = next(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2, values_only=True))
     assert row == (dt.datetime(2024, 5, 1, 10, 0), "1850-01-01", dt.time(7, 30))
+    # The temporary file is gone after the download, and after one given up halfway.
+    limited = RowLimit(iter([(str(n) * 3000,) for n in range(200)]), 1000)
+    download = xlsx_stream("t", ["a"], limited, [text], "cut")
+    next(download)
+    assert list(tmp_path.iterdir())
+    download.close()
+    assert not list(tmp_path.iterdir())
 
 
 def test_json_values_are_the_apis():
