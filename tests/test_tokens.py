@@ -83,6 +83,10 @@ def test_anonymous_and_bad_tokens_get_a_401_problem_and_never_the_session(app: F
     assert login(browser, "ada").status_code == 302
     assert browser.get("/api/payments/").status_code == 200
     assert refused(browser.get("/api/payments/", headers={"Authorization": "Bearer dash_wrong"}))
+    # Nor does a token call carrying a cookie get one back, even from a page that makes a CSRF token.
+    for path in ("/api/", "/api/openapi.json"):
+        answer = browser.get(path, headers={"Authorization": f"Bearer {token_of(app, 'vera')}"})
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path
     # A good token is for the API only: a page refuses it, whoever it belongs to.
     good = token_of(app, "ada")
     assert refused(call(app, good, "/admin/"), "invalid_request")
@@ -95,8 +99,9 @@ def test_a_token_reads_as_its_user_sets_no_cookie_and_notes_its_use_once_a_minut
     assert response.status_code == 200, response.get_data(as_text=True)
     assert [row["values"]["amount"] for row in response.get_json()["rows"]] == [100]
     assert "Set-Cookie" not in response.headers
-    [record] = [r for r in statedb_tokens.list_tokens(statedb.get_store(app)) if r.last_used_at is not None]
+    record = _token(app, _name_of(app, token))
     first = record.last_used_at
+    assert first == now[0]
     now[0] += 30
     assert call(app, token, "/api/payments/1").status_code == 200
     assert _token(app, record.name).last_used_at == first  # not written again within a minute
@@ -137,7 +142,7 @@ def test_revoked_and_expired_tokens_are_refused(app: Flask, now: list[float]) ->
     store = statedb.get_store(app)
     revoked = token_of(app, "vera")
     assert call(app, revoked, "/api/payments/").status_code == 200
-    record = next(r for r in statedb_tokens.list_tokens(store) if r.last_used_at == now[0])
+    record = _token(app, _name_of(app, revoked))
     assert statedb_tokens.remove_token(store, record.user_id, record.name)
     assert refused(call(app, revoked, "/api/payments/"))
     expiring = token_of(app, "vera", expires_in_s=3600)

@@ -40,6 +40,7 @@ import typing as t
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask.sessions import SessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -236,6 +237,30 @@ def _check_token() -> Response | None:
     return None
 
 
+class _NoCookieOnTokenCalls(SessionInterface):
+    """The app's session interface, except that a request sending a token never saves a session.
+
+    A token call has no session of its own; one that also carries a cookie (or renders a
+    page that makes a CSRF token, like the API explorer) must not get a cookie back either.
+    """
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+
+    def open_session(self, app: Flask, request: t.Any) -> t.Any:
+        return self.inner.open_session(app, request)
+
+    def make_null_session(self, app: Flask) -> t.Any:
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def save_session(self, app: Flask, session: t.Any, response: t.Any) -> None:
+        if bearer(request) is None:
+            self.inner.save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
     """Answer bad tokens and rate-limit good ones before anything else looks at the request.
 
@@ -245,3 +270,4 @@ def init_app(app: Flask) -> None:
     """
     app.extensions[EXTENSION_KEY] = token_limits.parse_rate(app.config.get("API_RATE_LIMIT", ""))
     app.before_request(_check_token)
+    app.session_interface = _NoCookieOnTokenCalls(app.session_interface)
