@@ -218,6 +218,9 @@ def test_a_body_that_is_not_a_json_object_is_refused(site: Site, api: Api) -> No
     malformed = site.client.post(url, data="{", content_type="application/json", headers=api.headers)
     assert malformed.status_code == 400
     assert site.client.post(url, json=[1], headers=api.headers).status_code == 400
+    for not_json in ('{"values": {"name": NaN}}', '{"values": {"name": 1e400}}', "[" * 100_000 + "]" * 100_000):
+        response = site.client.post(url, data=not_json, content_type="application/json", headers=api.headers)
+        assert response.status_code == 400, not_json[:30]
     assert site.client.post(url, json={"values": [1]}, headers=api.headers).status_code == 400
     site.app.config["API_MAX_BODY_BYTES"] = 100
     try:

@@ -39,6 +39,8 @@ names its column (``price``).
 
 from __future__ import annotations
 
+import json as strict_json
+import math
 import typing as t
 from urllib.parse import quote
 
@@ -97,13 +99,25 @@ def json_object() -> dict[str, t.Any]:
             )
         )
     try:
-        body = json.loads(data) if data else None
-    except ValueError:
+        body = strict_json.loads(data, parse_constant=_not_json, parse_float=_finite) if data else None
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         body = None
     if not isinstance(body, dict):
         detail = gettext("The body is not valid JSON.") if body is None else gettext("The body must be a JSON object.")
         abort(problem(400, gettext("Bad request"), detail))
     return body
+
+
+def _not_json(name: str) -> t.NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    # Python reads 1e400 as infinity, which no JSON number is and no column should receive.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
 
 
 def member(body: t.Mapping[str, t.Any], name: str, kind: type, field: str | None = None) -> t.Any:
