@@ -27,6 +27,7 @@ it into several calls is the fix.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from dataclasses import dataclass, field
 
@@ -43,6 +44,8 @@ from dashboard.web.keys import BadKey, decode_key, encode_key
 
 if t.TYPE_CHECKING:
     from dashboard.web.table_view import TableView
+
+log = logging.getLogger(__name__)
 
 #: The operations a bulk call takes -> the table action (and audit action) each is.
 OPERATIONS = {"create": "create", "update": "edit", "delete": "delete"}
@@ -159,6 +162,8 @@ def _apply(view: TableView, operations: t.Sequence[Operation]) -> list[tuple[Ope
             try:
                 done.append((operation, _run(view, connection, operation)))
             except (SQLAlchemyError, OverflowError) as exc:
+                # Which operation the database refused is known only here; its words go to the log.
+                log.warning("bulk call on %s refused at operation %s: %s", view.info.id, operation.index, exc)
                 refused = describe_write_error(exc, t.cast(t.Any, operation.action), view.info.name)
                 raise _Refused(operation, refused.message, error=refused) from exc
     return done
