@@ -6,6 +6,7 @@ one clear line and exit status 2. A token made here works on the site sharing th
 from __future__ import annotations
 
 import re
+import shutil
 import typing as t
 from pathlib import Path
 
@@ -90,3 +91,12 @@ def test_tables_are_taken_unchecked_with_a_warning_when_the_database_cannot_be_r
     assert made.exit_code == 0, made.output
     assert made.stderr.startswith("warning: tables not checked")
     assert "later" in run("list").output
+
+
+def test_without_a_database_url_tables_are_checked_against_the_demo_database(
+    site: t.Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DASHBOARD_DATABASE_URL")
+    shutil.copy(tmp_path / "small.db", tmp_path / "instance" / "demo.db")
+    assert failed(run("create", "ci", "--user", "vera", "--table", "nope"), "nope")
+    assert run("create", "ci", "--user", "vera", "--table", "payments").exit_code == 0

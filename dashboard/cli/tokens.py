@@ -21,6 +21,7 @@ from dashboard.db.engine import DatabaseUnavailable, make_engine
 from dashboard.db.reflection import reflect_schema
 from dashboard.i18n.translation import exception_text, translate
 from dashboard.i18n.translation import gettext as _
+from dashboard.instance import instance_path_for
 from dashboard.security import tokens
 
 _config_option = click.option(
@@ -44,7 +45,11 @@ def _endpoints(config_file: str | None, wanted: tuple[str, ...]) -> list[str]:
     config = _settings(config_file)
     url = config.get("DATABASE_URL")
     if not url:
-        return list(wanted)  # the demo database: nothing to check against until serve makes it
+        # The demo database serve makes in the instance folder, once it has.
+        demo = instance_path_for(config) / "demo.db"
+        if not demo.is_file():
+            return list(wanted)
+        url = f"sqlite:///{demo}"
     try:
         engine = make_engine(str(url), read_only=True)
     except DatabaseUnavailable as exc:
