@@ -18,9 +18,12 @@ Every refusal is a problem whose ``errors`` name the operation, ``operations[3]`
 ``operations[3].key`` or ``operations[3].values.price``, with the statuses of single writes
 (:mod:`dashboard.api.writes`): ``400`` (the body is not this shape: no ``operations`` list,
 an operation that is not an object, an unknown ``op``, a member of the wrong JSON type),
-``403``, ``409``, ``412`` (an ``if_match`` that is no longer the row's; ``current`` then holds
-that row), ``415``, ``422`` (refused values, or a ``key`` that names no row), ``428`` (an
-update without ``if_match``), ``503``. More operations than ``API_BULK_MAX_OPERATIONS`` in
+``403`` (checked first, for every kind of operation the call holds), ``404`` (a ``key`` no row
+has now), ``409``, ``412`` (an ``if_match`` that is no longer the row's; ``current`` then holds
+that row), ``415``, ``422`` (refused values, or a ``key`` that cannot be any row's, such as
+text for a numeric key), ``428`` (an update without ``if_match``), ``503``. Problems other
+than 400 and 413 name every operation at fault they can find before writing; once writing,
+the first one refused. More operations than ``API_BULK_MAX_OPERATIONS`` in
 one call answer ``413``: the request is larger than the site will process, and splitting
 it into several calls is the fix.
 """
