@@ -10,7 +10,8 @@ table's listing-cache generation bumped, so the next listing on any worker shows
 What each call answers, besides its success (``201``, ``200``, ``204``):
 
 - ``400``: the body is not JSON, or not the object the call takes (``values`` missing or not
-  an object);
+  an object); or a browser session's call without its CSRF token in ``X-CSRFToken`` (a call
+  with an API token needs none);
 - ``403``: the caller may not make this write here (their role, a read-only table or site,
   the database user's privileges); recorded in the audit log;
 - ``404``: no such table for this caller, a key that is no row's;
