@@ -1,7 +1,7 @@
 // A table's Import page (dashboard/web/import_page.py, templates/dashboard/import.html).
 // The upload form is sent with XMLHttpRequest so its progress can be shown; the answer is
 // followed like a form's (the preview's address), or its error shown. The write step says it
-// is busy and cannot be sent twice. No inline script: the page's CSP allows none.
+// is busy (handlers.js keeps it from being sent twice). No inline script: the page's CSP allows none.
 (function () {
   'use strict';
 
@@ -60,9 +60,8 @@
   if (form) {
     form.addEventListener('submit', function (event) {
       var pressed = event.submitter;
-      if (!pressed || pressed.value !== 'write') { return; }
-      if (form.getAttribute('data-dashboard-sent')) { event.preventDefault(); return; }
-      form.setAttribute('data-dashboard-sent', '1');
+      // A second submit is stopped by handlers.js (data-dashboard-sent), which also says "Sending".
+      if (!pressed || pressed.value !== 'write' || form.getAttribute('data-dashboard-sent')) { return; }
       // A disabled button is not sent: its step goes in a field of its own.
       var step = document.createElement('input');
       step.type = 'hidden';
