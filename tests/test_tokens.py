@@ -268,3 +268,22 @@ def test_the_page_creates_and_revokes_ones_own_tokens_with_csrf(app: Flask) -> N
     ada_id = statedb.get_store(app).user_by_name("ada")
     assert ada_id is not None
     assert names == sorted(r.name for r in statedb_tokens.list_tokens(statedb.get_store(app), ada_id.id))
+
+
+def test_an_admin_token_gets_no_site_wide_action_and_no_role(app: Flask) -> None:
+    from dashboard.security.permissions import can, operator_role
+
+    token = token_of(app, "ada", tables=["payments"])
+    payments = current_site(app).views["payments"].info
+    parent = current_site(app).views["parent"].info
+    with app.test_request_context("/api/payments/", headers={"Authorization": f"Bearer {token}"}):
+        assert app.preprocess_request() is None  # the token is good
+        assert can("view", payments) and can("delete", payments)
+        assert not can("view", parent)
+        assert not any(can(action) for action in ("audit", "manage_users", "page:overview", "details"))
+        assert operator_role() is None
+    browser = app.test_client()
+    assert login(browser, "ada").status_code == 302
+    with browser:
+        assert browser.get("/api/openapi.json").status_code == 200
+        assert can("audit") and operator_role() == "admin"  # the same operator's session keeps them
