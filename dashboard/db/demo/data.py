@@ -6,6 +6,7 @@ current; sizes follow from the number of orders (:func:`demo_sizes`).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import typing as t
@@ -97,16 +98,23 @@ class _Clock:
 
     def __init__(self, origin: date, days: int) -> None:
         self.days = [(origin + timedelta(days=d)).isoformat() + " " for d in range(days + 1)]
-        self.times = [
-            f"{hour:02d}:{minute:02d}:{second:02d}.000000"
-            for hour in range(24)
-            for minute in range(60)
-            for second in range(60)
-        ]
+        self.times = _times_of_day()
 
     def __call__(self, seconds: int) -> str:
         day, second = divmod(seconds, _DAY)
         return self.days[day] + self.times[second]
+
+
+@functools.cache
+def _times_of_day() -> list[str]:
+    # 86,400 strings take ~0.2 s to make: once per process, not once per demo database
+    # (the test suite writes hundreds of small ones).
+    return [
+        f"{hour:02d}:{minute:02d}:{second:02d}.000000"
+        for hour in range(24)
+        for minute in range(60)
+        for second in range(60)
+    ]
 
 
 def _money(cents: int) -> str:
