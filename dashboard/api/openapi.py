@@ -22,6 +22,7 @@ from dashboard.api.addressing import api_routes
 from dashboard.api.openapi_schemas import (
     JSON,
     filter_parameters,
+    filters_text,
     problem_responses,
     ref,
     relation_schemas,
@@ -39,7 +40,8 @@ OPENAPI_VERSION = "3.1.0"
 @api_routes.route("/openapi.json", endpoint="openapi")
 def openapi_document() -> t.Any:
     """The caller's OpenAPI document (never cached: it differs by caller)."""
-    response = current_app.response_class(json.dumps(build_document(), sort_keys=False), mimetype=JSON)
+    body = json.dumps(build_document(), sort_keys=False, separators=(",", ":"))
+    response = current_app.response_class(body, mimetype=JSON)
     response.headers["Cache-Control"] = "private, no-store"
     response.vary.add("Authorization")
     response.vary.add("Cookie")
@@ -88,7 +90,9 @@ def build_document() -> dict[str, t.Any]:
                 "Rows of every relation you may view, as JSON. Values are keyed by column name; "
                 "decimals are strings, dates and times ISO 8601 text, binary values base64. "
                 "Errors are problem details (RFC 9457)."
-            ),
+            )
+            + "\n\n"
+            + filters_text(),
         },
         "servers": [{"url": request.script_root or "/"}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
@@ -156,13 +160,7 @@ def relation_paths(view: TableView, writes: dict[str, bool]) -> dict[str, t.Any]
             "summary": gettext("Change a row"),
             "tags": tag,
             "parameters": [
-                {
-                    "name": "If-Match",
-                    "in": "header",
-                    "required": True,
-                    "description": gettext("The row's ETag as it was read."),
-                    "schema": {"type": "string"},
-                },
+                ref("parameters", "ifMatch"),
                 _csrf_header(),
             ],
             "requestBody": {"required": True, "content": {JSON: {"schema": ref("schemas", f"{name}.update")}}},
@@ -181,12 +179,7 @@ def relation_paths(view: TableView, writes: dict[str, bool]) -> dict[str, t.Any]
             "summary": gettext("Delete a row"),
             "tags": tag,
             "parameters": [
-                {
-                    "name": "If-Match",
-                    "in": "header",
-                    "description": gettext("Delete only this version of the row."),
-                    "schema": {"type": "string"},
-                },
+                ref("parameters", "ifMatchOptional"),
                 _csrf_header(),
             ],
             "responses": {
@@ -203,12 +196,7 @@ def _header() -> dict[str, t.Any]:
 
 
 def _csrf_header() -> dict[str, t.Any]:
-    return {
-        "name": "X-CSRFToken",
-        "in": "header",
-        "description": gettext("With a session cookie: the page's CSRF token. Not needed with an API token."),
-        "schema": {"type": "string"},
-    }
+    return ref("parameters", "csrfToken")
 
 
 def _listing_parameters(view: TableView) -> list[dict[str, t.Any]]:
@@ -247,14 +235,7 @@ def _get_operation(view: TableView) -> dict[str, t.Any]:
         "operationId": f"get_{name}",
         "summary": gettext("Read a row"),
         "tags": [view.info.id],
-        "parameters": [
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "description": gettext("The ETag you hold: 304 when the row is unchanged."),
-                "schema": {"type": "string"},
-            }
-        ],
+        "parameters": [ref("parameters", "ifNoneMatch")],
         "responses": {
             "200": {
                 "description": gettext("The row; its ETag is the version to send in If-Match."),
@@ -268,55 +249,16 @@ def _get_operation(view: TableView) -> dict[str, t.Any]:
 
 
 def _bulk_operation(view: TableView) -> dict[str, t.Any]:
-    name = view.info.endpoint
-    operation = {
-        "type": "object",
-        "required": ["op"],
-        "properties": {
-            "op": {"type": "string", "enum": ["create", "update", "delete"]},
-            "key": {"type": "string"},
-            "if_match": {"type": "string"},
-            "values": {"type": "object"},
-        },
-    }
-    result = {
-        "type": "object",
-        "required": ["op", "key", "etag"],
-        "properties": {
-            "op": {"type": "string"},
-            "key": {"type": ["string", "null"]},
-            "etag": {"type": ["string", "null"]},
-        },
-    }
     return {
-        "operationId": f"bulk_{name}",
+        "operationId": f"bulk_{view.info.endpoint}",
         "summary": gettext("Several writes in one transaction: all or none"),
         "tags": [view.info.id],
         "parameters": [_csrf_header()],
-        "requestBody": {
-            "required": True,
-            "content": {
-                JSON: {
-                    "schema": {
-                        "type": "object",
-                        "required": ["operations"],
-                        "properties": {"operations": {"type": "array", "items": operation}},
-                    }
-                }
-            },
-        },
+        "requestBody": {"required": True, "content": {JSON: {"schema": ref("schemas", "BulkRequest")}}},
         "responses": {
             "200": {
                 "description": gettext("Every operation was applied."),
-                "content": {
-                    JSON: {
-                        "schema": {
-                            "type": "object",
-                            "required": ["results"],
-                            "properties": {"results": {"type": "array", "items": result}},
-                        }
-                    }
-                },
+                "content": {JSON: {"schema": ref("schemas", "BulkResults")}},
             },
             **problem_responses("400", "403", "404", "409", "412", "413", "415", "422", "428"),
         },
@@ -326,39 +268,14 @@ def _bulk_operation(view: TableView) -> dict[str, t.Any]:
 def _import_operation(view: TableView) -> dict[str, t.Any]:
     """``POST /api/<endpoint>/_import`` (:mod:`dashboard.api.importing`)."""
     text_file = {"schema": {"type": "string"}}
-    counts = {
-        "type": "object",
-        "required": ["inserted", "updated"],
-        "properties": {"inserted": {"type": "integer"}, "updated": {"type": "integer"}},
-    }
-    dry_run = {
-        "type": "object",
-        "required": ["rows", "valid", "error_count", "errors"],
-        "properties": {
-            "rows": {"type": "integer"},
-            "valid": {"type": "boolean"},
-            "error_count": {"type": "integer"},
-            "errors": {"type": "array", "items": {"type": "object"}},
-        },
-    }
     return {
         "operationId": f"import_{view.info.endpoint}",
         "summary": gettext("Import a CSV, XLSX, JSON or JSON-lines file: every row or none"),
         "tags": [view.info.id],
         "parameters": [
-            {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["insert", "upsert"]}},
-            {
-                "name": "key",
-                "in": "query",
-                "description": gettext("The columns an upsert goes by, comma-separated (default: the table's key)."),
-                "schema": {"type": "string"},
-            },
-            {
-                "name": "dry_run",
-                "in": "query",
-                "description": gettext("Check every row and write nothing."),
-                "schema": {"type": "string", "enum": ["true", "false"]},
-            },
+            ref("parameters", "importMode"),
+            ref("parameters", "importKey"),
+            ref("parameters", "importDryRun"),
             _csrf_header(),
         ],
         "requestBody": {
@@ -368,7 +285,7 @@ def _import_operation(view: TableView) -> dict[str, t.Any]:
         "responses": {
             "200": {
                 "description": gettext("The rows imported, or with dry_run what a real import would refuse."),
-                "content": {JSON: {"schema": {"anyOf": [counts, dry_run]}}},
+                "content": {JSON: {"schema": ref("schemas", "ImportResult")}},
             },
             **problem_responses("400", "403", "404", "409", "413", "415", "422"),
         },

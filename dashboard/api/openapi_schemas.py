@@ -107,7 +107,9 @@ def shared_components() -> dict[str, t.Any]:
             "schema": {"type": "string", "minLength": 1},
         },
     }
+    parameters.update(_write_parameters())
     schemas = {
+        **_write_schemas(),
         "Problem": problem_schema,
         "Count": {
             "type": "object",
@@ -116,6 +118,84 @@ def shared_components() -> dict[str, t.Any]:
         },
     }
     return {"schemas": schemas, "responses": responses, "parameters": parameters}
+
+
+def _write_parameters() -> dict[str, t.Any]:
+    def header(name: str, description: str, *, required: bool = False) -> dict[str, t.Any]:
+        found = {"name": name, "in": "header", "description": description, "schema": {"type": "string"}}
+        return {**found, "required": True} if required else found
+
+    return {
+        "csrfToken": header(
+            "X-CSRFToken", gettext("With a session cookie: the page's CSRF token. Not needed with an API token.")
+        ),
+        "ifMatch": header("If-Match", gettext("The row's ETag as it was read."), required=True),
+        "ifMatchOptional": header("If-Match", gettext("Delete only this version of the row.")),
+        "ifNoneMatch": header("If-None-Match", gettext("The ETag you hold: 304 when the row is unchanged.")),
+        "importMode": {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["insert", "upsert"]}},
+        "importKey": {
+            "name": "key",
+            "in": "query",
+            "description": gettext("The columns an upsert goes by, comma-separated (default: the table's key)."),
+            "schema": {"type": "string"},
+        },
+        "importDryRun": {
+            "name": "dry_run",
+            "in": "query",
+            "description": gettext("Check every row and write nothing."),
+            "schema": {"type": "string", "enum": ["true", "false"]},
+        },
+    }
+
+
+def _write_schemas() -> dict[str, t.Any]:
+    operation = {
+        "type": "object",
+        "required": ["op"],
+        "properties": {
+            "op": {"type": "string", "enum": ["create", "update", "delete"]},
+            "key": {"type": "string"},
+            "if_match": {"type": "string"},
+            "values": {"type": "object"},
+        },
+    }
+    result = {
+        "type": "object",
+        "required": ["op", "key", "etag"],
+        "properties": {
+            "op": {"type": "string"},
+            "key": {"type": ["string", "null"]},
+            "etag": {"type": ["string", "null"]},
+        },
+    }
+    counts = {
+        "type": "object",
+        "required": ["inserted", "updated"],
+        "properties": {"inserted": {"type": "integer"}, "updated": {"type": "integer"}},
+    }
+    dry_run = {
+        "type": "object",
+        "required": ["rows", "valid", "error_count", "errors"],
+        "properties": {
+            "rows": {"type": "integer"},
+            "valid": {"type": "boolean"},
+            "error_count": {"type": "integer"},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    return {
+        "BulkRequest": {
+            "type": "object",
+            "required": ["operations"],
+            "properties": {"operations": {"type": "array", "items": operation}},
+        },
+        "BulkResults": {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"results": {"type": "array", "items": result}},
+        },
+        "ImportResult": {"anyOf": [counts, dry_run]},
+    }
 
 
 def relation_schemas(view: TableView, name: str, *, writes: bool) -> dict[str, t.Any]:
@@ -183,15 +263,15 @@ def filter_parameters(view: TableView) -> list[dict[str, t.Any]]:
             schema: dict[str, t.Any] = {"type": "string"}
             if op == "isnull":
                 schema["enum"] = ["true", "false"]
-            parameters.append(
-                {
-                    "name": f"{column.name}__{op}",
-                    "in": "query",
-                    "description": gettext(_OPERATION_TEXTS[op]),
-                    "schema": schema,
-                }
-            )
+            parameters.append({"name": f"{column.name}__{op}", "in": "query", "schema": schema})
     return parameters
+
+
+def filters_text() -> str:
+    """What the ``<column>__<op>`` parameters do, for a listing's description."""
+    lines = [gettext("Filters: <column>__<operation>=value, values typed as the column's are.")]
+    lines += [f"- `{op}`: {gettext(text)}" for op, text in _OPERATION_TEXTS.items()]
+    return "\n".join(lines)
 
 
 _OPERATION_TEXTS = {
