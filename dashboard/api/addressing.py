@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from flask import Response, abort, current_app, json, request
+from flask import Response, abort, current_app, json
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.api import values
@@ -99,13 +99,6 @@ def relation(endpoint: str) -> TableView:
     return view
 
 
-def require(view: TableView, action: str) -> None:
-    """Refuse now unless the caller may ``action`` ("create", "edit", "delete") on ``view``:
-    403 when the relation or the caller's rights (role, token, read-only mode) do not allow it."""
-    if not getattr(view, WRITE_ACTIONS[action]):
-        abort(problem(403, gettext("Not allowed"), gettext("You may not do this on this relation.")))
-
-
 def may(view: TableView, action: str) -> bool:
     """Whether the caller may ``action`` ("view", "create", "edit", "delete") on ``view``."""
     if action == "view":
@@ -118,11 +111,6 @@ def api_columns(view: TableView) -> list[ColumnInfo]:
     """The columns the API shows, filters and sorts: those the pages show (secret-like and
     hidden columns never appear)."""
     return list(view.visible)
-
-
-def api_column(view: TableView, name: str) -> ColumnInfo | None:
-    """The shown column called ``name``, or ``None``."""
-    return next((c for c in view.visible if c.name == name), None)
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -169,22 +157,6 @@ def etag(view: TableView, record: Record) -> str:
     return f'"{view.store.fingerprint(record)}"'
 
 
-def fingerprint_of(header: str | None) -> str | None:
-    """The fingerprint an ``If-Match``/``If-None-Match`` header names (quotes and ``W/`` removed)."""
-    if not header:
-        return None
-    text = header.strip().removeprefix("W/").strip('"')
-    return text or None
-
-
 def json_response(body: t.Any, status: int = 200) -> Response:
     """``body`` as a JSON response, members in the order given (a row's columns in table order)."""
     return current_app.response_class(json.dumps(body, sort_keys=False), status=status, mimetype="application/json")
-
-
-def request_json() -> t.Any:
-    """The request's JSON body; 400 (a problem) when it is missing or not JSON."""
-    body = request.get_json(silent=True)
-    if body is None:
-        abort(problem(400, gettext("Bad request"), gettext("Send a JSON body (Content-Type: application/json).")))
-    return body
