@@ -40,13 +40,19 @@ def import_url(site: Site, table: str) -> str:
     return site.url(table, "import")
 
 
+def token(site: Site) -> str:
+    """The session's CSRF token, read from a page once (kept on the client): it lasts as long as the session."""
+    if not hasattr(site.client, "import_csrf_token"):
+        site.client.import_csrf_token = site.token(site.url(schemas.TAGS, "import"))
+    return t.cast(str, site.client.import_csrf_token)
+
+
 def upload(site: Site, table: str, content: bytes, filename: str = "data.csv", client: t.Any = None) -> t.Any:
     """Send ``content`` from the upload form; the answer is not followed."""
     client = client or site.client
-    token = site.token(import_url(site, table)) if client is site.client else None
     data = {"file": (io.BytesIO(content), filename)}
-    if token:
-        data["csrf_token"] = token
+    if client is site.client:
+        data["csrf_token"] = token(site)
     return client.post(import_url(site, table), data=data, content_type="multipart/form-data")
 
 
@@ -71,7 +77,7 @@ def preview_form(page: str) -> dict[str, str]:
 
 
 def submit(site: Site, table: str, fields: dict[str, str], step: str = "write") -> t.Any:
-    data = {**fields, "step": step, "csrf_token": site.token(import_url(site, table))}
+    data = {**fields, "step": step, "csrf_token": token(site)}
     return site.client.post(import_url(site, table), data=data)
 
 

@@ -36,7 +36,9 @@ def send(
 ) -> t.Any:
     client = client or site.client
     query = "&".join(f"{k}={v}" for k, v in args.items())
-    headers = {"Content-Type": content_type, "X-CSRFToken": csrf_token(client, "/admin/")}
+    if not hasattr(client, "import_csrf_token"):  # read once: the token lasts as long as the session
+        client.import_csrf_token = csrf_token(client, "/admin/")
+    headers = {"Content-Type": content_type, "X-CSRFToken": client.import_csrf_token}
     return client.post(f"/api/{table}/_import" + (f"?{query}" if query else ""), data=body, headers=headers)
 
 
