@@ -77,16 +77,22 @@ class Operation:
 
 
 class _Refused(Exception):
-    """An operation that cannot be applied; the transaction is rolled back, then ``response``
-    answers, or the problem made of ``error`` (a database refusal, explained after the rollback)."""
+    """An operation that cannot be applied: the transaction is rolled back, then ``response`` answers."""
 
-    def __init__(
-        self, operation: Operation, message: str, *, response: Response | None = None, error: WriteError | None = None
-    ) -> None:
+    def __init__(self, operation: Operation, message: str, response: Response) -> None:
         super().__init__(message)
         self.operation = operation
         self.message = message
         self.response = response
+
+
+class _DatabaseRefused(Exception):
+    """An operation the database refused; its problem is made after the rollback, when the
+    violation explainers can query."""
+
+    def __init__(self, operation: Operation, error: WriteError) -> None:
+        super().__init__(error.message)
+        self.operation = operation
         self.error = error
 
 
@@ -168,7 +174,7 @@ def _apply(view: TableView, operations: t.Sequence[Operation]) -> list[tuple[Ope
                 # Which operation the database refused is known only here; its words go to the log.
                 log.warning("bulk call on %s refused at operation %s: %s", view.info.id, operation.index, exc)
                 refused = describe_write_error(exc, t.cast(t.Any, operation.action), view.info.name)
-                raise _Refused(operation, refused.message, error=refused) from exc
+                raise _DatabaseRefused(operation, refused) from exc
     return done
 
 
@@ -179,29 +185,29 @@ def _run(view: TableView, connection: t.Any, operation: Operation) -> Record | N
         key = store.insert_in(connection, operation.typed)
         operation.row_key = writes.key_text(view, key)
         return store.get_in(connection, key) if operation.row_key is not None else None
-    assert operation.key is not None
-    before = store.get_in(connection, operation.key)
+    key = t.cast("tuple[t.Any, ...]", operation.key)  # every update and delete has one (_operations)
+    before = store.get_in(connection, key)
     if before is None:
-        raise _Refused(operation, gettext("No row has this key."), response=_gone(operation))
+        raise _Refused(operation, gettext("No row has this key."), _gone(operation))
     if operation.if_match is not None:
         try:
-            store.update_in(connection, operation.key, {}, operation.if_match)
+            store.update_in(connection, key, {}, operation.if_match)
         except Conflict as conflict:
             message = writes.CHANGED_MEANWHILE
-            raise _Refused(operation, message, response=_stale(view, operation, conflict.current)) from None
+            raise _Refused(operation, message, _stale(view, operation, conflict.current)) from None
     if operation.op == "delete":
         operation.changes = audit_changes.deleted(view, before)
-        store.delete_in(connection, operation.key)
+        store.delete_in(connection, key)
         return None
     operation.changes = audit_changes.edited(view, before, operation.typed)
     if operation.typed:
-        store.update_in(connection, operation.key, operation.typed, store.fingerprint(before))
+        store.update_in(connection, key, operation.typed, store.fingerprint(before))
     by_name = {view.info.column_by_key(k).name: v for k, v in operation.typed.items()}
-    new_key = tuple(by_name.get(name, part) for name, part in zip(view.info.row_key, operation.key, strict=False))
-    if view.info.row_key_source != "rowid" and new_key != operation.key:
+    new_key = tuple(by_name.get(name, part) for name, part in zip(view.info.row_key, key, strict=False))
+    if view.info.row_key_source != "rowid" and new_key != key:
         operation.row_key = encode_key(new_key, store.key_codecs)
         return store.get_in(connection, new_key)
-    return store.get_in(connection, operation.key)
+    return store.get_in(connection, key)
 
 
 def _gone(operation: Operation) -> Response:
@@ -250,14 +256,13 @@ def bulk_write(view: TableView) -> Response:
         writes.refuse_values(errors)
     try:
         done = _apply(view, operations)
+    except _DatabaseRefused as refused:
+        return _explained(view, refused.operation, refused.error)
     except _Refused as refused:
         operation = refused.operation
-        if refused.error is not None:
-            return _explained(view, operation, refused.error)
         writes.record(
             view, operation.action, operation.row_key, operation.changes, outcome="failed", message=refused.message
         )
-        assert refused.response is not None
         return refused.response
     except WriteError as exc:
         return writes.database_refusal(view, exc, action="edit", row_key=None, changes=None)
