@@ -1,44 +1,21 @@
 """Public sample databases nobody here wrote (Chinook, Pagila, Sakila), loaded into throw-away databases.
 
-The samples are the upstream files, unchanged and named as upstream, one folder per sample
-under ``samples/`` in the ``shared/`` folder beside the repository (CI gets a copy of
-``shared/`` beside its clone), or under ``$DASHBOARD_TEST_SAMPLES``. They are not part of
-this repository. At load time :mod:`tests.sample_trim` trims each script to a few hundred
-rows per table (every foreign key kept consistent) and drops the few statements that would
-not run in a throw-away database; each script is trimmed once per test run.
+The samples ship with the repository, small: ``tests/samples/<name>/`` holds each sample's
+scripts trimmed by :mod:`tests.sample_trim` to a few hundred rows per table (whole rows
+dropped so that every foreign key still resolves; the few statements that would not run in a
+throw-away database removed), named as upstream, with the upstream licence file unchanged
+(Sakila's New BSD licence is the header of ``sakila-schema.sql``, kept, and copied into
+``LICENSE``) and :data:`TRIMMED_MARKER`, which names the source: ``repo@commit``, and the
+path and SHA-256 of each upstream file. ``tests/samples/README.md`` says the same for people;
+``python -m tests.sample_regenerate --from <upstream files> --to tests/samples`` rewrites them
+(:data:`tests.sample_regenerate.UPSTREAM` lists where each file comes from).
 
-A sample whose folder or scripts are missing skips the tests that need it, naming the folder
-and the files expected, in CI too (``DASHBOARD_TEST_REQUIRE_SERVICES=1`` does not turn this
-skip into a failure): a missing data folder is not a service a run can start.
+``$DASHBOARD_TEST_SAMPLES`` may name another folder of sample folders: one holding
+:data:`TRIMMED_MARKER` is loaded as it is; one without it must hold the upstream files,
+unchanged, which are trimmed at load time (once per run per sample and dialect).
 
-Where the files come from (copy each unchanged; ``<repo>@<commit>:<path>``)::
-
-    samples/chinook/Chinook_Sqlite.sql      lerocha/chinook-database@7f67772503d71ba90f19283c38e93923addb43fa
-    samples/chinook/Chinook_PostgreSql.sql      :ChinookDatabase/DataSources/<same name>
-    samples/chinook/Chinook_MySql.sql           (Chinook 1.4.5)
-    samples/chinook/LICENSE.md                  :LICENSE.md (MIT, Luis Rocha)
-    samples/pagila/pagila-schema.sql        devrimgunduz/pagila@e0e35a666f31a786b9d3c06cb83799fc46db25d4
-    samples/pagila/pagila-data.sql              :<same name> (at the repository's root)
-    samples/pagila/LICENSE.txt                  :LICENSE.txt (MIT-style; its README says
-                                                 PostgreSQL licence; Devrim Gündüz)
-    samples/sakila/sakila-schema.sql        aFemzz/Sakila-db@44864c2865dff5004bfb6b77d055426e0ba29996
-    samples/sakila/sakila-data.sql              :sakila-db/<same name> (Oracle's Sakila 1.5,
-                                                 as Oracle distributes it)
-
-Sakila has no licence file upstream: its New BSD licence (Copyright (c) 2006, 2024, Oracle
-and/or its affiliates) is the header of ``sakila-schema.sql``. A file
-``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` is each file as GitHub serves
-it. Their SHA-256 (``cd shared/samples && sha256sum -c``)::
-
-    caf31d698a4a79c628215b552dfe6575e71be052ae02b8f18e763498f55f5d44  chinook/Chinook_Sqlite.sql
-    e3fde5c1a5b51a2a91429a702c9ca6e69ba56e6c7f5e112724d70c3d03db695e  chinook/Chinook_PostgreSql.sql
-    68768623bac1fe6f92c317235735c706a54a28cc76ab175c194e99f994dadbd6  chinook/Chinook_MySql.sql
-    5064d720db431474b0a0b0cef9d2b5e362b6c6f80602b35c6443b07cbc979f77  chinook/LICENSE.md
-    8ce358e4c8014087b85296694a0893887bd7a4190e3ce407f2721b86b98e5707  pagila/pagila-schema.sql
-    880580fb2cd4daaa99f290ced264988cdd657b3158be63cd281466f796f6dbf2  pagila/pagila-data.sql
-    516e7dac679ac1eeb62d5614b01c4e7318154e9a147377d6264954215997ff38  pagila/LICENSE.txt
-    d80d69e78c800020126847678dfebe6bc40f78a828b2e33a9db38d7a6c84c123  sakila/sakila-schema.sql
-    9e4d588622957ae7fa5bbb29f9d75e08b8276071deedf1d5dec9309f5ba22119  sakila/sakila-data.sql
+A sample whose scripts are missing FAILS the tests that need it, naming the folder and the
+files expected: the samples are part of the repository, a missing one is a broken checkout.
 
 Each script runs through the driver the dashboard uses, the way its own client would run
 it: SQLite's ``executescript``; on PostgreSQL whole batches plus ``COPY ... FROM stdin``
@@ -69,6 +46,8 @@ from tests.sample_trim import trim_chinook, trim_pagila, trim_sakila
 __all__ = [
     "SAMPLES",
     "SAMPLES_ENV",
+    "SHIPPED",
+    "TRIMMED_MARKER",
     "Sample",
     "load_sample",
     "require_sample",
@@ -78,6 +57,10 @@ __all__ = [
 ]
 
 SAMPLES_ENV = "DASHBOARD_TEST_SAMPLES"
+#: The samples shipped with the repository, trimmed.
+SHIPPED = Path(__file__).resolve().parent / "samples"
+#: The file marking a sample's folder as trimmed already; it names the upstream source.
+TRIMMED_MARKER = "TRIMMED_FROM"
 
 
 @dataclass(frozen=True)
@@ -123,15 +106,13 @@ SAMPLES: dict[str, Sample] = {
 
 
 def samples_folder() -> Path:
-    """Where the sample folders are: ``$DASHBOARD_TEST_SAMPLES``, else ``shared/samples`` beside the repository."""
+    """Where the sample folders are: ``$DASHBOARD_TEST_SAMPLES``, else :data:`SHIPPED`."""
     configured = os.environ.get(SAMPLES_ENV)
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "shared" / "samples"
+    return Path(configured) if configured else SHIPPED
 
 
 def require_sample(name: str, dialect: str) -> Path:
-    """The folder of sample ``name``; skips the test when its scripts for ``dialect`` are missing.
+    """The folder of sample ``name``; fails the test when its scripts for ``dialect`` are missing.
 
     :param name: a key of :data:`SAMPLES`.
     :param dialect: the dialect whose scripts are needed.
@@ -139,26 +120,33 @@ def require_sample(name: str, dialect: str) -> Path:
     sample = SAMPLES[name]
     folder = samples_folder() / name
     expected = (
-        f"expected {', '.join(sample.files)} from upstream, unchanged "
-        f"(tests/samples.py says where from; {SAMPLES_ENV} may name another folder of samples)"
+        f"expected {', '.join(sample.files)} (tests/samples/ ships them trimmed; "
+        f"{SAMPLES_ENV} may name another folder of samples, trimmed or upstream: see tests/samples.py)"
     )
     if not folder.is_dir():
-        pytest.skip(f"sample database {name!r} not found: no folder {folder}; {expected}")
+        pytest.fail(f"sample database {name!r} not found: no folder {folder}; {expected}", pytrace=False)
     missing = [script for script in sample.scripts[dialect] if not (folder / script).is_file()]
     if missing:
-        pytest.skip(f"sample database {name!r} on {dialect} not found: no {', '.join(missing)} in {folder}; {expected}")
+        pytest.fail(
+            f"sample database {name!r} on {dialect} not found: no {', '.join(missing)} in {folder}; {expected}",
+            pytrace=False,
+        )
     return folder
 
 
 @functools.cache
 def trimmed_scripts(name: str, dialect: str, folder: Path) -> tuple[str, ...]:
-    """The scripts building sample ``name`` on ``dialect`` from the upstream files in ``folder``.
+    """The scripts building sample ``name`` on ``dialect`` from ``folder``.
 
-    Cached: each sample is trimmed once per run (reading and trimming a few MB takes tenths
-    of a second), however many databases the tests build from it.
+    A folder holding :data:`TRIMMED_MARKER` is trimmed already: its scripts are read as they
+    are. Otherwise they are upstream's, trimmed here. Cached: each sample is read (and
+    trimmed: a few MB, tenths of a second) once per run, however many databases the tests
+    build from it.
     """
     sample = SAMPLES[name]
     texts = [(folder / script).read_text(encoding="utf-8") for script in sample.scripts[dialect]]
+    if (folder / TRIMMED_MARKER).is_file():
+        return tuple(texts)
     return sample.trim(dialect, texts)
 
 
