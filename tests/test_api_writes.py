@@ -168,6 +168,13 @@ def test_keys_with_separators_address_exactly_their_row(api: Api, module_hostile
     del expected[("a.", 2)]
     assert {(a, b): label for a, b, label in rows(module_hostile_database_url, table)} == expected
 
+    # A table keyed by a UNIQUE column: changing that column gives the row its new key.
+    renamed = api.patch(schemas.UNIQUE_KEYED, "x/y", {"code": "x/z"})
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    assert renamed.get_json()["key"] == "x/z"
+    assert renamed.headers["ETag"] == api.etag(schemas.UNIQUE_KEYED, "x/z")
+    assert ("x/z", "slash") in rows(module_hostile_database_url, schemas.UNIQUE_KEYED)
+
 
 # -- the database's refusals ---------------------------------------------------------------------------
 def test_constraint_violations_are_409_problems_naming_the_field(
