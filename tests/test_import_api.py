@@ -7,6 +7,7 @@ The writes themselves run on every dialect in tests/test_import.py.
 
 from __future__ import annotations
 
+import io
 import json
 import typing as t
 from collections.abc import Iterator
@@ -142,3 +143,15 @@ def test_a_session_call_without_the_csrf_token_is_refused(site):
     )
     assert answer.status_code == 400
     assert "nocsrf" not in labels(site, schemas.TEXT_KEYS_TABLE)
+
+
+def test_a_file_sent_as_a_form_field_is_imported_too(site):
+    send(site, schemas.TEXT_KEYS_TABLE, b"code,label\napi-token-read,x\n", dry_run="true")  # reads the token once
+    answer = site.client.post(
+        f"/api/{schemas.TEXT_KEYS_TABLE}/_import",
+        data={"file": (io.BytesIO(b"code,label\napi-form,from a form\n"), "rows.csv")},
+        headers={"X-CSRFToken": site.client.import_csrf_token},
+        content_type="multipart/form-data",
+    )
+    assert answer.get_json() == {"inserted": 1, "updated": 0}
+    assert labels(site, schemas.TEXT_KEYS_TABLE)["api-form"] == "from a form"

@@ -5,7 +5,8 @@ Arguments: ``mode=insert`` (the default) or ``mode=upsert``, ``key=<column>[,<co
 (which key an upsert goes by; default the first one the table has: its primary key, else a
 UNIQUE set), ``dry_run=true`` (check every row, write nothing). The file's format is told by
 its first bytes, its ``Content-Type`` (``text/csv``, ``application/json``,
-``application/x-ndjson``, the XLSX type) breaking a tie; its first row names the columns, by
+``application/x-ndjson``, the XLSX type) breaking a tie (or sent as the ``file`` field of a
+``multipart/form-data`` body, its name breaking the tie); its first row names the columns, by
 the table's column names (compared case-, space- and ``_``-insensitively), and a column that
 names none the caller may write is refused rather than ignored: a script should hear of a
 typo, not lose a column.
@@ -65,8 +66,18 @@ def _receive(view: TableView) -> import_files.Upload:
     )
     if (request.content_length or 0) > limit:
         abort(too_large)
-    stream = _Limited(request.stream, limit + 1)
-    upload = import_files.save_upload(stream, "", import_files.hint_for("", request.mimetype), view.info.id)
+    if request.mimetype == "multipart/form-data":
+        # The file as a form's "file" field (curl -F file=@data.csv), spooled to disk by Werkzeug.
+        sent = request.files.get("file")
+        if sent is None:
+            abort(
+                problem(400, gettext("Bad request"), gettext("Send the file as the body, or as the form field file."))
+            )
+        hint = import_files.hint_for(sent.filename or "", sent.mimetype)
+        upload = import_files.save_upload(sent.stream, sent.filename or "", hint, view.info.id)
+    else:
+        stream = _Limited(request.stream, limit + 1)
+        upload = import_files.save_upload(stream, "", import_files.hint_for("", request.mimetype), view.info.id)
     if upload.path.stat().st_size > limit:
         import_files.remove_upload(upload)
         abort(too_large)
