@@ -7,7 +7,9 @@ reads. Only the writes run on every dialect; the rest on SQLite.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import html
 import io
 import json
@@ -19,6 +21,8 @@ import pytest
 import xlsxwriter
 
 from dashboard import clock, statedb
+from dashboard.db.importing import json_stream
+from dashboard.db.importing.readers import cell_text, open_source
 from dashboard.site_state import current_site
 from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app
@@ -294,3 +298,43 @@ def test_an_upsert_by_key_updates_the_rows_it_finds_and_inserts_the_others(site)
     assert found[existing] == "updated by import" and found["upsert/new,1%"] == "inserted by import"
     entry = import_entries(site)[0]
     assert entry["outcome"] == "ok" and "1 inserted, 1 updated" in entry["message"]
+
+
+# -- reading files (no database) ----------------------------------------------------------------
+def test_csv_files_are_read_whatever_their_delimiter_and_encoding(tmp_path):
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_bytes(codecs.BOM_UTF8 + "Name;Price\nÄpfel;1,50\n".encode())
+    source = open_source(semicolons)
+    assert source.columns == ("Name", "Price") and [r.cells for r in source.rows()] == [("Äpfel", "1,50")]
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes("a\tb\n1\t2\n".encode("utf-16"))
+    assert [r.cells for r in open_source(wide).rows()] == [("1", "2")]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1\n1,2,3\n")
+    assert [(r.cells, bool(r.problem)) for r in open_source(ragged).rows()] == [
+        (("1", None), False),
+        (("1", "2"), True),
+    ]
+
+
+def test_a_json_array_is_read_item_by_item_across_any_chunk_boundary(tmp_path, monkeypatch):
+    monkeypatch.setattr(json_stream, "_CHUNK", 3)
+    items = [{"n": 12345, "s": "a, ] b", "deep": {"x": [1, 2]}}, {"n": -0.5}, {}]
+    path = tmp_path / "a.json"
+    path.write_text(" [ " + " ,\n ".join(json.dumps(item) for item in items) + " ] \n")
+    with path.open() as file:
+        assert list(json_stream.array_items(file)) == items
+    for broken in ('[{"a": 1} {"b": 2}]', '[{"a": 1},', "[1] [2]", '{"a": 1}'):
+        path.write_text(broken)
+        with path.open() as file, pytest.raises(json_stream.JSONStreamError):
+            list(json_stream.array_items(file))
+
+
+def test_spreadsheet_values_become_the_text_the_codecs_parse():
+    assert [cell_text(v) for v in (3.0, 2.5, True, dt.datetime(2024, 5, 1), dt.datetime(2024, 5, 1, 8, 30))] == [
+        "3",
+        "2.5",
+        "true",
+        "2024-05-01",
+        "2024-05-01 08:30:00",
+    ]
