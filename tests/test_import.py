@@ -24,6 +24,7 @@ from dashboard import clock, statedb
 from dashboard.db.importing import json_stream
 from dashboard.db.importing.readers import cell_text, open_source
 from dashboard.site_state import current_site
+from dashboard.web import import_files
 from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app
 from tests.checklist import site_on
@@ -245,6 +246,16 @@ def test_an_upload_is_its_operators_only_and_goes_when_stale(site):
 
 
 @SQLITE_ONLY
+def test_a_preview_written_twice_is_imported_once(site):
+    fields = preview_form(preview(site, schemas.TAGS, b"name\ntwice-tag\n"))
+    assert submit(site, schemas.TAGS, fields).status_code == 302
+    again = submit(site, schemas.TAGS, fields)
+    assert again.status_code == 404 and "no longer here" in alert(again.get_data(as_text=True))
+    url = site.state.engine.url.render_as_string(hide_password=False)
+    assert [r[1] for r in rows(url, schemas.TAGS)].count("twice-tag") == 1
+
+
+@SQLITE_ONLY
 def test_a_file_over_the_size_cap_is_refused_with_the_setting_named(site):
     site.app.config["IMPORT_MAX_BYTES"] = 100
     try:
@@ -272,7 +283,8 @@ def test_an_insert_refused_at_one_row_writes_nothing_and_names_the_row(site):
     body = [[1, "import-a", "1.50"], [999_999, "import-b", "2.50"], [1, "import-c", "3.50"]]
     page = preview(site, schemas.ORDER, csv_bytes(["customer_id", "group", "amount"], body))
     assert not error_lines(page)
-    refused = submit(site, schemas.ORDER, preview_form(page))
+    fields = preview_form(page)
+    refused = submit(site, schemas.ORDER, fields)
     assert refused.status_code == 200
     assert alert(refused.get_data(as_text=True)) == (
         "Nothing was imported: the database refused a row. "
@@ -281,6 +293,7 @@ def test_an_insert_refused_at_one_row_writes_nothing_and_names_the_row(site):
     assert rows(url, schemas.ORDER) == before
     entry = import_entries(site)[0]
     assert entry["outcome"] == "failed" and entry["table_id"] == schemas.ORDER
+    assert submit(site, schemas.ORDER, fields, step="preview").status_code == 200  # the file is kept for a retry
 
 
 def test_an_upsert_by_key_updates_the_rows_it_finds_and_inserts_the_others(site):
@@ -338,3 +351,14 @@ def test_spreadsheet_values_become_the_text_the_codecs_parse():
         "2024-05-01",
         "2024-05-01 08:30:00",
     ]
+
+
+def test_one_request_at_a_time_holds_an_upload(tmp_path):
+    path = tmp_path / "abc.upload"
+    path.write_text("name\nx\n")
+    upload = import_files.Upload("abc", path, "x.csv", "csv", "tags")
+    with import_files.claimed(upload) as held:
+        assert held.path.read_text() == "name\nx\n" and not path.exists()
+        with pytest.raises(import_files.UploadTaken), import_files.claimed(upload):
+            pass
+    assert path.read_text() == "name\nx\n"  # given back for another try

@@ -136,7 +136,7 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
     key: tuple[str, ...] = keys[0] if keys else ()
     if mode == "upsert" and request.args.get("key"):
         wanted = [name.strip() for name in request.args["key"].split(",")]
-        by_names = {tuple(plan_name(view, k) for k in candidate): candidate for candidate in keys}
+        by_names = {tuple(_column_name(view, k) for k in candidate): candidate for candidate in keys}
         key = by_names.get(tuple(wanted), ())
         if not key:
             errors.append({"field": "key", "message": gettext("The table has no key of these columns to upsert by.")})
@@ -188,7 +188,7 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
     return jsonify({"inserted": counts.inserted, "updated": counts.updated})
 
 
-def plan_name(view: TableView, key: str) -> str:
+def _column_name(view: TableView, key: str) -> str:
     """A column key's name."""
     return view.info.column_by_key(key).name
 

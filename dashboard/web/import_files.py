@@ -5,15 +5,18 @@ never held in memory: Werkzeug spools a large request body to a temporary file, 
 :func:`save_upload` copies it across in chunks. The page names it by a random id
 (:func:`secrets.token_urlsafe`, 192 bits), never by a path: :func:`find_upload` accepts only
 an id of that shape, and only for the operator who uploaded it and the table it was uploaded
-to, so another operator's file, or any other file, cannot be named (checklist 24). A file is
+to, so another operator's file, or any other file, cannot be named (checklist 24). One request
+at a time writes it (:func:`claimed`), so a preview sent twice imports once. A file is
 removed when its import is written, and every upload older than ``IMPORT_KEEP_SECONDS`` is
 removed whenever a new one arrives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -103,9 +106,33 @@ def find_upload(upload_id: str, table_id: str) -> Upload | None:
     return Upload(upload_id, path, str(meta.get("filename", "")), meta.get("hint"), table_id)
 
 
+class UploadTaken(Exception):
+    """Another request is writing this upload now (the same preview submitted twice)."""
+
+
+@contextlib.contextmanager
+def claimed(upload: Upload) -> t.Iterator[Upload]:
+    """``upload`` held by this request alone while it is written: the file is renamed, which
+    only one of two requests can do (a double click sends the same preview twice, and two
+    imports of one file would insert its rows twice). Given back afterwards, unless removed.
+
+    :raises UploadTaken: another request holds it.
+    """
+    writing = upload.path.with_suffix(".writing")
+    try:
+        os.rename(upload.path, writing)
+    except FileNotFoundError:
+        raise UploadTaken() from None
+    try:
+        yield Upload(upload.id, writing, upload.filename, upload.hint, upload.table_id)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(writing, upload.path)
+
+
 def remove_upload(upload: Upload) -> None:
     """Delete an upload's file and its record."""
-    for suffix in (".upload", ".json"):
+    for suffix in (".upload", ".writing", ".json"):
         (upload.path.parent / f"{upload.id}{suffix}").unlink(missing_ok=True)
 
 
@@ -121,6 +148,7 @@ def remove_stale() -> int:
             at = 0.0
         if at < limit:
             meta_path.with_suffix(".upload").unlink(missing_ok=True)
+            meta_path.with_suffix(".writing").unlink(missing_ok=True)
             meta_path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -22,6 +22,7 @@ text in the page, escaped by the template.
 from __future__ import annotations
 
 import typing as t
+from dataclasses import replace
 
 from flask import abort, current_app, flash, redirect, request
 from flask_admin.base import expose
@@ -141,7 +142,10 @@ class ImportPage(TableWrites):
         problems = [translate(problem) for problem in plan.problems()]
         if write and error is None and not problems:
             try:
-                counts = importing.run(self, source, plan, upload.filename)
+                with import_files.claimed(upload) as held:
+                    counts = importing.run(self, replace(source, path=held.path), plan, upload.filename)
+            except import_files.UploadTaken:
+                error = gettext("This file is being imported already: wait for that import, then look at the list.")
             except importing.ImportFailed as failed:
                 error = failed.message
             else:

@@ -146,7 +146,7 @@ def _write(connection: sa.Connection, store: RecordStore, plan: ImportPlan, rows
     return len(new), len(old)
 
 
-def _names(store: RecordStore, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def _params(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """``values`` by column key -> by bind parameter name (``p0``, ``p1``...): column names
     are untrusted, and are never made into parameter names."""
     return {f"p{index}": value for index, value in enumerate(values.values())}
@@ -168,7 +168,7 @@ def _insert(connection: sa.Connection, store: RecordStore, rows: t.Sequence[dict
             continue
         columns = [store.column(key) for key in keys]
         statement = sa.insert(store.table).values({c: sa.bindparam(f"p{i}") for i, c in enumerate(columns)})
-        connection.execute(statement, [_names(store, values) for values in group])
+        connection.execute(statement, [_params(values) for values in group])
 
 
 def _existing_keys(
