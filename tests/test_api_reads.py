@@ -300,3 +300,10 @@ def test_a_column_hidden_by_the_settings_is_absent_from_every_channel(viewer: Si
     assert not any(
         p.get("name", "").startswith("note__") for p in document["paths"]["/api/child/"]["get"]["parameters"]
     )
+
+
+def test_hostile_column_names_work_as_fields_sorts_and_filters(site: Site) -> None:
+    for name in schemas.HOSTILE_COLUMNS:
+        body = listing(site, schemas.CUSTOMERS, fields=name, sort=f"-{name}", **{f"{name}__isnull": "false"})
+        assert all(list(row["values"]) == [name] and row["values"][name] is not None for row in body["rows"]), name
+        assert len(body["rows"]) == sum(1 for row in schemas.CUSTOMER_ROWS if row.get(name) is not None), name
