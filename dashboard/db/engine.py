@@ -137,6 +137,8 @@ def _install_session_rules(engine: Engine, *, read_only: bool, statement_timeout
 
     if backend == "sqlite" and statement_timeout_ms:
         _sqlite_statement_timeout(engine, statement_timeout_ms)
+    if backend in ("mysql", "mariadb") and statement_timeout_ms:
+        _mariadb_streams_without_timeout(engine)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: t.Any, _record: t.Any) -> None:
@@ -189,7 +191,24 @@ def _sqlite_statement_timeout(engine: Engine, timeout_ms: int) -> None:
         deadline[id(connection.connection.dbapi_connection)] = limit
 
 
-#: Execution option that lifts the SQLite statement timeout (streamed exports).
+def _mariadb_streams_without_timeout(engine: Engine) -> None:
+    """Run statements marked :data:`NO_STATEMENT_TIMEOUT` with MariaDB's ``max_statement_time``
+    lifted for them alone: an unbuffered (streamed) result counts as running until its last row
+    is read, so a million-row export read at the pace of its download was cut after the
+    session's few seconds ("max_statement_time exceeded"), halfway through the file."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def exempt(
+        connection: t.Any, _cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, _executemany: t.Any
+    ) -> tuple[str, t.Any]:
+        # MySQL has neither the setting nor this syntax (its max_execution_time is another one).
+        exempted = context is not None and context.execution_options.get(NO_STATEMENT_TIMEOUT)
+        if exempted and getattr(connection.dialect, "is_mariadb", False):
+            statement = "SET STATEMENT max_statement_time = 0 FOR " + statement
+        return statement, parameters
+
+
+#: Execution option that lifts the statement timeout (streamed exports).
 NO_STATEMENT_TIMEOUT = "dashboard_no_statement_timeout"
 
 
