@@ -27,7 +27,7 @@ from dashboard.db.demo.load import write_demo_database
 from dashboard.web import export_formats
 from dashboard.web.export import RowLimit
 from dashboard.web.export_json import CUT_MEMBER, json_stream, to_json
-from dashboard.web.export_xlsx import xlsx_stream
+from dashboard.web.export_xlsx import sheet_name, xlsx_stream
 from tests.databases import make_database
 from tests.site import Site, make_site, rows
 
@@ -237,6 +237,7 @@ def test_xlsx_cells_are_typed_and_exact(tmp_path, monkeypatch):
     data = b"".join(xlsx_stream("t/[x]", ["a", "b", "c"], limited, [text, integer, number], "cut"))
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet.title == "t__x_"
+    assert [sheet_name(n) for n in ("History", "'" * 3, "é" * 40)] == ["History_", "Sheet1", "é" * 31]
     got = [[(c.data_type, c.value) for c in row] for row in sheet.iter_rows(min_row=2)]
     assert got == [
         [("s", "=1+2"), ("s", str(10**15)), ("s", "12345678901234567.89")],

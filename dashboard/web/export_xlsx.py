@@ -46,8 +46,11 @@ _FORMATS = {
 
 
 def sheet_name(name: str) -> str:
-    """``name`` as Excel accepts a sheet name: none of ``[]:*?/\\``, no edge ``'``, 31 characters."""
+    """``name`` as Excel accepts a sheet name: none of ``[]:*?/\\``, no edge ``'``, 31 characters,
+    and not "History", which Excel keeps for itself."""
     cleaned = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", name).strip("'")[:31].strip("'")
+    if cleaned.lower() == "history":
+        return cleaned + "_"
     return cleaned or "Sheet1"
 
 
