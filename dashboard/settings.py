@@ -77,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PAGE_SIZE", 20, "Rows per list page."),
     Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
-    Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one CSV export writes."),
+    Setting("EXPORT_MAX_ROWS", 1_000_000, "Most rows one export writes, in any format (XLSX: 1,048,574 at most)."),
     Setting(
         "INLINE_EDIT",
         True,
