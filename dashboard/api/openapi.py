@@ -81,7 +81,7 @@ def build_document() -> dict[str, t.Any]:
         components["schemas"].update(relation_schemas(view, name, writes=any(writes.values())))
         paths.update(relation_paths(view, writes))
         tags.append({"name": view.info.id, "description": _relation_text(view, writes)})
-    return {
+    document: dict[str, t.Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": gettext("dashboard API"),
@@ -94,12 +94,17 @@ def build_document() -> dict[str, t.Any]:
             + "\n\n"
             + filters_text(),
         },
-        "servers": [{"url": request.script_root or "/"}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],
         "tags": tags,
         "paths": paths,
         "components": components,
     }
+    if request.script_root:
+        # Served below a prefix: the paths start there. Otherwise no "servers" at all (the
+        # document's own origin): a server "/" joined to "/api/..." reads as "//api/...",
+        # another host's address, in some clients.
+        document["servers"] = [{"url": request.script_root}]
+    return document
 
 
 def _relation_text(view: TableView, writes: dict[str, bool]) -> str:
