@@ -28,8 +28,8 @@ import typing as t
 from flask import Response, abort, current_app, jsonify, request
 
 from dashboard.api.addressing import api_routes, relation
-from dashboard.db.importing.plan import ImportPlan, RowError, check, guess_mapping
-from dashboard.db.importing.readers import UnreadableFile, open_source
+from dashboard.db.importing.plan import Checked, ImportPlan, RowError, check, guess_mapping
+from dashboard.db.importing.readers import Source, UnreadableFile, open_source
 from dashboard.i18n.translation import gettext, translate
 from dashboard.problems import FieldError, problem
 from dashboard.web import import_files, importing
@@ -154,10 +154,7 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
             )
         )
     if _truthy("dry_run"):
-        try:
-            checked = check(source, plan, LISTED_ERRORS)
-        except UnreadableFile as broken:
-            abort(problem(400, gettext("Unreadable file"), translate(broken.message)))
+        checked = _checked(source, plan)
         return jsonify(
             {
                 "rows": checked.rows,
@@ -167,25 +164,31 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
             }
         )
     try:
-        checked = check(source, plan, LISTED_ERRORS)
-    except UnreadableFile as broken:
-        abort(problem(400, gettext("Unreadable file"), translate(broken.message)))
-    if checked.error_count:
-        abort(
-            problem(
-                422,
-                gettext("Values refused"),
-                gettext("Nothing was imported: %(count)s values or rows are refused.", count=checked.error_count),
-                errors=field_errors(checked.errors),
-                error_count=checked.error_count,
-            )
-        )
-    try:
         counts = importing.run(view, source, plan, "API upload")
     except importing.ImportFailed as failed:
-        title = gettext("Refused by the database") if failed.status == 409 else gettext("Values refused")
+        if failed.status == 422:
+            # The write stopped at the first refused value: one more pass lists them all.
+            checked = _checked(source, plan)
+            abort(
+                problem(
+                    422,
+                    gettext("Values refused"),
+                    gettext("Nothing was imported: %(count)s values or rows are refused.", count=checked.error_count),
+                    errors=field_errors(checked.errors),
+                    error_count=checked.error_count,
+                )
+            )
+        title = gettext("Refused by the database") if failed.status == 409 else gettext("Unreadable file")
         abort(problem(failed.status, title, failed.message, errors=field_errors(failed.errors)))
     return jsonify({"inserted": counts.inserted, "updated": counts.updated})
+
+
+def _checked(source: Source, plan: ImportPlan) -> Checked:
+    """Every row of ``source`` read through ``plan``; a 400 problem where the file breaks."""
+    try:
+        return check(source, plan, LISTED_ERRORS)
+    except UnreadableFile as broken:
+        abort(problem(400, gettext("Unreadable file"), translate(broken.message)))
 
 
 def _column_name(view: TableView, key: str) -> str:
