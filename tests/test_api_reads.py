@@ -7,14 +7,19 @@ tables, secret-like columns, every filter operation. Who may see what runs on SQ
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 from collections.abc import Iterator
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
+from dashboard.api import values
 from dashboard.api.arguments import operations_for
+from dashboard.db.codecs import Codec
+from dashboard.db.json_text import UnreadableJSON
 from tests import schemas
 from tests.apps import make_small_database
 from tests.checklist import site_on
@@ -324,3 +329,37 @@ def test_every_value_the_api_shows_finds_its_row_again(site: Site) -> None:
         assert 1 in ids(found), (column.name, text)
         checked.append(column.name)
     assert {"bigint_col", "numeric_col", "datetime_col", "time_col", "uuid_col", "enum_col"} <= set(checked)
+
+
+# -- values <-> JSON (no database) --------------------------------------------------------------------
+
+TO_JSON = [
+    (Codec(kind="decimal"), Decimal("12.50"), "12.50"),
+    (Codec(kind="float"), float("nan"), None),
+    (Codec(kind="boolean"), b"\x01", True),
+    (Codec(kind="datetime"), dt.datetime(2024, 2, 29, 23, 59, 59, 123456), "2024-02-29T23:59:59.123456"),
+    (Codec(kind="interval"), dt.timedelta(days=3, hours=4, minutes=5, seconds=6), "P3DT4H5M6S"),
+    (Codec(kind="binary"), b"hi", "aGk="),
+    (Codec(kind="set"), {"c", "a"}, ["a", "c"]),
+    (Codec(kind="json"), UnreadableJSON("[[["), "[[["),
+    (Codec(kind="integer"), "not a number", "not a number"),  # SQLite keeps text anywhere: its text
+]
+
+
+@pytest.mark.parametrize(("codec", "stored", "expected"), TO_JSON, ids=[c.kind for c, _s, _e in TO_JSON])
+def test_stored_values_as_json(codec: Codec, stored: t.Any, expected: t.Any) -> None:
+    assert values.to_json(codec, stored) == expected
+
+
+def test_sent_values_are_parsed_or_refused_with_a_message() -> None:
+    integer = Codec(kind="integer", minimum=-10, maximum=10)
+    assert values.from_json(integer, 5) == 5
+    for refused in (True, "5", 5.0, 11):
+        with pytest.raises(values.BadValue):
+            values.from_json(integer, refused)
+    assert values.from_json(Codec(kind="decimal"), "1.50") == Decimal("1.50")
+    assert values.from_json(Codec(kind="binary"), "aGk=") == b"hi"
+    assert values.from_json(Codec(kind="datetime"), "2024-01-01T10:00:00") == dt.datetime(2024, 1, 1, 10)
+    for codec, refused in ((Codec(kind="binary"), "!!"), (Codec(kind="boolean"), "yes"), (Codec(kind="date"), 5)):
+        with pytest.raises(values.BadValue):
+            values.from_json(codec, refused)
