@@ -20,6 +20,13 @@
   if (upload && window.XMLHttpRequest && window.FormData) {
     upload.addEventListener('submit', function (event) {
       event.preventDefault();
+      // A file over the size cap is refused before a byte of it is sent.
+      var chosen = upload.querySelector('input[type=file]').files[0];
+      var most = Number(upload.getAttribute('data-dashboard-max-bytes'));
+      if (chosen && most && chosen.size > most) {
+        showError(upload, upload.getAttribute('data-dashboard-too-large'));
+        return;
+      }
       var progress = document.getElementById('dashboard-import-progress');
       var bar = progress.querySelector('.progress-bar');
       var button = upload.querySelector('button[type=submit]');

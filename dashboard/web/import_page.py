@@ -74,10 +74,7 @@ class ImportPage(TableWrites):
     # -- upload ---------------------------------------------------------------------------
     def _import_receive(self) -> t.Any:
         limit = int(current_app.config["IMPORT_MAX_BYTES"])
-        too_large = gettext(
-            "The file is larger than %(limit)s bytes (the IMPORT_MAX_BYTES setting): nothing was imported.",
-            limit=format_number(limit),
-        )
+        too_large = _too_large()
         if (request.content_length or 0) > limit + 64 * 1024:
             return self._import_upload_page(too_large, 413)
         try:
@@ -104,6 +101,7 @@ class ImportPage(TableWrites):
             step="upload",
             error=error,
             max_bytes=int(current_app.config["IMPORT_MAX_BYTES"]),
+            too_large=_too_large(),
             return_url=self.get_url(".index_view"),
         )
         return page, status
@@ -197,6 +195,13 @@ class ImportPage(TableWrites):
         finally:
             rows.close()
         return shown
+
+
+def _too_large() -> str:
+    return gettext(
+        "The file is larger than %(limit)s bytes (the IMPORT_MAX_BYTES setting): nothing was imported.",
+        limit=format_number(int(current_app.config["IMPORT_MAX_BYTES"])),
+    )
 
 
 def target_label(target: Target) -> str:
