@@ -155,3 +155,16 @@ def test_a_file_sent_as_a_form_field_is_imported_too(site):
     )
     assert answer.get_json() == {"inserted": 1, "updated": 0}
     assert labels(site, schemas.TEXT_KEYS_TABLE)["api-form"] == "from a form"
+
+
+def test_an_upsert_by_a_composite_key_and_by_a_unique_column(site):
+    body = b'part_a,part_b,label\nb,1,composite updated\n"new,part",9,composite new\n'
+    answer = send(site, schemas.COMPOSITE_KEYS_TABLE, body, mode="upsert", key="part_a,part_b")
+    assert answer.get_json() == {"inserted": 1, "updated": 1}
+    url = site.state.engine.url.render_as_string(hide_password=False)
+    found = {(a, b): label for a, b, label in rows(url, schemas.COMPOSITE_KEYS_TABLE)}
+    assert found[("b", 1)] == "composite updated" and found[("new,part", 9)] == "composite new"
+    code = next(iter(labels(site, schemas.UNIQUE_KEYED)))
+    answer = send(site, schemas.UNIQUE_KEYED, f"code,label\n{code},by unique\n".encode(), mode="upsert")
+    assert answer.get_json() == {"inserted": 0, "updated": 1}
+    assert labels(site, schemas.UNIQUE_KEYED)[code] == "by unique"
