@@ -202,6 +202,8 @@ def test_a_viewer_is_offered_no_import_and_refused_one(site):
         content_type="multipart/form-data",
     )
     assert sent.status_code == 403
+    entry = import_entries(site)[0]
+    assert (entry["username"], entry["outcome"]) == ("import-viewer", "failed")
 
 
 @SQLITE_ONLY

@@ -112,6 +112,7 @@ def import_rows(view: TableView) -> Response:
         )
     refused = importing.refusal(view, mode)
     if refused is not None:
+        importing.record_refusal(view, refused)
         abort(problem(403, gettext("Forbidden"), refused))
     upload = _receive(view)
     try:

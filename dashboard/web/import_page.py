@@ -55,6 +55,8 @@ class ImportPage(TableWrites):
         """The import page's every step (see the module's docstring)."""
         refused = importing.refusal(self, "insert")
         if refused is not None:
+            if request.method == "POST":  # a refused attempt is on record, as every refused write is
+                importing.record_refusal(self, refused)
             abort(403, description=refused)
         if request.method == "GET":
             upload_id = request.args.get("upload")

@@ -156,6 +156,11 @@ def _described(view: TableView, plan: ImportPlan, filename: str) -> str:
     return f"Import of {filename or 'a file'} ({mode}; columns {columns}):"
 
 
+def record_refusal(view: TableView, reason: str) -> None:
+    """Record an import the operator may not make here (``reason``, as shown to them)."""
+    _record(view, f"Import refused: {reason}", outcome="failed")
+
+
 def _record(view: TableView, message: str, *, outcome: str = "ok", kind: str | None = None) -> None:
     audit.record_write(AUDIT_ACTION, view.info.id, outcome=outcome, message=message, kind=kind)
 
