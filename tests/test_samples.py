@@ -6,12 +6,13 @@ pages of its first rows, the create form, the CSV export, the foreign-key lookup
 forms and the first operation of each filter with a value taken from the data. A page the
 site links to must answer 200; any other answer must be below 500. Each test walks every
 relation and reports every bad answer at once, so one failure does not hide the others.
-The samples are built once per module (the walk only reads), except where a test creates
-a row.
+Each sample is built once per worker and dialect and shared by every test here: the walks
+only read, and the one row a test creates changes nothing the others check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import typing as t
@@ -202,12 +203,30 @@ class Loaded:
     url: str
 
 
+class SampleDatabases:
+    """This worker's sample databases, each built on first use and dropped at the end of the run."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._stack = stack
+        self._urls: dict[tuple[str, str], str] = {}
+
+    def get(self, name: str, dialect: str) -> Loaded:
+        if (name, dialect) not in self._urls:
+            self._urls[name, dialect] = self._stack.enter_context(sample_database(name, dialect))
+        return Loaded(name, self._urls[name, dialect])
+
+
+@pytest.fixture(scope="session")
+def sample_databases() -> Iterator[SampleDatabases]:
+    with contextlib.ExitStack() as stack:
+        yield SampleDatabases(stack)
+
+
 @pytest.fixture(scope="module", params=CASES, ids=[f"{name}-{dialect}" for name, dialect in CASES])
-def sample(request: pytest.FixtureRequest) -> Iterator[Loaded]:
-    """A sample database, built once per module and dialect."""
+def sample(request: pytest.FixtureRequest, sample_databases: SampleDatabases) -> Loaded:
+    """A sample database on a dialect (built once per worker, see :class:`SampleDatabases`)."""
     name, dialect = request.param
-    with sample_database(name, dialect) as url:
-        yield Loaded(name, url)
+    return sample_databases.get(name, dialect)
 
 
 @pytest.fixture(scope="module")
@@ -361,11 +380,10 @@ def test_select_only_user_cannot_create(select_only_site: Site, reader: sa.Engin
 
 
 @pytest.fixture(scope="module", params=FEW_TABLE_CASES, ids=[f"{n}-{d}" for n, d in FEW_TABLE_CASES])
-def few_tables_sample(request: pytest.FixtureRequest) -> Iterator[Loaded]:
-    """A sample database of its own, for a user who may SELECT only :data:`FEW_TABLES`."""
+def few_tables_sample(request: pytest.FixtureRequest, sample_databases: SampleDatabases) -> Loaded:
+    """A sample database on a dialect with roles, for a user who may SELECT only :data:`FEW_TABLES`."""
     name, dialect = request.param
-    with sample_database(name, dialect) as url:
-        yield Loaded(name, url)
+    return sample_databases.get(name, dialect)
 
 
 def test_user_reading_few_tables_every_page(
