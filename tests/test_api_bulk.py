@@ -58,7 +58,10 @@ def test_a_bulk_call_applies_creates_updates_and_deletes_and_audits_each_row(
 
     removed = api.bulk(
         schemas.TAGS,
-        [{"op": "delete", "key": one, "if_match": results[0]["etag"]}, {"op": "delete", "key": two}],
+        [
+            {"op": "delete", "key": one, "if_match": results[0]["etag"]},
+            {"op": "delete", "key": two, "if_match": results[1]["etag"]},
+        ],
     )
     assert removed.status_code == 200
     assert removed.get_json()["results"] == [
@@ -85,7 +88,7 @@ def test_one_refused_operation_leaves_every_row_as_it_was(
         {"op": "update", "key": "3", "if_match": api.etag(schemas.EMPLOYEES, "3"), "values": {"name": "Changed"}},
         {"op": "create", "values": {"name": "Newcomer", "manager_id": 1}},
         # Ada (1) manages Grace: her delete is refused by the foreign key.
-        {"op": "delete", "key": "1"},
+        {"op": "delete", "key": "1", "if_match": api.etag(schemas.EMPLOYEES, "1")},
     ]
     refused = api.bulk(schemas.EMPLOYEES, operations)
     assert refused.status_code == 409, refused.get_data(as_text=True)
@@ -119,16 +122,18 @@ def test_a_bulk_call_refuses_what_it_cannot_apply_before_writing(
     assert fields(stale) == {"operations[1].if_match"}
     assert stale.get_json()["current"]["key"] == "1"
 
-    unverified = api.bulk(schemas.TAGS, [{"op": "update", "key": "1", "values": {"name": "x"}}])
+    unverified = api.bulk(
+        schemas.TAGS, [{"op": "update", "key": "1", "values": {"name": "x"}}, {"op": "delete", "key": "2"}]
+    )
     assert unverified.status_code == 428
-    assert fields(unverified) == {"operations[0].if_match"}
+    assert fields(unverified) == {"operations[0].if_match", "operations[1].if_match"}
 
     values = api.bulk(
         schemas.TAGS,
         [
             {"op": "create", "values": {"name": "ok"}},
             {"op": "create", "values": {"name": 5, "id": 9, "colour": "red"}},
-            {"op": "delete", "key": "not a number"},
+            {"op": "delete", "key": "not a number", "if_match": '"any"'},
         ],
     )
     assert values.status_code == 422
@@ -139,7 +144,7 @@ def test_a_bulk_call_refuses_what_it_cannot_apply_before_writing(
         "operations[2].key",
     }
 
-    gone = api.bulk(schemas.TAGS, [{"op": "delete", "key": "999"}])
+    gone = api.bulk(schemas.TAGS, [{"op": "delete", "key": "999", "if_match": '"any"'}])
     assert gone.status_code == 404
     assert fields(gone) == {"operations[0].key"}
 

@@ -12,6 +12,8 @@ answer them and bound to the blueprint by :mod:`dashboard.api.routes`), a row's 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import typing as t
 from dataclasses import dataclass
 
@@ -152,9 +154,33 @@ def row_json(view: TableView, record: Record, columns: t.Sequence[ColumnInfo] | 
     return {"key": key_text(view, record), "values": values.column_values(view.store.codecs, shown, record)}
 
 
+def version_tag(view: TableView, fingerprint: str) -> str:
+    """The version of a row the API shows, from its fingerprint: a keyed hash of it.
+
+    The fingerprint is a hash of every column, hidden and secret-looking ones too: given as
+    it is, a caller who sees the other values could try the few values a hidden column may
+    hold until one matched. Keyed by the site's secret (and the relation), the tag tells
+    nothing but whether the row changed.
+    """
+    secret = str(current_app.secret_key or "").encode()
+    message = f"{view.info.id}\x00{fingerprint}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:40]
+
+
 def etag(view: TableView, record: Record) -> str:
-    """The row's ``ETag`` header value: its fingerprint, quoted."""
-    return f'"{view.store.fingerprint(record)}"'
+    """The row's ``ETag`` header value: its :func:`version_tag`, quoted."""
+    return f'"{version_tag(view, view.store.fingerprint(record))}"'
+
+
+#: Never a row's fingerprint: what a write expects when the tag it was sent is stale.
+_NO_FINGERPRINT = "stale"
+
+
+def expected_fingerprint(view: TableView, record: Record, tags: t.Collection[str]) -> str:
+    """The fingerprint a write of ``record`` may expect: its own when one of ``tags`` (sent in
+    ``If-Match``) is its version, else one no row has, so the write finds a conflict."""
+    fingerprint = view.store.fingerprint(record)
+    return fingerprint if version_tag(view, fingerprint) in tags else _NO_FINGERPRINT
 
 
 def json_response(body: t.Any, status: int = 200) -> Response:

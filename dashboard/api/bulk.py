@@ -4,8 +4,8 @@ The body is ``{"operations": [...]}``, each operation one of
 
 - ``{"op": "create", "values": {...}}``,
 - ``{"op": "update", "key": "<key text>", "if_match": "<ETag>", "values": {...}}``
-  (``if_match`` is required, as ``If-Match`` is on ``PATCH``),
-- ``{"op": "delete", "key": "<key text>"}``, with an optional ``if_match``.
+- ``{"op": "delete", "key": "<key text>", "if_match": "<ETag>"}``
+  (``if_match`` is required for both, as ``If-Match`` is on ``PATCH`` and ``DELETE``).
 
 They run in order, in ONE transaction of the table's
 :class:`~dashboard.db.records.RecordStore`: all are applied or none. Success answers ``200``
@@ -21,7 +21,7 @@ an operation that is not an object, an unknown ``op``, a member of the wrong JSO
 ``403`` (checked first, for every kind of operation the call holds), ``404`` (a ``key`` no row
 has now), ``409``, ``412`` (an ``if_match`` that is no longer the row's; ``current`` then holds
 that row), ``415``, ``422`` (refused values, or a ``key`` that cannot be any row's, such as
-text for a numeric key), ``428`` (an update without ``if_match``), ``503``. Problems other
+text for a numeric key), ``428`` (an update or delete without ``if_match``), ``503``. Problems other
 than 400 and 413 name every operation at fault they can find before writing; once writing,
 the first one refused. More operations than ``API_BULK_MAX_OPERATIONS`` in
 one call answer ``413``: the request is larger than the site will process, and splitting
@@ -38,7 +38,7 @@ from flask import Response, abort, current_app, json
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.api import writes
-from dashboard.api.addressing import api_routes, etag, relation, row_json
+from dashboard.api.addressing import api_routes, etag, expected_fingerprint, relation, row_json
 from dashboard.db.records import Conflict, Record, WriteError, describe_write_error
 from dashboard.i18n.translation import gettext, ngettext
 from dashboard.problems import FieldError, problem
@@ -137,11 +137,10 @@ def _operations(
             except BadKey:
                 errors.append({"field": f"{name}.key", "message": gettext("No row has this key.")})
             operation.row_key = text
-        if "if_match" in item or op == "update":
-            tag = item.get("if_match")
-            if op == "update" and tag is None:
+        if op != "create":
+            if item.get("if_match") is None:
                 unverified.append(operation)
-            elif tag is not None:
+            else:
                 operation.if_match = writes.member(item, "if_match", str, f"{name}.if_match").strip().strip('"')
         if op != "delete":
             values = writes.member(item, "values", dict, f"{name}.values")
@@ -191,7 +190,7 @@ def _run(view: TableView, connection: t.Any, operation: Operation) -> Record | N
         raise _Refused(operation, gettext("No row has this key."), _gone(operation))
     if operation.if_match is not None:
         try:
-            store.update_in(connection, key, {}, operation.if_match)
+            store.update_in(connection, key, {}, expected_fingerprint(view, before, {operation.if_match}))
         except Conflict as conflict:
             message = writes.CHANGED_MEANWHILE
             raise _Refused(operation, message, _stale(view, operation, conflict.current)) from None
@@ -242,13 +241,17 @@ def bulk_write(view: TableView) -> Response:
         first = next(operation for operation in operations if operation.action == action)
         writes.check_right(view, action, first.row_key)
     if unverified:
-        writes.record(view, "edit", unverified[0].row_key, None, outcome="failed", message=writes.UNVERIFIED)
-        message = gettext("An update needs the row's ETag.")
+        first = unverified[0]
+        writes.record(view, first.action, first.row_key, None, outcome="failed", message=writes.UNVERIFIED)
+        message = gettext("An update or a delete needs the row's ETag.")
         abort(
             problem(
                 428,
                 gettext("Precondition required"),
-                gettext("Give each update the row's ETag in if_match, so a change made meanwhile is not overwritten."),
+                gettext(
+                    "Give each update and delete the row's ETag in if_match, "
+                    "so a row changed meanwhile is not overwritten or deleted unseen."
+                ),
                 errors=[{"field": f"{operation.name}.if_match", "message": message} for operation in unverified],
             )
         )

@@ -184,12 +184,12 @@ def relation_paths(view: TableView, writes: dict[str, bool]) -> dict[str, t.Any]
             "summary": gettext("Delete a row"),
             "tags": tag,
             "parameters": [
-                ref("parameters", "ifMatchOptional"),
+                ref("parameters", "ifMatch"),
                 _csrf_header(),
             ],
             "responses": {
                 "204": {"description": gettext("Deleted.")},
-                **problem_responses("400", "403", "404", "409", "412"),
+                **problem_responses("400", "403", "404", "409", "412", "428"),
             },
         }
     paths[f"{API_PATH}/{name}/{{key}}"] = row

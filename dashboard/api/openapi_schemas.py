@@ -130,7 +130,6 @@ def _write_parameters() -> dict[str, t.Any]:
             "X-CSRFToken", gettext("With a session cookie: the page's CSRF token. Not needed with an API token.")
         ),
         "ifMatch": header("If-Match", gettext("The row's ETag as it was read."), required=True),
-        "ifMatchOptional": header("If-Match", gettext("Delete only this version of the row.")),
         "ifNoneMatch": header("If-None-Match", gettext("The ETag you hold: 304 when the row is unchanged.")),
         "importMode": {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["insert", "upsert"]}},
         "importKey": {

@@ -30,8 +30,9 @@ What each call answers, besides its success (``201``, ``200``, ``204``):
   column's range; ``errors`` names each field. 422 rather than 400 because the request
   is syntactically right and the same body may be fine for another table: the client must
   change the values, not the way it sends them;
-- ``428``: a ``PATCH`` without ``If-Match``: without it, a change made meanwhile by someone
-  else would be overwritten blindly (the pages refuse such an edit too);
+- ``428``: a ``PATCH`` or ``DELETE`` without ``If-Match``: without it, a change made meanwhile
+  by someone else would be overwritten, or a row deleted, unseen (the pages refuse such an
+  edit too);
 - ``503``: the database cannot be reached; nothing was saved.
 
 Values are by column name, in the JSON forms of :mod:`dashboard.api.values`; a field error
@@ -48,7 +49,7 @@ from urllib.parse import quote
 from flask import Response, abort, current_app, json, request
 
 from dashboard.api import values as json_values
-from dashboard.api.addressing import api_routes, etag, fetch_row, relation, row_json, row_key
+from dashboard.api.addressing import api_routes, etag, expected_fingerprint, fetch_row, relation, row_json, row_key
 from dashboard.db import privileges as db_privileges
 from dashboard.db.errors import Kind
 from dashboard.db.records import Conflict, Record, RowsGone, WriteError
@@ -399,9 +400,8 @@ def patch_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
         refuse_values(errors)
     before = fetch_row(view, key)
     changes = audit_changes.edited(view, before, typed)
-    fingerprint = view.store.fingerprint(before)
     try:
-        view.store.update(key, typed, fingerprint if fingerprint in expected else min(expected))
+        view.store.update(key, typed, expected_fingerprint(view, before, expected))
     except Conflict as conflict:
         record(view, "edit", text, changes, outcome="failed", message=CHANGED_MEANWHILE)
         stale(view, conflict.current)
@@ -419,17 +419,24 @@ def patch_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
 
 
 def delete_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
-    """``DELETE /api/<endpoint>/<key>``: ``204``; with ``If-Match``, only the version it names."""
+    """``DELETE /api/<endpoint>/<key>`` with ``If-Match``: ``204``, only the version it names is deleted."""
     text = encode_key(key, view.store.key_codecs)
     check_right(view, "delete", text)
+    expected = if_match()
+    if not expected:
+        record(view, "delete", text, None, outcome="failed", message=UNVERIFIED)
+        abort(
+            problem(
+                428,
+                gettext("Precondition required"),
+                gettext("Send If-Match with the row's ETag, so a row changed meanwhile is not deleted unseen."),
+            )
+        )
     before = fetch_row(view, key)
     removed = audit_changes.deleted(view, before)
-    expected = if_match()
     try:
         with view.store.transaction("delete") as connection:
-            if expected:
-                fingerprint = view.store.fingerprint(before)
-                view.store.update_in(connection, key, {}, fingerprint if fingerprint in expected else min(expected))
+            view.store.update_in(connection, key, {}, expected_fingerprint(view, before, expected))
             if not view.store.delete_in(connection, key):
                 raise RowsGone([key])
     except Conflict as conflict:
