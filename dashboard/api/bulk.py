@@ -127,7 +127,8 @@ def _operations(
         if not isinstance(item, dict):
             _malformed(name, gettext("Each operation must be an object."))
         op = item.get("op")
-        if op not in OPERATIONS:
+        # A list or object is no operation's name (and cannot be looked up: it has no hash).
+        if not isinstance(op, str) or op not in OPERATIONS:
             _malformed(f"{name}.op", gettext("The operation must be create, update or delete."))
         operation = Operation(index, op)
         if op != "create":
