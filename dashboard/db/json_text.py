@@ -42,9 +42,13 @@ def json_too_deep(text: str | bytes) -> bool:
     return bool(skeleton)
 
 
-def read_json(text: str | bytes) -> t.Any:
+def read_json(text: str | bytes | int | float) -> t.Any:
     """The engine's JSON deserializer: a stored document, or an :class:`UnreadableJSON`
     holding its text when it is nested too deep or is not JSON."""
+    if isinstance(text, (int, float)):
+        # SQLite gives a JSON column numeric affinity: a document that is a bare number ("0")
+        # is stored, and handed back, as that number, which is already the value.
+        return text
     if not json_too_deep(text):
         try:
             return json.loads(text)
