@@ -280,26 +280,21 @@ def test_xlsx_cells_are_typed_and_exact(tmp_path, monkeypatch):
 
 
 def test_json_values_are_the_apis():
-    """The export's JSON values are those of the API, value for value (see export_json's docstring)."""
-    samples = {
-        "integer": [0, -(2**63), 2**70, True, "12x", decimal.Decimal("7")],
-        "float": [1.5, float("nan"), float("inf"), "text", 3],
-        "decimal": [decimal.Decimal("12.50"), decimal.Decimal("12345678901234567890.123"), 0.1, float("nan")],
-        "boolean": [True, False, 1, 0, "yes"],
-        "datetime": [dt.datetime(2024, 1, 2, 3, 4, 5, 6), dt.datetime(2024, 1, 2, tzinfo=dt.UTC), "0000-00-00"],
-        "date": [dt.date(1, 1, 1)],
-        "time": [dt.time(23, 59)],
-        "interval": [dt.timedelta(days=-1, seconds=5), dt.timedelta(microseconds=10)],
-        "json": [{"a": [1, None]}, [1], "s", 2],
-        "binary": [b"\x00\xff", "not bytes"],
-        "set": [{"b", "a"}, "a,b"],
-        "string": ["é\n=1+2", b"\xff", 5],
-        "uuid": [__import__("uuid").UUID(int=1)],
-    }
-    for kind, values in samples.items():
-        codec = Codec(kind=kind)
-        for value in [None, *values]:
-            assert to_json(codec, value) == api_values.to_json(codec, value), (kind, value)
+    """The export writes a row's values with the API's own function: a script reading both sees one format."""
+    assert to_json is api_values.to_json
+    expected = [
+        ("integer", 2**70, 2**70),  # exact: JSON numbers have no size limit
+        ("integer", "12x", "12x"),  # text SQLite kept in an INTEGER column
+        ("float", float("inf"), None),  # JSON has no infinity
+        ("decimal", decimal.Decimal("12345678901234567890.123"), "12345678901234567890.123"),
+        ("boolean", b"\x00", False),  # a one-bit BIT column as the MySQL driver reads it
+        ("interval", dt.timedelta(days=-1, seconds=5), "-P0DT23H59M55S"),
+        ("binary", b"\x00\xff", "AP8="),
+        ("string", b"\xff", "\ufffd"),  # invalid UTF-8 in TEXT, readable
+        ("datetime", "0000-00-00", "0000-00-00"),  # a MySQL zero date, as stored
+    ]
+    for kind, value, json_value in expected:
+        assert to_json(Codec(kind=kind), value) == json_value, (kind, value)
     # Text in a NUMERIC column (SQLite keeps it) is written as that text.
     assert to_json(Codec(kind="decimal"), "x") == "x"
     # Written as JSON text: unicode as it is, no NaN (null instead).
