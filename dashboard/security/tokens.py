@@ -178,17 +178,17 @@ def load_user(req: t.Any, make_user: t.Callable[[statedb.UserRecord], t.Any]) ->
     if token is None:
         return None
     if not is_api_path(req.path):
-        g.dashboard_token_refusal = "elsewhere"
+        g.dashboard_bearer_refused = "elsewhere"
         return None
     hashed = token_hash(token)
     found = statedb_tokens.token_with_user(statedb.get_store(current_app), hashed) if _TOKEN.fullmatch(token) else None
     now = clock.now()
     if found is None or not hmac.compare_digest(found[1], hashed):
-        g.dashboard_token_refusal = "unknown"
+        g.dashboard_bearer_refused = "unknown"
         return None
     record, _stored, user = found
     if record.expired(now):
-        g.dashboard_token_refusal = "expired"
+        g.dashboard_bearer_refused = "expired"
         return None
     g.dashboard_token = TokenScope(
         record.name, record.read_only, frozenset(record.tables) if record.tables is not None else None
@@ -217,7 +217,7 @@ def _check_token() -> Response | None:
     user = current_user._get_current_object()  # loads the token's user (Flask-Login loads lazily)
     scope = token_scope()
     if scope is None or not getattr(user, "is_authenticated", False):
-        reason = g.get("dashboard_token_refusal", "unknown")
+        reason = g.get("dashboard_bearer_refused", "unknown")
         error = "invalid_request" if reason == "elsewhere" else "invalid_token"
         return problem(
             401,
