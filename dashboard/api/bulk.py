@@ -130,6 +130,13 @@ def _operations(
         # A list or object is no operation's name (and cannot be looked up: it has no hash).
         if not isinstance(op, str) or op not in OPERATIONS:
             _malformed(f"{name}.op", gettext("The operation must be create, update or delete."))
+        # A member the operation does not use is still checked: {"op": "create", "key": 7} is a
+        # call written wrong, which its author should hear of (the document gives each member a type).
+        for unused, kind in (("key", str), ("values", dict)):
+            if unused in item:
+                writes.member(item, unused, kind, f"{name}.{unused}")
+        if item.get("if_match") is not None:
+            writes.member(item, "if_match", str, f"{name}.if_match")
         operation = Operation(index, op)
         if op != "create":
             text = writes.member(item, "key", str, f"{name}.key")

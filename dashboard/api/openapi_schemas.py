@@ -154,7 +154,8 @@ def _write_schemas() -> dict[str, t.Any]:
         "properties": {
             "op": {"type": "string", "enum": ["create", "update", "delete"]},
             "key": {"type": "string"},
-            "if_match": {"type": "string"},
+            # null: as if absent (an update then answers 428).
+            "if_match": {"type": ["string", "null"]},
             "values": {"type": "object"},
         },
     }
