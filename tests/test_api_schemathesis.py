@@ -12,12 +12,16 @@ The calls go in process through the Flask test client, with an administrator's s
 its CSRF token in ``X-CSRFToken``, as the API explorer sends them. They write, so every site
 has a database of its own.
 
-Bounded and reproducible: a few examples per operation and generation mode, drawn
-deterministically (``derandomize``), with no example database, no deadline and no shrinking.
-Drawing the requests costs far more than answering them, so each is drawn once and sent to
-the three dialects' sites, wherever an operation reads the same in their documents (a type
-that differs draws anew). Every failure is collected and reported together, each with its
-dialect and the request that caused it (as a curl command).
+Two kinds of requests per operation: a few drawn at random (Hypothesis, positive and
+negative), and a sample of schemathesis's coverage cases, which walk each parameter and body
+member through its boundaries, wrong types, missing and unexpected members (these found the
+bugs random drawing missed: a bulk operation whose ``op`` was a list, a JSON column holding
+a bare number on SQLite). Bounded and reproducible: drawn deterministically (``derandomize``),
+no example database, no deadline, no shrinking; ``DASHBOARD_TEST_API_EXAMPLES`` and
+``DASHBOARD_TEST_API_COVERAGE`` ask for more of each. Drawing costs far more than answering,
+so each request is drawn once and sent to the three dialects' sites wherever an operation
+reads the same in their documents (a type that differs draws anew). Every failure is
+collected and reported together, with its dialect and the request (as a curl command).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ import contextlib
 import json
 import os
 import re
+import tempfile
 import typing as t
 from collections.abc import Iterator
 from pathlib import Path
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, configuration, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -48,6 +53,10 @@ from tests.checklist import site_on
 from tests.databases import DIALECTS, make_database
 from tests.site import Site, make_site
 
+# Hypothesis keeps caches (Unicode tables, constants read from the code) in .hypothesis/ of the
+# working directory: in the system's temporary folder instead, so a run leaves the checkout as it was.
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "dashboard-hypothesis")
+
 #: What every answer must satisfy, whatever was sent.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Requests that break the document must also be refused (with a documented 4xx).
@@ -56,6 +65,8 @@ NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection]
 #: deeper run).
 MAX_EXAMPLES = int(os.environ.get("DASHBOARD_TEST_API_EXAMPLES", "3"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+#: Coverage cases per operation and scenario (boundary values, wrong types, missing members...).
+COVERAGE_PER_SCENARIO = int(os.environ.get("DASHBOARD_TEST_API_COVERAGE", "3"))
 
 _SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
@@ -71,8 +82,11 @@ _SETTINGS = settings(
 #: ``schemathesis.toml`` in the working directory changes nothing either.
 _CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
 
+# A JSON-lines import is text, sent as text is (schemathesis knows no serializer for it).
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
 #: (an operation as its document reads, every reference resolved; mode) -> the requests drawn.
-Drawn = dict[tuple[str, GenerationMode], list[t.Any]]
+Drawn = dict[tuple[str, GenerationMode | str], list[t.Any]]
 
 
 def _csrf_token(site: Site) -> str:
@@ -151,6 +165,24 @@ def _draw(operation: t.Any, mode: GenerationMode) -> list[t.Any]:
     return cases
 
 
+def _coverage_sample(schema: t.Any, operation: t.Any) -> list[t.Any]:
+    """Schemathesis's coverage cases for ``operation`` (each parameter and body member at its
+    boundaries, of the wrong type, missing, unexpected...), at most :data:`COVERAGE_PER_SCENARIO`
+    of each scenario, taken evenly from its cases: deterministic, and cheap to make."""
+    by_scenario: dict[t.Any, list[t.Any]] = {}
+    for case in schema.iter_coverage_cases(
+        operation,
+        generation_modes=list(MODES),
+        generation_config=schema.config.generation_for(operation=operation),
+    ):
+        by_scenario.setdefault(case.meta.phase.data.scenario, []).append(case)
+    sample: list[t.Any] = []
+    for cases in by_scenario.values():
+        step = max(1, len(cases) // COVERAGE_PER_SCENARIO)
+        sample += cases[::step][:COVERAGE_PER_SCENARIO]
+    return sample
+
+
 def _failures_of(site: Site, drawn: Drawn) -> list[str]:
     """Every operation of the site's document, each request drawn for it sent and checked."""
     document = _document(site)
@@ -165,13 +197,19 @@ def _failures_of(site: Site, drawn: Drawn) -> list[str]:
         for mode in MODES if _can_be_invalid(definition) else MODES[:1]:
             if (identity, mode) not in drawn:
                 drawn[identity, mode] = _draw(operation, mode)
-            checks = CHECKS if mode is GenerationMode.POSITIVE else NEGATIVE_CHECKS
-            for case in drawn[identity, mode]:
+        if (identity, "coverage") not in drawn:
+            drawn[identity, "coverage"] = _coverage_sample(schema, operation)
+        reported: set[str] = set()
+        for stage in (*MODES, "coverage"):
+            for case in drawn.get((identity, stage), ()):
+                mode = case.meta.generation.mode
+                checks = CHECKS if mode is GenerationMode.POSITIVE else NEGATIVE_CHECKS
                 failure = _failure(site, case, checks, headers)
-                if failure is not None:
-                    # The first failure of an operation and mode says enough; the rest repeat it.
-                    failures.append(f"{operation.label} [{mode.value}]: {failure}")
-                    break
+                # The first failure of a kind for an operation says enough; the rest repeat it.
+                kind = failure.split("\n", 2)[:2] if failure else None
+                if failure is not None and str(kind) not in reported:
+                    reported.add(str(kind))
+                    failures.append(f"{operation.label} [{stage if stage == 'coverage' else mode.value}]: {failure}")
     return failures
 
 
