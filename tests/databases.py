@@ -40,6 +40,7 @@ __all__ = [
     "hostile_database_url",
     "database_with",
     "drop_templates",
+    "finish_drops",
     "make_database",
     "module_hostile_database_url",
     "redis_url",
@@ -295,13 +296,12 @@ class _BackgroundDrops:
                 admin.dispose()
 
     def wait(self) -> list[str]:
-        """Wait for the queued drops; return the ones that failed."""
+        """Wait for the queued drops; return the ones that failed so far."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        failures, self.failures = self.failures, []
-        return failures
+        return list(self.failures)
 
 
 _DROPS = _BackgroundDrops()
@@ -366,12 +366,17 @@ def _template_url(dialect: str, content: str, build: Callable[[str], None]) -> s
     return _TEMPLATES[key]
 
 
+def finish_drops() -> list[str]:
+    """Wait until the databases this process handed out are dropped; return those that could not be."""
+    return _DROPS.wait()
+
+
 def drop_templates() -> None:
     """Finish dropping this process's databases, then drop its templates (end of the test session).
 
     :raises RuntimeError: naming the databases that could not be dropped.
     """
-    failures = _DROPS.wait()
+    failures = finish_drops()
     for (dialect, _content), url in _TEMPLATES.items():
         if dialect == "sqlite":
             shutil.rmtree(os.path.dirname(t.cast(str, make_url(url).database)), ignore_errors=True)

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from tests.databases import finish_drops
+
 __all__ = ["ALL_TABLES", "PRIVILEGES", "restricted", "restricted_url"]
 
 #: The table privileges a grant may name.
@@ -166,6 +168,9 @@ def _postgresql_role(database_url: str, grants: dict[str, frozenset[str]], schem
 
 def _drop_postgresql_role(admin: Engine, name: str) -> None:
     role = admin.dialect.identifier_preparer.quote(name)
+    # A database torn down before the role may still be queued for dropping, and its grants
+    # to the role would keep DROP ROLE from succeeding.
+    finish_drops()
     # The test's database may already be gone (fixtures torn down in another order): the
     # role is then dropped from the maintenance database, its grants having gone with it.
     with contextlib.suppress(Exception), admin.connect() as connection:
