@@ -270,7 +270,8 @@ def filter_parameters(view: TableView) -> list[dict[str, t.Any]]:
 def filters_text() -> str:
     """What the ``<column>__<op>`` parameters do, for a listing's description."""
     lines = [gettext("Filters: `<column>__<operation>=value`, values typed as the column's are.")]
-    lines += [f"- `{op}`: {gettext(text)}" for op, text in _OPERATION_TEXTS.items()]
+    for op, text in _OPERATION_TEXTS.items():
+        lines.append(f"- `{op}`: " + gettext(text))
     return "\n".join(lines)
 
 
