@@ -109,6 +109,11 @@ def test_a_row_created_changed_and_deleted_shows_at_once_in_lists_and_the_audit_
     changed = api.patch(schemas.CUSTOMERS, key, {"name": "API renamed"})
     assert changed.status_code == 200, changed.get_data(as_text=True)
     assert changed.get_json()["values"] == {"id": int(key), **values, "name": "API renamed"}
+    # Columns in the table's order, as a read answers them (not sorted by name).
+    read = site.client.get(api.url(schemas.CUSTOMERS, key), headers=api.headers).get_json()
+    table_order = [c.name for c in site.state.views[schemas.CUSTOMERS].visible]
+    assert list(changed.get_json()["values"]) == list(read["values"]) == table_order
+    assert list(created.get_json()["values"]) == table_order
     assert changed.headers["ETag"] == api.etag(schemas.CUSTOMERS, key) != created.headers["ETag"]
     assert "API renamed" in html.unescape(site.text(list_page))
     # Every column not sent is as it was, byte for byte.

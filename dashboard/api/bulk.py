@@ -34,11 +34,11 @@ import logging
 import typing as t
 from dataclasses import dataclass, field
 
-from flask import Response, abort, current_app, json
+from flask import Response, abort, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.api import writes
-from dashboard.api.addressing import api_routes, etag, expected_fingerprint, relation, row_json
+from dashboard.api.addressing import api_routes, etag, expected_fingerprint, json_response, relation, row_json
 from dashboard.db.records import Conflict, Record, WriteError, describe_write_error
 from dashboard.i18n.translation import gettext, ngettext
 from dashboard.problems import FieldError, problem
@@ -282,7 +282,7 @@ def bulk_write(view: TableView) -> Response:
     for operation, row in done:
         writes.record(view, operation.action, operation.row_key, operation.changes)
         results.append({"op": operation.op, "key": operation.row_key, "etag": etag(view, row) if row else None})
-    return Response(json.dumps({"results": results}), status=200, mimetype="application/json")
+    return json_response({"results": results})
 
 
 def _explained(view: TableView, operation: Operation, error: WriteError) -> Response:

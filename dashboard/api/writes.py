@@ -46,10 +46,19 @@ import math
 import typing as t
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, json, request
+from flask import Response, abort, current_app, request
 
 from dashboard.api import values as json_values
-from dashboard.api.addressing import api_routes, etag, expected_fingerprint, fetch_row, relation, row_json, row_key
+from dashboard.api.addressing import (
+    api_routes,
+    etag,
+    expected_fingerprint,
+    fetch_row,
+    json_response,
+    relation,
+    row_json,
+    row_key,
+)
 from dashboard.db import privileges as db_privileges
 from dashboard.db.errors import Kind
 from dashboard.db.records import Conflict, Record, RowsGone, WriteError
@@ -232,7 +241,7 @@ def row_url(view: TableView, text: str) -> str:
 
 def row_response(view: TableView, record: Record, status: int = 200) -> Response:
     """``record`` as the body, with its ``ETag``."""
-    response = Response(json.dumps(row_json(view, record)), status=status, mimetype="application/json")
+    response = json_response(row_json(view, record), status)
     response.headers["ETag"] = etag(view, record)
     return response
 
@@ -372,7 +381,7 @@ def create_row(view: TableView) -> Response:
         written = {
             view.info.column_by_key(k).name: json_values.to_json(view.store.codecs[k], v) for k, v in typed.items()
         }
-        return Response(json.dumps({"key": None, "values": written}), status=201, mimetype="application/json")
+        return json_response({"key": None, "values": written}, 201)
     response = row_response(view, created, 201)
     response.headers["Location"] = row_url(view, text)
     return response
