@@ -196,9 +196,12 @@ def _admin_engine(dialect: str) -> Engine:
     )
 
 
-def _create_database(admin: Engine, name: str) -> None:
+def _create_database(admin: Engine, name: str, template: str | None = None) -> None:
+    """Create database ``name``; on PostgreSQL a copy of database ``template`` when one is named."""
     quoted = admin.dialect.identifier_preparer.quote(name)
-    if admin.dialect.name == "postgresql":
+    if admin.dialect.name == "postgresql" and template is not None:
+        statement = f"CREATE DATABASE {quoted} TEMPLATE {admin.dialect.identifier_preparer.quote(template)}"
+    elif admin.dialect.name == "postgresql":
         # template0 takes no connections, so a session parked on template1 cannot make
         # CREATE DATABASE fail, and it lets us insist on UTF-8.
         statement = f"CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8'"
@@ -328,17 +331,23 @@ def make_database(dialect: str) -> Iterator[str]:
             yield url
         return
     require_database(dialect)
-    name = f"dash_{uuid.uuid4().hex[:16]}"
-    url = make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
-    admin = _admin_engine(dialect)
-    try:
-        _create_database(admin, name)
-    finally:
-        admin.dispose()
+    url = _new_server_database(dialect, "dash")
     try:
         yield url
     finally:
         _DROPS.drop(dialect, url)
+
+
+def _new_server_database(dialect: str, prefix: str, template: str | None = None) -> str:
+    """Create a database named ``<prefix>_<hex>`` on ``dialect``'s server, empty or (PostgreSQL)
+    a copy of database ``template``; return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = _admin_engine(dialect)
+    try:
+        _create_database(admin, name, template)
+    finally:
+        admin.dispose()
+    return make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
 
 
 # -- databases built once per process, then copied --------------------------------------------
@@ -354,13 +363,7 @@ def _template_url(dialect: str, content: str, build: Callable[[str], None]) -> s
         if dialect == "sqlite":
             url = f"sqlite:///{tempfile.mkdtemp(prefix='dash_template_')}/template.db"
         else:
-            name = f"dash_tpl_{uuid.uuid4().hex[:16]}"
-            url = make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
-            admin = _admin_engine(dialect)
-            try:
-                _create_database(admin, name)
-            finally:
-                admin.dispose()
+            url = _new_server_database(dialect, "dash_tpl")
         build(url)
         _TEMPLATES[key] = url
     return _TEMPLATES[key]
@@ -415,17 +418,7 @@ def database_with(dialect: str, content: str, build: Callable[[str], None]) -> I
             shutil.copyfile(t.cast(str, make_url(template).database), t.cast(str, make_url(url).database))
             yield url
         return
-    name = f"dash_{uuid.uuid4().hex[:16]}"
-    url = make_url(service_url(dialect)).set(database=name).render_as_string(hide_password=False)
-    admin = _admin_engine(dialect)
-    try:
-        with admin.connect() as connection:
-            source = admin.dialect.identifier_preparer.quote(t.cast(str, make_url(template).database))
-            quoted = admin.dialect.identifier_preparer.quote(name)
-            connection.exec_driver_sql(f"CREATE DATABASE {quoted} TEMPLATE {source}")
-            _commit_without_waiting_for_the_disk(connection, quoted)
-    finally:
-        admin.dispose()
+    url = _new_server_database(dialect, "dash", template=make_url(template).database)
     try:
         yield url
     finally:

@@ -387,21 +387,23 @@ def create_row(view: TableView) -> Response:
     return response
 
 
+def required_if_match(view: TableView, action: str, row_key: str, advice: str) -> set[str]:
+    """The versions ``If-Match`` names; without any, a failed audit entry and a 428 saying ``advice``."""
+    expected = if_match()
+    if not expected:
+        record(view, action, row_key, None, outcome="failed", message=UNVERIFIED)
+        abort(problem(428, gettext("Precondition required"), advice))
+    return expected
+
+
 def patch_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
     """``PATCH /api/<endpoint>/<key>`` with ``{"values": {...}}`` and ``If-Match``: only the columns
     sent change; ``200``, the row as it is now with its new ``ETag``."""
     text = encode_key(key, view.store.key_codecs)
     check_right(view, "edit", text)
-    expected = if_match()
-    if not expected:
-        record(view, "edit", text, None, outcome="failed", message=UNVERIFIED)
-        abort(
-            problem(
-                428,
-                gettext("Precondition required"),
-                gettext("Send If-Match with the row's ETag, so a change made meanwhile is not overwritten."),
-            )
-        )
+    expected = required_if_match(
+        view, "edit", text, gettext("Send If-Match with the row's ETag, so a change made meanwhile is not overwritten.")
+    )
     body = json_object()
     sent = member(body, "values", dict)
     typed, errors = typed_values(view, sent, creating=False)
@@ -431,16 +433,8 @@ def delete_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
     """``DELETE /api/<endpoint>/<key>`` with ``If-Match``: ``204``, only the version it names is deleted."""
     text = encode_key(key, view.store.key_codecs)
     check_right(view, "delete", text)
-    expected = if_match()
-    if not expected:
-        record(view, "delete", text, None, outcome="failed", message=UNVERIFIED)
-        abort(
-            problem(
-                428,
-                gettext("Precondition required"),
-                gettext("Send If-Match with the row's ETag, so a row changed meanwhile is not deleted unseen."),
-            )
-        )
+    advice = gettext("Send If-Match with the row's ETag, so a row changed meanwhile is not deleted unseen.")
+    expected = required_if_match(view, "delete", text, advice)
     before = fetch_row(view, key)
     removed = audit_changes.deleted(view, before)
     try:
