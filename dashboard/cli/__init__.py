@@ -1,7 +1,7 @@
 """The ``dashboard`` command (the console script ``dashboard = "dashboard.cli:main"``).
 
 One module per command or command group: :mod:`.serve` (with :mod:`.server`, gunicorn),
-:mod:`.inspect`, :mod:`.demo`, :mod:`.users`, :mod:`.plugins`, :mod:`.translations`; what
+:mod:`.inspect`, :mod:`.demo`, :mod:`.users`, :mod:`.plugins`, :mod:`.translations`, :mod:`.audit`; what
 they share (:func:`~dashboard.cli.common.fail`, :func:`~dashboard.cli.common.build_app`) is
 in :mod:`.common`. This module only gathers them under :func:`main`.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import click
 
+from dashboard.cli.audit import audit_command
 from dashboard.cli.demo import demo_command
 from dashboard.cli.inspect import inspect
 from dashboard.cli.plugins import plugins_command
@@ -37,3 +38,4 @@ main.add_command(users_command, "users")
 main.add_command(tokens_command, "tokens")
 main.add_command(plugins_command, "plugins")
 main.add_command(translations_command, "translations")
+main.add_command(audit_command, "audit")

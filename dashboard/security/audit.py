@@ -28,16 +28,17 @@ import logging
 import re
 import typing as t
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, Response, abort, current_app, g, has_request_context, request, stream_with_context
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import statedb
+from dashboard import clock, statedb, statedb_audit
 from dashboard.db.errors import KIND_LABELS, first_line
 from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext
 from dashboard.messages import N_
+from dashboard.security import audit_export
 from dashboard.security.permissions import can
 from dashboard.site_state import current_site, has_site
 from dashboard.urls import own_endpoint, own_url
@@ -45,7 +46,7 @@ from dashboard.urls import own_endpoint, own_url
 log = logging.getLogger(__name__)
 
 #: Actions an entry may record; plugins use ``"plugin"``.
-ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "import", "plugin")
+ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "import", "plugin", "prune")
 OUTCOMES: tuple[str, ...] = ("ok", "failed")
 #: How actions and outcomes are named on the page; the log itself keeps the codes.
 SHOWN_AS: dict[str, str] = {
@@ -55,6 +56,7 @@ SHOWN_AS: dict[str, str] = {
     "bulk_delete": N_("bulk delete"),
     "import": N_("import"),
     "plugin": N_("plugin"),
+    "prune": N_("prune"),
     "ok": N_("ok"),
     "failed": N_("failed"),
 }
@@ -140,6 +142,9 @@ def record_write(
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}; outcomes are {', '.join(OUTCOMES)}")
     who, their_role = _operator()
+    reason = g.get("dashboard_audit_reason") if has_request_context() else None
+    if reason:
+        message = f"{reason}: {message}" if message else reason
     patterns = [str(p).lower() for p in current_app.config.get("SENSITIVE_COLUMN_PATTERNS", ())]
     unshown = _unshown_columns(table_id)
 
@@ -148,7 +153,7 @@ def record_write(
         return unshown is None or name in unshown or any(p in lowered for p in patterns)
 
     entry: dict[str, t.Any] = {
-        "at": dt.datetime.now(dt.UTC),
+        "at": dt.datetime.fromtimestamp(clock.now(), dt.UTC),
         "username": (username or who)[:_MAX_NAME_CHARS],
         "role": (role or their_role)[:32],
         "action": action,
@@ -171,6 +176,12 @@ def record_write(
         )
         return False
     return True
+
+
+def note_reason(reason: str) -> None:
+    """Start the message of every entry this request records with ``reason`` (``"revert of #12"``),
+    so a write made on behalf of another (a revert, a restore) says so, refused or not."""
+    g.dashboard_audit_reason = reason
 
 
 def _operator() -> tuple[str, str]:
@@ -257,7 +268,7 @@ def _moment(value: t.Any) -> str:
     return format_moment(value)
 
 
-def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
+def shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     """An entry as the page shows it: the time in the operator's zone and locale, the codes
     named in their language, and a message the dashboard wrote (stored in English) translated."""
     message = entry.get("message") or ""
@@ -266,6 +277,14 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
         message = gettext(
             "%(kind)s: %(message)s", kind=gettext(KIND_LABELS[kind.group(1)]), message=gettext(kind.group(2))
         )
+    elif (on_behalf := _ON_BEHALF.match(message)) is not None:
+        number, rest = on_behalf.group(2), on_behalf.group(3)
+        said = (
+            gettext("revert of #%(entry)s", entry=number)
+            if on_behalf.group(1) == "revert"
+            else gettext("restore of #%(entry)s", entry=number)
+        )
+        message = f"{said}: {gettext(rest)}" if rest else said
     elif message:
         message = gettext(message)
     return {
@@ -281,6 +300,8 @@ def _shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
 
 # "[permission] The database user may not update actor. Nothing was saved."
 _KIND_PREFIX = re.compile(r"\[([a-z_]+)\] (.*)", re.DOTALL)
+# "revert of #12", "restore of #7: Permission denied." (note_reason)
+_ON_BEHALF = re.compile(r"(revert|restore) of #(\d+)(?:: (.*))?$", re.DOTALL)
 
 
 class AuditView(BaseView):
@@ -295,15 +316,13 @@ class AuditView(BaseView):
 
     @expose("/")
     def index(self) -> str:
-        filters = {
-            name: value.strip()[:255] for name in statedb.AUDIT_FILTERS if (value := request.args.get(name, "")).strip()
-        }
+        filters = _filters()
         store = statedb.get_store(current_app)
         total = store.count_audit_entries(filters)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(_page_number(request.args.get("page")), pages - 1)
         entries = [
-            _shown_entry(entry) for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+            shown_entry(entry) for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         ]
         choices = {
             "table": store.audit_values("table"),
@@ -325,6 +344,25 @@ class AuditView(BaseView):
             total=total,
             shown_as=shown_as,
         )
+
+    @expose("/export/<fmt>/")
+    def export(self, fmt: str) -> Response:
+        """The entries the page's filters keep, oldest first, as a CSV or JSON-lines file."""
+        if fmt not in audit_export.FORMATS:
+            abort(404)
+        media_type, suffix = audit_export.FORMATS[fmt]
+        entries = statedb_audit.all_entries(statedb.get_store(current_app), _filters())
+        return Response(
+            stream_with_context(audit_export.lines(entries, fmt)),
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="audit-log.{suffix}"'},
+        )
+
+
+def _filters() -> dict[str, str]:
+    return {
+        name: value.strip()[:255] for name in statedb.AUDIT_FILTERS if (value := request.args.get(name, "")).strip()
+    }
 
 
 def _page_number(raw: str | None) -> int:
