@@ -20,6 +20,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
+from dashboard.db import mysql_tls
 from dashboard.db.codecs import decode_text
 from dashboard.db.errors import first_line
 from dashboard.db.json_text import read_json
@@ -139,6 +140,8 @@ def _install_session_rules(engine: Engine, *, read_only: bool, statement_timeout
         _sqlite_statement_timeout(engine, statement_timeout_ms)
     if backend in ("mysql", "mariadb") and statement_timeout_ms:
         _mariadb_streams_without_timeout(engine)
+    if backend in ("mysql", "mariadb"):
+        event.listen(engine, "do_connect", mysql_tls.connect)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: t.Any, _record: t.Any) -> None:
