@@ -24,9 +24,9 @@ __all__ = ["connect"]
 
 @functools.cache
 def _connection_class() -> type:
-    from pymysql.connections import Connection
+    from pymysql.connections import Connection  # type: ignore[import-untyped]
 
-    class PreferredTlsConnection(Connection):  # type: ignore[misc]
+    class PreferredTlsConnection(Connection):
         """A PyMySQL connection whose preferred-mode TLS context is built once per process."""
 
         def _create_ssl_ctx(self, sslp: t.Any) -> ssl.SSLContext:
