@@ -24,7 +24,7 @@ from dashboard.messages import N_, Message
 from dashboard.paths import bundled_dir
 from dashboard.plugins import hooks
 from dashboard.plugins import loader as plugins
-from dashboard.security import audit, auth, headers
+from dashboard.security import audit, auth, headers, oidc
 from dashboard.settings import ConfigError, load_settings
 from dashboard.site_state import EXTENSION, DashboardState
 from dashboard.urls import ADMIN_STATIC_PATH, ADMIN_URL, own_endpoint
@@ -40,6 +40,7 @@ from dashboard.web import (
     template_cache,
     token_page,
     unavailable,
+    user_page,
 )
 from dashboard.web.home import HomeView
 from dashboard.web.routing import LazyBuilderRule
@@ -111,12 +112,16 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None, *, config_file:
     page_cache.init_app(app)
     # Security: login required on every request (own state database), roles, then CSRF and headers.
     auth.init_app(app)
+    # Single sign-on with OpenID Connect, when OIDC_ISSUER is set (dashboard.security.oidc).
+    oidc.init_app(app)
     state.authorize = auth.make_authorizer(app)
     headers.init_app(app)
     api.init_app(app)
     audit.init_app(app)
     # Each operator's own API tokens (dashboard.security.tokens), linked from their menu.
     token_page.init_app(app)
+    # The operators, managed by administrators in the browser.
+    user_page.init_app(app)
     # Every HTTP error gets a translated page; a database lost during a request is a 503
     # "nothing was saved" page, never a 500.
     errors.init_app(app)

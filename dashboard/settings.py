@@ -63,6 +63,22 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "WEBHOOKS",
+        [],
+        (
+            "URLs told of every write made through the dashboard: a list of {url, secret, tables, actions} (tables "
+            "and actions optional, all by default); each committed row is POSTed as JSON signed with HMAC-SHA256 of "
+            "the secret (X-Dashboard-Signature), in the background, with retries. Empty: the webhooks plugin is not "
+            "loaded."
+        ),
+    ),
+    Setting(
+        "WEBHOOK_RETRY_SECONDS",
+        [10, 60, 300, 1800, 7200],
+        "Waits before each further attempt of a webhook delivery that got no answer or a 5xx; then it is given up.",
+    ),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 10, "How long one webhook delivery waits for its receiver's answer."),
+    Setting(
         "HOME_CHARTS",
         4,
         (
@@ -185,6 +201,55 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-User); the user must exist in the state database. Empty: off. Only when clients cannot "
             "reach the dashboard except through that proxy."
         ),
+    ),
+    Setting(
+        "PASSWORD_LOGIN",
+        True,
+        (
+            "Whether operators may log in with a user name and password. False (with OIDC_ISSUER set): the login "
+            "page offers single sign-on only, and password logins are refused."
+        ),
+    ),
+    Setting(
+        "AUDIT_LOGINS",
+        True,
+        "Record every login (password, single sign-on) and every refused single sign-on in the audit log.",
+    ),
+    Setting(
+        "OIDC_ISSUER",
+        "",
+        (
+            "OpenID Connect provider for single sign-on (e.g. https://login.example.com/realms/staff), found at "
+            "<issuer>/.well-known/openid-configuration. Empty: off. Register <site>/login/oidc/callback as the "
+            "client's redirect URI."
+        ),
+    ),
+    Setting("OIDC_CLIENT_ID", "", "The dashboard's client id at the OpenID Connect provider."),
+    Setting("OIDC_CLIENT_SECRET", "", "The client's secret at the OpenID Connect provider."),
+    Setting("OIDC_NAME", "single sign-on", 'What the login page\'s button names the provider: "Sign in with <name>".'),
+    Setting("OIDC_SCOPES", "openid profile email", "Scopes asked of the provider (openid is always among them)."),
+    Setting(
+        "OIDC_USERNAME_CLAIM",
+        "preferred_username",
+        "ID token claim that names an operator signing in for the first time (else their e-mail, else sub).",
+    ),
+    Setting(
+        "OIDC_ROLES_CLAIM",
+        "groups",
+        "ID token claim (a list or a string) holding the person's groups, mapped to a role by OIDC_ROLE_MAP.",
+    ),
+    Setting(
+        "OIDC_ROLE_MAP",
+        {},
+        (
+            'Group -> role, e.g. {"dba" = "admin", "staff" = "viewer"}; of several groups the strongest role wins. '
+            "The role follows the groups at every sign-on."
+        ),
+    ),
+    Setting(
+        "OIDC_DEFAULT_ROLE",
+        "",
+        "Role of a person none of whose groups is in OIDC_ROLE_MAP; empty: such a person may not sign in.",
     ),
     Setting(
         "TRUSTED_PROXIES",

@@ -35,6 +35,7 @@ from dashboard.db.engine import with_default_driver
 from dashboard.db.identity import same_database
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
+from dashboard.statedb_sql import add_missing_columns, insert_unless_present
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -56,8 +57,12 @@ users = sa.Table(
     sa.Column("role", sa.String(32), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # Stored in the session at login and compared on every request: bumping it (logout,
-    # password change, removal) makes every cookie issued before unusable.
+    # password change, disabling, removal) makes every cookie issued before unusable.
     sa.Column("session_version", sa.Integer, nullable=False, default=0),
+    # Added since the first version (statedb_sql.add_missing_columns upgrades older files):
+    # a disabled user logs in by no means; when the user last logged in, by any means.
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 # Login throttling (dashboard.security.throttle): one row per user name and client address with
@@ -134,6 +139,8 @@ class UserRecord:
     role: str
     created_at: dt.datetime
     session_version: int
+    disabled: bool = False
+    last_login_at: dt.datetime | None = None
 
 
 class StateStore:
@@ -155,6 +162,7 @@ class StateStore:
     def create_tables(self) -> None:
         """Create the state tables that do not exist yet (on this engine only)."""
         metadata.create_all(self.engine)
+        add_missing_columns(self.engine, users)
 
     # -- users ------------------------------------------------------------------------
     def user_by_name(self, username: str) -> UserRecord | None:
@@ -210,6 +218,9 @@ class StateStore:
             # Their API tokens (dashboard.statedb_tokens) go with them.
             if (tokens := metadata.tables.get("api_tokens")) is not None:
                 connection.execute(tokens.delete().where(tokens.c.username == username))
+            # Their single sign-on identities (dashboard.statedb_users) too.
+            if (links := metadata.tables.get("sso_identities")) is not None:
+                connection.execute(links.delete().where(links.c.username == username))
         self._users_changed()
         return removed
 
@@ -287,7 +298,7 @@ class StateStore:
                 self._forget_old_pairs(now, policy)
                 try:
                     with self.engine.begin() as connection:
-                        connection.execute(_insert_unless_present(self.engine, login_throttle, blank))
+                        connection.execute(insert_unless_present(self.engine, login_throttle, blank))
                 except (IntegrityError, OperationalError) as exc:
                     # Another worker's first try of the pair came first (or, on MariaDB, the
                     # two inserts deadlocked and this one was rolled back): claim again.
@@ -412,23 +423,6 @@ def open_state_engine(url: str) -> Engine:
     else:
         engine = sa.create_engine(parsed, pool_pre_ping=True)
     return engine
-
-
-def _insert_unless_present(engine: Engine, table: sa.Table, values: dict[str, t.Any]) -> sa.Executable:
-    """``INSERT`` of ``values`` that does nothing when the row's key is taken, without an
-    error that would end a PostgreSQL transaction or fill its log."""
-    name = engine.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table).values(values).on_conflict_do_nothing()
-    if name == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(table).values(values).on_conflict_do_nothing()
-    if name in ("mysql", "mariadb"):
-        return table.insert().values(values).prefix_with("IGNORE")
-    return table.insert().values(values)  # elsewhere a taken key raises IntegrityError
 
 
 def _is_target_database(state: Engine, target_url: str) -> bool:

@@ -37,12 +37,14 @@ def make_app(database_url: str, instance_path: str | Path, **settings: t.Any) ->
     """A dashboard app on ``database_url`` keeping its own files in ``instance_path``.
 
     :param settings: further settings (``TABLES=...``, ``HTTPS=True``...); they win over all,
-        ``PASSWORD_HASH_METHOD`` (default :data:`FAST_HASH_METHOD`) included.
+        ``PASSWORD_HASH_METHOD`` (default :data:`FAST_HASH_METHOD`) and ``AUDIT_LOGINS`` (default off) included.
     """
     config = {
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(instance_path),
         "PASSWORD_HASH_METHOD": FAST_HASH_METHOD,
+        # Tests count the audit entries their writes make; tests/test_sso_users.py turns this on.
+        "AUDIT_LOGINS": False,
         **settings,
     }
     app = create_app(config)

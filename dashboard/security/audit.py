@@ -46,7 +46,7 @@ from dashboard.urls import own_endpoint, own_url
 log = logging.getLogger(__name__)
 
 #: Actions an entry may record; plugins use ``"plugin"``.
-ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "import", "plugin", "prune")
+ACTIONS: tuple[str, ...] = ("create", "edit", "delete", "bulk_delete", "import", "plugin", "prune", "login", "user")
 OUTCOMES: tuple[str, ...] = ("ok", "failed")
 #: How actions and outcomes are named on the page; the log itself keeps the codes.
 SHOWN_AS: dict[str, str] = {
@@ -57,6 +57,8 @@ SHOWN_AS: dict[str, str] = {
     "import": N_("import"),
     "plugin": N_("plugin"),
     "prune": N_("prune"),
+    "login": N_("login"),
+    "user": N_("user"),
     "ok": N_("ok"),
     "failed": N_("failed"),
 }

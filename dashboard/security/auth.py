@@ -54,12 +54,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard import statedb
+from dashboard import statedb, statedb_users
 from dashboard.i18n.translation import LANGUAGE_ENDPOINT, current_locale, gettext, lazy_gettext
 from dashboard.i18n.translation import SESSION_KEY as _LOCALE_KEY
 from dashboard.messages import N_, Message
 from dashboard.problems import API_PATH, is_api_path, problem
-from dashboard.security import identity, proxies, tokens
+from dashboard.security import audit, identity, proxies, tokens
 from dashboard.security.throttle import Policy, throttle_key
 from dashboard.settings import ConfigError
 from dashboard.urls import own_endpoint, safe_next
@@ -91,8 +91,12 @@ _KEPT_ACROSS_LOGIN = (_LOCALE_KEY,)
 #: The login page's endpoint (``url_for(LOGIN_ENDPOINT)``); the blueprint is in the dashboard's namespace.
 LOGIN_ENDPOINT = own_endpoint("auth.login")
 _LOGOUT_ENDPOINT = own_endpoint("auth.logout")
-# Endpoints served to anonymous requests; any ``*.static`` endpoint is too.
-_PUBLIC_ENDPOINTS = frozenset({LOGIN_ENDPOINT, _LOGOUT_ENDPOINT, "healthz", "favicon", LANGUAGE_ENDPOINT})
+# Endpoints served to anonymous requests (with single sign-on's, dashboard.security.oidc); any ``*.static`` too.
+_PUBLIC_ENDPOINTS = frozenset({LOGIN_ENDPOINT, _LOGOUT_ENDPOINT, "healthz", "favicon", LANGUAGE_ENDPOINT}).union(
+    {own_endpoint("oidc.start"), own_endpoint("oidc.callback")}
+)
+#: ``app.extensions`` key of the single sign-on settings, when it is configured.
+SSO_EXTENSION_KEY = "dashboard_oidc"
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ def authenticate(store: statedb.StateStore, username: str, password: str) -> sta
     # Always one password check: an unknown name must not answer faster than a wrong password.
     hashed = record.password_hash if record else _dummy_hash(_settings().hash_method)
     matches = check_password_hash(hashed, password)
-    if record is None or not matches or record.role not in ROLE_ACTIONS:
+    if record is None or not matches or record.role not in ROLE_ACTIONS or record.disabled:
         return None
     return record
 
@@ -287,7 +291,11 @@ def _clear_session() -> None:
     session.update(kept)
 
 
-def _start_session(record: statedb.UserRecord) -> None:
+def start_session(record: statedb.UserRecord, how: str) -> None:
+    """Log ``record`` in: a fresh session, their last login noted, an audit entry saying ``how``."""
+    statedb_users.record_login(statedb.get_store(current_app), record.id)
+    if current_app.config["AUDIT_LOGINS"]:
+        audit.record_write("login", None, username=record.username, role=record.role, message=how)
     # A fresh session: nothing an attacker planted in the cookie before login survives.
     _clear_session()
     session.permanent = True
@@ -308,7 +316,11 @@ def login_view() -> t.Any:
     error = None
     status = 200
     retry_after = ""
-    if form.validate_on_submit():
+    password_login = bool(current_app.config["PASSWORD_LOGIN"])
+    if request.method == "POST" and not password_login:
+        error = gettext("Logging in with a password is turned off: use single sign-on.")
+        status = 403
+    elif form.validate_on_submit():
         username = str(form.username.data or "")
         address = _client_address()
         settings = _settings()
@@ -330,14 +342,21 @@ def login_view() -> t.Any:
                 error = gettext("Wrong user name or password.")
             else:
                 store.forget_login_failures(throttle_key(username), address)
-                _start_session(record)
+                start_session(record, "password")
                 return redirect(next_url or url_for("admin.index"))
     elif request.method == "POST":
         error = gettext("Enter your user name and password.")
         status = 400
     form.password.data = ""
+    sso = current_app.extensions.get(SSO_EXTENSION_KEY)
     body = render_template(
-        "dashboard/login.html", form=form, next_url=next_url, error=error, no_users=store.count_users() == 0
+        "dashboard/login.html",
+        form=form,
+        next_url=next_url,
+        error=error,
+        no_users=password_login and store.count_users() == 0,
+        password_login=password_login,
+        sso_name=getattr(sso, "name", None),
     )
     return body, status, ({"Retry-After": retry_after} if status == 429 else {})
 
@@ -371,7 +390,7 @@ def _load_from_session(user_id: str) -> User | None:
         # Read again before refusing: the session may be newer than what is remembered
         # (a login on another worker after a logout there).
         record = remembered.by_id(uid, fresh=True)
-    if record is None or session.get(_VERSION) != record.session_version:
+    if record is None or session.get(_VERSION) != record.session_version or record.disabled:
         return None
     now = time.time()
     login_at, seen_at = session.get(_LOGIN_AT), session.get(_SEEN_AT)
@@ -389,7 +408,7 @@ def _load_from_header(req: t.Any) -> User | None:
     if not name:
         return None
     record = identity.remembered_operators(current_app).by_name(name)
-    return User(record, via_header=True) if record is not None else None
+    return User(record, via_header=True) if record is not None and not record.disabled else None
 
 
 def _load_from_request(req: t.Any) -> User | None:

@@ -187,6 +187,9 @@ def load_user(req: t.Any, make_user: t.Callable[[statedb.UserRecord], t.Any]) ->
         g.dashboard_bearer_refused = "unknown"
         return None
     record, _stored, user = found
+    if user.disabled:
+        g.dashboard_bearer_refused = "unknown"
+        return None
     if record.expired(now):
         g.dashboard_bearer_refused = "expired"
         return None
