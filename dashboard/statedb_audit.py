@@ -96,3 +96,28 @@ def prune(store: StateStore, before: dt.datetime) -> int:
     """Delete the entries written before ``before``; how many were deleted."""
     with store.engine.begin() as connection:
         return int(connection.execute(audit_log.delete().where(audit_log.c.at < before)).rowcount)
+
+
+def deleted_rows(store: StateStore, table_id: str, *, limit: int = 50) -> list[tuple[dict[str, t.Any], str, t.Any]]:
+    """The rows of ``table_id`` deleted through the dashboard, newest first, at most ``limit``:
+    ``(entry, row key, that row's changes)``, from delete and bulk delete entries alike."""
+    statement = (
+        sa.select(audit_log)
+        .where(
+            audit_log.c.table_id == table_id,
+            audit_log.c.outcome == "ok",
+            audit_log.c.action.in_(("delete", "bulk_delete")),
+        )
+        .order_by(audit_log.c.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as connection:
+        found = [dict(row._mapping) for row in connection.execute(statement)]
+    rows: list[tuple[dict[str, t.Any], str, t.Any]] = []
+    for entry in found:
+        changes = entry["changes"] if isinstance(entry["changes"], dict) else {}
+        if entry["action"] == "delete":
+            rows.append((entry, entry["row_key"], changes))
+        else:
+            rows.extend((entry, str(key), row) for key, row in changes.items())
+    return rows[:limit]

@@ -88,6 +88,7 @@ def test_export_as_csv_and_json_lines_from_the_command_and_the_audit_page(app):
     admin = logged_in(app, "admin")
     page = admin.get("/admin/-/audit/")
     assert "/admin/-/audit/export/jsonl/" in page.get_data(as_text=True)
+    assert 'href="/admin/parent/history/?id=1"' in page.get_data(as_text=True)  # the row's history
     answer = admin.get("/admin/-/audit/export/jsonl/?user=someone")
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
     assert [json.loads(line)["message"] for line in answer.get_data(as_text=True).splitlines()] == ["=second"]

@@ -141,7 +141,7 @@ def _quoted(url: str, name: str) -> str:
 #: Link targets a page may hold: paths on this site, fragments, queries, its own URL ("")
 #: and the do-nothing link of Flask-Admin's menus.
 # Site paths, fragments, the list's own arguments, and a row's details/edit link relative to its list.
-SAFE_HREF = re.compile(r"^(/(?!/)|#|\?|$|javascript:void\(0\)$|(?:details|edit)/\?id=|import/$)")
+SAFE_HREF = re.compile(r"^(/(?!/)|#|\?|$|javascript:void\(0\)$|(?:details|edit)/\?id=|import/$|deleted/$)")
 
 
 def test_9_url_looking_values_are_never_links(reader):

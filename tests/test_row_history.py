@@ -35,7 +35,7 @@ def same_state_site(database_url: str, instance_path: t.Any, **settings: t.Any) 
 
 def history(page: str) -> str:
     """The history section of a details page (or the history page's table)."""
-    found = re.search(r'<table class="table table-sm dashboard-history">.*?</table>', page, re.S)
+    found = re.search(r'<table class="table table-sm dashboard-history[^"]*">.*?</table>', page, re.S)
     assert found, "no history on the page"
     return found.group(0)
 
@@ -83,7 +83,9 @@ def test_history_shows_who_when_old_and_new_and_revert_writes_the_old_value_back
 def test_a_revert_refused_when_the_row_changed_since_the_entry_writes_nothing(demo_site, demo_url):
     site = demo_site
     first = edit(site, "2", name="first")
-    edit(site, "2", name="second")
+    second = edit(site, "2", name="second")
+    # Only the newest entry is offered: the row no longer holds what the first one left.
+    assert undo_buttons(site.text(site.url("customers", "details", "2"))) == [str(second)]
     page = revert(site, "2", first).get_data(as_text=True)
     assert any("Not reverted: the row was changed after entry" in f and "name" in f for f in site.flashes(page))
     assert names(demo_url)[2] == "second"
@@ -92,24 +94,33 @@ def test_a_revert_refused_when_the_row_changed_since_the_entry_writes_nothing(de
     assert refused["message"].startswith(f"revert of #{first}: Not reverted")
 
 
-def test_a_deleted_row_is_restored_from_its_delete_entry_once(demo_site, demo_url):
+def test_deleted_rows_are_listed_and_restored_from_their_delete_entries_once(demo_site, demo_url):
     site = demo_site
-    assert site.post(site.url("tags", "new"), {"name": "gone soon"}).status_code == 302
-    tag = next(key for key, name in names(demo_url, "tags").items() if name == "gone soon")
-    assert site.post(site.url("tags", "delete"), {"id": str(tag)}, token_from=site.url("tags")).status_code == 302
+    for name in ("gone soon", "bulk gone"):
+        assert site.post(site.url("tags", "new"), {"name": name}).status_code == 302
+    tags = {name: key for key, name in names(demo_url, "tags").items()}
+    single, bulk = str(tags["gone soon"]), str(tags["bulk gone"])
+    assert site.post(site.url("tags", "delete"), {"id": single}, token_from=site.url("tags")).status_code == 302
     deleted = int(entries(site.app)[0]["id"])
-    history_url = site.url("tags", "history", str(tag))
-    assert undo_buttons(site.text(history_url)) == [str(deleted)]
+    action = {"action": "delete", "rowid": [bulk]}
+    assert site.post(site.url("tags", "action"), action, token_from=site.url("tags")).status_code == 302
+    bulk_deleted = int(entries(site.app)[0]["id"])
+    assert 'href="deleted/"' in site.text(site.url("tags"))
+    listed = site.text(site.url("tags", "deleted"))
+    assert "gone soon" in listed and "bulk gone" in listed
+    assert undo_buttons(listed) == [str(bulk_deleted), str(deleted)]
 
-    page = revert(site, str(tag), deleted, table="tags").get_data(as_text=True)
-    assert any(f"entry #{deleted} recorded it" in f for f in site.flashes(page))
-    assert names(demo_url, "tags")[tag] == "gone soon"
-    restored = entries(site.app)[0]
-    assert (restored["action"], restored["outcome"], restored["row_key"]) == ("create", "ok", str(tag))
-    assert restored["message"] == f"restore of #{deleted}"
-    # The row is back: no second restore is offered, and a forged one is refused.
-    assert undo_buttons(site.text(history_url)) == []
-    page = revert(site, str(tag), deleted, table="tags").get_data(as_text=True)
+    for key, entry in ((single, deleted), (bulk, bulk_deleted)):
+        page = revert(site, key, entry, table="tags").get_data(as_text=True)
+        assert any(f"entry #{entry} recorded it" in f for f in site.flashes(page))
+        restored = entries(site.app)[0]
+        assert (restored["action"], restored["outcome"], restored["row_key"]) == ("create", "ok", key)
+        assert restored["message"] == f"restore of #{entry}"
+    assert names(demo_url, "tags")[int(single)] == "gone soon" and names(demo_url, "tags")[int(bulk)] == "bulk gone"
+    # The rows are back: none is offered again, and a forged second restore is refused.
+    assert undo_buttons(site.text(site.url("tags", "deleted"))) == []
+    assert undo_buttons(site.text(site.url("tags", "history", single))) == []
+    page = revert(site, single, deleted, table="tags").get_data(as_text=True)
     assert any("a row with this key exists again" in f for f in site.flashes(page))
     assert list(names(demo_url, "tags").values()).count("gone soon") == 1
 

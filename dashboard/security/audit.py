@@ -28,7 +28,7 @@ import logging
 import re
 import typing as t
 
-from flask import Flask, Response, abort, current_app, g, has_request_context, request, stream_with_context
+from flask import Flask, Response, abort, current_app, g, has_request_context, request, stream_with_context, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -324,7 +324,8 @@ class AuditView(BaseView):
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(_page_number(request.args.get("page")), pages - 1)
         entries = [
-            shown_entry(entry) for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+            {**shown_entry(entry), "row_url": _history_url(entry)}
+            for entry in store.audit_entries(filters, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         ]
         choices = {
             "table": store.audit_values("table"),
@@ -359,6 +360,16 @@ class AuditView(BaseView):
             mimetype=media_type,
             headers={"Content-Disposition": f'attachment; filename="audit-log.{suffix}"'},
         )
+
+
+def _history_url(entry: t.Mapping[str, t.Any]) -> str | None:
+    """The history page of the row an entry names (where a deleted row is restored), if it has one."""
+    if entry["action"] == "bulk_delete" or entry.get("table_id") is None or entry.get("row_key") is None:
+        return None
+    view = current_site().views.get(entry["table_id"])
+    if view is None or not view.info.has_row_identity:
+        return None
+    return url_for(f"{view.endpoint}.history_view", id=entry["row_key"])
 
 
 def _filters() -> dict[str, str]:

@@ -22,6 +22,7 @@ from flask_admin.base import expose
 from werkzeug.wrappers import Response as BaseResponse
 
 from dashboard import statedb, statedb_audit
+from dashboard.db.records import Record
 from dashboard.i18n.translation import gettext
 from dashboard.security import audit
 from dashboard.web import row_revert
@@ -72,37 +73,40 @@ class RowHistory(TableWrites):
         """The newest entries of ``model``'s row, for its details page (``None``: nothing to show)."""
         if not self.can_view_details or model is None:
             return None
-        return self._history(self.get_pk_value(model), exists=True, offset=0, limit=SHOWN_ON_DETAILS)
+        return self._history(self.get_pk_value(model), current=model, offset=0, limit=SHOWN_ON_DETAILS)
 
-    def _history(self, row_key: str, *, exists: bool, offset: int, limit: int) -> History:
+    def _history(self, row_key: str, *, current: Record | None, offset: int, limit: int) -> History:
         store = statedb.get_store(current_app)
         found, total = statedb_audit.row_history(store, self.info.id, row_key, offset=offset, limit=limit)
-        shown = {column.name for column in self.visible}
-        entries = []
-        for entry in found:
-            public = audit.shown_entry(entry)
-            changes = entry["changes"] if isinstance(entry["changes"], dict) else {}
-            visible = {name: change for name, change in changes.items() if name in shown}
-            action = "delete" if entry["action"] == "bulk_delete" else entry["action"]
-            entries.append(
-                HistoryEntry(
-                    id=entry["id"],
-                    at=public["at"],
-                    username=entry["username"],
-                    role=entry["role"],
-                    action=public["action_shown"],
-                    message=public["message"],
-                    lines=audit.change_lines(action, visible),
-                    undo=self._undo(action, changes, exists=exists),
-                )
-            )
+        entries = [self._entry(entry, entry["changes"], current) for entry in found]
         url = self.get_url(".history_view", id=row_key)
         return History(row_key=row_key, entries=entries, total=total, url=url)
 
-    def _undo(self, action: str, changes: t.Mapping[str, t.Any], *, exists: bool) -> str | None:
-        if action == "edit" and exists and self.can_edit and row_revert.restorable(self, changes, editing=True):
-            return "revert"
-        if action == "delete" and not exists and self.can_create and row_revert.restorable(self, changes):
+    def _entry(self, entry: dict[str, t.Any], changes: t.Any, current: Record | None) -> HistoryEntry:
+        """``entry`` as a row's history shows it: only the columns shown here, and its button."""
+        public = audit.shown_entry(entry)
+        changes = changes if isinstance(changes, dict) else {}
+        shown = {column.name for column in self.visible}
+        visible = {name: change for name, change in changes.items() if name in shown}
+        action = "delete" if entry["action"] == "bulk_delete" else entry["action"]
+        return HistoryEntry(
+            id=entry["id"],
+            at=public["at"],
+            username=entry["username"],
+            role=entry["role"],
+            action=public["action_shown"],
+            message=public["message"],
+            lines=audit.change_lines(action, visible),
+            undo=self._undo(action, changes, current),
+        )
+
+    def _undo(self, action: str, changes: t.Mapping[str, t.Any], current: Record | None) -> str | None:
+        """The button an entry gets: none where the server would refuse it (a row changed since
+        the entry is refused again on POST, should it change after the page was drawn)."""
+        if action == "edit" and current is not None and self.can_edit:
+            if row_revert.restorable(self, changes, editing=True) and not row_revert.moved(self, current, changes):
+                return "revert"
+        if action == "delete" and current is None and self.can_create and row_revert.restorable(self, changes):
             return "restore"
         return None
 
@@ -113,12 +117,13 @@ class RowHistory(TableWrites):
         if not self.can_view_details:
             abort(403, description=gettext("Permission denied."))
         row_key = request.args.get("id", "")
-        exists = self.get_one(row_key) is not None
+        current = self.get_one(row_key)
+        exists = current is not None
         try:
             page = max(0, min(int(request.args.get("page", "0")), 100_000))
         except ValueError:
             page = 0
-        history = self._history(row_key, exists=exists, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        history = self._history(row_key, current=current, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         if not history.entries and not exists:
             abort(404, description=gettext("This row has no history in the audit log."))
         history.page, history.pages = page, max(1, -(-history.total // PAGE_SIZE))
@@ -126,6 +131,22 @@ class RowHistory(TableWrites):
         return self.render(
             "dashboard/row_history.html", history=history, row_key=row_key, row_exists=exists, details_url=details
         )
+
+    @expose("/deleted/")
+    def deleted_view(self) -> t.Any:
+        """The rows of this table deleted through the dashboard and not back since, newest first,
+        each with its values and, for operators who may create rows, "Restore"."""
+        if not self.can_view_details:
+            abort(403, description=gettext("Permission denied."))
+        gone = []
+        seen: set[str] = set()
+        store = statedb.get_store(current_app)
+        for entry, row_key, changes in statedb_audit.deleted_rows(store, self.info.id, limit=PAGE_SIZE):
+            if row_key in seen or not isinstance(changes, dict) or self.get_one(row_key) is not None:
+                continue
+            seen.add(row_key)
+            gone.append((row_key, self._entry(entry, changes, None)))
+        return self.render("dashboard/row_deleted.html", gone=gone, limit=PAGE_SIZE)
 
     @expose("/revert/", methods=("POST",))
     def revert_view(self) -> BaseResponse:

@@ -20,7 +20,7 @@ import typing as t
 from flask import abort, flash, g, request
 from werkzeug.datastructures import MultiDict
 
-from dashboard.db.records import WriteError
+from dashboard.db.records import Record, WriteError
 from dashboard.i18n.translation import gettext, translate
 from dashboard.messages import N_
 from dashboard.security import audit
@@ -95,6 +95,17 @@ def _text(value: t.Any) -> str | None:
     return None if value is None else str(value)
 
 
+def moved(view: TableWrites, model: Record, changes: t.Mapping[str, t.Any]) -> list[str]:
+    """The columns of an edit entry's ``changes`` that no longer hold the value it left in ``model``."""
+    found = []
+    for name, change in changes.items():
+        key = view.info.column(name).key
+        value = getattr(model, key)
+        if _text(None if value is None else view._codec(key).to_text(value)) != _text(change.get("new")):
+            found.append(name)
+    return sorted(found)
+
+
 def _refuse(view: TableWrites, action: str, row_key: str, changes: t.Any, recorded: str, shown: str) -> bool:
     audit.record_write(action, view.info.id, row_key=row_key, changes=changes, outcome="failed", message=recorded)
     flash(shown, "error")
@@ -114,18 +125,14 @@ def revert(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[st
         message = N_("Not reverted: the row no longer exists.")
         return _refuse(view, "edit", row_key, None, message, gettext(message))
     keys = {name: view.info.column(name).key for name in changes}
-    now = {
-        name: _text(None if (v := getattr(model, key)) is None else view._codec(key).to_text(v))
-        for name, key in keys.items()
-    }
-    moved = sorted(name for name, change in changes.items() if now[name] != _text(change.get("new")))
-    if moved:
+    moved_on = moved(view, model, changes)
+    if moved_on:
         message = N_("Not reverted: the row was changed after this entry; its values now differ from the entry's.")
         shown = gettext(
             "Not reverted: the row was changed after entry #%(entry)s (%(columns)s now hold other values than the "
             "entry left). Nothing was saved.",
             entry=entry_id,
-            columns=", ".join(moved),
+            columns=", ".join(moved_on),
         )
         return _refuse(view, "edit", row_key, None, message, shown)
     # The edit form as the row is now, with the entry's old values typed in.
