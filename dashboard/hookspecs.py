@@ -5,7 +5,8 @@ the hooks below; each takes any subset of its hook's arguments, by name. The das
 calls each plugin's implementation on its own, so one that raises is reported (in the
 log, ``dashboard plugins`` and an error panel) and the others still run. Hooks are
 called once at start-up, except :func:`template_variables`, called for every page
-rendered, and the callables that :func:`cell_renderer` returns, called for every cell.
+rendered, the callables that :func:`cell_renderer` returns, called for every cell, and
+:func:`before_write` and :func:`after_write`, called for every row written.
 
 Hooks receive the public API's objects only: a table as its reflected
 :class:`~dashboard.db.reflection.TableInfo`, or as a :class:`~dashboard.writes.TableWriter`
@@ -72,6 +73,20 @@ def template_variables(
     template: str, writer: TableWriter | None, request: Request, view: TableWriter | None
 ) -> t.Mapping[str, t.Any] | None:
     """Return extra variables for ``template`` (``writer``: the page's table, or None; ``view``: its old name)."""
+
+
+@hookspec
+def before_write(
+    table: TableInfo, action: str, old: t.Mapping[str, t.Any] | None, new: t.Mapping[str, t.Any] | None
+) -> t.Mapping[str, t.Any] | None:
+    """Before a row is written: return values to write instead of ``new``, or raise ``WriteRefused``."""
+
+
+@hookspec
+def after_write(
+    table: TableInfo, action: str, old: t.Mapping[str, t.Any] | None, new: t.Mapping[str, t.Any] | None
+) -> None:
+    """After a row's write committed (``create``, ``edit`` or ``delete``); if it raises, the write stays."""
 
 
 @hookspec

@@ -100,6 +100,7 @@ class TableWriter:
         except WriteError as exc:
             self._failed(None, changes, exc, "create")
         self._after_write()
+        changes = audit_changes.created(self._view, typed)  # as written: a before_write hook may change it
         complete = all(part is not None for part in key)
         self._audit(encode_key(key, self._store.key_codecs) if complete else None, changes, verb="create")
         return dict(zip(self.info.row_key, key, strict=False))
@@ -117,11 +118,18 @@ class TableWriter:
             encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, typed) for r in records
         }
         self._check("edit", _joined(before), _single(before))
+        written: list[tuple[Record, dict[str, t.Any]]] = []
         try:
-            changed = self._store.update_rows([r._key for r in records], typed)
+            changed = self._store.update_rows([r._key for r in records], typed, written)
         except WriteError as exc:
             self._failed(_joined(before), _single(before), exc, "edit")
         self._after_write()
+        if written:
+            # The store's write hooks were asked row by row, and may have changed the values.
+            before = {
+                encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, row_changes)
+                for r, row_changes in written
+            }
         for key, row_changes in before.items():
             self._audit(key, row_changes, verb="edit")
         return changed

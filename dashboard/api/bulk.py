@@ -182,6 +182,9 @@ def _apply(view: TableView, operations: t.Sequence[Operation]) -> list[tuple[Ope
                 log.warning("bulk call on %s refused at operation %s: %s", view.info.id, operation.index, exc)
                 refused = describe_write_error(exc, t.cast(t.Any, operation.action), view.info.name)
                 raise _DatabaseRefused(operation, refused) from exc
+            except WriteError as refused:
+                # A plugin's before_write refused this operation's row.
+                raise _DatabaseRefused(operation, refused) from refused
     return done
 
 
@@ -190,6 +193,7 @@ def _run(view: TableView, connection: t.Any, operation: Operation) -> Record | N
     if operation.op == "create":
         operation.changes = audit_changes.created(view, operation.typed)
         key = store.insert_in(connection, operation.typed)
+        operation.changes = audit_changes.created(view, operation.typed)  # as written: hooks may change it
         operation.row_key = writes.key_text(view, key)
         return store.get_in(connection, key) if operation.row_key is not None else None
     key = t.cast("tuple[t.Any, ...]", operation.key)  # every update and delete has one (_operations)
@@ -209,6 +213,7 @@ def _run(view: TableView, connection: t.Any, operation: Operation) -> Record | N
     operation.changes = audit_changes.edited(view, before, operation.typed)
     if operation.typed:
         store.update_in(connection, key, operation.typed, store.fingerprint(before))
+        operation.changes = audit_changes.edited(view, before, operation.typed)  # as written: hooks may change it
     by_name = {view.info.column_by_key(k).name: v for k, v in operation.typed.items()}
     new_key = tuple(by_name.get(name, part) for name, part in zip(view.info.row_key, key, strict=False))
     if view.info.row_key_source != "rowid" and new_key != key:

@@ -167,7 +167,7 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
     try:
         counts = importing.run(view, source, plan, "API upload")
     except importing.ImportFailed as failed:
-        if failed.status == 422:
+        if failed.status == 422 and not failed.by_plugin:
             # The write stopped at the first refused value: one more pass lists them all.
             checked = _checked(source, plan)
             abort(
@@ -180,6 +180,8 @@ def _import(view: TableView, upload: import_files.Upload, mode: str) -> Response
                 )
             )
         title = gettext("Refused by the database") if failed.status == 409 else gettext("Unreadable file")
+        if failed.by_plugin:
+            title = gettext("Refused by a plugin")
         abort(problem(failed.status, title, failed.message, errors=field_errors(failed.errors)))
     return jsonify({"inserted": counts.inserted, "updated": counts.updated})
 

@@ -354,7 +354,8 @@ def database_refusal(
     record(view, action, row_key, changes, outcome="failed", message=reason, kind=exc.kind)
     if exc.unavailable:
         raise DatabaseUnreachable() from exc
-    return problem(status, gettext("Refused by the database"), detail, errors=errors)
+    title = gettext("Refused by a plugin") if exc.kind == Kind.REFUSED else gettext("Refused by the database")
+    return problem(status, title, detail, errors=errors)
 
 
 # -- the calls --------------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def create_row(view: TableView) -> Response:
         return database_refusal(view, exc, action="create", row_key=None, changes=changes, typed=typed)
     after_write(view)
     text = key_text(view, key)
-    record(view, "create", text, changes)
+    record(view, "create", text, audit_changes.created(view, typed))  # as written: hooks may change it
     created = view.store.get(key) if text is not None else None
     if text is None or created is None:
         written = {
@@ -419,7 +420,7 @@ def patch_row(view: TableView, key: tuple[t.Any, ...]) -> Response:
     except WriteError as exc:
         return database_refusal(view, exc, action="edit", row_key=text, changes=changes, typed=typed, key=key)
     after_write(view)
-    record(view, "edit", text, changes)
+    record(view, "edit", text, audit_changes.edited(view, before, typed))  # as written: hooks may change it
     # A table keyed by a UNIQUE column may have had that column changed: the row has a new key.
     by_name = {view.info.column_by_key(k).name: v for k, v in typed.items()}
     new_key = tuple(by_name.get(name, part) for name, part in zip(view.info.row_key, key, strict=False))

@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import typing as t
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.db.records import Record, RecordStore, WriteError, _by_param, describe_write_error
+from dashboard.db.records import Record, RecordStore, WriteError, describe_write_error
 
 log = logging.getLogger(__name__)
 
@@ -41,32 +40,37 @@ class RowRefused(WriteError):
 
 
 def update_previewed(
-    store: RecordStore, rows: t.Sequence[tuple[tuple[t.Any, ...], str]], changes: dict[str, t.Any]
+    store: RecordStore,
+    rows: t.Sequence[tuple[tuple[t.Any, ...], str]],
+    changes: dict[str, t.Any],
+    written: list[dict[str, t.Any]] | None = None,
 ) -> list[Record]:
     """Write ``changes`` (by column key) to every row of ``rows``, ``(key, fingerprint)`` pairs: all or none.
 
+    :param written: gets the changes written to each row, in order: the store's write hooks
+        (:mod:`dashboard.db.write_hooks`) may change them row by row.
     :returns: the rows as they were just before the update (for the audit log), in order.
     :raises RowChanged: when a row's fingerprint is no longer the one given.
-    :raises RowRefused: when the database refuses the update of one row.
+    :raises RowRefused: when the database, or a write hook, refuses the update of one row.
     :raises WriteError: when it refuses the transaction otherwise (the connection, the commit).
     """
-    data = _by_param({store.info.column_by_key(k).name: v for k, v in changes.items()}, store.table)
     before: list[Record] = []
     # The store's guarded transaction: rolled back on any exception, a database error made safe to show.
     with store._writing("edit") as connection:
         for key, expected in rows:
-            locking = store.base_select().where(store.key_condition(key))
-            if store.engine.dialect.name != "sqlite":
-                locking = locking.with_for_update()
-            row = connection.execute(locking).first()
-            current = store._to_record(row) if row is not None else None
+            current = store.locked_in(connection, key)
             if current is None or store.fingerprint(current) != expected:
                 raise RowChanged(tuple(key), current)
+            row_changes = dict(changes)
             try:
-                connection.execute(sa.update(store.table).where(store.key_condition(key)).values(data))
+                store.update_row_in(connection, current, row_changes)
             except (SQLAlchemyError, OverflowError) as exc:
                 # Which row the database refused is known only here, statement by statement.
                 log.warning("bulk edit of %s refused at row %r: %s", store.info.id, key, exc)
                 raise RowRefused(tuple(key), describe_write_error(exc, "edit", store.info.name)) from exc
+            except WriteError as refused:
+                raise RowRefused(tuple(key), refused) from refused
             before.append(current)
+            if written is not None:
+                written.append(row_changes)
     return before

@@ -457,3 +457,30 @@ def _domain(column_type: t.Any) -> Codec:
     # A PostgreSQL domain is its base type with constraints the database checks on write.
     base = getattr(column_type, "data_type", None)
     return codec_for(base) if isinstance(base, sa.types.TypeEngine) else codec_for(sa.types.NullType())
+
+
+class AsStoredIfUnreadable(sa.types.TypeDecorator[t.Any]):
+    """``inner`` when reading, except that a value its conversion refuses stays as stored."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def __init__(self, inner: sa.types.TypeEngine[t.Any]) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[t.Any]:
+        return self.inner
+
+    def result_processor(self, dialect: sa.Dialect, coltype: t.Any) -> t.Callable[[t.Any], t.Any] | None:
+        convert = self.inner.dialect_impl(dialect).result_processor(dialect, coltype)
+        if convert is None:
+            return None
+
+        def tolerant(value: t.Any) -> t.Any:
+            try:
+                return convert(value)
+            except (ValueError, TypeError, ArithmeticError):
+                return value
+
+        return tolerant

@@ -40,6 +40,8 @@ class Kind(enum.StrEnum):
     OUT_OF_RANGE = "out_of_range"
     #: The connection was lost or the server cannot be reached.
     GONE = "gone"
+    #: Not the database: a write hook (a plugin's ``before_write``) refused the row.
+    REFUSED = "refused"
     #: Anything else.
     OTHER = "other"
 
@@ -52,6 +54,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.TIMEOUT: N_("timeout"),
     Kind.OUT_OF_RANGE: N_("value out of range"),
     Kind.GONE: N_("connection lost"),
+    Kind.REFUSED: N_("refused by a plugin"),
     Kind.OTHER: N_("database error"),
 }
 

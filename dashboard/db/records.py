@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from dashboard.db.codecs import Codec, codec_for, key_codec_for
+from dashboard.db.codecs import AsStoredIfUnreadable, Codec, codec_for, key_codec_for
 from dashboard.db.engine import NO_STATEMENT_TIMEOUT
 from dashboard.db.errors import Action, DatabaseError, Kind, classify, write_message
 from dashboard.db.reflection import TableInfo
+from dashboard.db.write_hooks import NO_HOOKS, PENDING_KEY, WriteHooks
 from dashboard.messages import N_, Message
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class RecordStore:
             if info.row_key_source == ROWID
             else [key_codec_for(info.column(name).type, engine.dialect.name) for name in info.row_key]
         )
+        #: Asked before each row written and told after commit (:mod:`dashboard.db.write_hooks`).
+        self.hooks: WriteHooks = NO_HOOKS
 
     # -- expressions ------------------------------------------------------------
     def column(self, key: str) -> sa.ColumnElement[t.Any]:
@@ -155,7 +158,7 @@ class RecordStore:
         if dialect.name != "sqlite":
             return {}
         return {
-            column.name: sa.type_coerce(column, _AsStoredIfUnreadable(column.type))
+            column.name: sa.type_coerce(column, AsStoredIfUnreadable(column.type))
             for column in self.table.c
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
         }
@@ -268,14 +271,32 @@ class RecordStore:
         with self._writing("edit") as connection:
             self.update_in(connection, key, changes, expected_fingerprint)
 
-    def update_rows(self, keys: t.Sequence[t.Sequence[t.Any]], changes: dict[str, t.Any]) -> int:
-        """Write the same ``changes`` (by column key) to every row in ``keys``, in one transaction."""
+    def update_rows(
+        self,
+        keys: t.Sequence[t.Sequence[t.Any]],
+        changes: dict[str, t.Any],
+        written: list[tuple[Record, dict[str, t.Any]]] | None = None,
+    ) -> int:
+        """Write the same ``changes`` (by column key) to every row in ``keys``, in one transaction.
+
+        :param written: given, gets ``(row before, changes written)`` of each row changed, when
+            write hooks (which may change each row's values) are listening.
+        """
         if not changes:
             return 0
         data = _by_param({self.info.column_by_key(k).name: v for k, v in changes.items()}, self.table)
         updated = 0
         with self._writing("edit") as connection:
             for key in keys:
+                if self.hooks.active:
+                    current = self.locked_in(connection, key)
+                    if current is not None:
+                        row_changes = dict(changes)
+                        self.update_row_in(connection, current, row_changes)
+                        updated += 1
+                        if written is not None:
+                            written.append((current, row_changes))
+                    continue
                 updated += connection.execute(
                     sa.update(self.table).where(self.key_condition(key)).values(data)
                 ).rowcount
@@ -292,10 +313,10 @@ class RecordStore:
         with self._writing("delete") as connection:
             # The same row selected twice is one row to delete, not a row gone the second time.
             for key in dict.fromkeys(tuple(k) for k in keys):
-                result = connection.execute(sa.delete(self.table).where(self.key_condition(key)))
-                if result.rowcount == 0:
+                if self.delete_in(connection, key):
+                    deleted += 1
+                else:
                     gone.append(key)
-                deleted += result.rowcount
             if gone:
                 raise RowsGone(gone)
         return deleted
@@ -310,12 +331,16 @@ class RecordStore:
 
     def insert_in(self, connection: sa.Connection, values: dict[str, t.Any]) -> tuple[t.Any, ...]:
         """:meth:`insert` on ``connection``, in its transaction; returns the new row's key."""
+        self.check_write("create", None, values)
         data = {self.info.column_by_key(k).name: v for k, v in values.items()}
         result = connection.execute(sa.insert(self.table).values(_by_param(data, self.table)))
         inserted = result.inserted_primary_key
         if self.info.row_key_source == "primary_key" and inserted is not None and None not in tuple(inserted):
-            return tuple(inserted)
-        return tuple(data.get(name) for name in self.info.row_key)
+            key = tuple(inserted)
+        else:
+            key = tuple(data.get(name) for name in self.info.row_key)
+        self.note_written(connection, "create", None, values, key)
+        return key
 
     def update_in(
         self, connection: sa.Connection, key: t.Sequence[t.Any], changes: dict[str, t.Any], expected_fingerprint: str
@@ -324,18 +349,31 @@ class RecordStore:
 
         :raises Conflict: when the row is gone or its fingerprint is no longer ``expected_fingerprint``.
         """
+        current = self.locked_in(connection, key)
+        if current is None or self.fingerprint(current) != expected_fingerprint:
+            raise Conflict(current)
+        if changes:
+            self.update_row_in(connection, current, changes)
+        return current
+
+    def locked_in(self, connection: sa.Connection, key: t.Sequence[t.Any]) -> Record | None:
+        """The row with ``key``, locked until the end of ``connection``'s transaction (but on SQLite,
+        whose writer holds the whole database)."""
         locking = self.base_select().where(self.key_condition(key))
         if self.engine.dialect.name != "sqlite":
             locking = locking.with_for_update()
         row = connection.execute(locking).first()
-        current = self._to_record(row) if row is not None else None
-        if current is None or self.fingerprint(current) != expected_fingerprint:
-            raise Conflict(current)
+        return self._to_record(row) if row is not None else None
+
+    def update_row_in(self, connection: sa.Connection, current: Record, changes: dict[str, t.Any]) -> None:
+        """Write ``changes`` (by column key) to the row ``current`` (read in this transaction), the
+        write hooks asked first: ``changes`` then holds what was written."""
+        self.check_write("edit", current, changes)
         if changes:
             data = {self.info.column_by_key(k).name: v for k, v in changes.items()}
-            statement = sa.update(self.table).where(self.key_condition(key)).values(_by_param(data, self.table))
-            connection.execute(statement)
-        return current
+            where = self.key_condition(current._key)
+            connection.execute(sa.update(self.table).where(where).values(_by_param(data, self.table)))
+        self.note_written(connection, "edit", current, changes, current._key)
 
     def get_in(self, connection: sa.Connection, key: t.Sequence[t.Any]) -> Record | None:
         """:meth:`get` on ``connection``: the row with ``key`` as this transaction sees it."""
@@ -344,37 +382,48 @@ class RecordStore:
 
     def delete_in(self, connection: sa.Connection, key: t.Sequence[t.Any]) -> bool:
         """Delete the row with ``key`` on ``connection``, in its transaction; whether there was one."""
-        return bool(connection.execute(sa.delete(self.table).where(self.key_condition(key))).rowcount)
+        current = None
+        if self.hooks.active:
+            current = self.locked_in(connection, key)
+            if current is None:
+                return False
+            self.check_write("delete", current, None)
+        if not connection.execute(sa.delete(self.table).where(self.key_condition(key))).rowcount:
+            return False
+        self.note_written(connection, "delete", current, None, tuple(key))
+        return True
+
+    # -- write hooks (dashboard.db.write_hooks) -----------------------------------------
+    def check_write(self, action: Action, old: Record | None, values: dict[str, t.Any] | None) -> None:
+        """Ask the write hooks about one row about to be written; ``values`` (by column key) becomes
+        what they want written instead, if anything.
+
+        :raises WriteError: when a hook refuses the write.
+        """
+        if not self.hooks.active:
+            return
+        wanted = self.hooks.before(action, old, values)
+        if values is not None and wanted is not None and wanted is not values:
+            values.clear()
+            values.update(wanted)
+
+    def note_written(
+        self,
+        connection: sa.Connection,
+        action: Action,
+        old: Record | None,
+        values: dict[str, t.Any] | None,
+        key: tuple[t.Any, ...],
+    ) -> None:
+        """Remember one row written in ``connection``'s transaction, told to the hooks after it commits."""
+        if not self.hooks.active:
+            return
+        pending = connection.info.get(PENDING_KEY)
+        if pending is not None:
+            pending.append((action, old, dict(values) if values is not None else None, key))
 
     def _writing(self, action: Action) -> t.ContextManager[sa.Connection]:
-        return _guarded_transaction(self.engine, self.info, action)
-
-
-class _AsStoredIfUnreadable(sa.types.TypeDecorator[t.Any]):
-    """``inner`` when reading, except that a value its conversion refuses stays as stored."""
-
-    impl = sa.types.NullType
-    cache_ok = True
-
-    def __init__(self, inner: sa.types.TypeEngine[t.Any]) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[t.Any]:
-        return self.inner
-
-    def result_processor(self, dialect: sa.Dialect, coltype: t.Any) -> t.Callable[[t.Any], t.Any] | None:
-        convert = self.inner.dialect_impl(dialect).result_processor(dialect, coltype)
-        if convert is None:
-            return None
-
-        def tolerant(value: t.Any) -> t.Any:
-            try:
-                return convert(value)
-            except (ValueError, TypeError, ArithmeticError):
-                return value
-
-        return tolerant
+        return _guarded_transaction(self.engine, self.info, action, self.hooks)
 
 
 def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
@@ -385,16 +434,21 @@ def _by_param(data: dict[str, t.Any], table: sa.Table) -> dict[str, t.Any]:
 class _guarded_transaction:
     """A transaction whose database errors become :class:`WriteError` with a safe message."""
 
-    def __init__(self, engine: Engine, info: TableInfo, action: Action) -> None:
+    def __init__(self, engine: Engine, info: TableInfo, action: Action, hooks: WriteHooks = NO_HOOKS) -> None:
         self.engine = engine
         self.info = info
         self.action = action
+        self.hooks = hooks
         self.context: t.Any = None
+        self.connection: sa.Connection | None = None
+        self.written: list[tuple[t.Any, ...]] = []
 
     def __enter__(self) -> sa.Connection:
         try:
             self.context = self.engine.begin()
-            return t.cast(sa.Connection, self.context.__enter__())
+            self.connection = t.cast(sa.Connection, self.context.__enter__())
+            self.connection.info[PENDING_KEY] = self.written
+            return self.connection
         except OperationalError as exc:
             log.warning("database unavailable: %s", exc)
             raise WriteError(
@@ -405,11 +459,20 @@ class _guarded_transaction:
 
     def __exit__(self, exc_type: t.Any, exc: t.Any, tb: t.Any) -> t.Literal[False]:
         try:
+            t.cast(sa.Connection, self.connection).info.pop(PENDING_KEY, None)
+        except SQLAlchemyError:
+            pass  # a connection already invalidated: the write fails below anyway
+        try:
             self.context.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as commit_error:
             exc = commit_error
+        if exc is None:
+            # Committed: only now are the rows written, for the hooks to hear about.
+            for action, old, new, key in self.written:
+                self.hooks.after(action, old, new, key)
+            return False
         # sqlite3 raises a bare OverflowError for an int past 64 bits (a plugin's value).
-        if exc is None or not isinstance(exc, (SQLAlchemyError, OverflowError)):
+        if not isinstance(exc, (SQLAlchemyError, OverflowError)):
             return False
         log.warning("%s on %s refused: %s", self.action, self.info.id, exc)
         raise describe_write_error(exc, self.action, self.info.name) from exc

@@ -25,7 +25,7 @@ from dashboard.db.errors import is_gone
 from dashboard.db.records import WriteError
 from dashboard.i18n.translation import gettext
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
-from dashboard.plugins import charting, runtime
+from dashboard.plugins import charting, runtime, write_hooks
 from dashboard.plugins import loader as plugins
 from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
@@ -240,12 +240,14 @@ def _rows(view: TableView, keys: list[tuple[t.Any, ...]]) -> list[dict[str, t.An
 
 
 def init_app(app: Flask) -> None:
-    """Register the plugins' charts, pages and menu links, connect template variables, then run ``startup``."""
+    """Register the plugins' charts, pages and menu links, give the tables' stores the write hooks,
+    connect template variables, then run ``startup``."""
     found = plugins.registry(app)
     state = current_site(app)
     _register_charts(app, found, state)
     _register_pages(app, found, state)
     _register_menu_links(app, found, state)
+    write_hooks.init_app(app)
     before_render_template.connect(_template_variables, app)
     app.jinja_env.globals.update(
         dashboard_charts=dashboard_charts,

@@ -44,7 +44,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from dashboard import hookspecs
 from dashboard.i18n.translation import register_translations
 from dashboard.paths import bundled_dir
-from dashboard.plugins.builtins import BUILTIN_PLUGINS
+from dashboard.plugins.builtins import BUILTIN_PLUGINS, ONLY_WHEN_SET
 from dashboard.plugins.runtime import (
     EXTENSION_KEY,
     plugin_static,
@@ -334,7 +334,8 @@ def init_app(app: Flask) -> PluginRegistry:
     found = PluginRegistry()
     app.extensions[EXTENSION_KEY] = found
     disabled = {str(name) for name in app.config.get("DISABLED_PLUGINS") or ()}
-    _load_builtins(found, disabled)
+    unset = {name for name, setting in ONLY_WHEN_SET.items() if not app.config.get(setting)}
+    _load_builtins(found, disabled | unset)
     _load_entry_points(found, disabled)
     _load_folder(found, plugins_dir(app), disabled)
     _attach_folders(app, found)

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField
 
 from dashboard.db.bulk_update import RowChanged, RowRefused, update_previewed
+from dashboard.db.errors import Kind
 from dashboard.db.records import Record, WriteError
 from dashboard.db.reflection import ColumnInfo
 from dashboard.i18n.translation import exception_text, gettext, lazy_gettext, ngettext, translate
@@ -256,8 +257,9 @@ class BulkEdit(TableWrites):
             return redirect(return_url)
         listed = json.dumps([encode_key(key, self.store.key_codecs) for key, _ in rows], ensure_ascii=False)
         changes = {column.key: value}
+        written: list[dict[str, t.Any]] = []
         try:
-            before = update_previewed(self.store, rows, changes)
+            before = update_previewed(self.store, rows, changes, written)
         except RowChanged as changed:
             shown = encode_key(changed.key, self.store.key_codecs)
             reason = Message(
@@ -272,6 +274,11 @@ class BulkEdit(TableWrites):
             return redirect(return_url)
         except RowRefused as refused:
             shown = encode_key(refused.key, self.store.key_codecs)
+            if refused.kind == Kind.REFUSED:
+                # A plugin's before_write refused it; its message names the row.
+                self._write_failed("edit", listed, None, refused.message, kind=refused.kind)
+                flash(gettext("Nothing was changed. %(reason)s", reason=translate(refused.message)), "error")
+                return redirect(return_url)
             reason = Message(
                 N_("Nothing was changed: the database refused the row %(key)s. %(reason)s"),
                 key=shown,
@@ -292,12 +299,12 @@ class BulkEdit(TableWrites):
             flash(gettext("Nothing was changed. %(reason)s", reason=translate(exc.message)), "error")
             return redirect(return_url)
         self._after_write()
-        for record in before:
+        for record, row_changes in zip(before, written, strict=True):
             audit.record_write(
                 "edit",
                 self.info.id,
                 row_key=self.get_pk_value(record),
-                changes=audit_changes.edited(self, record, changes),
+                changes=audit_changes.edited(self, record, row_changes),
             )
         flash(
             ngettext("%(count)s row was changed.", "%(count)s rows were changed.", len(before), count=len(before)),

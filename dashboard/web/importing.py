@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from dashboard.db.errors import Kind
 from dashboard.db.importing.plan import ImportPlan, RowError, Target
 from dashboard.db.importing.readers import Source, UnreadableFile
 from dashboard.db.importing.writing import Counts, RowRefused, RowsInvalid, write_import
@@ -104,6 +105,8 @@ class ImportFailed(Exception):
     message: str
     status: int = 422
     errors: list[RowError] = field(default_factory=list)
+    #: A plugin's ``before_write`` refused a row (``errors`` names it), not the file's values.
+    by_plugin: bool = False
 
 
 def run(view: TableView, source: Source, plan: ImportPlan, filename: str) -> Counts:
@@ -131,6 +134,11 @@ def run(view: TableView, source: Source, plan: ImportPlan, filename: str) -> Cou
         _record(view, f"{described} {exc.message}", outcome="failed", kind=exc.kind)
         if exc.unavailable:
             raise DatabaseUnreachable() from exc
+        if isinstance(exc, RowRefused) and exc.kind == Kind.REFUSED:
+            # A plugin's before_write refused the row: its words, not the database's.
+            refused = RowError(exc.row, None, translate(exc.message))
+            shown = gettext("Nothing was imported: %(rows)s", rows=row_error_text(refused))
+            raise ImportFailed(shown, errors=[refused], by_plugin=True) from exc
         if isinstance(exc, RowRefused):
             errors = _explained(view, source, plan, exc)
             shown = "; ".join(row_error_text(error) for error in errors)

@@ -135,6 +135,8 @@ def _write_batches(
 
 def _write(connection: sa.Connection, store: RecordStore, plan: ImportPlan, rows: Batch) -> tuple[int, int]:
     """Write one batch; how many rows it inserted and updated."""
+    if store.hooks.active:
+        return _write_each(connection, store, plan, rows)
     if plan.mode == "insert":
         _insert(connection, store, [values for _, values in rows])
         return len(rows), 0
@@ -144,6 +146,29 @@ def _write(connection: sa.Connection, store: RecordStore, plan: ImportPlan, rows
     _update(connection, store, plan.key, old)
     _insert(connection, store, new)
     return len(new), len(old)
+
+
+def _write_each(connection: sa.Connection, store: RecordStore, plan: ImportPlan, rows: Batch) -> tuple[int, int]:
+    """Write one batch row by row through the store, which asks its write hooks about each
+    (:mod:`dashboard.db.write_hooks`): slower than a batch, and only while hooks listen."""
+    inserted = updated = 0
+    fixed = {*plan.key, *(store.info.column(name).key for name in store.info.primary_key)}
+    for number, values in rows:
+        current = None
+        if plan.mode == "upsert":
+            condition = sa.and_(*(store.column(k) == values[k] for k in plan.key))
+            found = connection.execute(store.base_select().where(condition)).first()
+            current = store._to_record(found) if found is not None else None
+        try:
+            if current is None:
+                store.insert_in(connection, dict(values))
+                inserted += 1
+            else:
+                store.update_row_in(connection, current, {k: v for k, v in values.items() if k not in fixed})
+                updated += 1
+        except WriteError as refused:
+            raise RowRefused(number, refused) from refused
+    return inserted, updated
 
 
 def _params(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:

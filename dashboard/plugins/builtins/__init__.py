@@ -10,4 +10,8 @@ from __future__ import annotations
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("overview", "dashboard.plugins.builtins.overview"),
     ("plugin_pages", "dashboard.plugins.builtins.plugin_pages"),
+    ("webhooks", "dashboard.plugins.builtins.webhooks"),
 )
+#: Built-in plugins loaded only when their setting is not empty: a plugin that listens to
+#: every write costs each write a read of its row, which nobody should pay for nothing.
+ONLY_WHEN_SET: dict[str, str] = {"webhooks": "WEBHOOKS"}
