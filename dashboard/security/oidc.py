@@ -7,7 +7,7 @@ site from serving password logins), and its answer is kept for an hour.
 
 The authorization-code flow, with Authlib's OAuth 2 client:
 
-1. ``POST /login/oidc`` (the login page's button, with its CSRF token) makes a ``state``, a
+1. ``GET /login/oidc`` (the login page's button) makes a ``state``, a
    ``nonce`` and a PKCE verifier, keeps them in the state database
    (:mod:`dashboard.statedb_users`) and the state in the session too, and sends the browser
    to the provider.
@@ -195,7 +195,13 @@ def _to_login(message: str, next_url: str | None = None) -> t.Any:
 
 
 def start_view() -> t.Any:
-    """``POST /login/oidc``: off to the provider, with a fresh state, nonce and PKCE verifier."""
+    """``GET /login/oidc``: off to the provider, with a fresh state, nonce and PKCE verifier.
+
+    A link rather than a form (the CSP's ``form-action 'self'`` would stop a form's redirect
+    to the provider): starting a sign-in changes nothing but a state row, and what could be
+    forged, a login into someone else's account, is stopped at the callback, whose state
+    must be the one this browser's session holds.
+    """
     from authlib.common.security import generate_token
 
     provider = _provider()
@@ -364,6 +370,6 @@ def init_app(app: Flask) -> None:
         return
     app.extensions[auth.SSO_EXTENSION_KEY] = provider
     blueprint = Blueprint(own_endpoint("oidc"), __name__)
-    blueprint.add_url_rule("/login/oidc", "start", start_view, methods=["POST"])
+    blueprint.add_url_rule("/login/oidc", "start", start_view, methods=["GET"])
     blueprint.add_url_rule("/login/oidc/callback", "callback", callback_view, methods=["GET"])
     app.register_blueprint(blueprint)
