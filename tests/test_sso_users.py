@@ -229,3 +229,19 @@ def test_an_older_state_database_gets_the_new_columns(tmp_path):
     assert old is not None and not old.disabled and old.last_login_at is None
     assert statedb_users.active_admins(store) == ["old"]
     store.engine.dispose()
+
+
+def test_a_disabled_operator_gets_in_neither_by_the_proxy_header_nor_by_an_api_token(small_database_url, tmp_path):
+    from dashboard import clock
+    from dashboard.security import tokens
+
+    app = make_app(small_database_url, tmp_path / "instance", TRUSTED_USER_HEADER="X-Remote-User")
+    user = add_user(app, "alice", "viewer")
+    token = tokens.create_token(statedb.get_store(app), user, "ci", now=clock.now(app))
+    client = app.test_client()
+    auth_header = {"Authorization": f"Bearer {token}"}
+    assert client.get("/admin/", headers={"X-Remote-User": "alice"}).status_code == 200
+    assert client.get("/api/parent/", headers=auth_header).status_code == 200
+    statedb_users.set_disabled(statedb.get_store(app), "alice", True)
+    assert client.get("/admin/", headers={"X-Remote-User": "alice"}).status_code == 302
+    assert client.get("/api/parent/", headers=auth_header).status_code == 401
