@@ -62,6 +62,8 @@ def test_first_sign_in_creates_the_operator_with_the_mapped_role_which_follows_t
     assert carol is not None and carol.role == "admin" and carol.last_login_at is not None
     assert "carol" in _page(client.get("/admin/"))
     assert [e["username"] for e in _audit(sso_app, "login")] == ["carol"]
+    audit_page = _page(client.get("/admin/-/audit/"))
+    assert "single sign-on" in audit_page and "created at first sign-in" in audit_page
 
     # Next time her groups make her a viewer, and an off-site next is not followed.
     oidc_provider.reset(sub="id-1", preferred_username="carol", groups=["staff"])

@@ -342,7 +342,7 @@ def login_view() -> t.Any:
                 error = gettext("Wrong user name or password.")
             else:
                 store.forget_login_failures(throttle_key(username), address)
-                start_session(record, "password")
+                start_session(record, N_("password"))
                 return redirect(next_url or url_for("admin.index"))
     elif request.method == "POST":
         error = gettext("Enter your user name and password.")

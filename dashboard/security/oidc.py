@@ -238,9 +238,9 @@ def callback_view() -> t.Any:
         record = _operator_for(provider, claims)
     except SignInError as refusal:
         if current_app.config["AUDIT_LOGINS"]:
-            audit.record_write("login", None, outcome="failed", message=f"oidc: {refusal}", username="(sso)", role="")
+            audit.record_write("login", None, outcome="failed", message=str(refusal), username="(sso)", role="")
         return _to_login(str(refusal), next_url)
-    auth.start_session(record, "oidc")
+    auth.start_session(record, N_("single sign-on"))
     return redirect(safe_next(next_url) or url_for("admin.index"))
 
 
@@ -334,7 +334,7 @@ def _operator_for(provider: Provider, claims: t.Mapping[str, t.Any]) -> statedb.
             changes={"role": {"old": None, "new": role}},
             username=username,
             role=role,
-            message="created at first sign-in",
+            message=N_("created at first sign-in"),
         )
     if record.disabled:
         raise SignInError(gettext("Your account is disabled. Ask an administrator."))
@@ -347,7 +347,7 @@ def _operator_for(provider: Provider, claims: t.Mapping[str, t.Any]) -> statedb.
             changes={"role": {"old": record.role, "new": role}},
             username=record.username,
             role=role,
-            message="role from the provider's groups",
+            message=N_("role from the provider's groups"),
         )
         record = store.user_by_id(record.id) or record
     return record

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard import statedb, statedb_users
 from dashboard.i18n.formatting import format_moment
 from dashboard.i18n.translation import gettext, lazy_gettext, translate
+from dashboard.messages import N_
 from dashboard.security import audit, auth
 from dashboard.security.permissions import can
 from dashboard.site_state import current_site
@@ -118,7 +119,7 @@ class UserPage(BaseView):
             _store().add_user(username, hashed, role)
         except IntegrityError:
             return self._render(status=400, errors=[gettext("A user called %(user)s exists already.", user=username)])
-        _audit(username, "added", {"role": {"old": None, "new": role}})
+        _audit(username, N_("added"), {"role": {"old": None, "new": role}})
         return self._done(gettext("User %(user)s added as %(role)s.", user=username, role=role))
 
     @expose("/role", methods=["POST"])
@@ -131,7 +132,7 @@ class UserPage(BaseView):
         if role != "admin" and self._last_admin(user):
             return self._last_admin_refusal(user)
         statedb_users.set_role(_store(), user.username, role)
-        _audit(user.username, "role changed", {"role": {"old": user.role, "new": role}})
+        _audit(user.username, N_("role changed"), {"role": {"old": user.role, "new": role}})
         return self._done(gettext("%(user)s is now %(role)s.", user=user.username, role=role))
 
     @expose("/disable", methods=["POST"])
@@ -142,7 +143,7 @@ class UserPage(BaseView):
         if self._last_admin(user):
             return self._last_admin_refusal(user)
         statedb_users.set_disabled(_store(), user.username, True)
-        _audit(user.username, "disabled", {"disabled": {"old": "false", "new": "true"}})
+        _audit(user.username, N_("disabled"), {"disabled": {"old": "false", "new": "true"}})
         return self._done(gettext("%(user)s is disabled and logged out everywhere.", user=user.username))
 
     @expose("/enable", methods=["POST"])
@@ -151,7 +152,7 @@ class UserPage(BaseView):
         if user is None:
             return self._refuse(gettext("There is no such user."))
         statedb_users.set_disabled(_store(), user.username, False)
-        _audit(user.username, "enabled", {"disabled": {"old": "true", "new": "false"}})
+        _audit(user.username, N_("enabled"), {"disabled": {"old": "true", "new": "false"}})
         return self._done(gettext("%(user)s may log in again.", user=user.username))
 
     @expose("/password", methods=["POST"])
@@ -165,7 +166,7 @@ class UserPage(BaseView):
         _store().set_password_hash(
             user.username, auth.hash_password(password, current_app.config["PASSWORD_HASH_METHOD"])
         )
-        _audit(user.username, "password reset")
+        _audit(user.username, N_("password reset"))
         return self._done(gettext("New password set for %(user)s; their sessions have ended.", user=user.username))
 
     @expose("/remove", methods=["POST"])
@@ -176,7 +177,7 @@ class UserPage(BaseView):
         if self._last_admin(user):
             return self._last_admin_refusal(user)
         _store().remove_user(user.username)
-        _audit(user.username, "removed", {"role": {"old": user.role, "new": None}})
+        _audit(user.username, N_("removed"), {"role": {"old": user.role, "new": None}})
         return self._done(gettext("User %(user)s removed.", user=user.username))
 
 
