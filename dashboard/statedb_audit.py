@@ -52,11 +52,22 @@ def row_history(
     A bulk delete that removed the row is one of them, its ``changes`` narrowed to that row.
     """
     condition = _row_condition(table_id, row_key)
-    statement = sa.select(audit_log).where(condition).order_by(audit_log.c.id.desc()).offset(offset).limit(limit)
-    counting = sa.select(sa.func.count()).select_from(audit_log).where(condition)
+    statement = sa.select(audit_log).where(condition).order_by(audit_log.c.id.desc()).offset(offset).limit(limit + 1)
     with store.engine.connect() as connection:
-        total = int(connection.execute(counting).scalar_one())
         found = [dict(row._mapping) for row in connection.execute(statement)]
+        # Counted only when there are more than a page: most rows have a short history, or none.
+        if len(found) > limit:
+            counting = sa.select(sa.func.count()).select_from(audit_log).where(condition)
+            total = int(connection.execute(counting).scalar_one())
+            found = found[:limit]
+        else:
+            total = (
+                offset + len(found)
+                if found or offset == 0
+                else int(
+                    connection.execute(sa.select(sa.func.count()).select_from(audit_log).where(condition)).scalar_one()
+                )
+            )
     entries = []
     for entry in found:
         if entry["action"] == "bulk_delete" and entry["row_key"] != row_key:

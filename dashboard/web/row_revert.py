@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import abort, flash, g, request
+from flask import abort, flash, request
 from werkzeug.datastructures import MultiDict
 
 from dashboard.db.records import Record, WriteError
@@ -59,24 +59,20 @@ def _unwritable(view: TableWrites, changes: t.Mapping[str, t.Any], *, editing: b
     """The columns of ``changes`` that cannot be written back (see the module's docstring)."""
     shown = {column.name for column in view.visible}
     names = {column.name: column for column in view.info.columns}
-    fields = _edit_fields(view) if editing else {}
     refused = []
     for name, change in changes.items():
         column = names.get(name)
         if column is None or name not in shown or not _known(change, "old"):
             refused.append(name)
-        elif editing and (column.key not in fields or isinstance(fields[column.key], ReadOnlyField)):
+        elif editing and not _editable(view, column.key):
             refused.append(name)
     return refused
 
 
-def _edit_fields(view: TableWrites) -> dict[str, t.Any]:
-    """The edit form's fields by column key, built once per request and table."""
-    built: dict[str, dict[str, t.Any]] = g.setdefault("dashboard_revert_fields", {})
-    if view.info.id not in built:
-        form = view._edit_form_class(MultiDict(), meta={"csrf": False})
-        built[view.info.id] = {f.name: f for f in form}
-    return built[view.info.id]
+def _editable(view: TableWrites, key: str) -> bool:
+    """Whether the edit form lets the operator change column ``key`` (read from its class: no form built)."""
+    field = getattr(view._edit_form_class, key, None)
+    return field is not None and field.field_class is not ReadOnlyField
 
 
 def _refused_right(view: TableWrites, right: str, row_key: str) -> t.NoReturn:
