@@ -18,7 +18,7 @@ from dashboard.plugins import loader
 from tests.apps import csrf_token
 from tests.databases import database_with
 from tests.plugin_kit import plugin_site
-from tests.site import Site, form_values, rows
+from tests.site import Site, form_values, make_site, rows
 
 HOOKS = """
 from dashboard.hookspecs import hookimpl
@@ -207,3 +207,24 @@ def test_hook_after_write(site, items_url, caplog):
     assert [(p.plugin, p.part) for p in problems] == [("hooks", "after_write")]
     plugins_page = site.text("/admin/-/pages/plugins/")
     assert "after_write exploded" in plugins_page
+
+
+def test_the_stock_rules_example_changes_and_refuses_writes_on_the_demo_shop_once_enabled(demo_url, tmp_path, caplog):
+    shipped = make_site(demo_url, tmp_path / "shipped")
+    assert loader.registry(shipped.app).plugin("stock_rules") is None  # shipped disabled
+    site = make_site(demo_url, tmp_path / "enabled", DISABLED_PLUGINS=[])
+    headers = api_headers(site)
+    values = {"sku": "  ab-9 ", "name": "Example", "category": "x", "price": "1.50", "stock": 3}
+    with caplog.at_level(logging.WARNING):
+        created = site.client.post("/api/products/", json={"values": values}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["values"]["sku"] == "AB-9"
+    assert "stock is down to 3" in caplog.text
+    key = created.get_json()["key"]
+    refused = site.client.patch(
+        f"/api/products/{key}",
+        json={"values": {"stock": -1}},
+        headers={**headers, "If-Match": created.headers["ETag"]},
+    )
+    assert refused.status_code == 422
+    assert "Stock cannot go below zero." in refused.get_json()["detail"]

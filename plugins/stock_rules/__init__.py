@@ -6,14 +6,17 @@ edit or import makes the write.
   reason shown where it was asked for).
 - ``after_write``: once a product's stock has dropped below :data:`LOW_STOCK`, the log says so.
 
-Active on a table called ``products`` with ``sku`` and ``stock`` columns only.
+Shipped disabled (``disabled_plugins`` in ``config/default.toml``): a plugin that changes what
+is written should be switched on knowingly. Once enabled, it acts on the demo shop's
+``products`` only (a table of that name with ``sku`` and ``stock`` columns, served beside
+``orders`` and ``customers``), never on another database's.
 """
 
 import logging
 
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n import gettext
-from dashboard.writes import WriteRefused
+from dashboard.writes import WriteRefused, served_tables
 
 LOW_STOCK = 5
 log = logging.getLogger(__name__)
@@ -21,7 +24,9 @@ log = logging.getLogger(__name__)
 
 def _products(table):
     names = {column.name for column in table.columns}
-    return table.name == "products" and {"sku", "stock"} <= names
+    if table.name != "products" or not {"sku", "stock"} <= names:
+        return False
+    return {"orders", "customers"} <= set(served_tables())
 
 
 @hookimpl
