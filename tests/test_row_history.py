@@ -8,9 +8,13 @@ import html
 import re
 import typing as t
 
+import sqlalchemy as sa
 from flask import Flask
 
 from dashboard import statedb
+from dashboard.db.codecs import codec_for
+from dashboard.web.keys import encode_key
+from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app
 from tests.site import Site, rows
 
@@ -164,3 +168,33 @@ def test_columns_hidden_since_are_left_out_and_their_entries_cannot_be_reverted(
     finally:
         hidden.state.engine.dispose()
     assert names(demo_url)[4] == "visible change"
+
+
+def test_hostile_keys_and_column_names_are_reverted_and_restored(hostile_site, hostile_database_url):
+    site = hostile_site
+    table = schemas.COMPOSITE_KEYS_TABLE
+    labels = {(row[0], row[1]): row[2] for row in rows(hostile_database_url, table)}
+    edited, removed = ("a,b", 1), ("a.", 2)
+    key, gone = (encode_key(k, [codec_for(sa.String()), codec_for(sa.Integer())]) for k in (edited, removed))
+    url = site.url(table, "edit", key)
+    values = site.form_values(url)
+    values["label"] = "<b>x</b>"
+    assert site.post(url, values).status_code == 302
+    entry = int(entries(site.app)[0]["id"])
+    assert undo_buttons(site.text(site.url(table, "details", key))) == [str(entry)]
+    revert(site, key, entry, table=table)
+    assert site.post(site.url(table, "delete"), {"id": gone}, token_from=site.url(table)).status_code == 302
+    revert(site, gone, int(entries(site.app)[0]["id"]), table=table)
+    assert {(row[0], row[1]): row[2] for row in rows(hostile_database_url, table)} == labels
+
+    # A column named like an attack: its form field has a safe key of its own.
+    table = schemas.INJECTION_TABLE
+    before = rows(hostile_database_url, table, "id")
+    column = site.state.views[table].info.column('x"y')
+    url = site.url(table, "edit", "1")
+    values = site.form_values(url)
+    values[column.key] = "changed <i>"
+    assert site.post(url, values).status_code == 302
+    assert rows(hostile_database_url, table, "id") != before
+    revert(site, "1", int(entries(site.app)[0]["id"]), table=table)
+    assert rows(hostile_database_url, table, "id") == before
