@@ -247,3 +247,13 @@ def test_a_disabled_operator_gets_in_neither_by_the_proxy_header_nor_by_an_api_t
     statedb_users.set_disabled(statedb.get_store(app), "alice", True)
     assert client.get("/admin/", headers={"X-Remote-User": "alice"}).status_code == 302
     assert client.get("/api/parent/", headers=auth_header).status_code == 401
+
+
+def test_a_code_the_provider_will_not_exchange_is_a_message(small_database_url, tmp_path, oidc_provider):  # noqa: F811
+    settings = oidc_provider.settings(OIDC_CLIENT_SECRET="not-the-secret")
+    app = make_app(small_database_url, tmp_path / "i", **settings)
+    oidc_provider.reset(sub="id-5", preferred_username="gina", groups=["staff"])
+    client = app.test_client()
+    response = sign_in(client)
+    assert "The sign-in answer of Local ID was not valid." in _page(client.get(response.headers["Location"]))
+    assert _user(app, "gina") is None

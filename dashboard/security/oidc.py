@@ -249,6 +249,7 @@ def _verified_claims(provider: Provider, code: str, saved: statedb_users.SsoStat
 
     :raises SignInError: when the exchange fails or the token is not valid.
     """
+    from authlib.common.errors import AuthlibBaseError
     from authlib.oidc.core import CodeIDToken
     from joserfc import jwt
     from joserfc.errors import InvalidKeyIdError, JoseError
@@ -264,7 +265,9 @@ def _verified_claims(provider: Provider, code: str, saved: statedb_users.SsoStat
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise ValueError("the token answer holds no id_token")
-        algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        # Never an unsigned token, whatever the provider's configuration lists.
+        offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        algorithms = [alg for alg in offered if isinstance(alg, str) and alg.lower() != "none"]
         try:
             decoded = jwt.decode(id_token, KeySet.import_key_set(t.cast(t.Any, provider.keys())), algorithms=algorithms)
         except InvalidKeyIdError:  # the provider rotated its keys since they were read
@@ -281,12 +284,12 @@ def _verified_claims(provider: Provider, code: str, saved: statedb_users.SsoStat
             {"nonce": saved.nonce, "client_id": provider.client_id, "access_token": token.get("access_token")},
         )
         claims.validate(now=int(clock.now()), leeway=LEEWAY_S)
-    except (JoseError, ValueError, KeyError, TypeError) as exc:
+    except (JoseError, AuthlibBaseError, ValueError, KeyError, TypeError) as exc:
         log.warning("OpenID Connect sign-in refused: %s: %s", type(exc).__name__, exc)
         raise SignInError(
             gettext("The sign-in answer of %(name)s was not valid. Try again.", name=provider.name)
         ) from exc
-    except Exception as exc:  # the provider down, or an OAuth error answer: a message, not a 500
+    except Exception as exc:  # the provider down or answering nonsense: a message, not a 500
         log.warning("OpenID Connect code exchange failed: %s: %s", type(exc).__name__, exc)
         raise SignInError(
             gettext("%(name)s cannot be reached right now. Try again later.", name=provider.name)
