@@ -8,6 +8,7 @@ target: these tests run once, on an SQLite target.
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -257,3 +258,27 @@ def test_a_code_the_provider_will_not_exchange_is_a_message(small_database_url, 
     response = sign_in(client)
     assert "The sign-in answer of Local ID was not valid." in _page(client.get(response.headers["Location"]))
     assert _user(app, "gina") is None
+
+
+def test_users_command_lists_last_logins_and_disables_and_enables(tmp_path, monkeypatch, small_database_url):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    monkeypatch.setenv("DASHBOARD_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_app(small_database_url, tmp_path / "instance")
+    add_user(app, "root", "admin")
+    add_user(app, "vic", "viewer")
+    assert login(app.test_client(), "vic").status_code == 302
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["users", *args])
+
+    assert run("disable", "root").exit_code != 0  # the last admin
+    assert run("disable", "vic").exit_code == 0
+    listed = run("list").output
+    assert re.search(r"vic\s+viewer\s+created \S+ \S+\s+last login \S+ \S+\s+disabled", listed), listed
+    assert re.search(r"root\s+admin\s+created \S+ \S+\s+never logged in$", listed, re.MULTILINE), listed
+    assert login(app.test_client(), "vic").status_code == 200
+    assert run("enable", "vic").exit_code == 0
+    assert login(app.test_client(), "vic").status_code == 302

@@ -15,6 +15,7 @@ import click
 from flask import Config, Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from dashboard import statedb_users
 from dashboard.cli.common import fail
 from dashboard.i18n.translation import exception_text, translate
 from dashboard.i18n.translation import gettext as _
@@ -82,7 +83,7 @@ _stdin_option = click.option(
 
 @click.group("users")
 def users_command() -> None:
-    """Add, list and remove the operators who may log in."""
+    """Add, list, disable and remove the operators who may log in."""
 
 
 @users_command.command("add")
@@ -114,7 +115,7 @@ def add_user(name: str, role: str, password_stdin: bool, config_file: str | None
 @users_command.command("list")
 @_config_option
 def list_users(config_file: str | None) -> None:
-    """Every user with role and creation time."""
+    """Every user with role, creation time, last login, and whether disabled."""
     store = open_store(config_file)
     users = store.list_users()
     if not users:
@@ -128,7 +129,13 @@ def list_users(config_file: str | None) -> None:
         return
     for user in users:
         created = _("created %(when)s", when=f"{user.created_at:%Y-%m-%d %H:%M}")
-        click.echo(f"{user.username:30} {user.role:8} {created}")
+        last = (
+            _("last login %(when)s", when=f"{user.last_login_at:%Y-%m-%d %H:%M}")
+            if user.last_login_at
+            else _("never logged in")
+        )
+        state = _("disabled") if user.disabled else ""
+        click.echo(f"{user.username:30} {user.role:8} {created}  {last}  {state}".rstrip())
 
 
 @users_command.command("remove")
@@ -140,11 +147,35 @@ def remove_user(name: str, config_file: str | None) -> None:
     user = store.user_by_name(name)
     if user is None:
         fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
-    admins = [u for u in store.list_users() if u.role == "admin"]
-    if user.role == "admin" and len(admins) == 1:
+    if statedb_users.active_admins(store) == [name]:
         fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
     store.remove_user(name)
     click.echo(_("Removed %(name)s.", name=name))
+
+
+@users_command.command("disable")
+@click.argument("name")
+@_config_option
+def disable_user(name: str, config_file: str | None) -> None:
+    """Disable NAME: no login by any means, and their sessions and API tokens stop."""
+    store = open_store(config_file)
+    if store.user_by_name(name) is None:
+        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
+    if statedb_users.active_admins(store) == [name]:
+        fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
+    statedb_users.set_disabled(store, name, True)
+    click.echo(_("%(user)s is disabled and logged out everywhere.", user=name))
+
+
+@users_command.command("enable")
+@click.argument("name")
+@_config_option
+def enable_user(name: str, config_file: str | None) -> None:
+    """Let a disabled NAME log in again."""
+    store = open_store(config_file)
+    if not statedb_users.set_disabled(store, name, False):
+        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
+    click.echo(_("%(user)s may log in again.", user=name))
 
 
 @users_command.command("set-password")
