@@ -282,3 +282,19 @@ def test_users_command_lists_last_logins_and_disables_and_enables(tmp_path, monk
     assert login(app.test_client(), "vic").status_code == 200
     assert run("enable", "vic").exit_code == 0
     assert login(app.test_client(), "vic").status_code == 302
+
+
+def test_a_sign_in_that_stays_too_long_at_the_provider_is_refused(sso_app, oidc_provider):  # noqa: F811
+    import time
+
+    from dashboard import clock
+    from dashboard.security import oidc
+
+    oidc_provider.reset(sub="id-6", preferred_username="hal", groups=["staff"])
+    client = sso_app.test_client()
+    start = client.get("/login/oidc")
+    back = urlsplit(requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"])
+    clock.set_clock(sso_app, lambda: time.time() + oidc.STATE_TTL_S + 1)
+    response = client.get(back.path, query_string=back.query)
+    assert "This sign-in was used already or took too long." in _page(client.get(response.headers["Location"]))
+    assert _user(sso_app, "hal") is None
