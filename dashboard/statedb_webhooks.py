@@ -3,7 +3,8 @@
 The built-in webhooks plugin (:mod:`dashboard.plugins.builtins.webhooks`) adds a row when a
 committed write is queued for a URL, and updates it after each attempt: how many there
 were, the last HTTP status or error, and whether it was delivered, is waiting for its next
-try, or was given up. Administrators read it at ``/admin/-/pages/webhooks/``. Times are
+try, or was given up; rows older than :data:`KEEP_SECONDS` are forgotten when an app starts.
+Administrators read it at ``/admin/-/pages/webhooks/``. Times are
 seconds since the epoch by the app's clock (:mod:`dashboard.clock`).
 """
 
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 
 from dashboard import statedb
 
+#: How long deliveries stay in the log (forgotten when an app starts).
+KEEP_SECONDS = 30 * 24 * 3600
 #: What a delivery is: waiting for an attempt, delivered (a 2xx answer), or given up.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -101,6 +104,13 @@ def record_attempt(
                 next_attempt_at=next_attempt_at,
             )
         )
+
+
+def forget_old(store: statedb.StateStore, *, before: float) -> int:
+    """Forget the deliveries queued before ``before``; how many there were."""
+    with store.engine.begin() as connection:
+        statement = webhook_deliveries.delete().where(webhook_deliveries.c.created_at < before)
+        return int(connection.execute(statement).rowcount)
 
 
 def list_deliveries(store: statedb.StateStore, *, limit: int = 100) -> list[Delivery]:

@@ -156,3 +156,23 @@ def test_a_webhook_setting_that_cannot_be_used_is_the_plugins_problem(items_url,
     assert "WEBHOOKS[0].url must be an http or https address" in page
     edit = site.url("items", "edit", "2")
     assert site.post(edit, {**site.form_values(edit), "name": "still saved"}, follow=True).status_code == 200
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_redirect_is_not_followed_and_a_4xx_is_given_up_at_once(items_url, tmp_path):
+    moved, refusing = Receiver(answers=[302]), Receiver(answers=[403])
+    try:
+        site = site_with(
+            items_url, tmp_path, [{"url": moved.url, "secret": SECRET}, {"url": refusing.url, "secret": SECRET}]
+        )
+        edit = site.url("items", "edit", "2")
+        site.post(edit, {**site.form_values(edit), "name": "once"}, follow=True)
+        log = deliveries(site)
+        assert [(d.state, d.attempts, d.last_status) for d in (log[moved.url], log[refusing.url])] == [
+            ("failed", 1, 302),
+            ("failed", 1, 403),
+        ]
+        assert (len(moved.received), len(refusing.received)) == (1, 1)
+    finally:
+        moved.close()
+        refusing.close()

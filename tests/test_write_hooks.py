@@ -22,9 +22,17 @@ from tests.site import Site, form_values, make_site, rows
 
 HOOKS = """
 from dashboard.hookspecs import hookimpl
+from dashboard.pages import BulkAction
 from dashboard.writes import WriteRefused
 
 heard = []
+
+def rename(rows, writer):
+    writer.update(rows, {"name": "forbidden"})  # a plugin's own write, through dashboard.writes
+
+@hookimpl
+def table_actions(table):
+    return [BulkAction(name="rename", label="Rename", run=rename)] if table.name == "items" else None
 
 @hookimpl
 def before_write(table, action, old, new):
@@ -228,3 +236,24 @@ def test_the_stock_rules_example_changes_and_refuses_writes_on_the_demo_shop_onc
     )
     assert refused.status_code == 422
     assert "Stock cannot go below zero." in refused.get_json()["detail"]
+
+
+def test_before_write_refuses_an_inline_edit_in_its_cell_and_a_plugins_own_write(site, items_url):
+    before = names(items_url)
+    opened = site.client.get(site.url("items", "cell") + "?id=2&column=name").get_json()
+    data = {
+        "csrf_token": opened["csrf_token"],
+        "id": "2",
+        "column": "name",
+        "value": "forbidden",
+        "fingerprint": opened["fingerprint"],
+    }
+    response = site.client.post(site.url("items", "cell"), data=data)
+    assert response.status_code == 400
+    assert "that name is not allowed" in response.get_json()["error"]
+    url = site.url("items")
+    page = site.post(
+        url + "action/", {"action": "rename", "rowid": ["2", "3"], "url": url}, token_from=url, follow=True
+    )
+    assert "Row 2 was not saved: that name is not allowed" in " ".join(site.flashes(page.get_data(as_text=True)))
+    assert names(items_url) == before

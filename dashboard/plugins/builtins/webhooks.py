@@ -25,8 +25,8 @@ absent receiver neither slows nor fails the write. A delivery that gets no answe
 5xx, 408 or 429 one, is tried again after each of ``WEBHOOK_RETRY_SECONDS`` in turn, then
 given up; any other 4xx is given up at once. Each delivery and its attempts are in the
 state database (:mod:`dashboard.statedb_webhooks`), shown to administrators at
-``/admin/-/pages/webhooks/``. Deliveries still waiting when the process stops are not sent
-(the log shows them pending).
+``/admin/-/pages/webhooks/``, for 30 days. Deliveries still waiting when the process stops
+are not sent (the log shows them pending).
 """
 
 from __future__ import annotations
@@ -131,11 +131,21 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect is an answer, not a new address: following it would send the signed payload
+    # (as a GET, without its body) wherever the receiver points.
+    def redirect_request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
 def send(url: str, body: bytes, headers: t.Mapping[str, str], timeout: float) -> int:
     """POST ``body`` to ``url``; the answer's status (raises ``OSError`` when none came)."""
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 -- http(s) only (configured)
+        with _OPENER.open(request, timeout=timeout) as response:  # nosec B310 -- http(s) only (configured)
             return int(response.status)
     except urllib.error.HTTPError as answer:
         return int(answer.code)
@@ -271,6 +281,7 @@ def startup(app: Flask) -> None:
     hooks = configured(app.config.get("WEBHOOKS") or [])  # a ValueError is this plugin's reported problem
     store = statedb.get_store(app)
     statedb_webhooks.webhook_deliveries.create(store.engine, checkfirst=True)
+    statedb_webhooks.forget_old(store, before=clock.now(app) - statedb_webhooks.KEEP_SECONDS)
     app.extensions[EXTENSION_KEY] = Deliveries(
         app,
         hooks,
