@@ -19,7 +19,6 @@ from dashboard.cli.common import fail
 from dashboard.cli.users import open_store
 from dashboard.i18n.translation import exception_text
 from dashboard.i18n.translation import gettext as _
-from dashboard.messages import N_, Message
 from dashboard.security import audit_export, tokens
 
 _config_option = click.option(
@@ -89,9 +88,8 @@ def prune_audit(older_than: str, config_file: str | None) -> None:
             "row_key": None,
             "changes": None,
             "outcome": "ok",
-            "message": str(
-                Message(N_("Deleted %(count)s entries older than %(cutoff)s."), count=deleted, cutoff=shown)
-            ),
+            # Plain English, like a driver's message: the page shows it as it was written.
+            "message": f"Deleted {deleted} entries older than {shown}.",
         }
     )
     click.echo(_("Deleted %(count)s audit entries older than %(cutoff)s.", count=deleted, cutoff=shown))

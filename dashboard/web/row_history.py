@@ -155,7 +155,7 @@ class RowHistory(TableWrites):
         try:
             entry_id = int(request.form.get("entry", ""))
         except ValueError:
-            abort(400, description=gettext("Which audit entry to revert was not said."))
+            abort(400, description=gettext("The form did not say which audit entry to undo."))
         entry = statedb_audit.entry_by_id(statedb.get_store(current_app), entry_id)
         changes = row_revert.changes_of(entry, self.info.id, row_key) if entry is not None else None
         if entry is None or changes is None:
