@@ -1,6 +1,7 @@
 """Who may do what, and the guards around every request.
 
 - :mod:`~dashboard.security.auth`: login, logout, sessions, roles and the authorizer.
+- :mod:`~dashboard.security.oidc`: single sign-on with OpenID Connect ("Sign in with ...").
 - :mod:`~dashboard.security.permissions`: :func:`~dashboard.security.permissions.can`, the one
   question every page, button and plugin asks of the authorizer.
 - :mod:`~dashboard.security.headers`: CSRF protection, the Content-Security-Policy nonce and
