@@ -58,7 +58,7 @@ def edit(site: Site, key: str, **changes: str) -> int:
     return int(entries(site.app)[0]["id"])
 
 
-def revert(site: Site, key: str, entry: int, table: str = "customers", **extra: t.Any) -> t.Any:
+def revert(site: Site, key: str, entry: int | str, table: str = "customers", **extra: t.Any) -> t.Any:
     return site.post(
         site.url(table, "revert"), {"id": key, "entry": str(entry), **extra}, token_from=site.url(table), follow=True
     )
@@ -144,6 +144,9 @@ def test_viewers_read_only_sites_and_posts_without_csrf_cannot_revert(demo_site,
     assert entries(site.app)[0]["message"] == f"revert of #{entry}: Permission denied."
     no_token = site.client.post(site.url("customers", "revert"), data={"id": "3", "entry": str(entry)})
     assert no_token.status_code == 400
+    # An entry of another row, or none at all, is not undone here.
+    assert revert(site, "1", entry).status_code == 404
+    assert revert(site, "3", "x").status_code == 400
     # The same state database, served read-only: the history, no button, and a POST refused.
     read_only = same_state_site(demo_url, tmp_path, READ_ONLY=True)
     try:
