@@ -298,3 +298,13 @@ def test_a_sign_in_that_stays_too_long_at_the_provider_is_refused(sso_app, oidc_
     response = client.get(back.path, query_string=back.query)
     assert "This sign-in was used already or took too long." in _page(client.get(response.headers["Location"]))
     assert _user(sso_app, "hal") is None
+
+
+def test_behind_a_tls_proxy_the_redirect_uri_is_https(small_database_url, tmp_path, oidc_provider):  # noqa: F811
+    from urllib.parse import parse_qs
+
+    app = make_app(small_database_url, tmp_path / "i", HTTPS=True, **oidc_provider.settings())
+    start = app.test_client().get("/login/oidc")  # the request itself is plain http, as a proxy ending TLS sends it
+    query = parse_qs(urlsplit(start.headers["Location"]).query)
+    assert query["redirect_uri"] == ["https://localhost/login/oidc/callback"]
+    assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]

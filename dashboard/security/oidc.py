@@ -183,7 +183,10 @@ def _client(provider: Provider) -> t.Any:
         provider.client_id,
         provider.client_secret,
         scope=provider.scopes,
-        redirect_uri=url_for(own_endpoint("oidc.callback"), _external=True),
+        # Behind a proxy that ends TLS the request itself looks like http: HTTPS says otherwise.
+        redirect_uri=url_for(
+            own_endpoint("oidc.callback"), _external=True, _scheme="https" if current_app.config["HTTPS"] else None
+        ),
         code_challenge_method="S256",
         timeout=HTTP_TIMEOUT_S,
     )
