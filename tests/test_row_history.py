@@ -16,6 +16,7 @@ from dashboard.db.codecs import codec_for
 from dashboard.web.keys import encode_key
 from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app
+from tests.plugin_kit import plugin_site
 from tests.site import Site, rows
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -201,3 +202,29 @@ def test_hostile_keys_and_column_names_are_reverted_and_restored(hostile_site, h
     assert rows(hostile_database_url, table, "id") != before
     revert(site, "1", int(entries(site.app)[0]["id"]), table=table)
     assert rows(hostile_database_url, table, "id") == before
+
+
+FREEZER = """
+from dashboard.hookspecs import hookimpl
+from dashboard.writes import WriteRefused
+
+@hookimpl
+def before_write(table, action, old, new):
+    if table.name == "customers" and action == "edit" and old and old.get("name") == "frozen":
+        raise WriteRefused("frozen rows stay")
+    return None
+"""
+
+
+def test_a_revert_refused_by_a_plugins_before_write_hook_writes_nothing(demo_url, tmp_path):
+    site = plugin_site(demo_url, tmp_path, {"freezer": FREEZER})
+    try:
+        entry = edit(site, "7", name="frozen")
+        page = revert(site, "7", entry).get_data(as_text=True)
+        assert any("frozen rows stay" in f for f in site.flashes(page))
+        assert names(demo_url)[7] == "frozen"
+        refused = entries(site.app)[0]
+        assert (refused["action"], refused["outcome"]) == ("edit", "failed")
+        assert f"revert of #{entry}: " in refused["message"] and "frozen rows stay" in refused["message"]
+    finally:
+        site.state.engine.dispose()
