@@ -308,3 +308,12 @@ def test_behind_a_tls_proxy_the_redirect_uri_is_https(small_database_url, tmp_pa
     query = parse_qs(urlsplit(start.headers["Location"]).query)
     assert query["redirect_uri"] == ["https://localhost/login/oidc/callback"]
     assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
+
+
+def test_with_single_sign_on_only_no_first_admin_with_a_password_is_made(small_database_url, tmp_path, oidc_provider):  # noqa: F811
+    from dashboard.cli.users import announce_first_admin
+
+    app = make_app(small_database_url, tmp_path / "i", **oidc_provider.settings(PASSWORD_LOGIN=False))
+    announce_first_admin(app, "http://127.0.0.1:5000/login")
+    assert statedb.get_store(app).count_users() == 0
+    assert "No user exists yet" not in _page(app.test_client().get("/login"))

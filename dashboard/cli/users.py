@@ -206,6 +206,8 @@ def create_first_admin(store: StateStore, hash_method: str = auth.DEFAULT_HASH_M
 
 def announce_first_admin(app: Flask, login_url: str) -> None:
     """For ``serve``: create the first admin if there is no user, and print its password once."""
+    if not app.config["PASSWORD_LOGIN"]:
+        return  # single sign-on only: a password would open nothing; the provider's groups make admins
     password = create_first_admin(get_store(app), app.config["PASSWORD_HASH_METHOD"])
     if password is None:
         return
