@@ -78,4 +78,6 @@ def test_a_revert_that_conflicts_with_a_newer_change_is_refused(operator: Operat
     refusal = page.locator(".alert-danger").inner_text()
     assert "Not reverted: the row was changed after entry" in refusal and "Nothing was saved" in refusal
     assert name_in_database(instance, 6) == "Changed elsewhere"
+    # The page drawn afresh offers no revert the server would refuse.
+    assert page.locator("tr.dashboard-history-entry").first.get_by_role("button", name="Revert").count() == 0
     operator.shot("row-history-revert-refused")

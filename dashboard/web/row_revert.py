@@ -21,7 +21,7 @@ from flask import abort, flash, request
 from werkzeug.datastructures import MultiDict
 
 from dashboard.db.records import Record, WriteError
-from dashboard.i18n.translation import gettext, translate
+from dashboard.i18n.translation import gettext, ngettext, translate
 from dashboard.messages import N_
 from dashboard.security import audit
 from dashboard.web import audit_changes
@@ -124,9 +124,12 @@ def revert(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[st
     moved_on = moved(view, model, changes)
     if moved_on:
         message = N_("Not reverted: the row was changed after this entry; its values now differ from the entry's.")
-        shown = gettext(
-            "Not reverted: the row was changed after entry #%(entry)s (%(columns)s now hold other values than the "
-            "entry left). Nothing was saved.",
+        shown = ngettext(
+            "Not reverted: the row was changed after entry #%(entry)s (%(columns)s now holds another value than "
+            "the entry left). Nothing was saved.",
+            "Not reverted: the row was changed after entry #%(entry)s (%(columns)s now hold other values than "
+            "the entry left). Nothing was saved.",
+            len(moved_on),
             entry=entry_id,
             columns=", ".join(moved_on),
         )
