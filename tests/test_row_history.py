@@ -16,8 +16,9 @@ from dashboard.db.codecs import codec_for
 from dashboard.web.keys import encode_key
 from tests import schemas
 from tests.apps import csrf_token, logged_in, make_app
+from tests.databases import database_with
 from tests.plugin_kit import plugin_site
-from tests.site import Site, rows
+from tests.site import Site, make_site, rows
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -228,3 +229,29 @@ def test_a_revert_refused_by_a_plugins_before_write_hook_writes_nothing(demo_url
         assert f"revert of #{entry}: " in refused["message"] and "frozen rows stay" in refused["message"]
     finally:
         site.state.engine.dispose()
+
+
+def _numbered_films(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE film (film_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL)"
+            )
+            connection.exec_driver_sql("INSERT INTO film (title) VALUES ('first'), ('second')")
+    finally:
+        engine.dispose()
+
+
+def test_a_row_whose_key_the_database_numbers_is_restored_under_a_new_key(tmp_path):
+    # GENERATED ALWAYS AS IDENTITY refuses the old key; only PostgreSQL has it.
+    with database_with("postgresql", "films numbered always", _numbered_films) as url:
+        site = make_site(url, tmp_path)
+        try:
+            assert site.post(site.url("film", "delete"), {"id": "1"}, token_from=site.url("film")).status_code == 302
+            page = revert(site, "1", int(entries(site.app)[0]["id"]), table="film").get_data(as_text=True)
+            assert any("Restored as row 3 with the values entry" in f for f in site.flashes(page))
+            assert sorted(rows(url, "film")) == [(2, "second"), (3, "first")]
+            assert entries(site.app)[0]["row_key"] == "3"
+        finally:
+            site.state.engine.dispose()

@@ -163,7 +163,7 @@ class RowHistory(TableWrites):
         if entry["action"] == "edit":
             row_revert.revert(self, row_key, entry_id, changes)
         else:
-            row_revert.restore(self, row_key, entry_id, changes)
+            row_key = row_revert.restore(self, row_key, entry_id, changes) or row_key
         if self.get_one(row_key) is not None:
             return redirect(self.get_url(".details_view", id=row_key))
         return redirect(self.get_url(".history_view", id=row_key))

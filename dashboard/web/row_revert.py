@@ -153,17 +153,20 @@ def revert(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[st
     return True
 
 
-def restore(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[str, t.Any]) -> bool:
-    """Insert row ``row_key`` again with the values delete entry ``entry_id`` recorded."""
+def restore(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[str, t.Any]) -> str | None:
+    """Insert row ``row_key`` again with the values delete entry ``entry_id`` recorded; the key of
+    the row inserted (another one where the database numbers the key itself), or ``None``."""
     audit.note_reason(f"restore of #{entry_id}")
     if not view.can_create:
         _refused_right(view, "create", row_key)
     if _unwritable(view, changes, editing=False):
         message = N_("This row cannot be restored: some of its values were not recorded.")
-        return _refuse(view, "create", row_key, None, message, gettext(message))
+        _refuse(view, "create", row_key, None, message, gettext(message))
+        return None
     if view.get_one(row_key) is not None:
         message = N_("Not restored: a row with this key exists again.")
-        return _refuse(view, "create", row_key, None, message, gettext(message))
+        _refuse(view, "create", row_key, None, message, gettext(message))
+        return None
     values: dict[str, t.Any] = {}
     try:
         for name, change in changes.items():
@@ -174,7 +177,8 @@ def restore(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[s
             values[column.key] = None if old is None else view._codec(column.key).from_text(str(old))
     except ValueError:
         message = N_("This row cannot be restored: a recorded value no longer fits its column.")
-        return _refuse(view, "create", row_key, None, message, gettext(message))
+        _refuse(view, "create", row_key, None, message, gettext(message))
+        return None
     try:
         key = view.store.insert(values)
     except WriteError as exc:
@@ -182,9 +186,21 @@ def restore(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[s
             "create", row_key, audit_changes.created(view, values), exc.message, exc.unavailable, exc.kind
         )
         flash(translate(exc.message), "error")
-        return False
+        return None
     view._after_write()
     restored = encode_key(key, view.store.key_codecs) if all(part is not None for part in key) else row_key
     audit.record_write("create", view.info.id, row_key=restored, changes=audit_changes.created(view, values))
-    flash(gettext("Restored: the row is back as entry #%(entry)s recorded it.", entry=entry_id), "success")
-    return True
+    if restored == row_key:
+        flash(gettext("Restored: the row is back as entry #%(entry)s recorded it.", entry=entry_id), "success")
+    else:
+        # A key the database numbers itself (GENERATED ALWAYS AS IDENTITY) cannot be given back.
+        flash(
+            gettext(
+                "Restored as row %(key)s with the values entry #%(entry)s recorded: the database numbers this "
+                "table's rows itself.",
+                key=restored,
+                entry=entry_id,
+            ),
+            "success",
+        )
+    return restored
