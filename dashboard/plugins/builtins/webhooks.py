@@ -69,6 +69,8 @@ SIGNATURE_HEADER = "X-Dashboard-Signature"
 TIMESTAMP_HEADER = "X-Dashboard-Timestamp"
 DELIVERY_HEADER = "X-Dashboard-Delivery"
 ACTIONS = frozenset({"create", "edit", "delete"})
+#: Seconds the sender thread waits with nothing to send before it ends.
+_IDLE_S = 60.0
 #: Answers worth another try: the receiver is down, overloaded or slow.
 _RETRIED = frozenset({408, 429})
 
@@ -220,7 +222,13 @@ class Deliveries:
         while True:
             with self._condition:
                 while not self._queue or self._queue[0].due > time.monotonic():
-                    self._condition.wait(self._queue[0].due - time.monotonic() if self._queue else None)
+                    if self._queue:
+                        self._condition.wait(self._queue[0].due - time.monotonic())
+                    elif not self._condition.wait(_IDLE_S) and not self._queue:
+                        # Idle: the thread ends (the next enqueue starts another), so an app
+                        # nobody writes through any more is not kept alive by it.
+                        self._thread = None
+                        return
                 job = heapq.heappop(self._queue)
                 self._busy += 1
             try:
