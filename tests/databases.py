@@ -33,9 +33,16 @@ from sqlalchemy.pool import NullPool
 from dashboard.db import mysql_tls
 from tests.schemas import create_hostile_schema, other_schema_name
 
-# The tests' own engines (building, copying, reading back databases) connect to MariaDB as
-# the dashboard's do: one TLS context per process instead of one per connection (~45 ms each).
-event.listen(Engine, "do_connect", mysql_tls.connect)
+
+def connect_sharing_tls(dialect: t.Any, record: t.Any, cargs: t.Any, cparams: dict[str, t.Any]) -> t.Any:
+    """The tests' own engines (building, copying, reading back databases) connect to MariaDB
+    as the dashboard's do: one TLS context per process instead of one per connection (~45 ms
+    each). Listened for on every engine; a test that must rewrite connection parameters before
+    any handler opens the connection removes it for that time."""
+    return mysql_tls.connect(dialect, record, cargs, cparams)
+
+
+event.listen(Engine, "do_connect", connect_sharing_tls)
 
 __all__ = [
     "DIALECTS",
@@ -46,6 +53,7 @@ __all__ = [
     "database_with",
     "drop_templates",
     "finish_drops",
+    "connect_sharing_tls",
     "make_database",
     "module_hostile_database_url",
     "redis_url",

@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from dashboard import clock, statedb
+from dashboard.db import mysql_tls
+from tests.databases import connect_sharing_tls
 from tests.site import Site, make_site, rows
 
 NOT_SAVED = "Nothing was saved; try again."
@@ -127,12 +129,22 @@ def server_down(site: Site) -> Iterator[None]:
         else:
             cparams["host"], cparams["port"] = "127.0.0.1", 9  # the discard port: nothing listens
 
+    # Before the handlers that open MariaDB connections (dashboard.db.mysql_tls): the app's,
+    # listened for again after this one, and the one every test engine has, which would
+    # come first of all (``insert=True`` does not put a handler before those).
+    sa.event.remove(sa.Engine, "do_connect", connect_sharing_tls)
+    sharing = sa.event.contains(engine, "do_connect", mysql_tls.connect)
+    if sharing:
+        sa.event.remove(engine, "do_connect", mysql_tls.connect)
     sa.event.listen(engine, "do_connect", refuse)
+    if sharing:
+        sa.event.listen(engine, "do_connect", mysql_tls.connect)
     engine.dispose()  # the pooled connections would outlive a real outage only as dead ones
     try:
         yield
     finally:
         sa.event.remove(engine, "do_connect", refuse)
+        sa.event.listen(sa.Engine, "do_connect", connect_sharing_tls)
 
 
 def _customer_name(url: str, customer_id: int) -> str:
