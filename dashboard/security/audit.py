@@ -286,7 +286,7 @@ def shown_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
             if on_behalf.group(1) == "revert"
             else gettext("restore of #%(entry)s", entry=number)
         )
-        message = f"{said}: {gettext(rest)}" if rest else said
+        message = gettext("%(kind)s: %(message)s", kind=said, message=gettext(rest)) if rest else said
     elif message:
         message = gettext(message)
     return {

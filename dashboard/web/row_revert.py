@@ -146,7 +146,7 @@ def revert(view: TableWrites, row_key: str, entry_id: int, changes: t.Mapping[st
     if not form.validate():
         errors = "; ".join(f"{name}: {' '.join(map(str, found))}" for name, found in form.errors.items())
         message = N_("Not reverted: the old values are not accepted by the edit form.")
-        return _refuse(view, "edit", row_key, None, message, f"{gettext(message)} {errors}")
+        return _refuse(view, "edit", row_key, None, message, gettext(message) + " " + errors)
     if not view.update_model(form, model):
         return False
     flash(gettext("Reverted: the values before entry #%(entry)s are back.", entry=entry_id), "success")
