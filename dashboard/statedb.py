@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import NullPool
 
 from dashboard.db.engine import with_default_driver
+from dashboard.db.errors import is_deadlock
 from dashboard.db.identity import same_database
 from dashboard.messages import N_, Message
 from dashboard.settings import ConfigError
@@ -278,9 +279,14 @@ class StateStore:
             )
         )
         for _ in range(3):
-            with self.engine.begin() as connection:
-                if connection.execute(claim).rowcount:
-                    return 0.0
+            try:
+                with self.engine.begin() as connection:
+                    if connection.execute(claim).rowcount:
+                        return 0.0
+            except OperationalError as exc:  # rolled back to break a deadlock with another first try
+                if not is_deadlock(exc):
+                    raise
+                continue
             with self.engine.connect() as connection:
                 found = connection.execute(sa.select(login_throttle.c.locked_until).where(row)).first()
             if found is not None and found.locked_until > now:

@@ -146,6 +146,15 @@ def is_timeout(exc: BaseException) -> bool:
     return classify(exc).kind is Kind.TIMEOUT
 
 
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether the database rolled the transaction back to break a deadlock (or a serialization
+    conflict): the same statements, run again, may well succeed."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
+        return True
+    return _mysql_code(orig) == 1213  # MySQL/MariaDB: ER_LOCK_DEADLOCK
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 # SQLSTATEs of a lost server: class 08 (connection exception), and the server shutting
