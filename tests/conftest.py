@@ -5,6 +5,7 @@ The database and service fixtures live in :mod:`tests.databases` (see its ``__al
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import typing as t
@@ -27,6 +28,21 @@ from tests.site import Site, make_site
 _MEMORY_FOLDER = "/dev/shm"
 
 
+def _collect_cycles_less_often() -> None:
+    """Run Python's cycle collector less often in the test processes.
+
+    A test worker builds an app or two per test: thousands of Flask apps, SQLAlchemy
+    metadata, URL maps and templates, all reference cycles, freed only by the cycle
+    collector. With the default thresholds (a young collection every 700 allocations, the
+    full one every 100 young ones) it ran so often on that large heap that three test
+    modules took about 100 s of CPU against 73 s with these settings (-n 4 on 2 cores); the
+    workers peak near 380 MB instead of 240. What is imported before the first test is
+    frozen: it lives as long as the process, and no collection needs to walk it again.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _temporary_files_in_memory() -> None:
     """Put the run's temporary files (SQLite targets, state databases, instance folders) in memory.
 
@@ -43,6 +59,7 @@ def _temporary_files_in_memory() -> None:
 
 # Before pytest makes its temporary folders (on the first test's tmp_path), in every worker.
 _temporary_files_in_memory()
+_collect_cycles_less_often()
 
 # -- parallel workers (pytest-xdist) ----------------------------------------------------------
 
