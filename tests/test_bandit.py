@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+# Left out of the everyday run: `python -m pytest -m checks` (a step of .ci/run).
+pytestmark = pytest.mark.checks
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "dashboard"
 #: ``# nosec B123 -- why`` or ``# nosec B123, B456 -- why`` (a reason of a few words).

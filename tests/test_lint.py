@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Left out of the everyday run: `python -m pytest -m checks` (a step of .ci/run).
+pytestmark = pytest.mark.checks
+
 REPO = Path(__file__).resolve().parent.parent
 CHECKED = ["dashboard", "tests", "plugins", "bench", ".build_hooks"]
 

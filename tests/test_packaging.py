@@ -20,6 +20,9 @@ import pytest
 from tests.databases import require_service
 from tests.once import once_per_run
 
+# Left out of the everyday run: `python -m pytest -m checks` (a step of .ci/run).
+pytestmark = pytest.mark.checks
+
 REPO = Path(__file__).resolve().parent.parent
 #: Paths the wheel must hold; a trailing ``/`` means "a folder with files in it".
 WHEEL_MUST_CONTAIN = (
