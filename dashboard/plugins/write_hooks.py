@@ -66,12 +66,7 @@ class PluginWriteHooks:
         if not implementations:
             return new
         info = self._info
-        before = _by_name(info, old._values) if old is not None else None
-        row: dict[str, t.Any] | None = None
-        if action == "edit":
-            row = {**(before or {}), **_by_name(info, new or {})}
-        elif action == "create":
-            row = _by_name(info, new or {})
+        before, row = _old_and_new_rows(info, action, old, new)
         arguments: dict[str, t.Any] = {"table": info, "action": action, "old": _frozen(before)}
         for impl in implementations:
             arguments["new"] = _frozen(row)
@@ -102,16 +97,11 @@ class PluginWriteHooks:
         if not found.has_implementations("after_write"):
             return
         info = self._info
-        before = _by_name(info, old._values) if old is not None else None
-        row: dict[str, t.Any] | None = None
-        if action == "edit":
-            row = {**(before or {}), **_by_name(info, new or {})}
-        elif action == "create":
-            row = _by_name(info, new or {})
-            if info.row_key_source != "rowid":
-                for name, part in zip(info.row_key, key, strict=False):
-                    if row.get(name) is None:
-                        row[name] = part
+        before, row = _old_and_new_rows(info, action, old, new)
+        if row is not None and action == "create" and info.row_key_source != "rowid":
+            for name, part in zip(info.row_key, key, strict=False):
+                if row.get(name) is None:
+                    row[name] = part
         found.call("after_write", table=info, action=action, old=_frozen(before), new=_frozen(row))
 
     def _refused(self, action: str, old: Record | None, reason: str) -> WriteError:
@@ -126,6 +116,19 @@ class PluginWriteHooks:
             key = encode_key(old._key, self._key_codecs)
             message = Message(N_("Row %(key)s was not saved: %(reason)s"), key=key, reason=reason)
         return WriteError(message, kind=Kind.REFUSED)
+
+
+def _old_and_new_rows(
+    info: TableInfo, action: str, old: Record | None, new: dict[str, t.Any] | None
+) -> tuple[dict[str, t.Any] | None, dict[str, t.Any] | None]:
+    """The row before and after the write, by column name, as the hooks see them: an edit's new
+    row is the old one with the changed columns; a delete has none."""
+    before = _by_name(info, old._values) if old is not None else None
+    if action == "edit":
+        return before, {**(before or {}), **_by_name(info, new or {})}
+    if action == "create":
+        return before, _by_name(info, new or {})
+    return before, None
 
 
 def _by_name(info: TableInfo, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
