@@ -138,17 +138,21 @@ def list_users(config_file: str | None) -> None:
         click.echo(f"{user.username:30} {user.role:8} {created}  {last}  {state}".rstrip())
 
 
+def _require_not_the_last_admin(store: StateStore, name: str) -> None:
+    """Fail unless user NAME exists and is not the last enabled admin (removing or disabling them)."""
+    if store.user_by_name(name) is None:
+        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
+    if statedb_users.active_admins(store) == [name]:
+        fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
+
+
 @users_command.command("remove")
 @click.argument("name")
 @_config_option
 def remove_user(name: str, config_file: str | None) -> None:
     """Remove user NAME; their sessions end at their next request."""
     store = open_store(config_file)
-    user = store.user_by_name(name)
-    if user is None:
-        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
-    if statedb_users.active_admins(store) == [name]:
-        fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
+    _require_not_the_last_admin(store, name)
     store.remove_user(name)
     click.echo(_("Removed %(name)s.", name=name))
 
@@ -159,10 +163,7 @@ def remove_user(name: str, config_file: str | None) -> None:
 def disable_user(name: str, config_file: str | None) -> None:
     """Disable NAME: no login by any means, and their sessions and API tokens stop."""
     store = open_store(config_file)
-    if store.user_by_name(name) is None:
-        fail(_("no user %(name)s in %(where)s", name=repr(name), where=state_location(store)))
-    if statedb_users.active_admins(store) == [name]:
-        fail(_("%(name)s is the last admin; add another admin first", name=repr(name)))
+    _require_not_the_last_admin(store, name)
     statedb_users.set_disabled(store, name, True)
     click.echo(_("%(user)s is disabled and logged out everywhere.", user=name))
 
