@@ -296,11 +296,10 @@ def test_a_hook_or_page_that_raises_shows_an_error_panel_and_nothing_else_breaks
     viewer = logged_in(site.app, "viewer")
     viewer_page = viewer.get("/admin/-/pages/fragile/").get_data(as_text=True)
     assert error_panels(viewer_page) and "secret internals" not in viewer_page
-    # A renderer that raises marks its cells; the other cells and the list still show.
+    # A renderer that raises leaves its cells to the default rendering; the list still shows.
     listing = site.text("/admin/parent/")
-    assert listing.count("dashboard-cell-error") == 2  # both names
     rows = listing[listing.index("<tbody>") : listing.index("</tbody>")]  # (the facets panel names values too)
-    assert ">first<" not in rows and 'href="details/?id=1"' in rows
+    assert ">first<" in rows and 'href="details/?id=1"' in rows and "dashboard-cell-error" not in listing
     assert ("fragile", "cell_renderer parent.name") in problems(site)
     assert ("fragile", "template_variables") in problems(site)
     assert ("fragile", "page fragile") in problems(site)

@@ -7,14 +7,12 @@ with status 1 when any plugin had a problem: a deployment script can stop there.
 
 from __future__ import annotations
 
-import typing as t
-
 import click
 
 from dashboard.cli.common import app_settings, build_app
 from dashboard.i18n.translation import gettext as _
+from dashboard.plugins.listing import describe
 from dashboard.plugins.loader import plugins_dir, registry
-from dashboard.urls import own_url
 
 
 @click.command("plugins")
@@ -31,25 +29,11 @@ def plugins_command(
     found = registry(app)
     click.echo(_("Plugins folder: %(folder)s", folder=plugins_dir(app)))
     for plugin in found.plugins:
-        status = _("FAILED") if plugin.failed else _("loaded")
-        click.echo(f"{plugin.name:<24} {plugin.source:<12} {status:<8} {plugin.location}")
+        click.echo(f"{plugin.name:<24} {plugin.source:<12} {_state(plugin.state):<8} {plugin.location}")
         if plugin.hooks:
             click.echo("    " + _("hooks: %(hooks)s", hooks=", ".join(plugin.hooks)))
-        for slug in plugin.pages:
-            click.echo("    " + _("page: %(url)s", url=own_url(f"pages/{slug}/")))
-        for name in plugin.charts:
-            entry = found.charts[name]
-            where = _describe_places(entry)
-            click.echo(
-                "    "
-                + _(
-                    "chart: %(name)s (%(kind)s of %(source)s)%(where)s",
-                    name=name,
-                    kind=entry.chart.kind,
-                    source=entry.chart.table or "SQL",
-                    where=where,
-                )
-            )
+        for line in describe(found, plugin):
+            click.echo("    " + line.text)
     if not found.problems:
         click.echo(_("No problems."))
         return
@@ -61,9 +45,5 @@ def plugins_command(
     raise SystemExit(1)
 
 
-def _describe_places(entry: t.Any) -> str:
-    places = [p for p, on in (("home", entry.chart.home), ("list", entry.chart.on_list)) if on]
-    text = f" [{', '.join(places)}]" if places else ""
-    if entry.problem:
-        text += " " + _("INVALID: %(problem)s", problem=entry.problem)
-    return text
+def _state(state: str) -> str:
+    return {"failed": _("FAILED"), "degraded": _("degraded")}.get(state, _("loaded"))

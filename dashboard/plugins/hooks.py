@@ -69,6 +69,7 @@ def table_options(app: Flask, info: TableInfo, configured: t.Mapping[str, t.Any]
             problem = _options_problem(info, options)
             if problem:
                 found.add_problem(plugin, "table_options", f"table {info.id!r}: {problem}")
+                found.discard(plugin, "table_options", options)
                 continue
             merged = _merge(merged, options)
     return _merge(merged, configured or {})
@@ -118,22 +119,27 @@ def extend_view(app: Flask, view: TableView) -> None:
         view.plugin_action_allowed = {}
         for plugin, actions in reversed(found.call("table_actions", table=view.info)):
             for action in _items(actions):
-                _add_action(found, view, plugin, action)
+                if not _add_action(found, view, plugin, action):
+                    found.discard(plugin, "table_actions", action)
 
 
 def _cell_renderer(found: plugins.PluginRegistry, view: TableView, column: ColumnInfo) -> None:
+    chosen = False
     for plugin, render in found.call("cell_renderer", table=view.info, column=column):
-        if not callable(render):
-            found.add_problem(
-                plugin,
-                "cell_renderer",
-                f"{view.info.id}.{column.name}: returned {type(render).__name__}, not a function",
-            )
+        if chosen or not callable(render):
+            if not chosen:
+                found.add_problem(
+                    plugin,
+                    "cell_renderer",
+                    f"{view.info.id}.{column.name}: returned {type(render).__name__}, not a function",
+                )
+            # The first plugin's renderer is the column's; a later one is not used, nor listed.
+            found.discard(plugin, "cell_renderer", render)
             continue
+        chosen = True
         for formatters in (view.column_formatters, view.column_formatters_detail):
             if column.key in formatters:
                 formatters[column.key] = _rendering(plugin, render, view.info, column, formatters[column.key])
-        return
 
 
 class _Row(t.Mapping[str, t.Any]):
@@ -160,10 +166,11 @@ def _rendering(
         try:
             shown = render(getattr(model, column.key), _Row(model, info))
         except Exception as exc:  # noqa: BLE001 -- one cell fails, the page does not
-            runtime.report(plugin, f"cell_renderer {info.id}.{column.name}", exc)
-            return Markup('<span class="text-danger dashboard-cell-error" title="{}">⚠</span>').format(
-                _("A plugin failed to show this value.")
-            )
+            # Reported once per column (the plugin is then "degraded"), and this cell shows its
+            # value as if there were no renderer. The renderer is still asked for the other
+            # cells: one that fails on an odd value keeps showing the rest.
+            runtime.report(plugin, f"cell_renderer {info.id}.{column.name}", exc, once=True)
+            return default(view, context, model, name)
         if shown is None:
             return default(view, context, model, name)
         # A plain string is text and is escaped; only Markup the plugin built itself is HTML.
@@ -172,28 +179,30 @@ def _rendering(
     return formatter
 
 
-def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, action: t.Any) -> None:
+def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, action: t.Any) -> bool:
+    """Offer ``action`` in ``view``'s list; ``False`` when it is refused (and reported)."""
     where = f"{view.info.id}"
     if not isinstance(action, BulkAction):
         found.add_problem(plugin, "table_actions", f"{where}: returned {type(action).__name__}, not a BulkAction")
-        return
+        return False
     if not _ACTION_NAME.match(action.name) or action.name in view._actions_data:
         found.add_problem(
             plugin, "table_actions", f"{where}: action name {action.name!r} is not a-z, 0-9 and _, or is already taken"
         )
-        return
+        return False
     if action.permission not in TABLE_ACTIONS:
         found.add_problem(
             plugin,
             "table_actions",
             f"{where}: unknown permission {action.permission!r}; use one of {', '.join(TABLE_ACTIONS)}",
         )
-        return
+        return False
     handler = functools.partial(_run_action, view, plugin, action)
     view._actions.append((action.name, action.label))
     view._actions_data[action.name] = (handler, action.label, action.confirmation)
     # Asked by the view (dashboard.web.table_writes) before it offers or runs the action.
     view.plugin_action_allowed[action.name] = functools.partial(_may_run, view, plugin, action)
+    return True
 
 
 def _may_run(view: TableView, plugin: str, action: BulkAction) -> bool:
@@ -330,6 +339,7 @@ def _register_menu_links(app: Flask, found: plugins.PluginRegistry, state: Dashb
             problem = _link_problem(link)
             if problem:
                 found.add_problem(plugin, "menu_links", problem)
+                found.discard(plugin, "menu_links", link)
                 continue
             state.admin.add_link(RoleMenuLink(link))
 

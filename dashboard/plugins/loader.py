@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "dashboard"
 #: Problems kept per app; beyond that they are only logged.
 MAX_PROBLEMS = 200
+#: Hooks whose results are not listed as additions: pages and charts are listed apart (once
+#: accepted), ``template_variables`` runs for every page.
+NOT_ADDITIONS = frozenset({"register_pages", "register_charts", "template_variables", "startup"})
+#: Additions kept per plugin (a hook asked about thousands of tables and columns).
+MAX_ADDITIONS = 2000
 _PLUGIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -78,7 +83,27 @@ class LoadedPlugin:
     hooks: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     charts: list[str] = field(default_factory=list)
+    #: What its start-up hooks returned and the dashboard took (cell renderers, actions, links...).
+    additions: list[Addition] = field(default_factory=list)
     failed: bool = False
+    #: Loaded, but something of it failed since (a hook, a chart, a renderer): see the problems.
+    degraded: bool = False
+
+    @property
+    def state(self) -> str:
+        """``failed`` (not loaded), ``degraded`` (loaded, with problems) or ``loaded``."""
+        return "failed" if self.failed else "degraded" if self.degraded else "loaded"
+
+
+@dataclass
+class Addition:
+    """One object a plugin's hook returned: a cell renderer, a bulk action, a menu link... with
+    the table (and column) the hook was asked about."""
+
+    hook: str
+    item: t.Any
+    table: str | None = None
+    column: str | None = None
 
 
 @dataclass
@@ -112,6 +137,8 @@ class PluginRegistry:
         self.charts: dict[str, ChartEntry] = {}
         self.pages: list[Page] = []
         self._reported: set[tuple[str, str, str]] = set()
+        self._added: set[tuple[t.Any, ...]] = set()
+        self._failed_parts: set[tuple[str, str]] = set()
 
     def plugin(self, name: str) -> LoadedPlugin | None:
         """The loaded plugin called ``name``."""
@@ -123,6 +150,9 @@ class PluginRegistry:
         if key in self._reported:
             return
         self._reported.add(key)
+        loaded = self.plugin(plugin)
+        if loaded is not None and not loaded.failed:
+            loaded.degraded = True
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(PluginProblem(plugin, part, message, details))
 
@@ -149,14 +179,44 @@ class PluginRegistry:
                 continue
             if result is not None:
                 results.append((impl.plugin_name, result))
+                if hook not in NOT_ADDITIONS:
+                    self._note_additions(impl.plugin_name, hook, result, kwargs)
         return results
+
+    def _note_additions(self, plugin: str, hook: str, result: t.Any, kwargs: t.Mapping[str, t.Any]) -> None:
+        loaded = self.plugin(plugin)
+        if loaded is None:
+            return
+        table = getattr(kwargs.get("table"), "id", None)
+        column = getattr(kwargs.get("column"), "name", None)
+        for item in list(result) if isinstance(result, (list, tuple)) else [result]:
+            # A hook asked again (for each page) must not list the same thing twice.
+            key = (plugin, hook, table, column, _identity(item))
+            if key in self._added or len(loaded.additions) >= MAX_ADDITIONS:
+                continue
+            self._added.add(key)
+            loaded.additions.append(Addition(hook, item, table, column))
+
+    def discard(self, plugin: str, hook: str, item: t.Any) -> None:
+        """Unlist ``item`` that ``plugin``'s ``hook`` returned: the dashboard refused it (a problem says why)."""
+        loaded = self.plugin(plugin)
+        if loaded is not None:
+            loaded.additions = [a for a in loaded.additions if not (a.hook == hook and a.item is item)]
 
     def has_implementations(self, hook: str) -> bool:
         """Whether any plugin implements ``hook``."""
         return bool(getattr(self.manager.hook, hook).get_hookimpls())
 
-    def report(self, plugin: str, part: str, exc: BaseException, *, traceback: bool = True) -> None:
-        """Log ``exc`` raised by ``plugin`` in ``part`` with its traceback, and keep it as a problem."""
+    def report(self, plugin: str, part: str, exc: BaseException, *, traceback: bool = True, once: bool = False) -> None:
+        """Log ``exc`` raised by ``plugin`` in ``part`` with its traceback, and keep it as a problem.
+
+        :param once: report only the first failure of ``part``, whatever its message (a cell
+            renderer failing on many values is one problem, not one per value).
+        """
+        if once:
+            if (plugin, part) in self._failed_parts:
+                return
+            self._failed_parts.add((plugin, part))
         message = f"{type(exc).__name__}: {exc}" if traceback else str(getattr(exc, "message", exc))
         details = "".join(traceback_module.format_exception(exc)) if traceback else ""
         if (plugin, part, message) not in self._reported:
@@ -165,6 +225,18 @@ class PluginRegistry:
             else:
                 log.warning("plugin %s: %s: %s", plugin, part, message)
         self.add_problem(plugin, part, message, details)
+
+
+def _identity(item: t.Any) -> t.Any:
+    """What tells ``item`` apart from another result: its value when it has one (a frozen
+    dataclass returned anew on each call), else the object itself."""
+    if callable(item):
+        return id(item)
+    try:
+        hash(item)
+    except TypeError:
+        return id(item)
+    return item
 
 
 def _argument(value: t.Any, plugin: str) -> t.Any:

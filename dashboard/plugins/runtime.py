@@ -22,13 +22,16 @@ DETAILS_ACTION = "plugin_details"
 
 
 class _Reporter(t.Protocol):
-    def report(self, plugin: str, part: str, exc: BaseException, *, traceback: bool = True) -> None: ...
+    def report(
+        self, plugin: str, part: str, exc: BaseException, *, traceback: bool = True, once: bool = False
+    ) -> None: ...
 
 
-def report(plugin: str, part: str, exc: BaseException, *, traceback: bool = True) -> None:
-    """Report a failure of ``plugin`` in the current app (see
-    :meth:`dashboard.plugins.loader.PluginRegistry.report`)."""
-    t.cast(_Reporter, current_app.extensions[EXTENSION_KEY]).report(plugin, part, exc, traceback=traceback)
+def report(plugin: str, part: str, exc: BaseException, *, traceback: bool = True, once: bool = False) -> None:
+    """Report a failure of ``plugin`` in the current app: logged with its traceback, listed as the
+    plugin's problem, the plugin marked degraded (see
+    :meth:`dashboard.plugins.loader.PluginRegistry.report`; ``once``: only its first failure in ``part``)."""
+    t.cast(_Reporter, current_app.extensions[EXTENSION_KEY]).report(plugin, part, exc, traceback=traceback, once=once)
 
 
 def sees_details() -> bool:

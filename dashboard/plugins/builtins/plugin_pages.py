@@ -1,6 +1,7 @@
 """Built-in plugin: the "Plugins" page for administrators and the "Charts" page for everyone.
 
-``/admin/-/pages/plugins/`` lists what ``dashboard plugins`` lists, plus the problems met
+``/admin/-/pages/plugins/`` lists what ``dashboard plugins`` lists (each plugin's state and
+everything it adds, :mod:`dashboard.plugins.listing`), plus the problems met
 while serving (a hook that raised on some request), with tracebacks. ``/admin/-/pages/charts/``
 shows every chart the operator may see; ``?chart=NAME`` shows one chart on a page of its own.
 """
@@ -14,7 +15,7 @@ from flask import abort, current_app, request
 from dashboard.hookspecs import hookimpl
 from dashboard.i18n.translation import lazy_gettext
 from dashboard.pages import ALL_ROLES, Page
-from dashboard.plugins import charting
+from dashboard.plugins import charting, listing
 
 
 class PluginsPage(Page):
@@ -26,7 +27,10 @@ class PluginsPage(Page):
 
     def context(self) -> t.Mapping[str, t.Any]:
         found = current_app.extensions["dashboard_plugins"]
-        return {"plugins": found.plugins, "problems": found.problems}
+        return {
+            "plugins": [(plugin, listing.describe(found, plugin)) for plugin in found.plugins],
+            "problems": found.problems,
+        }
 
 
 class ChartsPage(Page):
