@@ -25,19 +25,20 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.menu import MenuLink as FlaskAdminMenuLink
 from werkzeug.exceptions import HTTPException
 
 from dashboard.db.errors import is_gone
-from dashboard.i18n.translation import gettext, translate
+from dashboard.i18n.translation import gettext
 from dashboard.plugins import charting
 from dashboard.plugins.runtime import plugin_static, report, sees_details
+from dashboard.plugins.write_api.failures import status_of as write_failure_status
 from dashboard.security.auth import ROLES
 from dashboard.security.permissions import can, operator_role
 from dashboard.urls import own_endpoint, own_url
-from dashboard.writes import TableWriter, WriteRefused
+from dashboard.writes import TableWriter, WriteFailed
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
 ALL_ROLES: tuple[str, ...] = tuple(ROLES)
@@ -120,7 +121,14 @@ class Page(BaseView):
     @expose("/", methods=("GET", "POST"))
     def index(self) -> t.Any:
         if request.method == "POST":
-            response = self.post()
+            try:
+                response = self.post()
+            except WriteFailed as failed:
+                if isinstance(failed, HTTPException):
+                    raise  # WriteGone: the "database not reachable" page
+                # The reason on the page, above its form as the operator filled it in.
+                flash(failed.message, "error")
+                return self.render(self.template, **self.context()), write_failure_status(failed)
             # Post/redirect/get: a reload does not send the form again.
             return response if response is not None else redirect(self.get_url(".index"))
         return self.render(self.template, **self.context())
@@ -145,8 +153,8 @@ class Page(BaseView):
             return fn(self, *args, **kwargs)
         except HTTPException:
             raise
-        except WriteRefused as refused:
-            return self._error(translate(refused.message), None, 403)
+        except WriteFailed as failed:
+            return self._error(failed.message, None, write_failure_status(failed))
         except Exception as exc:
             if is_gone(exc):
                 raise

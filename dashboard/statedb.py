@@ -97,6 +97,7 @@ audit_log = sa.Table(
     sa.Column("changes", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=False, index=True),
     sa.Column("message", sa.Text, nullable=False, default=""),
+    sa.Column("reason", sa.Text, nullable=True),  # why, as a plugin's write said (dashboard.writes)
 )
 
 # One row per create form submitted, keyed by the one-time token the form carried
@@ -163,7 +164,7 @@ class StateStore:
     def create_tables(self) -> None:
         """Create the state tables that do not exist yet (on this engine only)."""
         metadata.create_all(self.engine)
-        add_missing_columns(self.engine, users)
+        add_missing_columns(self.engine, users, audit_log)
 
     # -- users ------------------------------------------------------------------------
     def user_by_name(self, username: str) -> UserRecord | None:

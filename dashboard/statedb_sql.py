@@ -32,15 +32,19 @@ def insert_unless_present(engine: Engine, table: sa.Table, values: dict[str, obj
     return table.insert().values(values)  # elsewhere a taken key raises IntegrityError
 
 
-def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
-    """Add the columns of ``table`` that its database table lacks, each with ``ALTER TABLE``.
+def add_missing_columns(engine: Engine, *tables: sa.Table) -> list[str]:
+    """Add the columns of each of ``tables`` that its database table lacks, each with ``ALTER TABLE``.
 
     A state database made by an older version keeps its tables (``create_all`` adds only
     missing tables); a column added since must be nullable or have a ``server_default``.
     Several workers may start at once: a column another one added meanwhile is not an error.
 
-    :returns: the names of the columns added.
+    :returns: the names of the columns added (``table.column``).
     """
+    return [f"{table.name}.{name}" for table in tables for name in _add_missing_columns(engine, table)]
+
+
+def _add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
     present = {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
     missing = [column for column in table.columns if column.name not in present]
     preparer = engine.dialect.identifier_preparer

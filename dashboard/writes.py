@@ -2,18 +2,21 @@
 
 A plugin never opens its own connection nor reaches into the app: it asks which tables
 the dashboard serves (:func:`served_tables`, also from a start-up hook), then for a
-:class:`TableWriter` (``table_writer("orders", plugin="restock")``, or the ``writer`` a
-bulk action receives), which reads rows (:meth:`TableWriter.rows`), links to the table's
-pages (:meth:`TableWriter.list_url`, :meth:`TableWriter.details_url`), and writes; every
-write through it
+:class:`TableWriter` (``table_writer("orders", plugin="refunds")``, or the ``writer`` a
+bulk action receives), which reads rows (:meth:`TableWriter.rows`, :meth:`TableWriter.count`),
+links to the table's pages (:meth:`TableWriter.list_url`, :meth:`TableWriter.details_url`),
+and writes. Every write through it
 
-- is refused with :class:`WriteRefused` (a 403 page on a plugin page) when the dashboard
-  runs read-only, the table cannot be edited, or the operator's role lacks the right;
-- runs through the table's :class:`~dashboard.db.records.RecordStore`, in one transaction,
-  so a database error becomes a :class:`~dashboard.db.records.WriteError` with a message safe
-  to show, and a write over several rows is all or nothing;
-- bumps the table's cache generation, so its listings and charts show the change at once;
-- is recorded in the audit log (action ``plugin``), and so is a refused one.
+- is refused with :class:`WriteRefused` (``reason="permission"``) when the dashboard runs
+  read-only, the table cannot be edited, or the operator's role lacks the right;
+- runs in one database transaction, all or none: its own, or the one of the
+  ``with transaction():`` block around it, which may span several tables;
+- raises :class:`WriteFailed` when it is not made, whatever the cause: ``reason`` says
+  which, ``message`` says it to the operator (naming the constraint and the row);
+- is asked of the ``before_write`` hooks row by row, and told to ``after_write`` after commit;
+- bumps the table's cache generation after commit, so listings and charts show it at once;
+- is recorded in the audit log (action ``plugin``, with the plugin's name and the
+  ``reason`` given), after commit, and so is a refused or rolled-back one, as failed.
 
 Values are given by column name, in Python types (``int``, ``Decimal``, ``datetime``...).
 """
@@ -28,30 +31,74 @@ from flask_login import current_user
 from dashboard.db.records import Record, WriteError
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_, Message
-from dashboard.security import audit
+from dashboard.plugins.write_api import reading
+from dashboard.plugins.write_api import transactions as _transactions
+from dashboard.plugins.write_api.failures import (
+    REASONS,
+    WriteFailed,
+    WriteGone,
+    WriteRefused,
+    from_write_error,
+    permission_denied,
+    row_gone,
+)
+from dashboard.plugins.write_api.reading import MAX_ROWS, OPERATORS
 from dashboard.site_state import current_site
 from dashboard.web import audit_changes
-from dashboard.web.caching import listing_cache
 from dashboard.web.keys import encode_key
-from dashboard.web.unavailable import DatabaseUnreachable
 
 if t.TYPE_CHECKING:
+    import contextlib
+
+    from dashboard.db.reflection import ColumnInfo
     from dashboard.web.table_view import TableView
+
+__all__ = [
+    "MAX_ROWS",
+    "OPERATORS",
+    "REASONS",
+    "TableWriter",
+    "WriteFailed",
+    "WriteGone",
+    "WriteRefused",
+    "served_tables",
+    "table_writer",
+    "transaction",
+]
 
 #: Table actions that change rows, and need a writable table as well as the right.
 WRITE_ACTIONS = ("create", "edit", "delete")
+Rows: t.TypeAlias = "t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]"
 
 
-class WriteRefused(Exception):
-    """The operator may not make this write here; ``message`` says why, safe to show."""
+def transaction(reason: str | None = None) -> contextlib.AbstractContextManager[object]:
+    """A database transaction joined by every :class:`TableWriter` write made inside the block::
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        with transaction(reason="refund #" + str(order_id)):
+            orders.update(order, {"status": "refunded"})
+            refunds.insert({"order_id": order_id, "amount": order["total"]})
+
+    The writes may go to any number of tables of the served database: all are saved, or none.
+    Leaving the block commits; then each write is recorded in the audit log (with
+    ``reason`` on every entry), the ``after_write`` hooks are called and the tables' cached
+    listings and charts refreshed. An exception leaving the block rolls everything back, and
+    each write is recorded as failed, saying why; none as saved. A write that fails inside
+    the block dooms the transaction even if the block catches its :class:`WriteFailed`: the
+    end of the block then rolls back and raises it again. A ``with transaction()`` inside
+    another joins the outer one. Keep the block short: the rows written stay locked until
+    it ends.
+
+    :param reason: why the writes are made, in the operator's or the plugin's words
+        (``"refund requested by the customer"``); shown with each audit entry.
+    :raises WriteFailed: from the writes inside, or on leaving when the commit fails (or
+        when a write failed and the block caught it).
+    :raises WriteRefused: for a write to a table of another database than the first write's.
+    """
+    return _transactions.transaction(reason)
 
 
 class TableWriter:
-    """Audited, permission-checked writes to one served table.
+    """Audited, permission-checked reads and writes of one served table.
 
     The table's view and record store stay private: every read and write goes through the
     methods below, so none skips the permission check or the audit log.
@@ -83,95 +130,165 @@ class TableWriter:
             return gettext("Permission denied.")
         return None
 
-    def _check(self, action: str, row_key: str | None, changes: t.Any) -> None:
-        refusal = self._refusal(action)
-        if refusal is not None:
-            self._audit(row_key, changes, outcome="failed", message=refusal, verb=action)
-            raise WriteRefused(refusal)
-
     # -- writing -------------------------------------------------------------------------
-    def insert(self, values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """Insert one row from ``values`` (by column name) and return its key by column name."""
+    def insert(self, values: t.Mapping[str, t.Any], *, reason: str | None = None) -> dict[str, t.Any]:
+        """Insert one row from ``values`` (by column name) and return its key by column name.
+
+        :param reason: recorded with the audit entry (see :func:`transaction`).
+        :raises WriteFailed: nothing was inserted (``reason``, ``message`` say why);
+            :class:`WriteRefused` when the operator may not create rows here.
+        :raises KeyError: for a column the table does not have.
+        """
         typed = self._by_key(values)
-        changes = audit_changes.created(self._view, typed)
-        self._check("create", None, changes)
-        try:
-            key = self._store.insert(typed)
-        except WriteError as exc:
-            self._failed(None, changes, exc, "create")
-        self._after_write()
-        changes = audit_changes.created(self._view, typed)  # as written: a before_write hook may change it
-        complete = all(part is not None for part in key)
-        self._audit(encode_key(key, self._store.key_codecs) if complete else None, changes, verb="create")
+        given = tuple(values.get(name) for name in self.info.row_key)
+        # The row's key when the plugin gives it: a refusal then names the row.
+        named = encode_key(given, self._store.key_codecs) if given and None not in given else None
+        with _transactions.transaction(reason) as tx:
+            self._check(tx, "create", [given] if named else None, audit_changes.created(self._view, typed))
+            try:
+                key = tx.run(self._store, "create", lambda connection: self._store.insert_in(connection, typed))
+            except WriteError as exc:
+                raise self._failed(tx, exc, "create", named, audit_changes.created(self._view, typed)) from None
+            complete = all(part is not None for part in key)
+            row_key = encode_key(key, self._store.key_codecs) if complete else None
+            # As written: a before_write hook may have changed the values.
+            self._record(tx, "create", row_key, audit_changes.created(self._view, typed))
         return dict(zip(self.info.row_key, key, strict=False))
 
-    def update(
-        self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]], changes: t.Mapping[str, t.Any]
-    ) -> int:
-        """Write ``changes`` (by column name) to each of ``rows`` (dicts holding at least the key columns).
+    def update(self, rows: Rows, changes: t.Mapping[str, t.Any], *, reason: str | None = None) -> int:
+        """Write ``changes`` (by column name) to each of ``rows`` (dicts holding at least the key
+        columns, as :meth:`rows` returns them), all or none. Returns how many rows were changed.
 
-        All rows in one transaction: every one is changed, or none. Returns how many were.
+        :param reason: recorded with each audit entry (see :func:`transaction`).
+        :raises WriteFailed: nothing was changed; ``row`` (and the message) names the row the
+            database refused, ``reason="conflict"`` when a row no longer exists;
+            :class:`WriteRefused` when the operator may not edit rows here.
+        :raises KeyError: for a column the table does not have, or a row without its key columns.
         """
-        records = self._records(rows)
+        keys = list(dict.fromkeys(self._keys(rows)))
         typed = self._by_key(changes)
-        before = {
-            encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, typed) for r in records
-        }
-        self._check("edit", _joined(before), _single(before))
-        written: list[tuple[Record, dict[str, t.Any]]] = []
-        try:
-            changed = self._store.update_rows([r._key for r in records], typed, written)
-        except WriteError as exc:
-            self._failed(_joined(before), _single(before), exc, "edit")
-        self._after_write()
-        if written:
-            # The store's write hooks were asked row by row, and may have changed the values.
-            before = {
-                encode_key(r._key, self._store.key_codecs): audit_changes.edited(self._view, r, row_changes)
-                for r, row_changes in written
-            }
-        for key, row_changes in before.items():
-            self._audit(key, row_changes, verb="edit")
-        return changed
+        with _transactions.transaction(reason) as tx:
+            self._check(tx, "edit", keys, None)
+            if not typed:
+                return 0
+            for key in keys:
+                row_key = encode_key(key, self._store.key_codecs)
 
-    def delete(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> int:
-        """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went."""
-        records = self._records(rows)
-        removed = {encode_key(r._key, self._store.key_codecs): audit_changes.deleted(self._view, r) for r in records}
-        self._check("delete", _joined(removed), _single(removed))
-        try:
-            deleted = self._store.delete([r._key for r in records])
-        except WriteError as exc:
-            self._failed(_joined(removed), _single(removed), exc, "delete")
-        self._after_write()
-        for key, row_changes in removed.items():
-            self._audit(key, row_changes, verb="delete")
-        return deleted
+                read: list[Record] = []  # the row as it was, for the audit entry of a failure too
+
+                def edit(
+                    connection: t.Any, key: tuple[t.Any, ...] = key, read: list[Record] = read
+                ) -> tuple[Record, dict[str, t.Any]] | None:
+                    current = self._store.locked_in(connection, key)
+                    if current is None:
+                        return None
+                    read.append(current)
+                    row_changes = dict(typed)
+                    self._store.update_row_in(connection, current, row_changes)
+                    return current, row_changes
+
+                try:
+                    written = tx.run(self._store, "edit", edit)
+                except WriteError as exc:
+                    tried = audit_changes.edited(self._view, read[0], typed) if read else None
+                    raise self._failed(tx, exc, "edit", row_key, tried) from None
+                if written is None:
+                    raise self._gone(tx, "edit", row_key)
+                # As written: a before_write hook may have changed the values.
+                self._record(tx, "edit", row_key, audit_changes.edited(self._view, *written))
+        return len(keys)
+
+    def delete(self, rows: Rows, *, reason: str | None = None) -> int:
+        """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went.
+
+        :param reason: recorded with each audit entry (see :func:`transaction`).
+        :raises WriteFailed: nothing was deleted; ``row`` names the row refused (a foreign key
+            still pointing at it...), ``reason="conflict"`` when a row no longer exists;
+            :class:`WriteRefused` when the operator may not delete rows here.
+        :raises KeyError: for a row without its key columns.
+        """
+        keys = list(dict.fromkeys(self._keys(rows)))
+        with _transactions.transaction(reason) as tx:
+            self._check(tx, "delete", keys, None)
+            for key in keys:
+                row_key = encode_key(key, self._store.key_codecs)
+
+                read: list[Record] = []  # the row as it was, for the audit entry of a failure too
+
+                def remove(connection: t.Any, key: tuple[t.Any, ...] = key, read: list[Record] = read) -> Record | None:
+                    current = self._store.locked_in(connection, key)
+                    if current is None:
+                        return None
+                    read.append(current)
+                    return current if self._store.delete_in(connection, key) else None
+
+                try:
+                    removed = tx.run(self._store, "delete", remove)
+                except WriteError as exc:
+                    tried = audit_changes.deleted(self._view, read[0]) if read else None
+                    raise self._failed(tx, exc, "delete", row_key, tried) from None
+                if removed is None:
+                    raise self._gone(tx, "delete", row_key)
+                self._record(tx, "delete", row_key, audit_changes.deleted(self._view, removed))
+        return len(keys)
 
     # -- reading ----------------------------------------------------------------------------
     def rows(
         self,
         where: t.Mapping[str, t.Any] | None = None,
         *,
-        order_by: str | None = None,
+        order_by: str | t.Sequence[str] | None = None,
         descending: bool = False,
         limit: int = 20,
+        offset: int = 0,
     ) -> list[dict[str, t.Any]]:
-        """Rows whose columns equal ``where``'s values, as dicts by column name (visible columns and the key).
+        """Rows matching ``where``, as dicts by column name: every column the operator can read
+        through the dashboard (those its details page shows: all but the columns hidden by the
+        ``TABLES`` settings and the secret-looking ones, unless the settings show them) and the
+        key columns.
 
-        Reading needs the ``view`` right on the table, as its list page does.
+        :param where: ``{column: value}`` (equal) or ``{column: (operator, value)}``, ANDed, with
+            the operators of :data:`OPERATORS`: ``eq``, ``ne`` (a row without a value differs
+            too), ``lt``, ``le``, ``gt``, ``ge``, ``in`` and ``not_in`` (a list of at most 1,000
+            values), ``is_null`` and ``not_null`` (``("is_null",)``), ``contains`` and
+            ``startswith`` (text columns, case-insensitive, ``%`` and ``_`` taken literally).
+        :param order_by: a column name, or a list of them, ``"-name"`` for descending; the row
+            key breaks ties, so pages are stable.
+        :param descending: turns a single ``order_by`` column around.
+        :param limit: most rows returned, 1 to :data:`MAX_ROWS` (1,000): page with ``offset``.
+        :param offset: how many matching rows to skip first.
+        :raises ValueError: for a column the operator may not read (or that does not exist), an
+            unknown operator, a value that does not fit it, or a limit out of range.
+        :raises WriteRefused: when the operator may not view the table (``reason="permission"``).
         """
-        if not self._view.allowed("view"):
-            raise WriteRefused(self._refusal("view") or Message(N_("Permission denied.")))
-        conditions = [
-            self._store.table.c[self.info.column(name).name] == value for name, value in (where or {}).items()
-        ]
-        order = [(self.info.column(order_by).key, descending)] if order_by else []
-        shown = {c.name for c in self._view.visible} | set(self.info.row_key)
+        readable = self._readable()
+        conditions = self._where(readable, where)
+        order = reading.order(self.info.id, readable, order_by, descending)
+        limit, offset = reading.paging(limit, offset)
+        names = set(readable)
         return [
-            {c.name: getattr(record, c.key) for c in self.info.columns if c.name in shown}
-            for record in self._store.select(where=conditions, order=order, limit=min(limit, 1000))
+            {c.name: getattr(record, c.key) for c in self.info.columns if c.name in names}
+            for record in self._store.select(where=conditions, order=order, limit=limit, offset=offset)
         ]
+
+    def count(self, where: t.Mapping[str, t.Any] | None = None) -> int:
+        """How many rows match ``where`` (as :meth:`rows` takes it). A full count: on a big
+        table without an index for the filter it reads the whole table.
+
+        :raises ValueError: as :meth:`rows`.
+        :raises WriteRefused: when the operator may not view the table.
+        """
+        readable = self._readable()
+        return self._store.count(self._where(readable, where))
+
+    def _readable(self) -> dict[str, ColumnInfo]:
+        if not self._view.allowed("view"):
+            raise permission_denied(self._refusal("view") or Message(N_("Permission denied.")), self.info.id, None)
+        shown = {c.name for c in self._view.visible} | set(self.info.row_key)
+        return {c.name: c for c in self.info.columns if c.name in shown}
+
+    def _where(self, readable: dict[str, ColumnInfo], where: t.Any) -> list[t.Any]:
+        return reading.conditions(self.info.id, readable, lambda c: self._store.column(c.key), where)
 
     # -- linking ----------------------------------------------------------------------------
     def list_url(self) -> str | None:
@@ -204,67 +321,45 @@ class TableWriter:
                 raise KeyError(f"table {self.info.id!r} has no column {name!r}") from None
         return typed
 
-    def _records(self, rows: t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]) -> list[Record]:
-        """The rows as they are in the database now, found by their key columns."""
+    def _keys(self, rows: Rows) -> list[tuple[t.Any, ...]]:
+        """The row keys of ``rows`` (each a mapping holding the key columns)."""
         if isinstance(rows, t.Mapping):
             rows = [rows]
         if not self.info.row_key or self.info.row_key_source == "rowid":
-            raise WriteRefused(Message(N_("This table has no key to address single rows.")))
-        records = []
+            raise WriteRefused(Message(N_("This table has no key to address single rows.")), table=self.info.id)
+        keys = []
         for row in rows:
-            key = tuple(row[name] for name in self.info.row_key)
-            record = self._store.get(key)
-            if record is None:
-                raise WriteError(
-                    Message(
-                        N_("Not saved: no row of %(table)s has the key %(key)s any more."),
-                        table=self.info.name,
-                        key=repr(key),
-                    )
-                )
-            records.append(record)
-        return records
+            missing = [name for name in self.info.row_key if name not in row]
+            if missing:
+                raise KeyError(f"a row of {self.info.id!r} to write lacks its key column(s) {', '.join(missing)}")
+            keys.append(tuple(row[name] for name in self.info.row_key))
+        return keys
 
-    def _after_write(self) -> None:
-        cache = listing_cache()
-        if cache is not None:
-            cache.bump(self.info.id)
+    def _check(self, tx: _transactions.Transaction, action: str, keys: t.Any, changes: t.Any) -> None:
+        refusal = self._refusal(action)
+        if refusal is None:
+            return
+        row_keys = [encode_key(key, self._store.key_codecs) for key in keys or ()]
+        row_key = ", ".join(row_keys) if row_keys else None
+        tx.record(_transactions.Entry(self.plugin, action, self.info.id, row_key, changes, "failed", refusal))
+        raise tx.fail(permission_denied(refusal, self.info.id, row_keys[0] if len(row_keys) == 1 else None))
 
-    def _failed(self, row_key: str | None, changes: t.Any, exc: WriteError, verb: str) -> t.NoReturn:
-        self._audit(row_key, changes, outcome="failed", message=exc.message, verb=verb, kind=exc.kind)
-        if exc.unavailable:
-            raise DatabaseUnreachable() from exc
-        raise exc
-
-    def _audit(
-        self,
-        row_key: str | None,
-        changes: t.Any,
-        *,
-        verb: str,
-        outcome: str = "ok",
-        message: str = "",
-        kind: str | None = None,
-    ) -> None:
-        prefix = f"{self.plugin}: {verb}"
-        audit.record_write(
-            "plugin",
-            self.info.id,
-            row_key=row_key,
-            changes=changes,
-            outcome=outcome,
-            message=f"{prefix}. {message}" if message else prefix,
-            kind=kind,
+    def _failed(
+        self, tx: _transactions.Transaction, exc: WriteError, action: str, row_key: str | None, changes: t.Any
+    ) -> WriteFailed:
+        failed = from_write_error(exc, action, self.info.id, row_key)
+        tx.record(
+            _transactions.Entry(self.plugin, action, self.info.id, row_key, changes, "failed", exc.message, exc.kind)
         )
+        return tx.fail(failed)
 
+    def _gone(self, tx: _transactions.Transaction, action: str, row_key: str) -> WriteFailed:
+        failed = row_gone(action, self.info.id, row_key)
+        tx.record(_transactions.Entry(self.plugin, action, self.info.id, row_key, None, "failed", failed.message))
+        return tx.fail(failed)
 
-def _joined(by_key: t.Mapping[str, t.Any]) -> str | None:
-    return ", ".join(by_key) if by_key else None
-
-
-def _single(by_key: t.Mapping[str, t.Any]) -> t.Any:
-    """The changes of the one row written, for an entry about it; none when the entry names several rows."""
-    return next(iter(by_key.values())) if len(by_key) == 1 else None
+    def _record(self, tx: _transactions.Transaction, action: str, row_key: str | None, changes: t.Any) -> None:
+        tx.record(_transactions.Entry(self.plugin, action, self.info.id, row_key, changes))
 
 
 def served_tables(app: Flask | None = None) -> list[str]:
@@ -280,6 +375,7 @@ def served_tables(app: Flask | None = None) -> list[str]:
 def table_writer(table_id: str, plugin: str) -> TableWriter:
     """A writer for served table ``table_id`` (``name`` or ``schema.name``) in the current app.
 
+    :param plugin: your plugin's name, recorded with each audit entry of its writes.
     :raises LookupError: when the dashboard does not serve that table (unknown or hidden).
     """
     view = current_site().views.get(table_id)

@@ -234,7 +234,20 @@ PLUGIN_API: dict[str, frozenset[str]] = {
     "dashboard.hookspecs": frozenset({"hookimpl"}),
     "dashboard.pages": frozenset({"Page", "BulkAction", "MenuLink", "ALL_ROLES", "page_url"}),
     "dashboard.charts": frozenset({"Chart"}),
-    "dashboard.writes": frozenset({"served_tables", "table_writer", "TableWriter", "WriteRefused"}),
+    "dashboard.writes": frozenset(
+        {
+            "served_tables",
+            "table_writer",
+            "TableWriter",
+            "transaction",
+            "WriteFailed",
+            "WriteRefused",
+            "WriteGone",
+            "REASONS",
+            "OPERATORS",
+            "MAX_ROWS",
+        }
+    ),
     "dashboard.i18n": frozenset({"gettext", "ngettext", "lazy_gettext", "register_translations"}),
 }
 #: Reaching the site object, its table views or their stores: what the public API stands in for.

@@ -257,9 +257,8 @@ def _plugin_writes(site: Site) -> None:
     """What a plugin writes through ``dashboard.writes``, as the logged-in admin."""
     from flask_login import login_user
 
-    from dashboard.db.records import WriteError
     from dashboard.security.auth import User
-    from dashboard.writes import table_writer
+    from dashboard.writes import WriteFailed, table_writer
 
     with site.app.test_request_context("/"):
         login_user(User(statedb.get_store(site.app).user_by_name("admin-user")))
@@ -267,7 +266,7 @@ def _plugin_writes(site: Site) -> None:
         writer.insert({"id": 16, "name": "person 16", "salary": 969696, "api_token": "tok-16-secret"})
         writer.update({"id": 16}, {"salary": 979797, "name": "person sixteen"})
         writer.delete({"id": 16})
-        with pytest.raises(WriteError):
+        with pytest.raises(WriteFailed):
             writer.delete({"id": 1})  # staff_notes refers to it: a failed entry
         audit.record_write("plugin", "payroll_history", changes={"amount": {"old": "989898", "new": "999999"}})
 

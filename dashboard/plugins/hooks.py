@@ -22,7 +22,6 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import is_gone
-from dashboard.db.records import WriteError
 from dashboard.i18n.translation import gettext
 from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
 from dashboard.plugins import charting, runtime, write_hooks
@@ -31,7 +30,7 @@ from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
 from dashboard.site_state import DashboardState, current_site
 from dashboard.web.keys import BadKey, decode_key
-from dashboard.writes import TableWriter, WriteRefused
+from dashboard.writes import TableWriter, WriteFailed, WriteGone
 
 if t.TYPE_CHECKING:
     from dashboard.db.reflection import ColumnInfo, TableInfo
@@ -222,8 +221,10 @@ def _run_action(view: TableView, plugin: str, action: BulkAction, ids: list[str]
         return None
     try:
         message = action.run(rows, writer)
-    except (WriteRefused, WriteError) as refused:
-        flash(refused.message, "error")
+    except WriteFailed as failed:
+        if isinstance(failed, WriteGone):
+            raise  # the "database not reachable" page
+        flash(failed.message, "error")  # naming the row refused, when one was
     except Exception as exc:
         if is_gone(exc):
             raise

@@ -118,6 +118,7 @@ def record_write(
     username: str | None = None,
     role: str | None = None,
     kind: str | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Add one entry to the audit log, committed at once in a transaction of its own.
 
@@ -135,6 +136,8 @@ def record_write(
     :param role: their role, likewise.
     :param kind: why the database refused a failed write (a :class:`dashboard.db.errors.Kind`),
         kept at the start of the message as ``[kind]``.
+    :param reason: why the write was made, in the words of whoever made it (a plugin's
+        ``transaction(reason=...)``), kept in a column of its own.
     :returns: whether the entry was written; when the state database refuses it the
         entry is logged as an error instead, and the request carries on.
     :raises ValueError: for an unknown ``action`` or ``outcome``.
@@ -144,9 +147,9 @@ def record_write(
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}; outcomes are {', '.join(OUTCOMES)}")
     who, their_role = _operator()
-    reason = g.get("dashboard_audit_reason") if has_request_context() else None
-    if reason:
-        message = f"{reason}: {message}" if message else reason
+    on_behalf = g.get("dashboard_audit_reason") if has_request_context() else None
+    if on_behalf:
+        message = f"{on_behalf}: {message}" if message else on_behalf
     patterns = [str(p).lower() for p in current_app.config.get("SENSITIVE_COLUMN_PATTERNS", ())]
     unshown = _unshown_columns(table_id)
 
@@ -164,6 +167,7 @@ def record_write(
         "changes": _bounded(changes, secret, per_row=action == "bulk_delete") if changes is not None else None,
         "outcome": outcome,
         "message": (f"[{kind}] {message}" if kind else str(message))[:_MAX_MESSAGE_CHARS],
+        "reason": str(reason)[:_MAX_MESSAGE_CHARS] if reason else None,
     }
     try:
         statedb.get_store(current_app).add_audit_entry(entry)

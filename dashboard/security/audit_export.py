@@ -19,7 +19,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "jsonl": ("application/x-ndjson; charset=utf-8", "jsonl"),
 }
-COLUMNS = ("id", "at", "username", "role", "action", "table_id", "row_key", "changes", "outcome", "message")
+COLUMNS = ("id", "at", "username", "role", "action", "table_id", "row_key", "changes", "outcome", "message", "reason")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
