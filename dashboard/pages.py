@@ -25,7 +25,7 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.menu import MenuLink as FlaskAdminMenuLink
 from werkzeug.exceptions import HTTPException
@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from dashboard.db.errors import is_gone
 from dashboard.i18n.translation import gettext
 from dashboard.plugins import charting
+from dashboard.plugins.plugin_settings import settings_of
 from dashboard.plugins.runtime import plugin_static, report, sees_details
 from dashboard.plugins.write_api.failures import status_of as write_failure_status
 from dashboard.security.auth import ROLES
@@ -56,6 +57,16 @@ def page_url(slug: str) -> str | None:
     if endpoint not in current_app.blueprints:
         return None
     return url_for(f"{endpoint}.index")
+
+
+def plugin_settings(name: str, app: Flask | None = None) -> t.Mapping[str, t.Any]:
+    """The settings of plugin ``name``: its ``[plugins.<name>]`` table of the settings file, read-only.
+
+    An empty mapping when there is none. Inside a request it reads the current app; in a
+    start-up hook pass the ``app`` the hook gets: ``plugin_settings("restock", app)``.
+    ``DASHBOARD_PLUGINS__RESTOCK__LOW_STOCK=5`` in the environment sets ``low_stock``.
+    """
+    return settings_of(name, app)
 
 
 def role_allows(roles: t.Sequence[str], action: str) -> bool:
@@ -95,6 +106,11 @@ class Page(BaseView):
             endpoint=page_endpoint(slug),
             url=own_url(f"pages/{slug}"),
         )
+
+    @property
+    def settings(self) -> t.Mapping[str, t.Any]:
+        """The settings of the page's plugin (:func:`plugin_settings`), read-only; empty when none."""
+        return settings_of(self.plugin)
 
     @classmethod
     def page_slug(cls) -> str:

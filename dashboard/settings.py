@@ -3,11 +3,16 @@
 Settings are read in layers, later ones winning: the declared defaults, the bundled
 ``config/default.toml``, a ``--config`` TOML file, then ``DASHBOARD_*`` environment
 variables (``DASHBOARD_DATABASE_URL`` sets ``DATABASE_URL``). TOML keys may be written in
-lower case; they are stored upper-cased as Flask expects.
+lower case; they are stored upper-cased as Flask expects. Each plugin's own settings are the
+``[plugins.<name>]`` tables, kept as written under ``PLUGINS``;
+``DASHBOARD_PLUGINS__<NAME>__<KEY>`` sets one of them from the environment (names lower-cased).
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import tomllib
 import typing as t
 from dataclasses import dataclass
@@ -60,6 +65,15 @@ SETTINGS: tuple[Setting, ...] = (
         (
             "Names of plugins not to load, whether from the plugins folder, an installed package or built in (see "
             "`dashboard plugins`)."
+        ),
+    ),
+    Setting(
+        "PLUGINS",
+        {},
+        (
+            "Each plugin's own settings: a [plugins.<name>] table per plugin (DASHBOARD_PLUGINS__<NAME>__<KEY> in "
+            "the environment), read by the plugin with dashboard.pages.plugin_settings(name). A table naming no "
+            "plugin is reported at start-up and by `dashboard plugins`; the values are never shown."
         ),
     ),
     Setting(
@@ -341,12 +355,58 @@ def load_settings(app: Flask, config_file: str | None = None, overrides: t.Mappi
     :param config_file: an operator's TOML file (``--config``), or ``None``.
     :param overrides: values given in code or on the command line; they win over all.
     """
-    app.config.from_mapping(DEFAULTS)
+    # A copy: Flask sets nested environment values (DASHBOARD_TABLES__X__...) inside the dicts it finds.
+    app.config.from_mapping(copy.deepcopy(DEFAULTS))
     default_file = bundled_dir("config") / "default.toml"
     if default_file.is_file():
         app.config.from_mapping(read_toml(default_file))
     if config_file:
         app.config.from_mapping(read_toml(config_file))
+    from_files = copy.deepcopy(app.config["PLUGINS"])
     app.config.from_prefixed_env("DASHBOARD")
+    app.config["PLUGINS"] = plugin_settings_from_environment(from_files, os.environ)
     if overrides:
         app.config.from_mapping({k.upper(): v for k, v in overrides.items()})
+    plugins = app.config["PLUGINS"]
+    if not isinstance(plugins, dict) or not all(isinstance(value, dict) for value in plugins.values()):
+        raise ConfigError(
+            Message(N_("PLUGINS must hold one table of settings per plugin: [plugins.<name>] in the settings file"))
+        )
+
+
+#: ``DASHBOARD_PLUGINS__RESTOCK__LOW_STOCK=5`` sets ``low_stock`` of plugin ``restock``.
+PLUGIN_ENV_PREFIX = "DASHBOARD_PLUGINS__"
+
+
+def plugin_settings_from_environment(from_files: t.Any, environ: t.Mapping[str, str]) -> t.Any:
+    """The ``[plugins.<name>]`` tables of the files with the environment's values over them.
+
+    Flask's own reading of ``DASHBOARD_PLUGINS__...`` would keep the names upper-cased
+    (``RESTOCK``, ``LOW_STOCK``), apart from the lower-case ones of the TOML file; here plugin
+    and key names are lower-cased, so the environment overrides the file's value. Values are
+    read as JSON where they parse (``5``, ``true``, ``["a"]``), else kept as text.
+
+    :param from_files: ``PLUGINS`` as the default and ``--config`` files left it.
+    :param environ: the process's environment.
+    """
+    plugins = from_files
+    if "DASHBOARD_PLUGINS" in environ:
+        plugins = _json_or_text(environ["DASHBOARD_PLUGINS"])
+    for name in sorted(environ):
+        if not name.startswith(PLUGIN_ENV_PREFIX) or not isinstance(plugins, dict):
+            continue
+        *parts, tail = name.removeprefix(PLUGIN_ENV_PREFIX).lower().split("__")
+        current = plugins
+        for part in parts:
+            if not isinstance(current.get(part), dict):
+                current[part] = {}
+            current = current[part]
+        current[tail] = _json_or_text(environ[name])
+    return plugins
+
+
+def _json_or_text(value: str) -> t.Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

@@ -232,7 +232,21 @@ PLUGINS = PACKAGE.parent / "plugins"
 #: Everything of the dashboard a plugin may use (plugins/README.md): module -> its public names.
 PLUGIN_API: dict[str, frozenset[str]] = {
     "dashboard.hookspecs": frozenset({"hookimpl"}),
-    "dashboard.pages": frozenset({"Page", "BulkAction", "MenuLink", "ALL_ROLES", "page_url"}),
+    "dashboard.pages": frozenset(
+        {
+            "Page",
+            "BulkAction",
+            "MenuLink",
+            "ALL_ROLES",
+            "page_url",
+            "plugin_settings",
+            "RowAction",
+            "TableAction",
+            "Block",
+            "BLOCK_SLOTS",
+            "LookupField",
+        }
+    ),
     "dashboard.charts": frozenset({"Chart"}),
     "dashboard.writes": frozenset(
         {
@@ -249,6 +263,8 @@ PLUGIN_API: dict[str, frozenset[str]] = {
         }
     ),
     "dashboard.i18n": frozenset({"gettext", "ngettext", "lazy_gettext", "register_translations"}),
+    # A plugin's tests (pytest_plugins = ["dashboard.testing"]), not the plugin itself.
+    "dashboard.testing": frozenset({"dashboard_site", "build_site", "DashboardSite", "DashboardClient"}),
 }
 #: Reaching the site object, its table views or their stores: what the public API stands in for.
 INTERNALS = re.compile(r"""extensions\s*(\[|\.get\()\s*["']dashboard|\.views\b|\._?store\b|\._view\b""")

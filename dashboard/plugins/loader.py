@@ -44,6 +44,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from dashboard import hookspecs
 from dashboard.i18n.translation import register_translations
 from dashboard.paths import bundled_dir
+from dashboard.plugins import plugin_settings
 from dashboard.plugins.builtins import BUILTIN_PLUGINS, ONLY_WHEN_SET
 from dashboard.plugins.runtime import (
     EXTENSION_KEY,
@@ -203,6 +204,13 @@ class PluginRegistry:
         if loaded is not None:
             loaded.additions = [a for a in loaded.additions if not (a.hook == hook and a.item is item)]
 
+    def first_failure(self, plugin: str, part: str) -> bool:
+        """Whether this is the first failure of ``plugin`` in ``part`` (reported ``once``), noting it."""
+        if (plugin, part) in self._failed_parts:
+            return False
+        self._failed_parts.add((plugin, part))
+        return True
+
     def has_implementations(self, hook: str) -> bool:
         """Whether any plugin implements ``hook``."""
         return bool(getattr(self.manager.hook, hook).get_hookimpls())
@@ -213,18 +221,20 @@ class PluginRegistry:
         :param once: report only the first failure of ``part``, whatever its message (a cell
             renderer failing on many values is one problem, not one per value).
         """
-        if once:
-            if (plugin, part) in self._failed_parts:
-                return
-            self._failed_parts.add((plugin, part))
-        message = f"{type(exc).__name__}: {exc}" if traceback else str(getattr(exc, "message", exc))
-        details = "".join(traceback_module.format_exception(exc)) if traceback else ""
+        if once and not self.first_failure(plugin, part):
+            return
+        message, details = failure_text(exc) if traceback else (str(getattr(exc, "message", exc)), "")
         if (plugin, part, message) not in self._reported:
             if traceback:
                 log.error("plugin %s failed in %s: %s\n%s", plugin, part, message, details)
             else:
                 log.warning("plugin %s: %s: %s", plugin, part, message)
         self.add_problem(plugin, part, message, details)
+
+
+def failure_text(exc: BaseException) -> tuple[str, str]:
+    """A failure as a problem shows it: ``Type: message``, and its formatted traceback."""
+    return f"{type(exc).__name__}: {exc}", "".join(traceback_module.format_exception(exc))
 
 
 def _identity(item: t.Any) -> t.Any:
@@ -403,6 +413,7 @@ def init_app(app: Flask) -> PluginRegistry:
 
     Never raises for a plugin's fault: failures are kept in the registry's ``problems``.
     """
+    plugin_settings.init_app(app)
     found = PluginRegistry()
     app.extensions[EXTENSION_KEY] = found
     disabled = {str(name) for name in app.config.get("DISABLED_PLUGINS") or ()}
@@ -410,6 +421,7 @@ def init_app(app: Flask) -> PluginRegistry:
     _load_builtins(found, disabled | unset)
     _load_entry_points(found, disabled)
     _load_folder(found, plugins_dir(app), disabled)
+    plugin_settings.report_unknown_names(app, found, disabled | {name for name, _module in _builtins()})
     _attach_folders(app, found)
     app.jinja_env.globals["plugin_static"] = plugin_static
     return found
