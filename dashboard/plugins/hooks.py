@@ -261,6 +261,7 @@ def init_app(app: Flask) -> None:
     before_render_template.connect(_template_variables, app)
     app.jinja_env.globals.update(
         dashboard_charts=dashboard_charts,
+        dashboard_details_charts=charting.details_charts,
         dashboard_charts_drawn=charts_drawn,
         plugin_problems=visible_problems,
         page_url=page_url,

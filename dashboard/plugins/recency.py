@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import is_gone
-from dashboard.plugins.charting import first_bucket, inline_date
+from dashboard.plugins.charting.buckets import first_bucket, inline_date
 from dashboard.web.caching import MISSING, listing_cache
 
 if t.TYPE_CHECKING:

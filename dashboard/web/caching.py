@@ -56,6 +56,18 @@ class ListingCache:
             return None
         return int(value or 0)
 
+    def generations(self, table_ids: t.Sequence[str]) -> list[int] | None:
+        """The write generations of ``table_ids``, in order, read in one round trip (a chart
+        reading many tables); ``None`` when the cache cannot be reached."""
+        if not table_ids:
+            return []
+        try:
+            values = self.cache.get_many(*(_generation_key(table_id) for table_id in table_ids))
+        except Exception as exc:  # any backend failure means "no cache", never an error page
+            self._warn("read generation", exc)
+            return None
+        return [int(value or 0) for value in values]
+
     def bump(self, table_id: str) -> None:
         """Mark every cached listing of ``table_id`` stale, on every worker sharing the cache."""
         key = _generation_key(table_id)

@@ -43,7 +43,8 @@ class ChartsPage(Page):
 
     def _entries(self) -> list[t.Any]:
         found = current_app.extensions["dashboard_plugins"].charts
-        return [entry for entry in found.values() if charting.visible(entry)]
+        # A chart declared on_details counts one row's children: it is shown on that row's page only.
+        return [entry for entry in found.values() if entry.chart.on_details is None and charting.visible(entry)]
 
     def is_visible(self) -> bool:
         # In the menu only when there is something to see.
