@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import typing as t
+from pathlib import Path
 
 import click
 
@@ -13,6 +15,7 @@ from dashboard.cli.common import app_settings, build_app, fail
 from dashboard.cli.server import DEFAULT_THREADS, bind_listener, default_workers, run_gunicorn
 from dashboard.cli.users import announce_first_admin, state_location
 from dashboard.i18n.translation import gettext as _
+from dashboard.plugins.loader import plugins_dir
 from dashboard.site_state import current_site
 from dashboard.statedb import get_store
 
@@ -49,6 +52,27 @@ def _listen(host: str, port: int) -> socket.socket:
                 reason=exc.strerror or exc,
             )
         )
+
+
+#: Folders under the plugins folder that are no plugin's source.
+_NOT_SOURCE = ("__pycache__", "node_modules")
+
+
+def plugin_files(folder: Path) -> list[str]:
+    """What ``--reload`` watches besides imported modules: ``folder`` and every file under it.
+
+    A plugin that failed to import was never imported, so Werkzeug's reloader would not
+    watch it: fixing it changed nothing until a manual restart. Every file is listed (code,
+    templates, static files, catalogs); the folder itself makes the stat reloader walk it on
+    each check, so a ``.py`` file created later is watched from then on.
+    """
+    if not folder.is_dir():
+        return []
+    files = [str(folder)]
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCE and not d.startswith("."))
+        files.extend(os.path.join(root, name) for name in sorted(names) if not name.endswith((".pyc", "~")))
+    return files
 
 
 def _site_url(host: str, port: int, path: str) -> str:
@@ -124,7 +148,7 @@ def serve(
     # First start: an admin with a one-time password.
     announce_first_admin(app, _site_url(host, port, "/login"))
     if listener is None:
-        app.run(host=host, port=port, debug=True, use_reloader=True)
+        app.run(host=host, port=port, debug=True, use_reloader=True, extra_files=plugin_files(plugins_dir(app)))
         return
     if workers > 1 and app.config["CACHE_TYPE"] in ("FileSystemCache", "filesystem"):
         click.echo(
