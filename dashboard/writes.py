@@ -31,10 +31,9 @@ from flask_login import current_user
 from dashboard.db.records import Record, WriteError
 from dashboard.i18n.translation import gettext
 from dashboard.messages import N_, Message
-from dashboard.plugins.write_api import reading
+from dashboard.plugins.write_api import failures, reading
 from dashboard.plugins.write_api import transactions as _transactions
 from dashboard.plugins.write_api.failures import (
-    REASONS,
     WriteFailed,
     WriteGone,
     WriteRefused,
@@ -42,7 +41,6 @@ from dashboard.plugins.write_api.failures import (
     permission_denied,
     row_gone,
 )
-from dashboard.plugins.write_api.reading import MAX_ROWS, OPERATORS
 from dashboard.site_state import current_site
 from dashboard.web import audit_changes
 from dashboard.web.keys import encode_key
@@ -66,6 +64,13 @@ __all__ = [
     "transaction",
 ]
 
+#: Every ``reason`` a :class:`WriteFailed` carries: ``permission``, ``constraint``, ``conflict``,
+#: ``gone``, ``timeout``, ``refused``, ``out_of_range``, ``other``.
+REASONS: tuple[str, ...] = failures.REASONS
+#: The filter operators of :meth:`TableWriter.rows` and :meth:`TableWriter.count`.
+OPERATORS: tuple[str, ...] = reading.OPERATORS
+#: Most rows one call of :meth:`TableWriter.rows` returns (1,000); page with ``offset`` for more.
+MAX_ROWS: int = reading.MAX_ROWS
 #: Table actions that change rows, and need a writable table as well as the right.
 WRITE_ACTIONS = ("create", "edit", "delete")
 Rows: t.TypeAlias = "t.Mapping[str, t.Any] | t.Sequence[t.Mapping[str, t.Any]]"

@@ -342,3 +342,35 @@ def test_an_older_state_database_gets_the_audit_logs_reason_column(tmp_path):
     store.add_audit_entry({**entry, "message": "", "reason": "stocktaking"})
     assert [e["reason"] for e in store.audit_entries({}, offset=0, limit=5)] == ["stocktaking"]
     store.engine.dispose()
+
+
+def test_a_transaction_writes_to_one_database_and_a_caught_failure_still_undoes_it(site):
+    import copy
+
+    from dashboard.db.records import RecordStore
+    from dashboard.writes import TableWriter
+
+    context = as_role(site, "admin")
+    other = sa.create_engine(url_of(site))
+    try:
+        orders = table_writer("orders", plugin="probe")
+        # The same table through another engine, as a writer kept from another app would be.
+        view = copy.copy(site.state.views["orders"])
+        view.store = RecordStore(other, view.info)
+        stray = TableWriter(view, "probe")
+        with pytest.raises(WriteRefused, match="a transaction writes to one database"), transaction():
+            orders.update({"id": 44}, {"status": "paid"})
+            stray.update({"id": 45}, {"status": "paid"})
+        with pytest.raises(WriteFailed) as failed, transaction(reason="caught"):
+            orders.update({"id": 44}, {"status": "paid"})
+            try:
+                orders.update({"id": 45}, {"total": Decimal(-1)})
+            except WriteFailed:
+                pass  # caught: the transaction is undone all the same, and says so on leaving
+        assert failed.value.reason == "constraint" and failed.value.constraint == "orders_total_positive"
+        assert (failed.value.table, failed.value.row, failed.value.column) == ("orders", "45", None)
+        assert [order(site, 44)[0], order(site, 45)[0]] == ["shipped", "paid"]
+        assert all(e["outcome"] == "failed" for e in entries(site, "orders", "44"))
+    finally:
+        context.pop()
+        other.dispose()
