@@ -57,7 +57,9 @@ MAX_GROUPS = 500
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart, declared as data.
+    """One chart, declared as data: computed by the database, cached until a write through the
+    dashboard to a table it reads, and for at most ``CHART_TTL_SECONDS`` (a setting, 300 s by
+    default) against writes made by other programs.
 
     :param name: unique id, conventionally ``plugin.chart`` (letters, digits, ``_.:-``).
     :param title: the caption shown above it.
@@ -69,7 +71,7 @@ class Chart:
     :param column: the numeric column measured (not needed for ``count``).
     :param where: filters, ``{column: value}`` or ``{column: (operator, value)}``; values are bound parameters.
     :param kind: ``bar``, ``line``, ``pie`` or ``number`` (one figure).
-    :param last: with ``bucket``, only the last N buckets up to today.
+    :param last: with ``bucket``, only the last N buckets up to today (those without rows show 0).
     :param limit: most groups shown (1 to 500, default 50): the biggest ones, or the latest buckets.
     :param home: also show it on the home page.
     :param on_list: also show it under its table's list.

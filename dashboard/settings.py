@@ -103,7 +103,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CHART_TTL_SECONDS",
         300,
-        "How long a chart's figures are served from the cache; writes made through the dashboard refresh them at once.",
+        "How long a chart's figures are served from the cache, at most: a write made through the dashboard to "
+        "a table a chart reads (its table, the parent table naming its groups, the tables of an sql= chart) "
+        "refreshes it at once; this bounds how late writes by other programs show.",
     ),
     Setting("PAGE_SIZE", 20, "Rows per list page."),
     Setting("PAGE_SIZES", [20, 50, 100], "Page sizes an operator may pick; anything else is clamped."),
