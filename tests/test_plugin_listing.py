@@ -209,3 +209,18 @@ def test_an_addition_of_an_unknown_kind_is_listed_by_its_class_and_name():
         "shiny_new_hook: widget: stock_badge (template: kit/badge.html)",
         "shiny_new_hook: builtin function or method: print",
     ]
+
+
+def test_a_worker_serving_the_list_from_the_shared_cache_learns_of_the_failure(shop_url, tmp_path, redis_url):
+    """Two workers share a Redis cache: the second serves the page the first rendered, never
+    calling the renderer, and still lists the problem and the degraded plugin, once."""
+    cache = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url}
+    first = plugin_site(shop_url, tmp_path / "first", {"kit": KIT}, **cache)
+    second = plugin_site(shop_url, tmp_path / "second", {"kit": KIT}, **cache)
+    assert ">Bell<" in _cells(first.text("/admin/products/"))
+    for _ in range(2):
+        assert ">Bell<" in _cells(second.text("/admin/products/"))
+    failures = [p for p in second.app.extensions["dashboard_plugins"].problems if p.plugin == "kit"]
+    assert [p.part for p in failures] == ["cell_renderer products.name"]
+    assert "Traceback" in failures[0].traceback and "cannot shout" in failures[0].traceback
+    assert ">degraded<" in _plugin_row(second.text("/admin/-/pages/plugins/"), "kit")

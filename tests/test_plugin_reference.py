@@ -186,6 +186,9 @@ def _reference() -> tuple[str, list[str]]:
         if module_doc:
             parts.append(module_doc)
         for name in _names(module_name):
+            if not hasattr(module, name):
+                undocumented.append(f"{module_name}.{name} (named in PLUGIN_API, missing from the module)")
+                continue
             value = getattr(module, name)
             if inspect.isclass(value):
                 signature = _signature(value)

@@ -29,6 +29,7 @@ from dashboard.plugins import loader as plugins
 from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
 from dashboard.site_state import DashboardState, current_site
+from dashboard.web import page_cache
 from dashboard.web.keys import BadKey, decode_key
 from dashboard.writes import TableWriter, WriteFailed, WriteGone
 
@@ -168,7 +169,10 @@ def _rendering(
             # Reported once per column (the plugin is then "degraded"), and this cell shows its
             # value as if there were no renderer. The renderer is still asked for the other
             # cells: one that fails on an odd value keeps showing the rest.
-            runtime.report(plugin, f"cell_renderer {info.id}.{column.name}", exc, once=True)
+            part = f"cell_renderer {info.id}.{column.name}"
+            runtime.report(plugin, part, exc, once=True)
+            # Kept with a cached list page: a worker serving it from the cache learns of it too.
+            page_cache.note(("plugin_problem", plugin, part, *plugins.failure_text(exc)))
             return default(view, context, model, name)
         if shown is None:
             return default(view, context, model, name)
@@ -258,6 +262,7 @@ def init_app(app: Flask) -> None:
     _register_pages(app, found, state)
     _register_menu_links(app, found, state)
     write_hooks.init_app(app)
+    app.extensions[page_cache.REPLAY_KEY] = _replay_problems
     before_render_template.connect(_template_variables, app)
     app.jinja_env.globals.update(
         dashboard_charts=dashboard_charts,
@@ -344,6 +349,15 @@ def _register_menu_links(app: Flask, found: plugins.PluginRegistry, state: Dashb
                 found.discard(plugin, "menu_links", link)
                 continue
             state.admin.add_link(RoleMenuLink(link))
+
+
+def _replay_problems(notes: t.Sequence[tuple[str, ...]]) -> None:
+    """Problems met while a list page served from the cache was rendered, maybe by another worker."""
+    found = plugins.registry()
+    for kind, plugin, part, message, details in (n for n in notes if len(n) == 5):
+        if kind == "plugin_problem" and found.first_failure(plugin, part):
+            log.error("plugin %s failed in %s (on a page kept in the cache): %s\n%s", plugin, part, message, details)
+            found.add_problem(plugin, part, message, details)
 
 
 def _template_variables(sender: Flask, template: t.Any, context: dict[str, t.Any], **_extra: t.Any) -> None:

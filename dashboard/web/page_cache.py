@@ -8,6 +8,11 @@ around it. The parts are *scrubbed* before they are stored: this request's CSRF 
 CSP nonce become slots (:mod:`dashboard.web.fragments`) that every later page fills with
 its own. Flashed messages are drawn by the layout, outside the kept parts.
 
+What went wrong while a kept page was rendered (a plugin's cell renderer that raised) is
+kept with it as *notes* (:func:`note`) and replayed on every hit through the app's
+:data:`REPLAY_KEY` extension, so a worker that only ever serves the page from the cache
+still learns of it (the plugin registry reports each failure once).
+
 The key holds the table's write generation (a write through the dashboard is seen at once
 by every worker), the listing's arguments, the reader's permission scope, language, time
 zone and the site's address prefix. A page whose listing was refused, or one asked to be
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from markupsafe import Markup
 
 from dashboard.db.listing import MISSING
@@ -28,6 +33,10 @@ from dashboard.web.fragments import compact, fill, scrub
 
 #: Arguments that ask for a fresh read: such a page is never cached.
 FRESH_ARGUMENTS = ("refresh", "exact_count")
+#: ``app.extensions[REPLAY_KEY](notes)`` is called with a kept page's notes when it is served.
+REPLAY_KEY = "dashboard_page_notes"
+#: Where the notes are kept among the page's parts (not a part's name: parts are template names).
+_NOTES = "-notes"
 
 
 def page_key(table_id: str, scope: t.Any) -> str | None:
@@ -48,7 +57,12 @@ def cached_parts(key: str) -> dict[str, Markup] | None:
     found = cache.get(key) if cache is not None else MISSING
     if found is MISSING or not isinstance(found, dict):
         return None
-    return {name: Markup(fill(html)) for name, html in found.items()}  # nosec B704 -- kept template output
+    notes = found.get(_NOTES)
+    replay = current_app.extensions.get(REPLAY_KEY)
+    if notes and replay is not None:
+        replay(notes)
+    parts = {name: html for name, html in found.items() if name != _NOTES}
+    return {name: Markup(fill(html)) for name, html in parts.items()}  # nosec B704 -- kept template output
 
 
 def keep_part(name: str, caller: t.Callable[[], str]) -> Markup:
@@ -60,13 +74,21 @@ def keep_part(name: str, caller: t.Callable[[], str]) -> Markup:
     return Markup(html)  # nosec B704 -- a template render (autoescaped)
 
 
+def note(entry: tuple[str, ...]) -> None:
+    """Keep ``entry`` (plain strings) with the page being rendered, replayed when it is served from the cache."""
+    notes = g.setdefault("dashboard_page_notes", []) if g.get("dashboard_page_key") else None
+    if notes is not None and entry not in notes:
+        notes.append(entry)
+
+
 def store_page() -> None:
     """Keep the parts this request rendered, unless its listing was refused."""
     key = g.pop("dashboard_page_key", None)
     parts = g.pop("dashboard_page_parts", None)
+    notes = g.pop("dashboard_page_notes", None)
     cache = listing_cache()
     if key and parts and cache is not None and not g.get("dashboard_listing_refused"):
-        cache.set(key, parts)
+        cache.set(key, {**parts, _NOTES: notes} if notes else parts)
 
 
 def init_app(app: Flask) -> None:
