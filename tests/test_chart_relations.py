@@ -139,13 +139,13 @@ def shop(dialect):
 
 @pytest.fixture(scope="module")
 def site(shop, tmp_path_factory):
-    """One site for the tests that only read: viewers may not view orders."""
+    """One site for the tests that only read: viewers may not view orders, editors customers."""
     site = plugin_site(
         shop,
         tmp_path_factory.mktemp("relations"),
         {"relations": PLUGIN},
         DISABLED_PLUGINS=["overview"],
-        TABLES={"orders": {"roles": {"viewer": []}}},
+        TABLES={"orders": {"roles": {"viewer": []}}, "customers": {"roles": {"editor": []}}},
     )
     yield site
     site.state.engine.dispose()
@@ -197,6 +197,24 @@ def test_a_hostile_parent_name_is_escaped_in_the_table_and_in_the_json(site):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in block
     attribute = re.search(r"data-chart='([^']*)'", block).group(1)
     assert "\\u003cscript\\u003e" in attribute and "<" not in attribute
+
+
+@pytest.fixture(scope="module")
+def editor(site):
+    return logged_in(site.app, "editor")
+
+
+def test_who_may_not_view_the_parent_table_sees_its_keys_not_its_names(site, editor):
+    assert "Bob Jones" in chart_block(chart_page(site, "r.top_customers"), "r.top_customers")
+    page = editor.get("/admin/-/pages/charts/?chart=r.top_customers").get_data(as_text=True)
+    assert chart_figures(page, "r.top_customers") == [
+        ("1", "150"),
+        ("2", "80"),
+        ("3", "30"),
+        ("4", "20"),
+        ("(none)", "5"),
+    ]
+    assert "Ann Smith" not in page and "Bob Jones" not in page
 
 
 def test_groups_that_are_not_foreign_keys_keep_their_values(site):
