@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from collections import Counter
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from dashboard import clock
 from dashboard.plugins.charting.sql_tables import tables_read
 from tests.apps import logged_in
 from tests.databases import database_with
@@ -353,5 +355,14 @@ def test_writes_through_the_dashboard_refresh_sql_charts_and_labels_at_once(dial
             # The parent's new name labels the table chart's group too.
             labels = dict(chart_figures(chart_page(site, "w.by_customer"), "w.by_customer"))
             assert labels.get("Robert Jones") == "2" and "Bob Jones" not in labels
+            # Another program's write shows once CHART_TTL_SECONDS have passed (by the app's clock).
+            engine = sa.create_engine(url)
+            with engine.begin() as connection:
+                connection.execute(sa.text("UPDATE orders SET status = 'pending' WHERE id = 7"))
+            engine.dispose()
+            assert dict(chart_figures(chart_page(site, "w.found"), "w.found"))["paid"] == "6"
+            later = time.time() + site.app.config["CHART_TTL_SECONDS"] + 1
+            clock.set_clock(site.app, lambda: later)
+            assert dict(chart_figures(chart_page(site, "w.found"), "w.found"))["paid"] == "5"
         finally:
             site.state.engine.dispose()
