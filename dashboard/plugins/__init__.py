@@ -9,6 +9,8 @@
 - :mod:`~dashboard.plugins.charting`: the chart engine behind :class:`dashboard.charts.Chart`
   (checking, the aggregate per dialect, computing, panels), and
   :mod:`~dashboard.plugins.recency` (whether a chart's window holds any row).
+- :mod:`~dashboard.plugins.write_api`: what :mod:`dashboard.writes` stands on (its errors,
+  transactions across tables, the filters of ``rows()``).
 - :mod:`~dashboard.plugins.builtins`: features of the dashboard written as ordinary plugins.
 
 A plugin itself imports only the public API: :mod:`dashboard.hookspecs`,
