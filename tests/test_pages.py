@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from dashboard import statedb
 from tests.apps import csrf_token, logged_in
-from tests.plugin_kit import REPO, chart_figures, create_shop, plugin_site
+from tests.plugin_kit import REPO, chart_figures, create_shop, plugin_site, shown_number
 from tests.site import rows
 
 EXAMPLES = str(REPO / "plugins")
@@ -182,6 +182,33 @@ def test_sales_overview_example_shows_the_shops_figures(shop_url, tmp_path):
     bare = plugin_site(bare_database(tmp_path / "bare.db"), tmp_path / "bare", {}, PLUGINS_DIR=EXAMPLES)
     assert bare.get("/admin/-/pages/sales-overview/").status_code == 404
     assert bare.app.extensions["dashboard_plugins"].problems == []
+
+
+def test_sales_overview_shows_the_top_customers_by_name(demo_url, tmp_path):
+    """The example's "Top 10 customers by revenue": grouped by the orders' foreign key, no SQL,
+    labelled with the customers' names (not their ids), the biggest first."""
+    site = plugin_site(demo_url, tmp_path, {}, role="viewer", PLUGINS_DIR=EXAMPLES)
+    page = site.text("/admin/-/pages/sales-overview/")
+    assert "Top 10 customers by revenue" in page
+    shown = chart_figures(page, "sales.top_customers")
+    engine = sa.create_engine(demo_url)
+    try:
+        with engine.connect() as connection:
+            totals = connection.execute(
+                sa.text(
+                    "SELECT c.id, c.name, sum(o.total) FROM orders o JOIN customers c ON c.id = o.customer_id"
+                    " WHERE o.status IN ('paid', 'shipped', 'delivered') GROUP BY c.id, c.name"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    best = sorted(totals, key=lambda row: -row[2])[:10]
+    assert len(best) == 10 and [value for _label, value in shown] == [shown_number(row[2]) for row in best]
+    for label, value in shown:
+        assert any(
+            label in (name, f"{name} (#{key})") and shown_number(total) == value for key, name, total in totals
+        ), (label, value)
+    assert site.app.extensions["dashboard_plugins"].problems == []
 
 
 def bare_database(path) -> str:
