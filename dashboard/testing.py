@@ -7,11 +7,13 @@ Load it in your tests' ``conftest.py`` (it is not loaded into every pytest run):
 
 and ask for the :func:`dashboard_site` fixture::
 
+    PLUGIN = Path(__file__).resolve().parent.parent     # the plugin's package folder
+
     def test_the_page_greets(dashboard_site):
-        site = dashboard_site(plugins="path/to/plugins", settings={"PLUGINS": {"hello": {"greeting": "Hi"}}})
-        editor = site.client("editor")
-        assert "Hi" in editor.text("/admin/-/pages/hello/")
-        response = editor.post("/admin/-/pages/hello/", {"note": "x"})   # with the form's CSRF token
+        site = dashboard_site(plugin=PLUGIN, settings={"PLUGINS": {"hello": {"greeting": "Hi"}}})
+        editor = site.client("editor")                  # also "admin", "viewer"
+        assert "Hi" in editor.text(site.page_url("hello"))
+        response = editor.post(site.page_url("hello"), {"note": "x"})   # with the form's CSRF token
         assert response.status_code == 302
 
 Each site has a database of its own: a fresh copy of the demo shop (customers, orders,
@@ -104,8 +106,7 @@ class DashboardClient:
         payload.setdefault("csrf_token", self.csrf_token(token_from or url))
         return self.flask_client.post(url, data=payload, **kwargs)
 
-    @staticmethod
-    def messages(page: str | TestResponse) -> list[str]:
+    def messages(self, page: str | TestResponse) -> list[str]:
         """The flashed messages (and alerts) shown on ``page``, as text."""
         text = page if isinstance(page, str) else page.get_data(as_text=True)
         return [html.unescape(re.sub(r"<[^>]+>|&times;", "", found)).strip() for found in _FLASH.findall(text)]
@@ -141,8 +142,7 @@ class DashboardSite:
         """A client that has not logged in (every page sends it to the login page)."""
         return DashboardClient(self.app.test_client(), "", "")
 
-    @staticmethod
-    def page_url(slug: str) -> str:
+    def page_url(self, slug: str) -> str:
         """The path of a plugin page: ``/admin/-/pages/<slug>/``."""
         return own_url(f"pages/{slug}/")
 

@@ -102,7 +102,8 @@ def _own_doc(obj: t.Any) -> str:
         if doc.startswith(f"{obj.__name__}("):
             return ""
         return inspect.cleandoc(doc)
-    if inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, property):
+    # inspect.unwrap: a pytest fixture (dashboard.testing) wraps its function and keeps its docstring.
+    if inspect.isfunction(inspect.unwrap(obj)) or inspect.ismethod(obj) or isinstance(obj, property):
         return inspect.cleandoc(obj.__doc__ or "")
     return ""
 
@@ -194,7 +195,7 @@ def _reference() -> tuple[str, list[str]]:
                 signature = _signature(value)
                 title = f"class {name}{signature if signature not in ('', '()') else ''}"
                 doc = _own_doc(value)
-            elif inspect.isfunction(value):
+            elif inspect.isfunction(inspect.unwrap(value)):  # a function, or a pytest fixture's
                 title, doc = f"{name}{_signature(value)}", _own_doc(value)
             else:
                 defining = inspect.getmodule(value) if module_name != "dashboard.hookspecs" else module
