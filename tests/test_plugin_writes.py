@@ -102,7 +102,7 @@ TEMPLATE = """
 
 def build_shop(url: str) -> None:
     """``orders`` (45 rows; order 42's total is 10, every other's ten times its id) with a
-    CHECK on the total, a hidden ``note`` and a secret-looking ``password``; ``refunds`` empty,
+    CHECK on the total, a hidden ``note``, secret-looking ``password`` and ``api_key``; ``refunds`` empty,
     with a foreign key to orders and a CHECK on the amount."""
     metadata = sa.MetaData()
     orders = sa.Table(
@@ -113,6 +113,7 @@ def build_shop(url: str) -> None:
         sa.Column("total", sa.Numeric(10, 2), nullable=False),
         sa.Column("note", sa.String(50)),
         sa.Column("password", sa.String(50)),
+        sa.Column("api_key", sa.String(50)),  # secret-looking, but the settings show it
         # Named: MariaDB and SQLite name an unnamed CHECK after the table or not at all.
         sa.CheckConstraint("total > 0", name="orders_total_positive"),
         mysql_engine="InnoDB",
@@ -140,6 +141,7 @@ def build_shop(url: str) -> None:
                         "total": Decimal(10 if i == 42 else i * 10),
                         "note": f"note {i}" if i % 2 else None,
                         "password": "hunter2",
+                        "api_key": f"key-{i}",
                     }
                     for i in range(1, 46)
                 ],
@@ -157,7 +159,7 @@ def site(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[S
             tmp_path_factory.mktemp("plugin-writes"),
             {"refunds": PLUGIN},
             files={"refunds": {"templates/refunds/page.html": TEMPLATE}},
-            TABLES={"orders": {"columns": {"note": {"hidden": True}}}},
+            TABLES={"orders": {"columns": {"note": {"hidden": True}, "api_key": {"visible": True}}}},
         )
         built.app.config["database_url"] = url
         yield built
@@ -291,7 +293,8 @@ def test_rows_filters_with_every_operator_pages_and_keeps_secret_columns_out(sit
         assert ids(orders.rows(first, order_by=["status", "-id"], limit=4)) == [9, 6, 3, 7]
         assert orders.count({**first, "status": "paid"}) == 3
         (row,) = orders.rows({"id": 3})
-        assert set(row) == {"id", "status", "total"}  # no hidden note, no password
+        # Neither the hidden note nor the password; the secret-looking column the settings show.
+        assert row == {"id": 3, "status": "paid", "total": Decimal(30), "api_key": "key-3"}
         for where, problem in (
             ({"password": "hunter2"}, "no column 'password'"),
             ({"note": ("is_null",)}, "no column 'note'"),
@@ -371,6 +374,9 @@ def test_a_transaction_writes_to_one_database_and_a_caught_failure_still_undoes_
         assert (failed.value.table, failed.value.row, failed.value.column) == ("orders", "45", None)
         assert [order(site, 44)[0], order(site, 45)[0]] == ["shipped", "paid"]
         assert all(e["outcome"] == "failed" for e in entries(site, "orders", "44"))
+        # A single write takes a reason too.
+        assert orders.update({"id": 43}, {"status": "paid"}, reason="stocktaking") == 1
+        assert [(e["outcome"], e["reason"]) for e in entries(site, "orders", "43")] == [("ok", "stocktaking")]
     finally:
         context.pop()
         other.dispose()

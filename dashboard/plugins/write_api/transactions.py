@@ -78,6 +78,8 @@ class Transaction:
             raise self.failure
         connection = self._join(store)
         pending: list[t.Any] = []
+        # Restored after: a write made from inside another (a hook writing) must not lose its rows.
+        outer = connection.info.get(PENDING_KEY)
         connection.info[PENDING_KEY] = pending
         try:
             result = work(connection)
@@ -88,7 +90,10 @@ class Transaction:
             log.warning("plugin %s on %s refused: %s", action, store.info.id, exc)
             raise describe_write_error(exc, action, store.info.name) from exc
         finally:
-            connection.info.pop(PENDING_KEY, None)
+            if outer is None:
+                connection.info.pop(PENDING_KEY, None)
+            else:
+                connection.info[PENDING_KEY] = outer
         self.written.extend((store.hooks, *item) for item in pending)
         if store.info.id not in self.tables:
             self.tables.append(store.info.id)
