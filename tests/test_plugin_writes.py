@@ -380,3 +380,27 @@ def test_a_transaction_writes_to_one_database_and_a_caught_failure_still_undoes_
     finally:
         context.pop()
         other.dispose()
+
+
+def test_a_write_to_a_database_that_cannot_be_reached_is_write_gone(site, tmp_path):
+    import copy
+
+    from werkzeug.exceptions import HTTPException
+
+    from dashboard.db.records import RecordStore
+    from dashboard.writes import TableWriter, WriteGone
+
+    context = as_role(site, "admin")
+    lost = sa.create_engine(f"sqlite:///{tmp_path / 'no such folder' / 'gone.db'}")
+    try:
+        view = copy.copy(site.state.views["orders"])
+        view.store = RecordStore(lost, view.info)
+        with pytest.raises(WriteGone) as gone:
+            TableWriter(view, "probe").update({"id": 45}, {"status": "paid"})
+        # A WriteFailed to the plugin; left uncaught, the dashboard's 503 "not reachable" page.
+        assert gone.value.reason == "gone" and isinstance(gone.value, WriteFailed)
+        assert isinstance(gone.value, HTTPException) and gone.value.code == 503
+        assert "not reachable" in gone.value.message
+    finally:
+        context.pop()
+        lost.dispose()
