@@ -10,7 +10,8 @@ rendered, the callables that :func:`cell_renderer` returns, called for every cel
 
 Hooks receive the public API's objects only: a table as its reflected
 :class:`~dashboard.db.reflection.TableInfo`, or as a :class:`~dashboard.writes.TableWriter`
-(``template_variables``' ``writer``, ``BulkAction.run`` and ``BulkAction.allowed_on``);
+(``template_variables``' ``writer``, ``BulkAction.run``, ``RowAction.run``, ``TableAction.run``,
+their ``allowed_on``, and a ``Block``'s template and ``context``);
 never the site's Flask-Admin views, whose attributes are no promise.
 
 ``plugins/README.md`` documents each hook with an example; a test fails when a hook
@@ -28,7 +29,7 @@ if t.TYPE_CHECKING:
 
     from dashboard.charts import Chart
     from dashboard.db.reflection import ColumnInfo, TableInfo
-    from dashboard.pages import BulkAction, MenuLink, Page
+    from dashboard.pages import Block, BulkAction, MenuLink, Page, RowAction, TableAction
     from dashboard.writes import TableWriter
 
 PROJECT = "dashboard"
@@ -54,8 +55,13 @@ def cell_renderer(table: TableInfo, column: ColumnInfo) -> t.Callable[[t.Any, t.
 
 
 @hookspec
-def table_actions(table: TableInfo) -> t.Sequence[BulkAction] | None:
-    """Return BulkAction entries to offer on the selected rows of this table's list."""
+def table_actions(table: TableInfo) -> t.Sequence[BulkAction | RowAction | TableAction] | None:
+    """Return BulkAction (selected rows), RowAction (a row's button) and TableAction (list menu) entries."""
+
+
+@hookspec
+def template_blocks(table: TableInfo) -> t.Sequence[Block] | None:
+    """Return Block entries: plugin templates in this table's details side panel, list header or form footer."""
 
 
 @hookspec

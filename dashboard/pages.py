@@ -39,6 +39,8 @@ from dashboard.plugins.write_api.failures import status_of as write_failure_stat
 from dashboard.security.auth import ROLES
 from dashboard.security.permissions import can, operator_role
 from dashboard.urls import own_endpoint, own_url
+from dashboard.web.lookup_field import LookupField as LookupField
+from dashboard.web.lookup_field import has_lookup
 from dashboard.writes import TableWriter, WriteFailed
 
 #: Give a page or a link ``roles = ALL_ROLES`` to open it to every logged-in operator.
@@ -152,6 +154,8 @@ class Page(BaseView):
     def render(self, template: str, **kwargs: t.Any) -> str:
         found = current_app.extensions["dashboard_plugins"].charts
         kwargs.setdefault("page", self)
+        # A form with a LookupField needs the select2 scripts and styles of the core forms.
+        kwargs.setdefault("lookup_assets", any(has_lookup(value) for value in kwargs.values()))
         if "chart_panels" not in kwargs:
             kwargs["chart_panels"] = charting.panels(
                 found[name] if name in found else charting.missing(name, self.plugin) for name in self.charts
@@ -240,3 +244,127 @@ class RoleMenuLink(FlaskAdminMenuLink):
 
     def is_accessible(self) -> bool:
         return role_allows(self.roles, "menu_link")
+
+
+# -- extension points on the core pages ------------------------------------------------------------
+# Returned from the hooks ``table_actions`` (RowAction, TableAction) and ``template_blocks``
+# (Block); served by dashboard.plugins.actions and dashboard.plugins.blocks.
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """An action on one row: a button on the row's details page and in its list row.
+
+    With a ``form``, the button opens a page (``/admin/<table>/action/<name>/?id=<key>``)
+    that asks it; a valid POST runs the action, an invalid one shows the form again with
+    the fields' errors. Without one, the details page's button posts at once (after the
+    ``confirmation``, if any) and the list's opens a page asking to confirm.
+
+    :param name: its id (a-z, 0-9, ``_``), unique within the table; part of its URL.
+    :param label: the button's text.
+    :param run: ``run(row, writer, form)``: ``row`` is the row as a dict by column name (its
+        visible columns and its key, as :meth:`dashboard.writes.TableWriter.rows` returns
+        rows), ``writer`` a :class:`~dashboard.writes.TableWriter` for the table, ``form`` the
+        validated form (or ``None``). Returns the message to show (``None``: a default one)
+        or a response. A write error it lets escape (``WriteRefused``, a database refusal) is
+        shown on the form; any other exception is reported as the plugin's problem.
+    :param form: a ``flask_wtf.FlaskForm`` subclass asked before running, or ``None``.
+    :param permission: the table right the operator needs: ``edit`` (default; the table
+        must also be writable and the dashboard not read-only), ``create``, ``delete``,
+        ``view`` or ``export``.
+    :param roles: when given, the operator also needs one of these roles (administrators
+        always may).
+    :param confirmation: a question asked before running a form-less action.
+    :param on_list: show the button in the list's rows.
+    :param on_details: show the button on the details page.
+    """
+
+    name: str
+    label: str
+    run: t.Callable[[dict[str, t.Any], TableWriter, t.Any], t.Any]
+    form: type | None = None
+    permission: str = "edit"
+    roles: tuple[str, ...] | None = None
+    confirmation: str | None = None
+    on_list: bool = True
+    on_details: bool = True
+
+    def __post_init__(self) -> None:
+        if self.roles is not None:
+            object.__setattr__(self, "roles", tuple(self.roles))
+
+    def allowed_on(self, writer: TableWriter) -> bool:
+        """Whether the current operator may run it on ``writer``'s table: the ``permission`` (with
+        read-only mode and writable tables) and, when ``roles`` is given, one of them. A subclass
+        may narrow it, by the operator's role and table rights only (list rows are cached by them)."""
+        return writer.allowed(self.permission) and (
+            self.roles is None or role_allows(self.roles, f"action:{writer.info.id}:{self.name}")
+        )
+
+
+@dataclass(frozen=True)
+class TableAction:
+    """An action on a whole table: a link in its list page's menu bar, to a page
+    (``/admin/<table>/action/<name>/``) that asks its ``form`` (or a confirmation) and runs it.
+
+    :param name: its id (a-z, 0-9, ``_``), unique within the table.
+    :param label: the link's text and the page's title.
+    :param run: ``run(writer, form)``: a :class:`~dashboard.writes.TableWriter` for the table
+        and the validated form (or ``None``); returns a message to show (``None``: a default
+        one) or a response. Errors are handled as for :class:`RowAction`.
+    :param form: a ``flask_wtf.FlaskForm`` subclass asked before running, or ``None``.
+    :param permission: the table right the operator needs (default ``edit``), as for :class:`RowAction`.
+    :param roles: when given, the operator also needs one of these roles (administrators always may).
+    :param confirmation: a question shown above the form's button.
+    """
+
+    name: str
+    label: str
+    run: t.Callable[[TableWriter, t.Any], t.Any]
+    form: type | None = None
+    permission: str = "edit"
+    roles: tuple[str, ...] | None = None
+    confirmation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.roles is not None:
+            object.__setattr__(self, "roles", tuple(self.roles))
+
+    def allowed_on(self, writer: TableWriter) -> bool:
+        """Whether the current operator may run it on ``writer``'s table (as :meth:`RowAction.allowed_on`)."""
+        return writer.allowed(self.permission) and (
+            self.roles is None or role_allows(self.roles, f"action:{writer.info.id}:{self.name}")
+        )
+
+
+#: The places of the core pages a :class:`Block` may fill.
+BLOCK_SLOTS: tuple[str, ...] = ("details_side", "list_header", "form_footer")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A piece of a core page that a plugin fills with its own template.
+
+    :param slot: where: ``details_side`` (a panel beside a row's details; the template gets
+        ``row``), ``list_header`` (above a table's list) or ``form_footer`` (under the create and
+        edit forms; ``row`` is ``None`` on create).
+    :param template: the plugin's template (in its ``templates/`` folder), rendered with the
+        dashboard's escaping; it gets ``row`` (a dict by column name, or ``None``), ``writer``
+        (a :class:`~dashboard.writes.TableWriter` for the table) and ``table`` (its description).
+    :param roles: who besides administrators sees it (default: every operator who sees the
+        page); ``None`` is the same as every operator.
+    :param context: ``context(writer, row)`` returns more variables for the template.
+    """
+
+    slot: str
+    template: str
+    roles: tuple[str, ...] | None = ALL_ROLES
+    context: t.Callable[[TableWriter, dict[str, t.Any] | None], t.Mapping[str, t.Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.roles is not None:
+            object.__setattr__(self, "roles", tuple(self.roles))
+
+    def shown(self) -> bool:
+        """Whether the current operator sees it."""
+        return self.roles is None or role_allows(self.roles, "block")

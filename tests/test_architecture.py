@@ -240,6 +240,11 @@ PLUGIN_API: dict[str, frozenset[str]] = {
             "ALL_ROLES",
             "page_url",
             "plugin_settings",
+            "RowAction",
+            "TableAction",
+            "Block",
+            "BLOCK_SLOTS",
+            "LookupField",
         }
     ),
     "dashboard.charts": frozenset({"Chart"}),

@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.errors import is_gone
 from dashboard.i18n.translation import gettext
-from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, page_url
-from dashboard.plugins import charting, runtime, write_hooks
+from dashboard.pages import BulkAction, MenuLink, Page, RoleMenuLink, RowAction, TableAction, page_url
+from dashboard.plugins import actions, blocks, charting, runtime, write_hooks
 from dashboard.plugins import loader as plugins
 from dashboard.plugins.recency import has_recent_rows
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
@@ -110,11 +110,12 @@ def _merge(base: t.Mapping[str, t.Any], over: t.Mapping[str, t.Any]) -> dict[str
 
 
 def extend_view(app: Flask, view: TableView) -> None:
-    """Give ``view`` the plugins' cell renderers and bulk actions."""
+    """Give ``view`` the plugins' cell renderers, template blocks and actions (bulk, row, table)."""
     found = plugins.registry(app)
     if found.has_implementations("cell_renderer"):
         for column in view.visible:
             _cell_renderer(found, view, column)
+    blocks.extend_view(found, view)
     if found.has_implementations("table_actions"):
         view.plugin_action_allowed = {}
         for plugin, actions in reversed(found.call("table_actions", table=view.info)):
@@ -185,8 +186,11 @@ def _rendering(
 def _add_action(found: plugins.PluginRegistry, view: TableView, plugin: str, action: t.Any) -> bool:
     """Offer ``action`` in ``view``'s list; ``False`` when it is refused (and reported)."""
     where = f"{view.info.id}"
+    if isinstance(action, (RowAction, TableAction)):
+        return actions.register(found, view, plugin, action)
     if not isinstance(action, BulkAction):
-        found.add_problem(plugin, "table_actions", f"{where}: returned {type(action).__name__}, not a BulkAction")
+        kind = type(action).__name__
+        found.add_problem(plugin, "table_actions", f"{where}: returned {kind}, not a Bulk-, Row- or TableAction")
         return False
     if not _ACTION_NAME.match(action.name) or action.name in view._actions_data:
         found.add_problem(
@@ -269,6 +273,7 @@ def init_app(app: Flask) -> None:
         dashboard_details_charts=charting.details_charts,
         dashboard_charts_drawn=charts_drawn,
         plugin_problems=visible_problems,
+        dashboard_blocks=blocks.render_blocks,
         page_url=page_url,
     )
     found.call("startup", app=app)

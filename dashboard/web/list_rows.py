@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from dashboard.db.records import Record
 from dashboard.i18n.translation import gettext
+from dashboard.web.plugin_actions import PluginActions, list_row_buttons
 from dashboard.web.table_base import URL_SAFE, TableBase
 
 #: The id of the page's one delete form, which every row's delete button submits.
@@ -25,8 +26,11 @@ DELETE_FORM_ID = "dashboard-delete"
 
 
 def _buttons(view: TableBase) -> set[str]:
-    """The row buttons the current reader gets: details, edit, delete (as the view allows them)."""
+    """The row buttons the current reader gets: details, edit, delete (as the view allows them),
+    and ``actions`` when plugins' row actions are offered in the list."""
     shown = set()
+    if _row_actions(view):
+        shown.add("actions")
     if view.column_display_actions:
         if view.can_view_details:
             shown.add("details")
@@ -57,6 +61,7 @@ def rows_html(
     # eye icon does.
     key_link = _key_cell(view, columns) if details else None
     button_cell = has_button_cell(view, columns)
+    row_actions = _row_actions(view) if "actions" in buttons else []
     texts = {
         "select": escape(gettext("Select record")),
         "details": escape(gettext("View Record")),
@@ -96,6 +101,8 @@ def rows_html(
                     f'<button form="{DELETE_FORM_ID}" name="id" value="{escape(row_id)}" '
                     f'class="fa fa-trash" title="{texts["delete"]}"></button>'
                 )
+            if row_actions:
+                append(list_row_buttons(row_actions, id_arg, back))
             append("</td>")
         for key, cell_class in classes:
             if key == key_link:
@@ -111,6 +118,11 @@ def has_button_cell(view: TableBase, columns: t.Sequence[str]) -> bool:
     """Whether the rows have a cell of buttons (the header then has a column for it)."""
     buttons = _buttons(view)
     return bool(buttons - {"details"}) or ("details" in buttons and _key_cell(view, columns) is None)
+
+
+def _row_actions(view: TableBase) -> list[t.Any]:
+    """Plugins' row actions the current reader may run from a list row (dashboard.web.plugin_actions)."""
+    return view.plugin_actions_for("list") if isinstance(view, PluginActions) else []
 
 
 def _key_cell(view: TableBase, columns: t.Sequence[str]) -> str | None:

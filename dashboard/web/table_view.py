@@ -32,13 +32,15 @@ from dashboard.web import export, facets
 from dashboard.web.bulk_edit import BulkEdit
 from dashboard.web.export_formats import FORMATS, ExportContent, ExportFormat
 from dashboard.web.import_page import ImportPage
+from dashboard.web.lookup_field import RowLookup
+from dashboard.web.plugin_actions import PluginActions
 from dashboard.web.row_history import RowHistory
 from dashboard.web.table_cells import TableCells
 
 log = logging.getLogger(__name__)
 
 
-class TableView(TableCells, BulkEdit, ImportPage, RowHistory):
+class TableView(TableCells, BulkEdit, ImportPage, RowHistory, PluginActions, RowLookup):
     """List, search, filter, details, create, edit, delete and export for one relation.
 
     Built in floors: :class:`~dashboard.web.table_base.TableBase` (set-up, permissions, one
@@ -47,7 +49,9 @@ class TableView(TableCells, BulkEdit, ImportPage, RowHistory):
     :class:`~dashboard.web.table_cells.TableCells` (a value edited in the list),
     :class:`~dashboard.web.bulk_edit.BulkEdit` (one value set on the selected rows),
     :class:`~dashboard.web.import_page.ImportPage` (a file imported),
-    :class:`~dashboard.web.row_history.RowHistory` (a row's history, revert and restore); here the
+    :class:`~dashboard.web.row_history.RowHistory` (a row's history, revert and restore),
+    :class:`~dashboard.web.plugin_actions.PluginActions` (plugins' row and table actions) and
+    :class:`~dashboard.web.lookup_field.RowLookup` (plugin forms' row lookups); here the
     export (CSV, JSON, XLSX: :mod:`~dashboard.web.export_formats`) and binary downloads.
     """
 
