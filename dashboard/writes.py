@@ -263,12 +263,16 @@ class TableWriter:
         :param limit: most rows returned, 1 to :data:`MAX_ROWS` (1,000): page with ``offset``.
         :param offset: how many matching rows to skip first.
         :raises ValueError: for a column the operator may not read (or that does not exist), an
-            unknown operator, a value that does not fit it, or a limit out of range.
+            ``order_by`` column that cannot be sorted (binary, JSON), an unknown operator, a value
+            that does not fit it, or a limit out of range.
         :raises WriteRefused: when the operator may not view the table (``reason="permission"``).
         """
         readable = self._readable()
         conditions = self._where(readable, where)
         order = reading.order(self.info.id, readable, order_by, descending)
+        for key, _descending in order:
+            if not self._store.codecs[key].sortable:
+                raise ValueError(f"cannot sort {self.info.id!r} by {self.info.column_by_key(key).name!r}")
         limit, offset = reading.paging(limit, offset)
         names = set(readable)
         return [
