@@ -158,6 +158,8 @@ _SHOWN_CALLS = {
     "ValidationError",
     "WriteError",
     "WriteRefused",
+    "WriteFailed",
+    "WriteGone",
     "ConfigError",
     "DemoError",
     "DemoTargetNotEmpty",
