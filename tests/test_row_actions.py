@@ -23,7 +23,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from dashboard.hookspecs import hookimpl
-from dashboard.pages import LookupField, RowAction, TableAction
+from dashboard.pages import ALL_ROLES, LookupField, Page, RowAction, TableAction
 from dashboard.writes import WriteRefused
 
 
@@ -73,6 +73,20 @@ def relabel(writer, form):
     return f"{count} cancelled orders are now {form.status.data}"
 
 
+class Picker(Page):
+    title = "Pick a product"
+    roles = ALL_ROLES
+    template = "acts/picker.html"
+
+    def context(self):
+        return {"form": ProductForm()}
+
+
+@hookimpl
+def register_pages():
+    return [Picker]
+
+
 @hookimpl
 def table_actions(table):
     if table.name != "orders":
@@ -91,6 +105,11 @@ def table_actions(table):
 """
 
 
+PICKER = """{% extends "dashboard/page.html" %}
+{% block page_content %}<form method="POST">{{ form.product() }}</form>{% endblock %}
+"""
+
+
 @pytest.fixture(scope="module")
 def shop(dialect, tmp_path_factory):
     with make_database(dialect) as url:
@@ -100,6 +119,7 @@ def shop(dialect, tmp_path_factory):
             tmp_path_factory.mktemp("actions"),
             {"acts": ACTIONS},
             role="editor",
+            files={"acts": {"templates/acts/picker.html": PICKER}},
             TABLES={"products": {"roles": {"viewer": []}}},
         )
         site.viewer = logged_in(site.app, "viewer")
@@ -157,6 +177,10 @@ def test_a_viewer_sees_no_button_and_a_forged_post_is_refused(shop):
     # Roles narrow it: "peek" is for administrators only, although editors may view.
     assert "action/peek/" not in site.text("/admin/orders/")
     assert "action/peek/?id=2" in site.admin.get("/admin/orders/").get_data(as_text=True)
+    # From a list row, a form-less action opens a page with its button, which posts it.
+    confirm = site.admin.get("/admin/orders/action/peek/?id=2").get_data(as_text=True)
+    assert '<button type="submit" class="btn btn-primary">Peek</button>' in confirm
+    assert site.get("/admin/orders/action/peek/?id=2").status_code == 403
 
 
 def test_a_form_less_row_action_posts_from_the_details_page(shop):
@@ -234,3 +258,14 @@ def test_lookup_field_searches_the_table_and_rejects_an_unknown_key(shop):
     assert order(url, 6)["note"] == "product 2"
     # Only tables the operator may view are searchable.
     assert site.viewer.get("/admin/products/lookup/?query=anv").status_code == 403
+
+
+def test_lookup_field_on_a_plugin_page_loads_the_lookup_for_those_who_may_search(shop):
+    site, _url = shop
+    page = site.text("/admin/-/pages/picker/")
+    field = re.search(r'<input[^>]*name="product"[^>]*>', page).group(0)
+    assert 'data-url="/admin/products/lookup/"' in field
+    assert "vendor/select2/select2.css" in page and "admin/js/form.js" in page
+    # A viewer may not open products: the field searches nothing.
+    hidden = site.viewer.get("/admin/-/pages/picker/").get_data(as_text=True)
+    assert 'name="product"' in hidden and "/admin/products/lookup/" not in hidden

@@ -46,9 +46,7 @@ def extend_view(found: PluginRegistry, view: TableView) -> None:
             problem = _problem(block)
             if problem:
                 found.add_problem(plugin, HOOK, f"{view.info.id}: {problem}")
-                discard = getattr(found, "discard", None)
-                if discard is not None:
-                    discard(plugin, HOOK, block)
+                found.discard(plugin, HOOK, block)  # not listed by `dashboard plugins`
                 continue
             kept.setdefault(block.slot, []).append((plugin, block))
     if kept:
