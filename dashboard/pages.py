@@ -131,7 +131,10 @@ class Page(BaseView):
     def post(self) -> t.Any:
         """Handle a POST (its CSRF token is already checked); return a response, or ``None`` to reload the page.
 
-        The default refuses: a page takes POSTs only when it says how.
+        A :class:`~dashboard.writes.WriteFailed` it lets escape shows the page again, its
+        ``message`` above the content (status 422; 403 for a permission, 409 for a conflict),
+        and nothing of the write is saved. The default refuses: a page takes POSTs only when
+        it says how.
         """
         abort(405)
 
