@@ -128,3 +128,19 @@ def test_restock_form_writes_and_the_list_shows_it(operator: Operator) -> None:
     assert page.locator(".alert-success", has_text=f"stock is now {before + 25}").is_visible()
     operator.go(f"/admin/products/?search={sku}")
     assert page.locator("td.col-stock").first.inner_text().strip() == str(before + 25)
+
+
+def test_restock_button_on_a_product_asks_quantity_and_reason(operator: Operator) -> None:
+    """The restock example's row action: the button on a product's details page opens a form
+    asking the quantity and a reason; the details page then shows the new stock."""
+    page = operator.page
+    operator.go("/admin/products/details/?id=2")
+    before = int(page.locator("td", has_text="Stock").locator("xpath=following-sibling::td[1]").first.inner_text())
+    operator.through(lambda: page.click("a.dashboard-row-action:has-text('Restock')"))
+    assert "/admin/products/action/restock/" in page.url
+    page.fill("input[name=quantity]", "12")
+    page.fill("input[name=reason]", "delivery from the supplier")
+    operator.shot("restock-row-action-form")
+    operator.through(lambda: page.click("form.dashboard-action-form [type=submit]"))
+    assert page.url.endswith("/admin/products/details/?id=2")
+    assert page.locator(".alert-success", has_text=f"stock is now {before + 12}").is_visible()

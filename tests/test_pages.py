@@ -164,6 +164,41 @@ def test_plugin_writes_respect_permissions_and_read_only_mode(shop_url, tmp_path
     assert stock(shop_url, "A-1") == 3
 
 
+def test_restock_row_action_asks_quantity_and_reason_of_editors_only(empty_database_url, tmp_path):
+    """The restock example's "Restock" button on a product (details page and list row): a form
+    asking the quantity and a reason, the write audited with the reason; viewers get no button
+    and a forged post is refused."""
+    create_shop(empty_database_url)
+    site = plugin_site(empty_database_url, tmp_path, {}, role="editor", PLUGINS_DIR=EXAMPLES)
+    action = "/admin/products/action/restock/?id=1"
+    assert f'href="{action}">Restock</a>' in site.text("/admin/products/details/?id=1")
+    assert 'href="action/restock/?id=2">Restock</a>' in site.text("/admin/products/")
+    form = site.text(action)
+    assert "Quantity to add" in form and "Reason" in form
+    refused = site.post(action, {"quantity": "0", "reason": "delivery"})
+    assert refused.status_code == 422 and "Number must be between 1 and 10000." in refused.get_data(as_text=True)
+    assert site.post(action, {"quantity": "5", "reason": ""}).status_code == 422
+    assert stock(empty_database_url, "A-1") == 3
+    done = site.post(action, {"quantity": "5", "reason": "delivery #12"})
+    assert done.status_code == 302 and done.headers["Location"] == "/admin/products/details/?id=1"
+    assert "Anvil: stock is now 8." in site.client.get(done.headers["Location"]).get_data(as_text=True)
+    assert stock(empty_database_url, "A-1") == 8
+    entry = statedb.get_store(site.app).audit_entries({})[0]
+    assert (entry["action"], entry["row_key"], entry["message"], entry["reason"]) == (
+        "plugin",
+        "1",
+        "restock: edit",
+        "delivery #12",
+    )
+    assert entry["changes"] == {"stock": {"old": "3", "new": "8"}}
+    viewer = logged_in(site.app, "viewer")
+    assert "action/restock/" not in viewer.get("/admin/products/details/?id=1").get_data(as_text=True)
+    assert viewer.get(action).status_code == 403
+    token = csrf_token(viewer, "/admin/products/details/?id=1")
+    assert viewer.post(action, data={"quantity": "5", "reason": "mine", "csrf_token": token}).status_code == 403
+    assert stock(empty_database_url, "A-1") == 8
+
+
 def test_sales_overview_example_shows_the_shops_figures(shop_url, tmp_path):
     site = plugin_site(shop_url, tmp_path, {}, role="viewer", PLUGINS_DIR=EXAMPLES)
     page = site.text("/admin/-/pages/sales-overview/")

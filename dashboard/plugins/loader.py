@@ -244,7 +244,7 @@ def _identity(item: t.Any) -> t.Any:
         return id(item)
     try:
         hash(item)
-    except TypeError:
+    except Exception:  # noqa: BLE001 -- unhashable, or a field that cannot hash (a lazy text without an app)
         return id(item)
     return item
 
