@@ -16,9 +16,12 @@ from dashboard.plugins.loader import Addition, LoadedPlugin, PluginRegistry
 from tests.plugin_kit import create_shop, plugin_site, write_plugin
 
 KIT = """
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
 from dashboard.charts import Chart
 from dashboard.hookspecs import hookimpl
-from dashboard.pages import ALL_ROLES, BulkAction, MenuLink, Page
+from dashboard.pages import ALL_ROLES, Block, BulkAction, MenuLink, Page, RowAction, TableAction
 
 
 class Stock(Page):
@@ -26,8 +29,20 @@ class Stock(Page):
     roles = ALL_ROLES
 
 
+class Why(FlaskForm):
+    reason = StringField("Reason")
+
+
 def zero(rows, writer):
     return "nothing done"
+
+
+def recount(row, writer, form):
+    return None
+
+
+def check(writer, form):
+    return None
 
 
 def shout(value, row):
@@ -58,7 +73,18 @@ def cell_renderer(table, column):
 
 @hookimpl
 def table_actions(table):
-    return [BulkAction(name="zero", label="Zero stock", run=zero)] if table.name == "products" else None
+    if table.name != "products":
+        return None
+    return [
+        BulkAction(name="zero", label="Zero stock", run=zero),
+        RowAction(name="recount", label="Recount", run=recount, form=Why),
+        TableAction(name="check", label="Check stock", run=check),
+    ]
+
+
+@hookimpl
+def template_blocks(table):
+    return [Block(slot="details_side", template="kit/side.html")] if table.name == "products" else None
 
 
 @hookimpl
@@ -85,6 +111,7 @@ def template_variables(template):
 def startup(app):
     pass
 """
+KIT_FILES = {"templates/kit/side.html": '<p class="kit-side">Stock is counted on Mondays.</p>'}
 #: A plugin with one link the dashboard refuses (and one it takes).
 SLOPPY = """
 from dashboard.hookspecs import hookimpl
@@ -101,6 +128,9 @@ KIT_ADDS = {
     "menu link: Runbook → https://wiki.example.com/runbook",
     "cell renderer: products (name)",
     "bulk action on products: Zero stock (zero)",
+    "row action on products: Recount (recount) with a form",
+    "table action on products: Check stock (check)",
+    "block on products: details_side (kit/side.html)",
     "table options: orders (columns, label)",
     "write hook: before_write (every row written)",
     "write hook: after_write (every row written)",
@@ -130,7 +160,7 @@ def _block(output: str, plugin: str) -> tuple[str, set[str]]:
 
 def test_the_cli_lists_everything_each_plugin_adds(shop_url, tmp_path):
     folder = tmp_path / "plugins"
-    write_plugin(folder, "kit", KIT)
+    write_plugin(folder, "kit", KIT, KIT_FILES)
     write_plugin(folder, "sloppy", SLOPPY)
     result = CliRunner().invoke(
         main,
@@ -162,7 +192,7 @@ def _cells(page: str) -> str:
 
 
 def test_a_renderer_that_raises_degrades_its_plugin_once_and_its_cells_show_their_values(shop_url, tmp_path, caplog):
-    site = plugin_site(shop_url, tmp_path, {"kit": KIT})
+    site = plugin_site(shop_url, tmp_path, {"kit": KIT}, files={"kit": KIT_FILES})
     row = _plugin_row(site.text("/admin/-/pages/plugins/"), "kit")
     assert set(re.findall(r"<li>(?:<a [^>]*>)?(.*?)(?:</a>)?</li>", row)) == KIT_ADDS
     assert 'href="/admin/-/pages/stock/"' in row and ">loaded<" in row
@@ -215,8 +245,8 @@ def test_a_worker_serving_the_list_from_the_shared_cache_learns_of_the_failure(s
     """Two workers share a Redis cache: the second serves the page the first rendered, never
     calling the renderer, and still lists the problem and the degraded plugin, once."""
     cache = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url}
-    first = plugin_site(shop_url, tmp_path / "first", {"kit": KIT}, **cache)
-    second = plugin_site(shop_url, tmp_path / "second", {"kit": KIT}, **cache)
+    first = plugin_site(shop_url, tmp_path / "first", {"kit": KIT}, files={"kit": KIT_FILES}, **cache)
+    second = plugin_site(shop_url, tmp_path / "second", {"kit": KIT}, files={"kit": KIT_FILES}, **cache)
     assert ">Bell<" in _cells(first.text("/admin/products/"))
     for _ in range(2):
         assert ">Bell<" in _cells(second.text("/admin/products/"))

@@ -15,7 +15,7 @@ import typing as t
 from dataclasses import dataclass
 
 from dashboard.i18n.translation import gettext as _
-from dashboard.pages import BulkAction, MenuLink
+from dashboard.pages import Block, BulkAction, MenuLink, RowAction, TableAction
 from dashboard.urls import own_url
 
 if t.TYPE_CHECKING:
@@ -57,8 +57,10 @@ def describe(found: PluginRegistry, plugin: LoadedPlugin) -> list[Line]:
 def _chart(found: PluginRegistry, name: str) -> str:
     entry = found.charts[name]
     chart = entry.chart
-    places = [place for place in ("home", "on_list", "on_details") if getattr(chart, place, False)]
-    where = f" [{', '.join(p.removeprefix('on_') for p in places)}]" if places else ""
+    places = [place for place, shown in (("home", chart.home), ("list", chart.on_list)) if shown]
+    if getattr(chart, "on_details", None):
+        places.append(_("details of %(table)s", table=chart.on_details))
+    where = f" [{', '.join(places)}]" if places else ""
     if entry.problem:
         where += " " + _("INVALID: %(problem)s", problem=entry.problem)
     return _(
@@ -76,6 +78,14 @@ def _addition(addition: Addition) -> str:
         return _("menu link: %(name)s → %(url)s", name=item.name, url=item.url)
     if isinstance(item, BulkAction):
         return _("bulk action on %(table)s: %(label)s (%(name)s)", table=table, label=item.label, name=item.name)
+    if isinstance(item, RowAction):
+        text = _("row action on %(table)s: %(label)s (%(name)s)", table=table, label=item.label, name=item.name)
+        return text + (" " + _("with a form") if item.form is not None else "")
+    if isinstance(item, TableAction):
+        text = _("table action on %(table)s: %(label)s (%(name)s)", table=table, label=item.label, name=item.name)
+        return text + (" " + _("with a form") if item.form is not None else "")
+    if isinstance(item, Block):
+        return _("block on %(table)s: %(slot)s (%(template)s)", table=table, slot=item.slot, template=item.template)
     if addition.hook == "table_options" and isinstance(item, t.Mapping):
         return _("table options: %(table)s (%(options)s)", table=table, options=", ".join(sorted(map(str, item))))
     return _unknown(addition)
