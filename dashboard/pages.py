@@ -204,7 +204,9 @@ class BulkAction:
     :param label: the menu text.
     :param run: ``run(rows, writer)``: ``rows`` are the selected rows as dicts by column
         name, ``writer`` a :class:`dashboard.writes.TableWriter` for the table; returns the
-        message to show (or ``None`` for a default one).
+        message to show (or ``None`` for a default one). A
+        :class:`~dashboard.writes.WriteFailed` it lets escape is shown above the list instead
+        (naming the row refused); wrap its writes in ``transaction()`` to make them all or none.
     :param confirmation: a question asked before running it, if any.
     :param permission: the table action the operator needs: ``edit`` (default; the table must
         also be writable), ``create``, ``delete``, ``view`` or ``export``.
