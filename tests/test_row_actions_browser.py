@@ -76,6 +76,9 @@ def order_in_database(instance: Path, order_id: int) -> tuple[str, str | None]:
 
 def test_refund_an_order_from_its_details_page_with_a_reason(operator: Operator, instance: Path) -> None:
     page = operator.page
+    operator.go("/admin/orders/")
+    assert page.locator("a.dashboard-row-action", has_text="Refund").count() == 20  # each row of the page
+    operator.shot("row-action-list")
     operator.go("/admin/orders/details/?id=7")
     operator.through(lambda: page.get_by_role("link", name="Refund").click())
     assert page.locator("h4.dashboard-action-title").inner_text().startswith("Refund: ")
