@@ -19,6 +19,7 @@ import importlib
 import inspect
 import os
 import re
+import textwrap
 import typing as t
 from pathlib import Path
 
@@ -30,6 +31,26 @@ README = Path(__file__).resolve().parent.parent / "plugins" / "README.md"
 HEADING = "## Reference"
 #: The modules in the order a plugin author meets them; public modules added later follow.
 MODULE_ORDER = ("dashboard.hookspecs", "dashboard.pages", "dashboard.charts", "dashboard.writes", "dashboard.i18n")
+#: What hooks receive but a plugin never imports: the attributes it may read, each documented by
+#: the ``#:`` comment above its field or by its property's or method's docstring.
+RECEIVED: dict[str, tuple[str, ...]] = {
+    "dashboard.db.reflection.TableInfo": (
+        "id",
+        "name",
+        "schema",
+        "kind",
+        "columns",
+        "column",
+        "primary_key",
+        "foreign_keys",
+        "editable",
+    ),
+    "dashboard.db.reflection.ColumnInfo": ("name", "type", "nullable", "primary_key", "comment", "choices", "is_text"),
+    "dashboard.db.reflection.ForeignKeyInfo": ("columns", "target_id", "target_columns", "name"),
+}
+RECEIVED_INTRO = """\
+A hook's `table` (and `column`) are these objects, and so is `TableWriter.info`: read them,
+never change them, and do not import their module (it is not API; only these attributes are)."""
 INTRO = """\
 Every public name of the plugin API, generated from the docstrings (edit those, not this
 section: `tests/test_plugin_reference.py` fails when the two differ, and
@@ -216,9 +237,57 @@ def _reference() -> tuple[str, list[str]]:
                         signature = signature.replace("(cls, ", "(").replace("(cls)", "()")
                         method_title = f"{name}.{method_name}{signature}"
                     parts.append(_entry(method_title, method_doc))
+    received, missing = _received()
+    parts += received
+    undocumented += missing
     text = "\n\n".join(parts) + "\n"
     assert " at 0x" not in text, "an object's address in the reference: give it a stable repr"
     return text, undocumented
+
+
+def _class_comments(cls: type) -> dict[str, str]:
+    """The ``#:`` comment above each field of ``cls``'s body, by field name."""
+    lines, _start = inspect.getsourcelines(cls)
+    source = textwrap.dedent("".join(lines))
+    body = source.splitlines()
+    found = {}
+    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            comment = []
+            number = node.lineno - 2
+            while number >= 0 and body[number].strip().startswith("#:"):
+                comment.insert(0, body[number].strip()[2:].strip())
+                number -= 1
+            if comment:
+                found[node.target.id] = " ".join(comment)
+    return found
+
+
+def _received() -> tuple[list[str], list[str]]:
+    """The "What the hooks receive" part, and its attributes that have no documentation."""
+    parts = ["### What the hooks receive", RECEIVED_INTRO]
+    undocumented = []
+    for path, attributes in RECEIVED.items():
+        module_name, _dot, name = path.rpartition(".")
+        cls = getattr(importlib.import_module(module_name), name)
+        comments = _class_comments(cls)
+        items = []
+        for attribute in attributes:
+            value = inspect.getattr_static(cls, attribute, None)
+            if isinstance(value, property):
+                text, _fields = _split(_own_doc(value))
+                title = attribute
+            elif inspect.isfunction(value):
+                text, _fields = _split(_own_doc(value))
+                title = attribute + _signature(value).replace("(self, ", "(").replace("(self)", "()")
+            else:
+                text, title = _markdown(comments.get(attribute, "")), attribute
+            if not text:
+                undocumented.append(f"{path}.{attribute}")
+            items.append(f"- `{title}`: {text}")
+        first, _fields = _split(_own_doc(cls))
+        parts.append("\n\n".join((f"#### `{name}`", first, "\n".join(items))))
+    return parts, undocumented
 
 
 def _section(readme: str) -> tuple[str, str]:

@@ -52,14 +52,20 @@ DISPLAY_COLUMN_NAMES = ("name", "title", "label", "email", "username", "code", "
 class ColumnInfo:
     """One column as the dashboard sees it."""
 
+    #: Its name in the database.
     name: str
+    #: A safe attribute name for it (column names are untrusted): what the ORM and forms use.
     key: str
+    #: Its SQLAlchemy type (``isinstance(column.type, sa.Numeric)``).
     type: sa.types.TypeEngine[t.Any]
+    #: Whether it may hold NULL.
     nullable: bool
+    #: Whether it is part of the table's primary key.
     primary_key: bool
     autoincrement: bool
     has_server_default: bool
     computed: bool
+    #: The database's comment on it, if any.
     comment: str | None = None
     #: Allowed values from a CHECK constraint (``status IN ('a', 'b')``), if any.
     choices: tuple[str, ...] = ()
@@ -81,9 +87,13 @@ class ColumnInfo:
 class ForeignKeyInfo:
     """A foreign key from ``columns`` of one relation to ``target_columns`` of another."""
 
+    #: The referring columns, by name.
     columns: tuple[str, ...]
+    #: The id of the table referred to (``name`` or ``schema.name``).
     target_id: str
+    #: The columns referred to, in the order of ``columns``.
     target_columns: tuple[str, ...]
+    #: The constraint's name, when the database gives one.
     name: str | None = None
 
 
@@ -91,16 +101,23 @@ class ForeignKeyInfo:
 class TableInfo:
     """A table or view, how its rows are addressed and whether it can be edited."""
 
+    #: Its schema, or ``None`` for the database's default one.
     schema: str | None
+    #: Its name in the database (untrusted text: escaped wherever it is shown).
     name: str
+    #: ``table``, ``view`` or ``materialized view``.
     kind: str
     table: sa.Table
+    #: Its columns (:class:`ColumnInfo`), in the database's order.
     columns: list[ColumnInfo]
+    #: The names of its primary key's columns (empty without one).
     primary_key: tuple[str, ...]
     row_key: tuple[str, ...]
     row_key_source: str
+    #: Its foreign keys (:class:`ForeignKeyInfo`).
     foreign_keys: list[ForeignKeyInfo]
     unique_sets: list[tuple[str, ...]]
+    #: Whether the dashboard may write to it (a table with a row key, not read-only).
     editable: bool
     read_only_reason: str | None
     notes: list[str] = field(default_factory=list)
