@@ -4,6 +4,8 @@
   packages, loaded with pluggy; a plugin that fails is reported, never fatal.
 - :mod:`~dashboard.plugins.hooks`: what the hooks' answers do to the app (pages, charts,
   menu links, bulk actions, table options, template variables).
+- :mod:`~dashboard.plugins.actions` and :mod:`~dashboard.plugins.blocks`: the extension points
+  of the core pages (row and table actions with their forms, template blocks in named slots).
 - :mod:`~dashboard.plugins.runtime`: what a plugin's code meets while the app runs
   (reporting a failure, who may read it, the URL of its static files).
 - :mod:`~dashboard.plugins.charting`: the chart engine behind :class:`dashboard.charts.Chart`

@@ -9,7 +9,10 @@
   :mod:`~dashboard.web.links` (related rows), :mod:`~dashboard.web.export` (CSV),
   :mod:`~dashboard.web.keys` (row keys in URLs), :mod:`~dashboard.web.references` and
   :mod:`~dashboard.web.violations` (refused writes explained), :mod:`~dashboard.web.labels`
-  and :mod:`~dashboard.web.table_options` (what the settings say of a table).
+  and :mod:`~dashboard.web.table_options` (what the settings say of a table),
+  :mod:`~dashboard.web.plugin_actions` (where plugins' row and table actions show and are
+  routed) and :mod:`~dashboard.web.lookup_field` (a table's row lookup, and the field plugin
+  forms choose a row with).
 - :mod:`~dashboard.web.caching`: the listing cache over Flask-Caching.
 - :mod:`~dashboard.web.home`, :mod:`~dashboard.web.navigation` (the table finder),
   :mod:`~dashboard.web.errors` (error pages), :mod:`~dashboard.web.unavailable` (the
