@@ -46,6 +46,10 @@ WHEEL_MUST_CONTAIN += (
     "dashboard/static/api_explorer.js",
     "dashboard/plugins/builtins/overview.py",
     "dashboard/_bundled/plugins/sales_overview/templates/sales_overview/page.html",
+    # `dashboard plugins new` writes a plugin from these; its test uses dashboard.testing.
+    "dashboard/cli/plugin_template/__init__.py.tmpl",
+    "dashboard/cli/plugin_template/test_plugin.py.tmpl",
+    "dashboard/testing.py",
 )
 # Building and installing Flask & co. from the index takes well under this.
 _STEP_TIMEOUT_S = 600

@@ -10,12 +10,13 @@ from __future__ import annotations
 import click
 
 from dashboard.cli.common import app_settings, build_app
+from dashboard.cli.plugin_scaffold import PluginsCommand
 from dashboard.i18n.translation import gettext as _
 from dashboard.plugins.listing import describe
 from dashboard.plugins.loader import plugins_dir, registry
 
 
-@click.command("plugins")
+@click.command("plugins", cls=PluginsCommand)  # `dashboard plugins new NAME` too
 @click.argument("database_url", required=False)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file.")
 @click.option("--plugins", type=click.Path(file_okay=False), help="Folder of plugin packages.")
