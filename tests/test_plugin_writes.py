@@ -23,7 +23,7 @@ from dashboard.security.auth import User
 from dashboard.writes import MAX_ROWS, WriteFailed, WriteRefused, table_writer, transaction
 from tests.apps import add_user, logged_in
 from tests.databases import database_with
-from tests.plugin_kit import plugin_site
+from tests.plugin_kit import error_details, error_panels, plugin_site
 from tests.site import Site, rows
 
 PAGE = "/admin/-/pages/refund/"
@@ -67,6 +67,15 @@ class Refund(Page):
         return None
 
 
+class Gone(Page):
+    title = "Gone"
+    roles = ALL_ROLES
+
+    def context(self):
+        table_writer("orders", plugin="refunds").delete({"id": 999})  # no such order
+        return {}
+
+
 def take_fifty(rows, writer):
     with transaction(reason="discount"):
         for row in rows:
@@ -76,7 +85,7 @@ def take_fifty(rows, writer):
 
 @hookimpl
 def register_pages(app):
-    return [Refund]
+    return [Refund, Gone]
 
 
 @hookimpl
@@ -404,3 +413,11 @@ def test_a_write_to_a_database_that_cannot_be_reached_is_write_gone(site, tmp_pa
     finally:
         context.pop()
         lost.dispose()
+
+
+def test_a_write_failing_in_a_pages_context_shows_its_reason_in_the_frame(site):
+    response = site.get("/admin/-/pages/gone/")
+    assert response.status_code == 409  # reason "conflict": the row is not there
+    text = response.get_data(as_text=True)
+    assert error_panels(text) == ["Row 999 was not deleted: no row has this key any more"]
+    assert error_details(text) == []  # a refusal, not a crash: no traceback
