@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dashboard.cli import main
-from dashboard.settings import ConfigError
+from dashboard.settings import ConfigError, plugin_settings_from_environment
 from dashboard.testing import DashboardSite, build_site
 from tests.plugin_kit import write_plugin
 
@@ -145,3 +145,20 @@ def test_the_cli_refuses_a_malformed_plugins_table_in_one_line(tmp_path: Path) -
     )
     assert result.exit_code == 2
     assert "error: PLUGINS must hold one table of settings per plugin" in result.output
+
+
+def test_the_environment_makes_tables_lower_cases_names_and_reads_json() -> None:
+    """``DASHBOARD_PLUGINS__<NAME>__<KEY>`` needs no table in the file; a value that is not JSON stays text."""
+    merged = plugin_settings_from_environment(
+        {"restock": {"low_stock": 5, "keep": "yes"}},
+        {
+            "DASHBOARD_PLUGINS__RESTOCK__LOW_STOCK": "3",
+            "DASHBOARD_PLUGINS__NEW_ONE__SUPPLIER__URL": "https://supplier.example.com",
+            "DASHBOARD_PLUGINS__NEW_ONE__TAGS": '["a", "b"]',
+            "DASHBOARD_TABLES__ORDERS__LABEL": "not a plugin setting",
+        },
+    )
+    assert merged == {
+        "restock": {"low_stock": 3, "keep": "yes"},
+        "new_one": {"supplier": {"url": "https://supplier.example.com"}, "tags": ["a", "b"]},
+    }
