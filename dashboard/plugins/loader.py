@@ -62,8 +62,10 @@ ENTRY_POINT_GROUP = "dashboard"
 #: Problems kept per app; beyond that they are only logged.
 MAX_PROBLEMS = 200
 #: Hooks whose results are not listed as additions: pages and charts are listed apart (once
-#: accepted), ``template_variables`` runs for every page.
-NOT_ADDITIONS = frozenset({"register_pages", "register_charts", "template_variables", "startup"})
+#: accepted); the others run for every page or every row written, and add nothing to list.
+NOT_ADDITIONS = frozenset(
+    {"register_pages", "register_charts", "template_variables", "startup", "before_write", "after_write"}
+)
 #: Additions kept per plugin (a hook asked about thousands of tables and columns).
 MAX_ADDITIONS = 2000
 _PLUGIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
