@@ -8,6 +8,8 @@
   of the core pages (row and table actions with their forms, template blocks in named slots).
 - :mod:`~dashboard.plugins.runtime`: what a plugin's code meets while the app runs
   (reporting a failure, who may read it, the URL of its static files).
+- :mod:`~dashboard.plugins.listing`: what each plugin adds, in words, and its state, for
+  ``dashboard plugins`` and the Plugins page.
 - :mod:`~dashboard.plugins.charting`: the chart engine behind :class:`dashboard.charts.Chart`
   (checking, the aggregate per dialect, computing, panels), and
   :mod:`~dashboard.plugins.recency` (whether a chart's window holds any row).
