@@ -271,8 +271,9 @@ class RowAction:
         visible columns and its key, as :meth:`dashboard.writes.TableWriter.rows` returns
         rows), ``writer`` a :class:`~dashboard.writes.TableWriter` for the table, ``form`` the
         validated form (or ``None``). Returns the message to show (``None``: a default one)
-        or a response. A write error it lets escape (``WriteRefused``, a database refusal) is
-        shown on the form; any other exception is reported as the plugin's problem.
+        or a response. A :class:`~dashboard.writes.WriteFailed` it lets escape (a refusal, a
+        constraint, a conflict) is shown as a message on the form, with status 403, 409 or
+        422; any other exception is reported as the plugin's problem and shows the error panel.
     :param form: a ``flask_wtf.FlaskForm`` subclass asked before running, or ``None``.
     :param permission: the table right the operator needs: ``edit`` (default; the table
         must also be writable and the dashboard not read-only), ``create``, ``delete``,

@@ -27,16 +27,16 @@ from flask_admin.helpers import get_redirect_target
 from werkzeug.exceptions import abort
 from werkzeug.wrappers import Response as BaseResponse
 
-from dashboard import writes
 from dashboard.db.errors import Kind, is_gone
 from dashboard.db.records import WriteError
 from dashboard.i18n.translation import gettext, translate
 from dashboard.pages import RowAction, TableAction
 from dashboard.plugins import runtime
+from dashboard.plugins.write_api.failures import status_of
 from dashboard.security.auth import ROLES, TABLE_ACTIONS
 from dashboard.web.lookup_field import has_lookup
 from dashboard.web.unavailable import DatabaseUnreachable
-from dashboard.writes import TableWriter, WriteRefused
+from dashboard.writes import TableWriter, WriteFailed
 
 if t.TYPE_CHECKING:
     from dashboard.db.records import Record
@@ -44,14 +44,10 @@ if t.TYPE_CHECKING:
     from dashboard.web.table_view import TableView
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-#: What an action may raise to say "refused" rather than "crashed"; ``WriteFailed`` is the
-#: public API's one error type for writes (dashboard.writes), when it is there.
-_WRITE_ERRORS: tuple[type[BaseException], ...] = tuple(
-    c for c in (getattr(writes, "WriteFailed", None), WriteRefused, WriteError) if isinstance(c, type)
-)
+#: What an action may raise to say "refused" rather than "crashed": the public API's one error
+#: type for writes, and the record store's own (a plugin that writes some other way).
+_WRITE_ERRORS: tuple[type[BaseException], ...] = (WriteFailed, WriteError)
 TEMPLATE = "dashboard/plugin_action.html"
-#: A refused write's status by its reason (the rest: 422), as plugin pages answer it.
-_STATUSES = {"permission": 403, "conflict": 409, "timeout": 503}
 
 
 def register(found: PluginRegistry, view: TableView, plugin: str, action: RowAction | TableAction) -> bool:
@@ -187,13 +183,11 @@ class ActionEntry:
 
 
 def _status(refused: BaseException) -> int:
-    """The status of a form shown again with a write's refusal: as ``WriteFailed.reason`` says
-    (permission 403, conflict 409, timeout 503, any other 422), else by the error's kind."""
-    reason = getattr(refused, "reason", None)
-    if reason is None:
-        kind = getattr(refused, "kind", None)
-        reason = "permission" if isinstance(refused, WriteRefused) or kind == Kind.REFUSED else kind
-    return _STATUSES.get(str(reason), 422)
+    """The status of a form shown again with a write's refusal, as a plugin page answers it
+    (permission 403, conflict 409, timeout 503, any other 422)."""
+    if isinstance(refused, WriteFailed):
+        return status_of(refused)
+    return 403 if getattr(refused, "kind", None) == Kind.REFUSED else 422
 
 
 def _fields(form: t.Any) -> list[t.Any]:
