@@ -77,12 +77,16 @@ def role_allows(roles: t.Sequence[str], action: str) -> bool:
 
 
 class Page(BaseView):
-    """A plugin's page at ``/admin/-/pages/<slug>/``.
+    """A plugin's page at ``/admin/-/pages/<slug>/``: subclass it, set its class attributes.
 
-    Class attributes: ``title`` (menu entry and heading), ``slug`` (URL part; the class
-    name in lower case by default), ``category`` (menu group, or none), ``roles`` (who
-    besides administrators may open it), ``template`` (extends ``dashboard/page.html``),
-    ``charts`` (names of charts shown under the content) and ``description``.
+    :cvar title: the menu entry and the heading.
+    :cvar slug: the URL part (a-z, 0-9, ``_``, ``-``); the class name in lower case by default.
+    :cvar category: the menu group, or none for the bar itself.
+    :cvar roles: who besides administrators may open it (``ALL_ROLES``: every operator).
+    :cvar template: the page's template, extending ``dashboard/page.html`` and filling its
+        ``page_content`` block; it gets :meth:`context`'s variables and ``page``.
+    :cvar charts: names of charts shown under the content.
+    :cvar description: a line under the heading.
     """
 
     title: t.ClassVar[str] = ""

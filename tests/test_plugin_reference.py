@@ -190,8 +190,10 @@ def _names(module_name: str) -> list[str]:
             bound = [node.target.id]
         elif isinstance(node, ast.ImportFrom):
             bound = [alias.asname or alias.name for alias in node.names]
+        # A name imported from elsewhere comes after the module's own (``LookupField``).
+        line = getattr(node, "lineno", 0) + (10**6 if isinstance(node, ast.ImportFrom) else 0)
         for name in bound:
-            lines.setdefault(name, getattr(node, "lineno", 0))
+            lines[name] = min(lines.get(name, line), line)
     return sorted(names, key=lambda name: (lines.get(name, 10**9), name))
 
 
