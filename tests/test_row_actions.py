@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard import statedb
 from tests.apps import csrf_token, logged_in
@@ -73,6 +74,14 @@ def relabel(writer, form):
     return f"{count} cancelled orders are now {form.status.data}"
 
 
+class MoveForm(FlaskForm):
+    move = LookupField("moves", validators=[DataRequired()])
+
+
+def choose_move(writer, form):
+    return f"Chose {sorted(form.move.data.items())}"
+
+
 class Picker(Page):
     title = "Pick a product"
     roles = ALL_ROLES
@@ -100,6 +109,7 @@ def table_actions(table):
         RowAction(name="pick", label="Pick a product", run=pick, form=ProductForm, on_list=False),
         RowAction(name="peek", label="Peek", run=flag, permission="view", roles=("admin",)),
         TableAction(name="relabel", label="Relabel cancelled", run=relabel, form=StatusForm),
+        TableAction(name="choose_move", label="Choose a move", run=choose_move, form=MoveForm, permission="view"),
         RowAction(name="Bad Name", label="Bad", run=flag),
     ]
 """
@@ -114,6 +124,7 @@ PICKER = """{% extends "dashboard/page.html" %}
 def shop(dialect, tmp_path_factory):
     with make_database(dialect) as url:
         create_shop(url)
+        create_moves(url)
         site = plugin_site(
             url,
             tmp_path_factory.mktemp("actions"),
@@ -126,6 +137,30 @@ def shop(dialect, tmp_path_factory):
         site.admin = logged_in(site.app, "admin")
         yield site, url
         site.state.engine.dispose()
+
+
+def create_moves(url):
+    """``moves``: a table keyed by two text columns (warehouse, sku)."""
+    moves = sa.Table(
+        "moves",
+        sa.MetaData(),
+        sa.Column("warehouse", sa.String(20), primary_key=True),
+        sa.Column("sku", sa.String(20), primary_key=True),
+        sa.Column("quantity", sa.Integer, nullable=False),
+    )
+    engine = sa.create_engine(url)
+    try:
+        moves.create(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                moves.insert(),
+                [
+                    {"warehouse": "north", "sku": "A-1", "quantity": 5},
+                    {"warehouse": "south", "sku": "A-1", "quantity": 2},
+                ],
+            )
+    finally:
+        engine.dispose()
 
 
 def order(url, key):
@@ -274,3 +309,15 @@ def test_lookup_field_on_a_plugin_page_loads_the_lookup_for_those_who_may_search
     # A viewer may not open products: the field searches nothing.
     hidden = site.viewer.get("/admin/-/pages/picker/").get_data(as_text=True)
     assert 'name="product"' in hidden and "/admin/products/lookup/" not in hidden
+
+
+def test_lookup_field_gives_a_composite_key_as_a_dict(shop):
+    site, _url = shop
+    found = json.loads(site.text("/admin/moves/lookup/?query=south"))
+    assert [key for key, _label in found] == ["south,A-1"]
+    assert site.post("/admin/orders/action/choose_move/", {"move": "east,A-1"}).status_code == 422
+    chosen = site.post("/admin/orders/action/choose_move/", {"move": "south,A-1"})
+    assert chosen.status_code == 302
+    assert "Chose [(&#39;sku&#39;, &#39;A-1&#39;), (&#39;warehouse&#39;, &#39;south&#39;)]" in site.text(
+        "/admin/orders/"
+    )
