@@ -42,6 +42,7 @@ from werkzeug.test import TestResponse
 from dashboard import statedb
 from dashboard.app import create_app
 from dashboard.db.demo import write_demo_database
+from dashboard.plugins.loader import registry
 from dashboard.security import auth
 from dashboard.site_state import current_site
 from dashboard.urls import own_url
@@ -67,10 +68,11 @@ class DashboardClient:
     ``.text``, ``.headers``). :attr:`flask_client` is the plain Flask test client.
     """
 
-    def __init__(self, flask_client: FlaskClient, role: str, username: str) -> None:
+    def __init__(self, flask_client: FlaskClient, role: str, username: str, site: DashboardSite | None = None) -> None:
         self.flask_client = flask_client
         self.role = role
         self.username = username
+        self.site = site
 
     def get(self, url: str, **kwargs: t.Any) -> TestResponse:
         """GET ``url`` (``follow_redirects=True``, ``query_string={...}`` as Flask's client takes them)."""
@@ -81,7 +83,8 @@ class DashboardClient:
         response = self.get(url)
         # A pytest helper (pytest_plugins rewrites its asserts): a failed assert is the test's failure.
         status = response.status_code
-        assert status == 200, f"GET {url} answered {status}"  # nosec B101 -- a pytest helper's check
+        problems = "".join(f"\n  {problem}" for problem in self.site.problems()) if self.site else ""
+        assert status == 200, f"GET {url} answered {status}{problems}"  # nosec B101 -- a pytest helper's check
         return response.get_data(as_text=True)
 
     def csrf_token(self, url: str = "/admin/") -> str:
@@ -132,7 +135,7 @@ class DashboardSite:
         username = username or f"{role}-{self._users}"
         hashed = auth.hash_password(PASSWORD, self.app.config["PASSWORD_HASH_METHOD"])
         statedb.get_store(self.app).add_user(username, hashed, role)
-        client = DashboardClient(self.app.test_client(), role, username)
+        client = DashboardClient(self.app.test_client(), role, username, self)
         response = client.post("/login", {"username": username, "password": PASSWORD})
         status = response.status_code
         assert status == 302, f"{username} could not log in: {status}"  # nosec B101 -- a pytest helper's check
@@ -140,7 +143,12 @@ class DashboardSite:
 
     def anonymous(self) -> DashboardClient:
         """A client that has not logged in (every page sends it to the login page)."""
-        return DashboardClient(self.app.test_client(), "", "")
+        return DashboardClient(self.app.test_client(), "", "", self)
+
+    def problems(self) -> list[str]:
+        """What went wrong in plugins so far, as ``dashboard plugins`` lists it: ``"plugin · part:
+        message"`` (an import, a hook, a chart, a page that raised...); empty when nothing did."""
+        return [f"{problem.plugin} · {problem.part}: {problem.message}" for problem in registry(self.app).problems]
 
     def page_url(self, slug: str) -> str:
         """The path of a plugin page: ``/admin/-/pages/<slug>/``."""

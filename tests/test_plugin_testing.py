@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.testing import DashboardSite, build_site, dashboard_site  # noqa: F401 -- the fixture
+from tests.plugin_kit import write_plugin
 
 RESTOCK = Path(__file__).resolve().parent.parent / "plugins" / "restock"
 
@@ -53,3 +54,32 @@ def test_a_site_of_its_own_per_call(dashboard_site) -> None:  # noqa: F811
     assert first.database_url != second.database_url
     assert "/admin/a/" in first.client().text("/admin/")
     assert "/admin/b/" not in first.client().text("/admin/")
+
+
+BROKEN = """
+from dashboard.hookspecs import hookimpl
+from dashboard.pages import ALL_ROLES, Page
+
+
+class Broken(Page):
+    roles = ALL_ROLES
+
+    def context(self):
+        raise RuntimeError("the plugin's own bug")
+
+
+@hookimpl
+def register_pages():
+    return [Broken]
+"""
+
+
+def test_a_page_that_fails_names_the_plugins_problem_in_the_tests_failure(dashboard_site, tmp_path: Path) -> None:  # noqa: F811
+    write_plugin(tmp_path / "plugins", "broken", BROKEN)
+    site = dashboard_site(plugins=tmp_path / "plugins", sql="CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    assert site.problems() == []
+    with pytest.raises(
+        AssertionError, match=r"answered 500\n  broken · page broken: RuntimeError: the plugin's own bug"
+    ):
+        site.client("viewer").text(site.page_url("broken"))
+    assert site.problems() == ["broken · page broken: RuntimeError: the plugin's own bug"]
