@@ -65,6 +65,8 @@ def _wait_for(browser: Browser, path: str, wanted: str, process: subprocess.Pope
 
 
 def test_fixing_a_plugin_that_failed_to_import_restarts_the_server_with_its_page(tmp_path: Path) -> None:
+    """A plugin whose import fails, fixed while the server runs: its page answers; then an
+    edit of its template shows."""
     database = make_small_database(tmp_path / "target.db")
     instance = tmp_path / "instance"
     plugins = tmp_path / "plugins"
@@ -93,6 +95,9 @@ def test_fixing_a_plugin_that_failed_to_import_restarts_the_server_with_its_page
 
         (package / "__init__.py").write_text(FIXED)  # the fix: the failing import goes
         _wait_for(browser, "/admin/-/pages/mended/", "The plugin works now.", process, log)
+
+        (package / "templates" / "mended" / "page.html").write_text(PAGE.replace("works now", "shows its edit"))
+        _wait_for(browser, "/admin/-/pages/mended/", "The plugin shows its edit.", process, log)
     finally:
         process.terminate()
         try:
