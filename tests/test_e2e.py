@@ -76,7 +76,13 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                # Gunicorn's graceful stop waits for its workers (graceful_timeout 10 s): on
+                # a machine loaded by other test workers that may take longer than this wait.
+                process.kill()
+                process.wait(timeout=20)
 
 
 def prepare_demo(instance: Path, database_url: str | None = None) -> None:
