@@ -9,18 +9,25 @@ test's operator has a browser context of its own in the worker's one Chromium
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
+from dashboard.db.demo import write_demo_database
+from dashboard.security import auth
+from dashboard.statedb import make_state_store, state_database_url
+from tests.apps import FAST_HASH_METHOD
 from tests.browser import require_browser
 from tests.databases import make_database
 
@@ -85,21 +92,42 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
                 process.wait(timeout=20)
 
 
+#: Rows of the demo the browser tests serve (``dashboard demo --rows``).
+DEMO_ROWS = 2000
+
+
+@functools.cache
+def _demo_file() -> Path:
+    """The SQLite demo of :data:`DEMO_ROWS` rows, written once per test process."""
+    path = Path(tempfile.mkdtemp(prefix="dashboard-e2e-demo-")) / "demo.db"
+    write_demo_database(f"sqlite:///{path}", DEMO_ROWS)
+    return path
+
+
 def prepare_demo(instance: Path, database_url: str | None = None) -> None:
     """The demo shop in ``database_url`` (default: ``demo.db`` in ``instance``) and an admin
-    ``operator`` in the instance folder's state database."""
-    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
+    ``operator`` in the instance folder's state database.
+
+    Written in this process, not by ``dashboard demo`` and ``dashboard users add`` as a new
+    user types them (tests/test_server.py runs both commands as a user would, tests/test_demo.py
+    and tests/test_auth.py test them):
+    each command is a Python start-up of about a second of CPU, paid by every browser module.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
     if database_url is None:
-        _dashboard("demo", "--rows", "2000", "--output", str(instance / "demo.db"), env=env)
+        shutil.copyfile(_demo_file(), instance / "demo.db")
     else:
-        _dashboard("demo", "--rows", "2000", "--url", database_url, env=env)
+        write_demo_database(database_url, DEMO_ROWS)
     add_operator(instance)
 
 
 def add_operator(instance: Path) -> None:
     """An admin ``operator`` (password :data:`PASSWORD`) in ``instance``'s state database."""
-    env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-    _dashboard("users", "add", "operator", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    store = make_state_store(state_database_url({}, instance))
+    try:
+        store.add_user("operator", auth.hash_password(PASSWORD, FAST_HASH_METHOD), "admin")
+    finally:
+        store.engine.dispose()
 
 
 @contextlib.contextmanager
