@@ -6,11 +6,15 @@ from __future__ import annotations
 import html
 import logging
 import re
+import types
 
 import pytest
 from click.testing import CliRunner
 
 from dashboard.cli import main
+from dashboard.hookspecs import hookimpl
+from dashboard.pages import MenuLink
+from dashboard.plugins import loader
 from dashboard.plugins.listing import describe
 from dashboard.plugins.loader import Addition, LoadedPlugin, PluginRegistry
 from tests.plugin_kit import create_shop, plugin_site, write_plugin
@@ -254,3 +258,20 @@ def test_a_worker_serving_the_list_from_the_shared_cache_learns_of_the_failure(s
     assert [p.part for p in failures] == ["cell_renderer products.name"]
     assert "Traceback" in failures[0].traceback and "cannot shout" in failures[0].traceback
     assert ">degraded<" in _plugin_row(second.text("/admin/-/pages/plugins/"), "kit")
+
+
+def test_a_plugin_adding_more_than_the_listing_keeps_is_told_how_many_more(monkeypatch):
+    """Past ``MAX_ADDITIONS`` (a renderer for every column of a big schema), the rest is counted."""
+    monkeypatch.setattr(loader, "MAX_ADDITIONS", 2)
+    found = PluginRegistry()
+    module = types.ModuleType("links")
+    module.menu_links = hookimpl(lambda: [MenuLink(name=f"Link {n}", url=f"/admin/{n}/") for n in range(5)])
+    found.plugins.append(LoadedPlugin(name="links", source="folder", location="/plugins/links"))
+    found.manager.register(module, name="links")
+    for _ in range(2):  # asked twice: the same links are not counted again
+        found.call("menu_links", app=None)
+    assert [line.text for line in describe(found, found.plugins[0])] == [
+        "menu link: Link 0 → /admin/0/",
+        "menu link: Link 1 → /admin/1/",
+        "and 3 more",
+    ]

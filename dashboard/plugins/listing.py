@@ -47,6 +47,8 @@ def describe(found: PluginRegistry, plugin: LoadedPlugin) -> list[Line]:
             lines.append(Line(_addition(addition)))
     for table, columns in renderers.items():
         lines.append(Line(_("cell renderer: %(table)s (%(columns)s)", table=table, columns=", ".join(columns))))
+    if plugin.additions_left_out:
+        lines.append(Line(_("and %(count)s more", count=plugin.additions_left_out)))
     for hook in plugin.hooks:
         later = _later_hook(hook)
         if later:

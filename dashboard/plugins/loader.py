@@ -88,6 +88,8 @@ class LoadedPlugin:
     charts: list[str] = field(default_factory=list)
     #: What its start-up hooks returned and the dashboard took (cell renderers, actions, links...).
     additions: list[Addition] = field(default_factory=list)
+    #: Additions past :data:`MAX_ADDITIONS`, counted but not kept.
+    additions_left_out: int = 0
     failed: bool = False
     #: Loaded, but something of it failed since (a hook, a chart, a renderer): see the problems.
     degraded: bool = False
@@ -195,10 +197,13 @@ class PluginRegistry:
         for item in list(result) if isinstance(result, (list, tuple)) else [result]:
             # A hook asked again (for each page) must not list the same thing twice.
             key = (plugin, hook, table, column, _identity(item))
-            if key in self._added or len(loaded.additions) >= MAX_ADDITIONS:
+            if key in self._added:
                 continue
             self._added.add(key)
-            loaded.additions.append(Addition(hook, item, table, column))
+            if len(loaded.additions) >= MAX_ADDITIONS:
+                loaded.additions_left_out += 1
+            else:
+                loaded.additions.append(Addition(hook, item, table, column))
 
     def discard(self, plugin: str, hook: str, item: t.Any) -> None:
         """Unlist ``item`` that ``plugin``'s ``hook`` returned: the dashboard refused it (a problem says why)."""
