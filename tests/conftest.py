@@ -22,6 +22,7 @@ from tests.checklist import site_on
 from tests.databases import *  # noqa: F403
 from tests.databases import database_with, drop_templates
 from tests.roles import restricted  # noqa: F401 -- a fixture: a least-privilege user's URL
+from tests.served_demo import operator, served, served_instance  # noqa: F401 -- fixtures: the demo in a browser
 from tests.site import Site, make_site
 
 #: A folder in memory (tmpfs) on Linux, where the run's throw-away files go.

@@ -130,6 +130,12 @@ def add_operator(instance: Path) -> None:
         store.engine.dispose()
 
 
+def customer_name(instance: Path, customer_id: int | str) -> str:
+    """The name of customer ``customer_id`` in the demo served from ``instance``, as the database holds it."""
+    with sqlite3.connect(instance / "demo.db") as connection:
+        return str(connection.execute("SELECT name FROM customers WHERE id = ?", (customer_id,)).fetchone()[0])
+
+
 @contextlib.contextmanager
 def serve_to_operator(instance: Path, database_url: str) -> t.Iterator[str]:
     """``database_url`` served with an admin ``operator`` in ``instance``; yields the base URL."""
@@ -144,20 +150,6 @@ def _serve(instance: Path, database_url: str | None = None) -> t.Iterator[str]:
     prepare_demo(instance, database_url)
     # With no URL, `dashboard serve` finds the demo in its instance folder, as a new user's does.
     with serve(instance, *([] if database_url is None else [database_url])) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def served_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The instance folder of the served SQLite demo (its database is ``demo.db`` there)."""
-    return tmp_path_factory.mktemp("instance")
-
-
-@pytest.fixture(scope="module")
-def served(served_instance: Path) -> t.Iterator[str]:
-    """The demo shop on SQLite, served; yields the base URL."""
-    require_browser()
-    with _serve(served_instance) as base:
         yield base
 
 
@@ -218,12 +210,6 @@ def logged_in(chromium: t.Any, base: str, **context_options: t.Any) -> t.Iterato
         yield who
     finally:
         context.close()
-
-
-@pytest.fixture
-def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
-    with logged_in(chromium, served) as who:
-        yield who
 
 
 @pytest.fixture

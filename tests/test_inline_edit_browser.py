@@ -11,34 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import require_browser
-from tests.test_e2e import Operator, logged_in, prepare_demo, serve
+from tests.test_e2e import Operator, customer_name
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("instance")
-
-
-@pytest.fixture(scope="module")
-def served(instance: Path) -> t.Iterator[str]:
-    require_browser()
-    prepare_demo(instance)
-    with serve(instance) as base:
-        yield base
-
-
-@pytest.fixture
-def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
-    with logged_in(chromium, served) as who:
-        yield who
-
-
-def name_in_database(instance: Path, customer_id: str) -> str:
-    with sqlite3.connect(instance / "demo.db") as connection:
-        return str(connection.execute("SELECT name FROM customers WHERE id = ?", (customer_id,)).fetchone()[0])
 
 
 def open_name_cell(operator: Operator, row_number: int) -> tuple[str, t.Any, t.Any]:
@@ -55,10 +30,10 @@ def open_name_cell(operator: Operator, row_number: int) -> tuple[str, t.Any, t.A
     return customer_id, cell, field
 
 
-def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Path) -> None:
+def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, served_instance: Path) -> None:
     page = operator.page
     customer_id, cell, field = open_name_cell(operator, 0)
-    assert field.input_value() == name_in_database(instance, customer_id)
+    assert field.input_value() == customer_name(served_instance, customer_id)
     field.fill("Ada <in place>")
     operator.shot("inline-edit-typing")
     field.press("Enter")
@@ -66,7 +41,7 @@ def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Pat
         "cell => cell.textContent === 'Ada <in place>' && !cell.querySelector('input')", arg=cell.element_handle()
     )
     operator.settle()
-    assert name_in_database(instance, customer_id) == "Ada <in place>"
+    assert customer_name(served_instance, customer_id) == "Ada <in place>"
     operator.shot("inline-edit-saved")
     # The list read afresh shows it: the table's kept pages were made stale by the write.
     operator.go("/admin/customers/")
@@ -81,11 +56,11 @@ def test_edit_a_cell_in_place_and_see_it_saved(operator: Operator, instance: Pat
     operator.settle()
 
 
-def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator, instance: Path) -> None:
+def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator, served_instance: Path) -> None:
     page = operator.page
     customer_id, cell, field = open_name_cell(operator, 2)
     # Someone else saves the row while the cell is open.
-    with sqlite3.connect(instance / "demo.db") as connection:
+    with sqlite3.connect(served_instance / "demo.db") as connection:
         connection.execute("UPDATE customers SET name = 'Changed elsewhere' WHERE id = ?", (customer_id,))
     field.fill("Mine")
     field.press("Enter")
@@ -95,7 +70,7 @@ def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator
     assert "Changed elsewhere" in cell.inner_text()
     assert field.input_value() == "Mine"
     operator.shot("inline-edit-conflict")
-    assert name_in_database(instance, customer_id) == "Changed elsewhere"
+    assert customer_name(served_instance, customer_id) == "Changed elsewhere"
     # The refusal is the one answer that may fail; nothing else on the page did.
     assert [p for p in operator.problems if "409" not in p] == []
     operator.problems.clear()
@@ -103,4 +78,4 @@ def test_an_inline_edit_that_conflicts_with_a_concurrent_edit(operator: Operator
     field.press("Enter")
     page.wait_for_function("cell => cell.textContent === 'Mine'", arg=cell.element_handle())
     operator.settle()
-    assert name_in_database(instance, customer_id) == "Mine"
+    assert customer_name(served_instance, customer_id) == "Mine"

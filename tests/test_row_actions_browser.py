@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser import require_browser
 from tests.plugin_kit import write_plugin
-from tests.test_e2e import Operator, logged_in, prepare_demo, serve
+from tests.test_e2e import Operator, prepare_demo, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -46,26 +46,15 @@ def table_actions(table):
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("instance")
-
-
-@pytest.fixture(scope="module")
-def served(instance: Path, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+def served(served_instance: Path, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     require_browser()
     plugins = tmp_path_factory.mktemp("plugins")
     write_plugin(plugins, "refunds", REFUND)
-    prepare_demo(instance)
+    prepare_demo(served_instance)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DASHBOARD_PLUGINS_DIR", str(plugins))
-        with serve(instance) as base:
+        with serve(served_instance) as base:
             yield base
-
-
-@pytest.fixture
-def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
-    with logged_in(chromium, served) as who:
-        yield who
 
 
 def order_in_database(instance: Path, order_id: int) -> tuple[str, str | None]:
@@ -74,7 +63,7 @@ def order_in_database(instance: Path, order_id: int) -> tuple[str, str | None]:
     return str(status), note
 
 
-def test_refund_an_order_from_its_details_page_with_a_reason(operator: Operator, instance: Path) -> None:
+def test_refund_an_order_from_its_details_page_with_a_reason(operator: Operator, served_instance: Path) -> None:
     page = operator.page
     operator.go("/admin/orders/")
     assert page.locator("a.dashboard-row-action", has_text="Refund").count() == 20  # each row of the page
@@ -83,13 +72,13 @@ def test_refund_an_order_from_its_details_page_with_a_reason(operator: Operator,
     operator.through(lambda: page.get_by_role("link", name="Refund").click())
     assert page.locator("h4.dashboard-action-title").inner_text().startswith("Refund: ")
     # No reason: the form again, saying why, and the order untouched.
-    before = order_in_database(instance, 7)
+    before = order_in_database(served_instance, 7)
     page.locator("textarea[name=reason]").evaluate("el => el.removeAttribute('required')")
     with page.expect_navigation():
         page.get_by_role("button", name="Refund").click()
     page.wait_for_load_state("networkidle")
     assert "This field is required." in page.locator(".dashboard-field-error").inner_text()
-    assert order_in_database(instance, 7) == before
+    assert order_in_database(served_instance, 7) == before
     page.fill("textarea[name=reason]", "Arrived broken <twice>")
     operator.shot("row-action-form")
     # The form shown again answered 422, as it should: no other problem on the way.
@@ -99,4 +88,4 @@ def test_refund_an_order_from_its_details_page_with_a_reason(operator: Operator,
     assert page.url.endswith("/admin/orders/details/?id=7")
     assert "Order 7 refunded: Arrived broken <twice>" in page.locator(".alert-success").inner_text()
     operator.shot("row-action-done")
-    assert order_in_database(instance, 7) == ("cancelled", "Arrived broken <twice>")
+    assert order_in_database(served_instance, 7) == ("cancelled", "Arrived broken <twice>")

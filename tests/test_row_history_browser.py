@@ -7,39 +7,13 @@ Screenshots go to ``test-artifacts/``."""
 from __future__ import annotations
 
 import sqlite3
-import typing as t
 from pathlib import Path
 
 import pytest
 
-from tests.browser import require_browser
-from tests.test_e2e import Operator, logged_in, prepare_demo, serve
+from tests.test_e2e import Operator, customer_name
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("instance")
-
-
-@pytest.fixture(scope="module")
-def served(instance: Path) -> t.Iterator[str]:
-    require_browser()
-    prepare_demo(instance)
-    with serve(instance) as base:
-        yield base
-
-
-@pytest.fixture
-def operator(chromium: t.Any, served: str) -> t.Iterator[Operator]:
-    with logged_in(chromium, served) as who:
-        yield who
-
-
-def name_in_database(instance: Path, customer_id: int) -> str:
-    with sqlite3.connect(instance / "demo.db") as connection:
-        return str(connection.execute("SELECT name FROM customers WHERE id = ?", (customer_id,)).fetchone()[0])
 
 
 def edit_name(operator: Operator, customer_id: int, name: str) -> None:
@@ -48,8 +22,8 @@ def edit_name(operator: Operator, customer_id: int, name: str) -> None:
     operator.through(lambda: operator.page.click("form [type=submit][value=Save]"))
 
 
-def test_revert_an_edit_and_see_the_old_value_and_the_entry(operator: Operator, instance: Path) -> None:
-    page, old = operator.page, name_in_database(instance, 5)
+def test_revert_an_edit_and_see_the_old_value_and_the_entry(operator: Operator, served_instance: Path) -> None:
+    page, old = operator.page, customer_name(served_instance, 5)
     edit_name(operator, 5, "Edited <in the browser>")
     operator.go("/admin/customers/details/?id=5")
     entry = page.locator("tr.dashboard-history-entry").first
@@ -58,7 +32,7 @@ def test_revert_an_edit_and_see_the_old_value_and_the_entry(operator: Operator, 
     operator.shot("row-history")
     operator.through(lambda: entry.get_by_role("button", name="Revert").click())
     assert f"Reverted: the values before entry #{number} are back." in page.locator(".alert-success").inner_text()
-    assert name_in_database(instance, 5) == old
+    assert customer_name(served_instance, 5) == old
     assert old in page.locator("table.dashboard-details").inner_text()
     newest = page.locator("tr.dashboard-history-entry").first
     assert f"revert of #{number}" in newest.inner_text()
@@ -66,18 +40,18 @@ def test_revert_an_edit_and_see_the_old_value_and_the_entry(operator: Operator, 
     operator.shot("row-history-reverted")
 
 
-def test_a_revert_that_conflicts_with_a_newer_change_is_refused(operator: Operator, instance: Path) -> None:
+def test_a_revert_that_conflicts_with_a_newer_change_is_refused(operator: Operator, served_instance: Path) -> None:
     page = operator.page
     edit_name(operator, 6, "First change")
     operator.go("/admin/customers/details/?id=6")
     entry = page.locator("tr.dashboard-history-entry").first
     # Someone else changes the row after the entry, while the page is open.
-    with sqlite3.connect(instance / "demo.db") as connection:
+    with sqlite3.connect(served_instance / "demo.db") as connection:
         connection.execute("UPDATE customers SET name = 'Changed elsewhere' WHERE id = 6")
     operator.through(lambda: entry.get_by_role("button", name="Revert").click())
     refusal = page.locator(".alert-danger").inner_text()
     assert "Not reverted: the row was changed after entry" in refusal and "Nothing was saved" in refusal
-    assert name_in_database(instance, 6) == "Changed elsewhere"
+    assert customer_name(served_instance, 6) == "Changed elsewhere"
     # The page drawn afresh offers no revert the server would refuse.
     assert page.locator("tr.dashboard-history-entry").first.get_by_role("button", name="Revert").count() == 0
     operator.shot("row-history-revert-refused")
