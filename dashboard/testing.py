@@ -190,7 +190,7 @@ def build_site(
     :param plugins: a plugins folder (the folder *holding* plugin packages): the site loads
         every package in it. With neither, only the built-in and installed plugins load.
     :param database_url: the database to serve; none: a fresh demo shop in SQLite
-        (``customers``, ``orders``, ``order_items``, ``products``...), or ``sql``'s database.
+        (``customers``, ``orders``, ``order_lines``, ``products``...), or ``sql``'s database.
     :param sql: a script of statements that fills a fresh SQLite database to serve instead.
     :param settings: settings by name (``{"READ_ONLY": True, "PLUGINS": {"hello": {...}}}``);
         they win over ``config_file`` and the environment.

@@ -161,8 +161,11 @@ class TableWriter:
         return dict(zip(self.info.row_key, key, strict=False))
 
     def update(self, rows: Rows, changes: t.Mapping[str, t.Any], *, reason: str | None = None) -> int:
-        """Write ``changes`` (by column name) to each of ``rows`` (dicts holding at least the key
-        columns, as :meth:`rows` returns them), all or none. Returns how many rows were changed.
+        """Write ``changes`` (by column name) to each of ``rows``, all or none. Returns how many rows
+        were changed.
+
+        :param rows: one row or a list of rows, each a dict holding at least the key columns
+            (as :meth:`rows` returns them, or as a row action's ``run`` receives its row).
 
         :param reason: recorded with each audit entry (see :func:`transaction`).
         :raises WriteFailed: nothing was changed; ``row`` (and the message) names the row the
@@ -204,7 +207,8 @@ class TableWriter:
         return len(keys)
 
     def delete(self, rows: Rows, *, reason: str | None = None) -> int:
-        """Delete ``rows`` (dicts holding at least the key columns), all or none; returns how many went.
+        """Delete ``rows`` (one row or a list of rows, each a dict holding at least the key
+        columns), all or none; returns how many went.
 
         :param reason: recorded with each audit entry (see :func:`transaction`).
         :raises WriteFailed: nothing was deleted; ``row`` names the row refused (a foreign key

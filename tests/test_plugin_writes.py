@@ -238,6 +238,8 @@ def test_a_transaction_that_succeeds_records_its_reason_on_each_entry(site):
     assert [(e["outcome"], e["reason"]) for e in logged] == [("ok", "customer asked")] * 2
     assert {("orders", "edit", 21), ("refunds", "create", 21)} <= set(heard(site))
     assert "Reason: customer asked" in site.text("/admin/-/audit/?table=refunds")
+    # The row's own history says why too, for every operator who may open its details.
+    assert "Reason: customer asked" in site.text(site.url("orders", "details", key="21"))
     export = site.text("/admin/-/audit/export/csv/?table=refunds")
     assert export.splitlines()[0].endswith(",message,reason") and "customer asked" in export
 

@@ -45,6 +45,8 @@ class HistoryEntry:
     action: str
     message: str
     lines: list[tuple[str, str]] = field(default_factory=list)
+    #: Why, as the writer said it (a plugin's ``transaction(reason=...)``), or ``None``.
+    reason: str | None = None
     #: ``"revert"``, ``"restore"`` or ``None``: the button this operator gets.
     undo: str | None = None
 
@@ -98,6 +100,7 @@ class RowHistory(TableWrites):
             message=public["message"],
             lines=audit.change_lines(action, visible),
             undo=self._undo(action, changes, current),
+            reason=entry.get("reason"),
         )
 
     def _undo(self, action: str, changes: t.Mapping[str, t.Any], current: Record | None) -> str | None:
