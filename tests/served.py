@@ -96,12 +96,19 @@ def serving(
                 time.sleep(0.2)
             yield Served(f"http://127.0.0.1:{port}", log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=30)
+            stop(process)
+
+
+def stop(process: subprocess.Popen[t.Any], timeout: float = 30) -> None:
+    """Stop a server started for a test: TERM (gunicorn's graceful stop, which waits for its
+    workers up to graceful_timeout), then KILL when it outlives ``timeout`` seconds, as it may
+    on a machine loaded by other test workers."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 class Browser:

@@ -13,7 +13,6 @@ import functools
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,17 +29,12 @@ from dashboard.statedb import make_state_store, state_database_url
 from tests.apps import FAST_HASH_METHOD
 from tests.browser import require_browser
 from tests.databases import make_database
+from tests.served import free_port, stop
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "e2e password 123"
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _dashboard(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,7 +54,7 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
     """``dashboard serve ARGS`` on a free loopback port with ``instance`` as its instance folder;
     yields the base URL and stops the server afterwards."""
     env = {**os.environ, "DASHBOARD_INSTANCE_PATH": str(instance)}
-    port = _free_port()
+    port = free_port()
     log_path = instance / "serve.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -82,14 +76,7 @@ def serve(instance: Path, *args: str) -> t.Iterator[str]:
                 time.sleep(0.2)
             yield f"http://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                # Gunicorn's graceful stop waits for its workers (graceful_timeout 10 s): on
-                # a machine loaded by other test workers that may take longer than this wait.
-                process.kill()
-                process.wait(timeout=20)
+            stop(process)
 
 
 #: Rows of the demo the browser tests serve (``dashboard demo --rows``).

@@ -17,7 +17,7 @@ from pathlib import Path
 from dashboard.cli.serve import plugin_files
 from tests.apps import PASSWORD, add_user, make_app, make_small_database
 from tests.plugin_kit import write_plugin
-from tests.served import Browser, free_port
+from tests.served import Browser, free_port, stop
 
 #: Long enough to fail the test rather than hang it; no assertion is about time.
 DEADLINE_S = 90
@@ -99,12 +99,7 @@ def test_fixing_a_plugin_that_failed_to_import_restarts_the_server_with_its_page
         (package / "templates" / "mended" / "page.html").write_text(PAGE.replace("works now", "shows its edit"))
         _wait_for(browser, "/admin/-/pages/mended/", "The plugin shows its edit.", process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop(process)
 
 
 def test_the_reloader_watches_every_file_of_the_plugins_folder(tmp_path: Path) -> None:
