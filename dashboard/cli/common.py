@@ -6,12 +6,13 @@ import sys
 import typing as t
 
 import click
+from flask import Config, Flask
 
 from dashboard.app import create_app
 from dashboard.db.engine import DatabaseUnavailable
 from dashboard.i18n.translation import exception_text
 from dashboard.i18n.translation import gettext as _
-from dashboard.settings import ConfigError
+from dashboard.settings import ConfigError, load_settings
 from dashboard.site_state import current_site
 
 EXIT_USAGE = 2
@@ -21,6 +22,17 @@ def fail(message: str) -> t.NoReturn:
     """Print one clear line on stderr and exit with status 2, without a traceback."""
     click.echo(_("error: %(message)s", message=message), err=True)
     sys.exit(EXIT_USAGE)
+
+
+def file_settings(config_file: str | None) -> Config:
+    """The settings of files and environment, read without building an app (for commands that
+    only need a setting or two); a bad settings file is :func:`fail`."""
+    holder = Flask("dashboard")
+    try:
+        load_settings(holder, config_file)
+    except ConfigError as exc:
+        fail(exception_text(exc))
+    return holder.config
 
 
 def app_settings(

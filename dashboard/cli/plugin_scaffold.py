@@ -21,13 +21,10 @@ import typing as t
 from pathlib import Path
 
 import click
-from flask import Flask
 
-from dashboard.cli.common import fail
-from dashboard.i18n.translation import exception_text
+from dashboard.cli.common import fail, file_settings
 from dashboard.i18n.translation import gettext as _
 from dashboard.plugins.builtins import BUILTIN_PLUGINS
-from dashboard.settings import ConfigError, load_settings
 
 TEMPLATES = Path(__file__).resolve().parent / "plugin_template"
 #: Template -> where it goes inside the new package (``$name``: the plugin's name).
@@ -71,12 +68,7 @@ def name_problem(name: str, folder: Path) -> str | None:
 
 def configured_plugins_dir(config_file: str | None) -> Path:
     """``PLUGINS_DIR`` of the settings (files and environment), else ``./plugins``."""
-    app = Flask("dashboard-settings")
-    try:
-        load_settings(app, config_file)
-    except ConfigError as exc:
-        fail(exception_text(exc))
-    configured = str(app.config.get("PLUGINS_DIR") or "")
+    configured = str(file_settings(config_file).get("PLUGINS_DIR") or "")
     return Path(configured) if configured else Path("plugins")
 
 

@@ -15,8 +15,8 @@ import click
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import statedb_tokens
-from dashboard.cli.common import fail
-from dashboard.cli.users import _settings, open_store, state_location
+from dashboard.cli.common import fail, file_settings
+from dashboard.cli.users import open_store, state_location
 from dashboard.db.engine import DatabaseUnavailable, make_engine
 from dashboard.db.reflection import reflect_schema
 from dashboard.i18n.translation import exception_text, translate
@@ -42,7 +42,7 @@ def _when(seconds: float | None, never: str) -> str:
 
 def _endpoints(config_file: str | None, wanted: tuple[str, ...]) -> list[str]:
     """``wanted`` as relation endpoints, checked against the database when it can be reached."""
-    config = _settings(config_file)
+    config = file_settings(config_file)
     url = config.get("DATABASE_URL")
     if not url:
         # The demo database serve makes in the instance folder, once it has.

@@ -12,41 +12,31 @@ import secrets
 import sys
 
 import click
-from flask import Config, Flask
+from flask import Flask
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dashboard import statedb_users
-from dashboard.cli.common import fail
-from dashboard.i18n.translation import exception_text, translate
+from dashboard.cli.common import fail, file_settings
 from dashboard.i18n.translation import gettext as _
+from dashboard.i18n.translation import translate
 from dashboard.instance import instance_path_for
 from dashboard.security import auth
-from dashboard.settings import ConfigError, load_settings
 from dashboard.statedb import StateStore, get_store, make_state_store, state_database_url
 
 FIRST_ADMIN = "admin"
 
 
-def _settings(config_file: str | None) -> Config:
-    settings_holder = Flask("dashboard")
-    try:
-        load_settings(settings_holder, config_file)
-    except ConfigError as exc:
-        fail(exception_text(exc))
-    return settings_holder.config
-
-
 def _hash(password: str, config_file: str | None) -> str:
     """``password`` hashed with the ``PASSWORD_HASH_METHOD`` the settings name."""
     try:
-        return auth.hash_password(password, _settings(config_file)["PASSWORD_HASH_METHOD"])
+        return auth.hash_password(password, file_settings(config_file)["PASSWORD_HASH_METHOD"])
     except (TypeError, ValueError, AttributeError):
         fail(_("%(setting)s must name a password hash method such as scrypt", setting="PASSWORD_HASH_METHOD"))
 
 
 def open_store(config_file: str | None) -> StateStore:
     """The state database the settings name (created with its tables when missing)."""
-    config = _settings(config_file)
+    config = file_settings(config_file)
     url = state_database_url(config, instance_path_for(config))
     try:
         return make_state_store(url)
