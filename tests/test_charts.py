@@ -15,7 +15,7 @@ from dashboard import charts
 from dashboard.plugins import charting
 from dashboard.site_state import current_site
 from tests.apps import logged_in, make_app
-from tests.databases import make_database
+from tests.databases import database_with, make_database
 from tests.plugin_kit import (
     TODAY,
     chart_block,
@@ -60,15 +60,37 @@ def register_charts(app):
 BUCKET_FUNCTIONS = {"sqlite": "strftime", "postgresql": "date_trunc", "mariadb": "date_format"}
 
 
-@pytest.fixture
-def shop_url(empty_database_url):
-    create_shop(empty_database_url)
-    return empty_database_url
+@pytest.fixture(scope="module")
+def shop_url(dialect):
+    """The shop, one database per dialect shared by the module's tests that only read it."""
+    with database_with(dialect, "chart shop", create_shop) as url:
+        yield url
 
 
 @pytest.fixture
-def site(shop_url, tmp_path):
-    site = plugin_site(shop_url, tmp_path, {"test_charts": CHARTS_PLUGIN}, DISABLED_PLUGINS=["overview"])
+def own_shop_url(dialect):
+    """The shop in a database of the test's own: for a test that changes rows."""
+    with database_with(dialect, "chart shop", create_shop) as url:
+        yield url
+
+
+def _charts_site(url, folder):
+    return plugin_site(url, folder, {"test_charts": CHARTS_PLUGIN}, DISABLED_PLUGINS=["overview"])
+
+
+@pytest.fixture(scope="module")
+def site(shop_url, tmp_path_factory):
+    """An administrator's site with the charts above, shared by the module's readers (its chart
+    cache too: nothing they do changes a row)."""
+    site = _charts_site(shop_url, tmp_path_factory.mktemp("charts-site"))
+    yield site
+    site.state.engine.dispose()
+
+
+@pytest.fixture
+def own_site(own_shop_url, tmp_path):
+    """The same on :func:`own_shop_url`, for a test that writes."""
+    site = _charts_site(own_shop_url, tmp_path)
     yield site
     site.state.engine.dispose()
 
@@ -182,21 +204,21 @@ def test_number_charts_apply_their_filter(site, shop_url):
 def test_sql_chart_shows_its_rows_to_administrators_only(site, shop_url):
     counts = Counter(o["status"] for o in read_orders(shop_url))
     assert dict(chart_figures(chart_page(site, "t.by_sql"), "t.by_sql")) == {k: str(v) for k, v in counts.items()}
-    viewer = logged_in(site.app, "viewer")
+    viewer = logged_in(site.app, "viewer", username="sql-chart-viewer")
     assert viewer.get("/admin/-/pages/charts/?chart=t.by_sql").status_code == 404
     assert 'data-chart-name="t.by_sql"' not in viewer.get("/admin/-/pages/charts/").get_data(as_text=True)
     assert viewer.get("/admin/-/pages/charts/?chart=t.per_month").status_code == 200
 
 
-def test_aggregate_is_one_group_by_in_the_database_and_is_cached_until_a_write(site, shop_url, dialect):
+def test_aggregate_is_one_group_by_in_the_database_and_is_cached_until_a_write(own_site, own_shop_url, dialect):
     statements: list[str] = []
 
     def capture(_conn, _cursor, statement, *_args):
         if "orders" in statement.lower():
             statements.append(statement)
 
-    sa.event.listen(site.state.engine, "before_cursor_execute", capture)
-    chart_page(site, "t.per_month")
+    sa.event.listen(own_site.state.engine, "before_cursor_execute", capture)
+    chart_page(own_site, "t.per_month")
     assert len(statements) == 1, statements
     query = statements[0].lower()
     assert "group by" in query and BUCKET_FUNCTIONS[dialect] in query and "count(" in query
@@ -204,28 +226,28 @@ def test_aggregate_is_one_group_by_in_the_database_and_is_cached_until_a_write(s
     assert "orders.id" not in query and "orders.note" not in query
 
     statements.clear()
-    before = chart_figures(chart_page(site, "t.paid_count"), "t.paid_count")
+    before = chart_figures(chart_page(own_site, "t.paid_count"), "t.paid_count")
     assert len(statements) == 1 and "count(" in statements[0].lower()
     statements.clear()
-    assert chart_figures(chart_page(site, "t.paid_count"), "t.paid_count") == before
+    assert chart_figures(chart_page(own_site, "t.paid_count"), "t.paid_count") == before
     assert statements == []  # served from the cache
 
     # A write made by another program is not seen until the cache entry expires...
-    engine = sa.create_engine(shop_url)
+    engine = sa.create_engine(own_shop_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE orders SET status = 'paid' WHERE id = 2"))
     engine.dispose()
-    assert chart_figures(chart_page(site, "t.paid_count"), "t.paid_count") == before
+    assert chart_figures(chart_page(own_site, "t.paid_count"), "t.paid_count") == before
     # ...but one made through the dashboard refreshes the chart at once.
-    values = site.form_values(site.url("orders", "edit", "5"))
+    values = own_site.form_values(own_site.url("orders", "edit", "5"))
     assert values["status"] == "cancelled"
     values["status"] = "paid"
-    response = site.post(site.url("orders", "edit", "5"), values)
+    response = own_site.post(own_site.url("orders", "edit", "5"), values)
     assert response.status_code == 302
     statements.clear()
-    after = chart_figures(chart_page(site, "t.paid_count"), "t.paid_count")
+    after = chart_figures(chart_page(own_site, "t.paid_count"), "t.paid_count")
     assert len(statements) == 1
-    paid_now = sum(1 for o in read_orders(shop_url) if o["status"] == "paid")
+    paid_now = sum(1 for o in read_orders(own_shop_url) if o["status"] == "paid")
     assert after == [("", str(paid_now))] and paid_now == int(before[0][1]) + 2
 
 
@@ -301,13 +323,13 @@ def register_charts(app):
 """
 
 
-def test_chart_under_its_tables_list_and_hostile_labels_are_escaped(shop_url, tmp_path):
+def test_chart_under_its_tables_list_and_hostile_labels_are_escaped(own_shop_url, tmp_path):
     hostile = "<img src=x onerror=alert(1)>'\""
-    engine = sa.create_engine(shop_url)
+    engine = sa.create_engine(own_shop_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE orders SET status = :s WHERE id = 3"), {"s": hostile})
     engine.dispose()
-    site = plugin_site(shop_url, tmp_path, {"list_chart": LIST_PLUGIN}, DISABLED_PLUGINS=["overview"])
+    site = plugin_site(own_shop_url, tmp_path, {"list_chart": LIST_PLUGIN}, DISABLED_PLUGINS=["overview"])
     try:
         page = site.text("/admin/orders/")
         assert (hostile, "1") in chart_figures(page, "t.status_under_list")
@@ -386,7 +408,7 @@ def test_bad_chart_declarations_are_clear_and_never_a_500(tmp_path, declaration,
         assert error_panels(page) == ["This chart could not be shown: its declaration has a mistake."]
         assert any(problem in details for details in error_details(page))
         assert chart_figures(page, "good")  # the good chart beside it is drawn
-        viewer = logged_in(site.app, "viewer")
+        viewer = logged_in(site.app, "viewer", username="sql-chart-viewer")
         viewer_page = viewer.get("/admin/-/pages/board/").get_data(as_text=True)
         assert error_details(viewer_page) == [] and problem not in viewer_page
         site.state.engine.dispose()

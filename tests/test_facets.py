@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.apps import logged_in
+from tests.databases import database_with
 from tests.site import Site, make_site
 
 HOSTILE_COLUMN = 'we"ird <col>'
@@ -45,9 +46,9 @@ def _rows() -> list[dict[str, t.Any]]:
 ROWS = _rows()
 
 
-@pytest.fixture
-def facets_url(empty_database_url: str) -> str:
-    engine = sa.create_engine(empty_database_url)
+def _write_facets(url: str) -> None:
+    """The makers and items above, written into the empty database at ``url``."""
+    engine = sa.create_engine(url)
     metadata = sa.MetaData()
     makers = sa.Table(
         "makers", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(50))
@@ -72,12 +73,39 @@ def facets_url(empty_database_url: str) -> str:
         connection.execute(makers.insert(), [{"id": k, "name": v} for k, v in MAKERS.items()])
         connection.execute(items.insert(), ROWS)
     engine.dispose()
-    return empty_database_url
+
+
+@pytest.fixture(scope="module")
+def facets_url(dialect: str) -> t.Iterator[str]:
+    """The items, one database per dialect shared by the module's tests that only read it."""
+    with database_with(dialect, "facets", _write_facets) as url:
+        yield url
 
 
 @pytest.fixture
-def site(facets_url: str, tmp_path: t.Any) -> t.Iterator[Site]:
-    site = make_site(facets_url, tmp_path, TABLES={"items": {"columns": {"hidden_note": {"hidden": True}}}})
+def own_facets_url(dialect: str) -> t.Iterator[str]:
+    """The items in a database of the test's own: for a test that changes rows or statistics."""
+    with database_with(dialect, "facets", _write_facets) as url:
+        yield url
+
+
+def _items_site(url: str, folder: t.Any) -> Site:
+    return make_site(url, folder, TABLES={"items": {"columns": {"hidden_note": {"hidden": True}}}})
+
+
+@pytest.fixture(scope="module")
+def site(facets_url: str, tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Site]:
+    """An administrator's site on :func:`facets_url`, shared by the module's readers (its
+    listing cache too: nothing they do changes a row)."""
+    site = _items_site(facets_url, tmp_path_factory.mktemp("facets-site"))
+    yield site
+    site.state.engine.dispose()
+
+
+@pytest.fixture
+def own_site(own_facets_url: str, tmp_path: t.Any) -> t.Iterator[Site]:
+    """An administrator's site on :func:`own_facets_url`, for a test that writes."""
+    site = _items_site(own_facets_url, tmp_path)
     yield site
     site.state.engine.dispose()
 
@@ -232,28 +260,28 @@ def test_viewer_sees_facets_without_labels_of_a_table_it_may_not_open(facets_url
         site.state.engine.dispose()
 
 
-def test_an_edit_through_the_dashboard_shows_new_counts_at_once(site, facets_url):
-    before = panel(site.text(site.url("items")))["status"]
-    assert panel(site.text(site.url("items")))["status"] == before  # the kept page
+def test_an_edit_through_the_dashboard_shows_new_counts_at_once(own_site, own_facets_url):
+    before = panel(own_site.text(own_site.url("items")))["status"]
+    assert panel(own_site.text(own_site.url("items")))["status"] == before  # the kept page
     row = next(r for r in ROWS if r["status"] == "new")
-    values = site.form_values(site.url("items", "edit", str(row["id"])))
+    values = own_site.form_values(own_site.url("items", "edit", str(row["id"])))
     values["status"] = "used"
-    response = site.post(site.url("items", "edit", str(row["id"])), values)
+    response = own_site.post(own_site.url("items", "edit", str(row["id"])), values)
     assert response.status_code == 302
-    after = panel(site.text(site.url("items")))["status"]
+    after = panel(own_site.text(own_site.url("items")))["status"]
     assert after == {**before, "new": before["new"] - 1, "used": before["used"] + 1}
-    assert after == shown(group_by(facets_url, "status"))
+    assert after == shown(group_by(own_facets_url, "status"))
 
 
-def test_writes_by_other_programs_show_on_refresh(site, facets_url):
-    before = panel(site.text(site.url("items")))["status"]
-    engine = sa.create_engine(facets_url)
+def test_writes_by_other_programs_show_on_refresh(own_site, own_facets_url):
+    before = panel(own_site.text(own_site.url("items")))["status"]
+    engine = sa.create_engine(own_facets_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE items SET status = 'used' WHERE status = 'new'"))
     engine.dispose()
-    assert panel(site.text(site.url("items")))["status"] == before  # kept until LISTING_TTL_SECONDS
-    refreshed = panel(site.text(site.url("items") + "?refresh=1"))["status"]
-    assert refreshed == shown(group_by(facets_url, "status")) != before
+    assert panel(own_site.text(own_site.url("items")))["status"] == before  # kept until LISTING_TTL_SECONDS
+    refreshed = panel(own_site.text(own_site.url("items") + "?refresh=1"))["status"]
+    assert refreshed == shown(group_by(own_facets_url, "status")) != before
 
 
 def test_the_panel_is_kept_per_facet_argument_and_role(facets_url, tmp_path):
@@ -290,30 +318,30 @@ def test_counts_stop_at_the_count_cap_and_say_so_until_asked_to_count_exactly(fa
         site.state.engine.dispose()
 
 
-def test_planner_statistics_pick_the_same_few_valued_columns(facets_url, tmp_path, dialect):
+def test_planner_statistics_pick_the_same_few_valued_columns(own_facets_url, tmp_path, dialect):
     if dialect != "postgresql":
         pytest.skip("only PostgreSQL's statistics are read (pg_stats.n_distinct)")
-    engine = sa.create_engine(facets_url)
+    engine = sa.create_engine(own_facets_url)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE items")
     engine.dispose()
-    site = make_site(facets_url, tmp_path)
+    site = make_site(own_facets_url, tmp_path)
     try:
         assert list(panel(site.text(site.url("items")))) == ["maker_id", "status", "flag"]
     finally:
         site.state.engine.dispose()
 
 
-def test_an_empty_text_counts_as_empty_as_the_empty_filter_has_it(site, facets_url):
-    engine = sa.create_engine(facets_url)
+def test_an_empty_text_counts_as_empty_as_the_empty_filter_has_it(own_site, own_facets_url):
+    engine = sa.create_engine(own_facets_url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE items SET title = '' WHERE id IN (1, 2)"))
         connection.execute(sa.update(sa.table("items", sa.column(HOSTILE_COLUMN))).values({HOSTILE_COLUMN: ""}))
     engine.dispose()
     # A text column that cannot be NULL: its empty texts, linked to the "empty" filter.
-    page = site.text(site.url("items") + "?facet=title")
+    page = own_site.text(own_site.url("items") + "?facet=title")
     assert panel(page)["title"]["(empty)"] == 2
-    assert "2 rows." in site.text(links(page, "title")["(empty)"])
+    assert "2 rows." in own_site.text(links(page, "title")["(empty)"])
     # One that can: NULL and '' are one value.
-    page = site.text(site.url("items") + "?" + _query({"facet": HOSTILE_COLUMN}))
+    page = own_site.text(own_site.url("items") + "?" + _query({"facet": HOSTILE_COLUMN}))
     assert panel(page)[HOSTILE_COLUMN] == {"(empty)": len(ROWS)}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import typing as t
 from collections.abc import Iterator
 
 import pytest
@@ -36,9 +35,11 @@ def library(dialect: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def site(library: str, tmp_path: t.Any) -> Iterator[Site]:
-    site = make_site(library, tmp_path)
+@pytest.fixture(scope="module")
+def site(library: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """An administrator's site on :func:`library`, shared by the module's tests of a dialect:
+    they only search and read (a test wanting other settings builds its own)."""
+    site = make_site(library, tmp_path_factory.mktemp("fulltext-site"))
     yield site
     site.state.engine.dispose()
 
