@@ -21,7 +21,7 @@ import pytest
 
 from tests.databases import REQUIRE_SERVICES_ENV
 
-__all__ = ["BROWSER_ARGS", "CHROMIUM", "chromium", "require_browser"]
+__all__ = ["BROWSER_ARGS", "CHROMIUM", "choose_in_lookup", "chromium", "lookup_answers", "require_browser"]
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless as root, and nothing that calls outside this machine (its network is closed).
@@ -60,3 +60,30 @@ def chromium() -> Iterator[t.Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield browser
         browser.close()
+
+
+def lookup_answers(page: t.Any, opener: str, text: str) -> t.Any:
+    """Open the foreign-key lookup (select2) at selector ``opener``, type ``text``, and wait for
+    the answers to that text; returns the locator of their labels.
+
+    The answers to the empty search stay on screen while the typed text is asked, without a
+    highlighted one: Enter pressed then chose nothing and left the dropdown's mask over the form
+    (a Save click timed out on a loaded machine). select2 marks its search box ``select2-active``
+    until the answer arrives and highlights the first choice of the new list.
+    """
+    page.click(opener)
+    page.keyboard.type(text)
+    drop = page.locator(".select2-drop-active")
+    drop.locator("input.select2-input:not(.select2-active)").wait_for()
+    drop.locator(".select2-highlighted").wait_for()
+    return drop.locator(".select2-result-label")
+
+
+def choose_in_lookup(page: t.Any, opener: str, text: str) -> str:
+    """Choose the first answer to ``text`` in the lookup at ``opener`` with Enter, as an operator
+    does; returns the label chosen, once the dropdown has closed."""
+    lookup_answers(page, opener, text)
+    chosen = str(page.locator(".select2-drop-active .select2-highlighted").inner_text())
+    page.keyboard.press("Enter")
+    page.locator("#select2-drop-mask").wait_for(state="hidden")
+    return chosen

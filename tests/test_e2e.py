@@ -27,7 +27,7 @@ from dashboard.db.demo import write_demo_database
 from dashboard.security import auth
 from dashboard.statedb import make_state_store, state_database_url
 from tests.apps import FAST_HASH_METHOD
-from tests.browser import require_browser
+from tests.browser import choose_in_lookup, require_browser
 from tests.databases import make_database
 from tests.served import free_port, stop
 
@@ -257,10 +257,7 @@ def test_filter_from_the_menu_then_page_through_the_matches(operator: Operator) 
 def test_create_with_lookup_edit_with_an_error_then_delete(operator: Operator) -> None:
     page = operator.page
     operator.go("/admin/orders/new/")
-    page.click(".select2-container")
-    page.keyboard.type("a")
-    page.wait_for_selector(".select2-result-label")
-    page.keyboard.press("Enter")
+    choose_in_lookup(page, ".select2-container", "a")
     page.select_option("select[name=status]", "paid")
     page.fill("input[name=ordered_at]", "2026-01-02 03:04:05")
     page.fill("input[name=total]", "12.50")
@@ -357,10 +354,7 @@ def test_link_a_tag_to_a_product_from_the_products_page(operator: Operator, serv
     operator.through(lambda: section.locator("a:has-text('Add a link')").click())
     # The product is chosen already; the tag is picked by typing its name.
     assert f"({product})" in page.inner_text("#s2id_product_id")
-    page.click("#s2id_tag_id")
-    page.keyboard.type(tag_name)
-    page.locator(".select2-drop-active .select2-result-label", has_text=tag_name).first.wait_for()
-    page.keyboard.press("Enter")
+    assert tag_name in choose_in_lookup(page, "#s2id_tag_id", tag_name)
     operator.through(lambda: page.click("form [type=submit][value=Save]"))
     assert f"/admin/products/details/?id={product}" in page.url
     operator.shot("linked-rows")
