@@ -177,6 +177,9 @@ def test_foreign_key_is_a_search_as_you_type_lookup(site):
     edit = site.text(site.url(schemas.ORDER, "edit", "1"))
     assert 'data-role="select2-ajax"' in edit
     assert "<option" not in edit.split('name="customer_id"')[0][-2000:]
+    picker = re.search(r'<input[^>]*name="customer_id"[^>]*>', edit).group(0)
+    # It invites a search, not a key typed in (the key column's example once showed as "123").
+    assert 'data-placeholder="Type to search"' in picker and " placeholder=" not in picker
     lookup = site.get(site.url(schemas.ORDER, "ajax/lookup") + "?name=customer_id&query=ali")
     assert lookup.status_code == 200
     assert lookup.get_json() == [["1", "Alice (1)"]]

@@ -200,6 +200,8 @@ def field_for(
     if lookup is not None:
         name, label_for = lookup
         common["description"] = _description(column.comment, Codec(kind="string"))
+        # The picker says "Type to search"; the key's example ("123") would take its place.
+        common["render_kw"] = {}
         return ForeignKeyField(lookup_name=name, label_for=label_for, allow_blank=column.nullable, **common)
     if codec.choices and codec.kind != "set":
         choices = [SelectChoice("", "—")] if column.nullable or creating else []
