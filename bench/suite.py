@@ -50,9 +50,13 @@ def _reference_work(iterations: int) -> int:
     return total
 
 
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def reference_seconds() -> float:
     """Wall time of :func:`_reference_work` in one process per usable core at once (median of rounds)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     times = []
     with multiprocessing.get_context("spawn").Pool(cores) as pool:
         pool.map(_reference_work, [10] * cores)  # the workers started and warm
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("pytest_args", nargs="*", help="more arguments for pytest (after --)")
     args = parser.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     reference = reference_seconds()
     print(f"reference workload: {reference:.2f} s ({cores} processes at once, median of {ROUNDS})", flush=True)
     wall, status, cpu = run_suite(args.pytest_args)
