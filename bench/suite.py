@@ -67,11 +67,10 @@ def reference_seconds() -> float:
     return statistics.median(times)
 
 
-def _machine_jiffies() -> tuple[int, int]:
-    """(busy, idle) clock ticks of all CPUs since boot."""
+def _busy_jiffies() -> int:
+    """Clock ticks all CPUs have been busy since boot (neither idle nor waiting for the disk)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return sum(fields[:8]) - idle, idle
+    return sum(fields[:8]) - fields[3] - fields[4]  # less idle and iowait
 
 
 #: Process names (``/proc/PID/comm``) of Chromium and of Playwright's driver.
@@ -136,14 +135,14 @@ def run_suite(extra: list[str]) -> tuple[float, int, dict[str, float]]:
     """Run the suite; return its wall time, exit status and CPU seconds by kind."""
     tick = os.sysconf("SC_CLK_TCK")
     env = {**os.environ, "DASHBOARD_TEST_REQUIRE_SERVICES": "1"}
-    busy0, _ = _machine_jiffies()
+    busy0 = _busy_jiffies()
     servers0 = _servers()
     browsers = _BrowserSampler()
     browsers.start()
     start = time.perf_counter()
     status = subprocess.call([*SUITE, *extra], cwd=ROOT, env=env)
     wall = time.perf_counter() - start
-    busy1, _ = _machine_jiffies()
+    busy1 = _busy_jiffies()
     servers1 = _servers()
     cpu = {"Chromium and Playwright's driver (sampled)": browsers.jiffies() / tick}
     cpu.update({name: (servers1[name] - servers0[name]) / tick for name in servers0})
